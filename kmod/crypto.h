@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QUIC packet protection (RFC 9001, RFC 9369) through the kernel crypto API.
+ *
+ * One struct quic_crypto holds the keys of one encryption level (Initial,
+ * 0-RTT, Handshake or 1-RTT) for both directions.  Key material comes from
+ * HKDF-Expand-Label over the traffic secrets that the userspace TLS stack
+ * hands in with QUIC_SOCKOPT_CRYPTO_SECRET, or, for the Initial level, from
+ * the client's first Destination Connection ID.
+ *
+ * Locking: the caller serialises all operations on one struct quic_crypto
+ * (the socket lock).  The per-packet functions never sleep and may run in
+ * softirq context; functions that install keys allocate transforms and may
+ * sleep (process context only).
+ *
+ * Memory: packet buffers handed to quic_crypto_encrypt() and
+ * quic_crypto_decrypt() are mapped with a scatterlist, so they must be
+ * linear, directly mapped memory: skb linear data or kmalloc()ed memory.
+ * Never pass stack or vmalloc() memory.
+ */
+
+#ifndef __NET_QUIC_CRYPTO_H
+#define __NET_QUIC_CRYPTO_H
+
+#include <linux/types.h>
+#include <uapi/linux/quic.h>
+
+struct crypto_aead;
+struct crypto_shash;
+struct crypto_sync_skcipher;
+struct aead_request;
+
+#define QUIC_TAG_LEN		16	/* AEAD tag of every QUIC cipher suite */
+#define QUIC_IV_LEN		12	/* AEAD nonce length */
+#define QUIC_HP_SAMPLE_LEN	16	/* header protection sample */
+#define QUIC_PN_MAX_LEN		4	/* encoded packet number length */
+#define QUIC_SECRET_MAX_LEN	48	/* SHA-384 */
+#define QUIC_KEY_MAX_LEN	32	/* AES-256 / ChaCha20 */
+#define QUIC_RETRY_TAG_LEN	16
+#define QUIC_RESET_TOKEN_LEN	16	/* stateless reset token */
+#define QUIC_TOKEN_SECRET_LEN	32	/* per-listener random secret */
+#define QUIC_TICKET_KEY_LEN	64	/* session ticket key (SESSION_TICKET) */
+#define QUIC_CID_MAX_LEN	20	/* RFC 9000 section 17.2 */
+
+/* Token sealing overhead: 12-byte random nonce in front, tag behind. */
+#define QUIC_TOKEN_OVERHEAD	(QUIC_IV_LEN + QUIC_TAG_LEN)
+
+/**
+ * struct quic_crypto_key - one direction's packet protection key generation
+ * @aead: AEAD transform, keyed with this generation's key
+ * @req: request preallocated for @aead
+ * @iv: static IV; the nonce is @iv XOR the packet number
+ * @secret: traffic secret of this generation (input of "quic ku")
+ */
+struct quic_crypto_key {
+	struct crypto_aead	*aead;
+	struct aead_request	*req;
+	u8			iv[QUIC_IV_LEN];
+	u8			secret[QUIC_SECRET_MAX_LEN];
+};
+
+/**
+ * struct quic_crypto - packet protection state of one encryption level
+ * @tx: current send key
+ * @tx_next: precomputed next-generation send key (1-RTT only)
+ * @rx: current receive key
+ * @rx_prev: previous-generation receive key, kept after a key update for
+ *	reordered packets (1-RTT only)
+ * @rx_next: precomputed next-generation receive key (1-RTT only)
+ * @tx_hp: header protection transform for sending
+ * @rx_hp: header protection transform for receiving
+ * @hmac: hmac(sha256|sha384) transform used for "quic ku" derivations
+ * @tx_buf: kmalloc()ed scratch for the send path (nonce, sample, mask)
+ * @rx_buf: kmalloc()ed scratch for the receive path
+ * @rx_first_pn: lowest packet number received in the current key phase,
+ *	-1 if none yet
+ * @cipher_type: TLS_CIPHER_* of this level
+ * @version: QUIC version whose labels were used (QUIC_VERSION_V1/V2)
+ * @secret_len: 32 (SHA-256 suites) or 48 (SHA-384)
+ * @key_len: AEAD key length
+ * @tx_ready: a send key is installed
+ * @rx_ready: a receive key is installed
+ * @key_phase: current key phase bit (1-RTT)
+ * @key_pending: we started a key update that the peer has not confirmed
+ *	yet (no packet in the new phase received); no new update may start
+ * @tx_next_stale: @tx_next must be rekeyed by quic_crypto_key_update_prepare()
+ * @rx_next_stale: @rx_next must be rekeyed by quic_crypto_key_update_prepare()
+ * @rx_prev_valid: @rx_prev holds usable old keys
+ * @has_ku: the update slots (@tx_next, @rx_prev, @rx_next) are allocated
+ *
+ * Embed it anywhere (all memory the crypto API maps is allocated
+ * separately).  Zero-initialise before first use; quic_crypto_free()
+ * returns it to the zeroed state and may be called on a zeroed struct.
+ */
+struct quic_crypto {
+	struct quic_crypto_key		tx;
+	struct quic_crypto_key		tx_next;
+	struct quic_crypto_key		rx;
+	struct quic_crypto_key		rx_prev;
+	struct quic_crypto_key		rx_next;
+	struct crypto_sync_skcipher	*tx_hp;
+	struct crypto_sync_skcipher	*rx_hp;
+	struct crypto_shash		*hmac;
+	u8				*tx_buf;
+	u8				*rx_buf;
+	s64				rx_first_pn;
+	u32				cipher_type;
+	u32				version;
+	u8				secret_len;
+	u8				key_len;
+	u8				tx_ready:1,
+					rx_ready:1,
+					key_phase:1,
+					key_pending:1,
+					tx_next_stale:1,
+					rx_next_stale:1,
+					rx_prev_valid:1,
+					has_ku:1;
+};
+
+/**
+ * struct quic_crypto_pktinfo - in/out parameters of quic_crypto_decrypt()
+ * @pn_offset: in: offset of the (protected) packet number field, i.e. the
+ *	header length without the packet number
+ * @largest_pn: in: largest packet number received so far in this packet
+ *	number space, -1 if none (RFC 9000 Appendix A.3)
+ * @pn: out: reconstructed full packet number
+ * @hlen: out: header length including the packet number (the AAD length,
+ *	offset of the plaintext payload)
+ * @pn_len: out: encoded packet number length, 1..4
+ * @payload_len: out: plaintext payload length (packet length - @hlen - tag)
+ * @key_phase: out: key phase bit of a short header packet
+ * @key_update: out: this packet completed a key update: either the peer
+ *	started one (our send keys were rotated as well, the caller should
+ *	report QUIC_EVENT_KEY_UPDATE) or it confirmed one we started
+ * @first_byte: out: first header byte with header protection removed (the
+ *	caller checks the reserved bits after successful decryption)
+ */
+struct quic_crypto_pktinfo {
+	u32	pn_offset;
+	s64	largest_pn;
+	s64	pn;
+	u32	hlen;
+	u8	pn_len;
+	u32	payload_len;
+	u8	key_phase:1,
+		key_update:1;
+	u8	first_byte;
+};
+
+/* Module-wide state (Retry integrity transforms). */
+int quic_crypto_init(void);
+void quic_crypto_exit(void);
+
+/**
+ * quic_crypto_initial_keys_install - derive and install Initial keys
+ * @c: level state (previous keys are freed first)
+ * @dcid: Destination Connection ID of the client's first Initial packet
+ *	(the original DCID; after a Retry, the Retry's SCID)
+ * @dcid_len: its length, 0..20
+ * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (salt and labels)
+ * @is_serv: server side: send with "server in", receive with "client in"
+ *
+ * Always AES-128-GCM (RFC 9001 section 5.2, RFC 9369 section 3.3).
+ * Context: process context, may sleep.
+ * Return: 0, -EINVAL on bad arguments, -ENOMEM or a crypto API error.
+ */
+int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
+				     u32 dcid_len, u32 version, bool is_serv);
+
+/**
+ * quic_crypto_set_secret - install one direction's keys from a TLS secret
+ * @c: level state of @srt->level (the caller picks it; APP, HANDSHAKE or
+ *	EARLY)
+ * @srt: the secret from QUIC_SOCKOPT_CRYPTO_SECRET; @srt->send selects the
+ *	direction, @srt->type the cipher suite
+ * @version: QUIC version whose labels to use
+ *
+ * Derives key, IV and HP key with "quic key/iv/hp" (v1) or
+ * "quicv2 key/iv/hp" (v2).  For the APP level, the next-generation keys
+ * for key update are precomputed as well.  Both directions of one level must
+ * use the same cipher suite.  Installing a direction that is already
+ * installed replaces it.
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL for an unsupported cipher type, bad level or a
+ * cipher mismatch between directions; -ENOMEM or a crypto API error.
+ */
+int quic_crypto_set_secret(struct quic_crypto *c,
+			   const struct quic_crypto_secret *srt, u32 version);
+
+/**
+ * quic_crypto_get_secret - read back one direction's current secret
+ * @c: level state
+ * @send: the send (true) or receive (false) direction
+ * @srt: filled with type, level (unset, caller's), send and the secret
+ *
+ * Return: 0, or -EINVAL if that direction has no key.
+ */
+int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
+			   struct quic_crypto_secret *srt);
+
+/**
+ * quic_crypto_free - free transforms and wipe all key material
+ * @c: level state; zeroed on return (may already be zeroed)
+ *
+ * Context: any context except hard IRQ.
+ */
+void quic_crypto_free(struct quic_crypto *c);
+
+/**
+ * quic_crypto_encrypt - seal one packet in place and apply header protection
+ * @c: level state with a send key
+ * @data: the packet: header (first byte with the packet number length in its
+ *	low two bits already set; for short headers the key phase bit is set
+ *	here), the truncated packet number, the plaintext payload, and
+ *	QUIC_TAG_LEN bytes of room for the tag.  Linear, non-stack memory.
+ * @len: total length including the QUIC_TAG_LEN tag room
+ * @pn_offset: offset of the packet number field
+ * @pn: full packet number (for the nonce)
+ *
+ * The AAD is @data[0 .. pn_offset + pn_len).  Long header Length fields
+ * must already count the tag.  The payload must be padded so that the
+ * sample (pn_offset + 4 .. + 16) lies inside @len.
+ * Context: any, never sleeps.
+ * Return: 0; -EINVAL if no key or the packet is too short for the sample;
+ * a crypto API error.
+ */
+int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
+			u32 pn_offset, s64 pn);
+
+/**
+ * quic_crypto_decrypt - remove header protection and open one packet
+ * @c: level state with a receive key
+ * @data: the packet, exactly @len bytes (for long headers: up to the end of
+ *	the Length field's payload).  Linear, non-stack memory; modified in
+ *	place: the header is unprotected and the payload decrypted.
+ * @len: packet length including the tag
+ * @pi: @pi->pn_offset and @pi->largest_pn in, the rest out
+ *
+ * For short headers (first bit clear) the key phase bit selects the current,
+ * previous or next receive keys; a successful open with the next keys
+ * rotates both directions (peer-initiated key update), and the stale slots
+ * must later be refilled by quic_crypto_key_update_prepare().  On -EBADMSG
+ * the payload bytes are garbled but the last 16 bytes (a possible stateless
+ * reset token) are intact.
+ * Context: any, never sleeps.
+ * Return: 0; -EINVAL if no key or the packet is too short; -EBADMSG on
+ * authentication failure; -EKEYREJECTED if the packet uses a key phase whose
+ * keys are not available (drop it).
+ */
+int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
+			struct quic_crypto_pktinfo *pi);
+
+/**
+ * quic_crypto_key_update - start a key update (QUIC_SOCKOPT_KEY_UPDATE)
+ * @c: the APP level state with both keys installed
+ *
+ * Switches the send keys and the key phase to the next generation; the old
+ * receive keys stay for the peer's in-flight packets.  Prepares the next
+ * generation afterwards.
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL if there are no 1-RTT keys; -EAGAIN if the previous
+ * update is not confirmed yet.
+ */
+int quic_crypto_key_update(struct quic_crypto *c);
+
+/**
+ * quic_crypto_key_update_prepare - refill the next-generation key slots
+ * @c: the APP level state
+ *
+ * After a peer-initiated key update (quic_crypto_decrypt() reported
+ * @key_update), the next-generation slots must be rekeyed before the next
+ * update can be received.  Setting AEAD keys may allocate memory, so this is
+ * not done in the packet path: call this from process context (e.g. the
+ * socket's release_cb or a work item).  Cheap no-op when nothing is stale.
+ * Context: process context, may sleep.
+ * Return: 0 or a crypto API error.
+ */
+int quic_crypto_key_update_prepare(struct quic_crypto *c);
+
+/**
+ * quic_crypto_key_update_needs_prepare - whether key slots are stale
+ * @c: level state
+ */
+static inline bool quic_crypto_key_update_needs_prepare(const struct quic_crypto *c)
+{
+	return c->tx_next_stale || c->rx_next_stale;
+}
+
+/**
+ * quic_crypto_discard_old_keys - drop the previous receive keys
+ * @c: the APP level state
+ *
+ * RFC 9001 section 6.5: call about three PTOs after a key update.
+ * Context: any, never sleeps.
+ */
+void quic_crypto_discard_old_keys(struct quic_crypto *c);
+
+/**
+ * quic_crypto_key_phase - current key phase bit of the send keys
+ * @c: level state
+ */
+static inline u8 quic_crypto_key_phase(const struct quic_crypto *c)
+{
+	return c->key_phase;
+}
+
+/**
+ * quic_crypto_retry_tag - compute or verify a Retry integrity tag
+ * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (key and nonce)
+ * @odcid: Original Destination Connection ID of the client's Initial
+ * @odcid_len: its length, 0..20
+ * @retry: the Retry packet up to (not including) its integrity tag
+ * @len: length of @retry
+ * @tag: out: QUIC_RETRY_TAG_LEN bytes
+ *
+ * RFC 9001 section 5.8.  Any memory may be passed (it is copied).
+ * Context: any, never sleeps (GFP_ATOMIC allocation).
+ * Return: 0, -EINVAL, -ENOMEM or a crypto API error.
+ */
+int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
+			  const u8 *retry, u32 len, u8 *tag);
+
+/**
+ * quic_crypto_retry_verify - verify the integrity tag of a received Retry
+ * @version: QUIC version of the Retry packet
+ * @odcid: the client's original DCID
+ * @odcid_len: its length
+ * @retry: the whole Retry packet, tag included
+ * @len: its length
+ *
+ * Return: 0 if valid, -EBADMSG if not, -EINVAL if too short.
+ */
+int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
+			     const u8 *retry, u32 len);
+
+/**
+ * struct quic_token_ctx - per-listener keys derived from its random secret
+ * @aead: AES-128-GCM keyed for address validation tokens
+ * @hmac: hmac(sha256) keyed for stateless reset tokens
+ * @secret: the listener's random secret (inherited by accepted sockets)
+ */
+struct quic_token_ctx {
+	struct crypto_aead	*aead;
+	struct crypto_shash	*hmac;
+	u8			secret[QUIC_TOKEN_SECRET_LEN];
+};
+
+/**
+ * quic_token_ctx_init - set up a listener's token keys
+ * @ctx: zeroed context
+ * @secret: QUIC_TOKEN_SECRET_LEN bytes to use, or NULL for a random secret
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -ENOMEM or a crypto API error.
+ */
+int quic_token_ctx_init(struct quic_token_ctx *ctx, const u8 *secret);
+
+/**
+ * quic_token_ctx_free - free and wipe a token context (zeroed on return)
+ * @ctx: context, may be zeroed
+ */
+void quic_token_ctx_free(struct quic_token_ctx *ctx);
+
+/**
+ * quic_token_seal - encrypt and authenticate a token (Retry or NEW_TOKEN)
+ * @ctx: listener token context
+ * @plain: the blob to protect (address, timestamp, flags: caller's format)
+ * @plen: its length
+ * @token: out: nonce || ciphertext || tag, @plen + QUIC_TOKEN_OVERHEAD bytes
+ * @size: room at @token
+ *
+ * Any memory may be passed.  Context: any, never sleeps.
+ * Return: the token length, -ENOSPC, -ENOMEM or a crypto API error.
+ */
+int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
+		    u8 *token, u32 size);
+
+/**
+ * quic_token_open - authenticate and decrypt a token from quic_token_seal()
+ * @ctx: listener token context
+ * @token: the received token
+ * @tlen: its length
+ * @plain: out: the blob
+ * @size: room at @plain
+ *
+ * Context: any, never sleeps.
+ * Return: the blob length; -EINVAL if malformed or too large for @size;
+ * -EBADMSG if forged; -ENOMEM.
+ */
+int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
+		    void *plain, u32 size);
+
+/**
+ * quic_stateless_reset_token - derive the reset token of a connection ID
+ * @ctx: listener token context (accepted sockets inherit the secret)
+ * @cid: the connection ID
+ * @cid_len: its length
+ * @token: out: QUIC_RESET_TOKEN_LEN bytes, HMAC-SHA256(key, cid) truncated
+ *
+ * Context: any, never sleeps.
+ * Return: 0 or a crypto API error.
+ */
+int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
+			       u32 cid_len, u8 *token);
+
+/**
+ * quic_session_ticket_key - derive the 64-byte session ticket key
+ * @secret: the listener's QUIC_TOKEN_SECRET_LEN-byte secret
+ * @addr: the peer address bytes (e.g. in_addr or in6_addr)
+ * @addr_len: their length
+ * @key: out: QUIC_TICKET_KEY_LEN bytes
+ *
+ * HKDF-Extract(salt = secret, IKM = addr), then HKDF-Expand with info
+ * "quic ticket key".  Context: process context, may sleep.
+ * Return: 0 or a crypto API error.
+ */
+int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
+			    u8 *key);
+
+/**
+ * quic_crypto_hkdf_expand_label - HKDF-Expand-Label (RFC 8446 section 7.1)
+ * @hmac: hmac(sha256|sha384) transform (its key is overwritten)
+ * @secret: the PRK
+ * @secret_len: its length
+ * @label: label without the "tls13 " prefix
+ * @out: output
+ * @out_len: output length (at most 255)
+ *
+ * The context is always empty (as in QUIC).
+ * Context: any, never sleeps.
+ * Return: 0 or a crypto API error.
+ */
+int quic_crypto_hkdf_expand_label(struct crypto_shash *hmac, const u8 *secret,
+				  u32 secret_len, const char *label, u8 *out,
+				  u32 out_len);
+
+/**
+ * quic_crypto_hkdf_extract - HKDF-Extract (RFC 5869)
+ * @hmac: hmac transform (its key is overwritten)
+ * @salt: salt
+ * @salt_len: salt length
+ * @ikm: input keying material
+ * @ikm_len: its length
+ * @prk: out: digest-size bytes
+ *
+ * Return: 0 or a crypto API error.
+ */
+int quic_crypto_hkdf_extract(struct crypto_shash *hmac, const u8 *salt,
+			     u32 salt_len, const u8 *ikm, u32 ikm_len, u8 *prk);
+
+/**
+ * quic_crypto_hkdf_expand - HKDF-Expand (RFC 5869)
+ * @hmac: hmac transform (its key is overwritten)
+ * @prk: pseudo-random key
+ * @prk_len: its length
+ * @info: info
+ * @info_len: its length
+ * @out: output
+ * @out_len: at most 255 * digest size
+ *
+ * Return: 0, -EINVAL or a crypto API error.
+ */
+int quic_crypto_hkdf_expand(struct crypto_shash *hmac, const u8 *prk,
+			    u32 prk_len, const u8 *info, u32 info_len, u8 *out,
+			    u32 out_len);
+
+/**
+ * quic_crypto_decode_pn - reconstruct a packet number (RFC 9000 A.3)
+ * @largest_pn: largest packet number received in the space, -1 if none
+ * @truncated: the decoded truncated packet number
+ * @pn_len: its encoded length, 1..4
+ */
+s64 quic_crypto_decode_pn(s64 largest_pn, u32 truncated, u8 pn_len);
+
+#endif /* __NET_QUIC_CRYPTO_H */
