@@ -28,12 +28,30 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "kmod" / "quic.ko"
 HEADER_DIR = ROOT / "kmod" / "include" / "uapi"
 
-Layout = tuple[int, list[tuple[str, int]]]
+# (struct size, [(member name, offset, size)])
+Layout = tuple[int, list[tuple[str, int, int]]]
 
 
 def mirror_layout(cls: type[ctypes.Structure] | type[ctypes.Union]) -> Layout:
-    fields = [(name, getattr(cls, name).offset) for name, *_ in cls._fields_]
+    fields = [(name, getattr(cls, name).offset, getattr(cls, name).size)
+              for name, *_ in cls._fields_]
     return ctypes.sizeof(cls), fields
+
+
+def _type_size(die: DIE) -> int:
+    """Byte size of a DWARF type, through typedefs, qualifiers and arrays."""
+    while "DW_AT_byte_size" not in die.attributes:
+        if die.tag == "DW_TAG_array_type":
+            count = 1
+            for sub in die.iter_children():
+                if sub.tag == "DW_TAG_subrange_type":
+                    if "DW_AT_count" in sub.attributes:
+                        count *= sub.attributes["DW_AT_count"].value
+                    else:
+                        count *= sub.attributes["DW_AT_upper_bound"].value + 1
+            return count * _type_size(die.get_DIE_from_attribute("DW_AT_type"))
+        die = die.get_DIE_from_attribute("DW_AT_type")
+    return int(die.attributes["DW_AT_byte_size"].value)
 
 
 def _iter_dies(die: DIE) -> Iterator[DIE]:
@@ -68,7 +86,8 @@ class ModuleDwarf:
                         continue
                     loc = m.attributes.get("DW_AT_data_member_location")
                     fields.append((m.attributes["DW_AT_name"].value.decode(),
-                                   loc.value if loc else 0))
+                                   loc.value if loc else 0,
+                                   _type_size(m.get_DIE_from_attribute("DW_AT_type"))))
                 self.structs[name] = (die.attributes["DW_AT_byte_size"].value, fields)
         elif die.tag == "DW_TAG_enumeration_type":
             members = {
@@ -98,7 +117,7 @@ def test_struct_matches_module_dwarf(dwarf: ModuleDwarf, cname: str) -> None:
 def test_enum_matches_module_dwarf(dwarf: ModuleDwarf, cname: str) -> None:
     cls, prefix = uapi.UAPI_ENUMS[cname]
     assert cname in dwarf.enums, f"enum {cname} is not in the module's DWARF"
-    expected = {prefix + m.name: int(m) for m in cls}  # type: ignore[union-attr]
+    expected = {prefix + m.name: int(m) for m in cls}
     assert dwarf.enums[cname] == expected
 
 
@@ -113,6 +132,15 @@ def test_anonymous_enums_match_module_dwarf(dwarf: ModuleDwarf) -> None:
     assert got == wanted
 
 
+def _enum_constants() -> dict[str, int]:
+    """C enumerator name -> value for every mirrored named enum."""
+    return {
+        prefix + m.name: int(m)
+        for cls, prefix in uapi.UAPI_ENUMS.values()
+        for m in cls  # type: ignore[union-attr]
+    }
+
+
 def _probe_source() -> str:
     lines = [
         "#include <stddef.h>",
@@ -120,9 +148,7 @@ def _probe_source() -> str:
         "#include <linux/quic.h>",
         "int main(void) {",
     ]
-    names = dict(uapi.UAPI_CONSTANTS)
-    for cname, (cls, prefix) in uapi.UAPI_ENUMS.items():
-        names.update({prefix + m.name: int(m) for m in cls})  # type: ignore[union-attr]
+    names = {**uapi.UAPI_CONSTANTS, **_enum_constants()}
     for name in sorted(names):
         lines.append(f'printf("const {name} %lld\\n", (long long)({name}));')
     for cname, cls in uapi.UAPI_STRUCTS.items():
@@ -131,6 +157,10 @@ def _probe_source() -> str:
         for fname, *_ in cls._fields_:
             lines.append(
                 f'printf("off {cname}.{fname} %zu\\n", offsetof({kind} {cname}, {fname}));'
+            )
+            lines.append(
+                f'printf("msize {cname}.{fname} %zu\\n", '
+                f'sizeof((({kind} {cname} *)0)->{fname}));'
             )
     lines += ["return 0;", "}"]
     return "\n".join(lines) + "\n"
@@ -152,13 +182,12 @@ def test_header_matches_mirror(tmp_path: Path) -> None:
         kind, name, value = line.split()
         got[f"{kind} {name}"] = int(value)
 
-    expected: dict[str, int] = {f"const {k}": v for k, v in uapi.UAPI_CONSTANTS.items()}
-    for cname, (cls, prefix) in uapi.UAPI_ENUMS.items():
-        expected.update({f"const {prefix}{m.name}": int(m) for m in cls})  # type: ignore[union-attr]
+    expected = {f"const {k}": v for k, v in {**uapi.UAPI_CONSTANTS, **_enum_constants()}.items()}
     for cname, cls in uapi.UAPI_STRUCTS.items():
         size, fields = mirror_layout(cls)
         expected[f"size {cname}"] = size
-        expected.update({f"off {cname}.{f}": off for f, off in fields})
+        expected.update({f"off {cname}.{f}": off for f, off, _ in fields})
+        expected.update({f"msize {cname}.{f}": size for f, _, size in fields})
     mismatches = {k: (expected[k], got.get(k)) for k in expected if got.get(k) != expected[k]}
     assert not mismatches, f"mirror vs header (mirror, header): {mismatches}"
 

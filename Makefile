@@ -1,0 +1,31 @@
+# Top-level entry points.  `make check` is what CI runs (through .ci/run).
+PY := .venv/bin/python
+VM_TIMEOUT ?= 1800
+
+.PHONY: all setup kmod check check-host check-vm demo lint clean
+
+all: kmod
+
+setup:
+	bash scripts/setup.sh
+
+kmod:
+	bash scripts/build-kmod.sh
+
+# The host tier runs first (fast, no VM); the VM tier runs in one boot.
+check: kmod lint check-host check-vm
+
+check-host:
+	$(PY) -m pytest -q tests/host
+
+check-vm:
+	scripts/vm-run --timeout $(VM_TIMEOUT) -- $(PY) -m pytest -q -p no:cacheprovider tests/vm
+
+lint:
+	$(PY) -m ruff check libquic userspace tests scripts
+
+demo: kmod
+	scripts/vm-run --timeout 900 -- $(PY) -m userspace.demo
+
+clean:
+	$(MAKE) -C kmod clean KDIR=$$(bash -c '. scripts/env.sh; kernel_build')
