@@ -1,0 +1,59 @@
+"""Sans-I/O TLS 1.3 handshake engine for QUIC (RFC 8446, RFC 9001)."""
+
+from .certs import SignatureScheme, load_certificate_chain, load_private_key
+from .ciphers import (
+    TLS_CIPHER_AES_CCM_128,
+    TLS_CIPHER_AES_GCM_128,
+    TLS_CIPHER_AES_GCM_256,
+    TLS_CIPHER_CHACHA20_POLY1305,
+    CipherSuite,
+)
+from .engine import (
+    ClientAuth,
+    Direction,
+    Event,
+    HandshakeComplete,
+    InstallSecret,
+    Level,
+    SendData,
+    SessionTicketReceived,
+    TLSConfig,
+    TLSEngine,
+)
+from .errors import AlertDescription, TLSError
+from .groups import HAVE_MLKEM, Group
+from .keylog import KeyLogFile, keylog_from_env
+from .psk import ExternalPSK, load_psk_file, parse_psk_lines
+from .tickets import ReplayRegister, SessionData
+
+__all__ = [
+    "HAVE_MLKEM",
+    "TLS_CIPHER_AES_CCM_128",
+    "TLS_CIPHER_AES_GCM_128",
+    "TLS_CIPHER_AES_GCM_256",
+    "TLS_CIPHER_CHACHA20_POLY1305",
+    "AlertDescription",
+    "CipherSuite",
+    "ClientAuth",
+    "Direction",
+    "Event",
+    "ExternalPSK",
+    "Group",
+    "HandshakeComplete",
+    "InstallSecret",
+    "KeyLogFile",
+    "Level",
+    "ReplayRegister",
+    "SendData",
+    "SessionData",
+    "SessionTicketReceived",
+    "SignatureScheme",
+    "TLSConfig",
+    "TLSEngine",
+    "TLSError",
+    "keylog_from_env",
+    "load_certificate_chain",
+    "load_private_key",
+    "load_psk_file",
+    "parse_psk_lines",
+]
