@@ -12,6 +12,7 @@ import datetime
 import ipaddress
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from enum import IntEnum
 
@@ -215,7 +216,10 @@ def load_trust_anchors(cafile: str | os.PathLike[str] | None = None,
         with _store_lock:
             cached = _store_cache.get(key)
         if cached is None:
-            cached = load_certificate_chain(path)
+            with warnings.catch_warnings():
+                # distribution bundles carry a few legacy roots (e.g. serial 0)
+                warnings.simplefilter("ignore")
+                cached = load_certificate_chain(path)
             with _store_lock:
                 _store_cache[key] = cached
         anchors += cached
