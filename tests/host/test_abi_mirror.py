@@ -47,8 +47,10 @@ def _type_size(die: DIE) -> int:
                 if sub.tag == "DW_TAG_subrange_type":
                     if "DW_AT_count" in sub.attributes:
                         count *= sub.attributes["DW_AT_count"].value
-                    else:
+                    elif "DW_AT_upper_bound" in sub.attributes:
                         count *= sub.attributes["DW_AT_upper_bound"].value + 1
+                    else:  # flexible array member
+                        count = 0
             return count * _type_size(die.get_DIE_from_attribute("DW_AT_type"))
         die = die.get_DIE_from_attribute("DW_AT_type")
     return int(die.attributes["DW_AT_byte_size"].value)
@@ -85,7 +87,8 @@ class ModuleDwarf:
                     if m.tag != "DW_TAG_member":
                         continue
                     loc = m.attributes.get("DW_AT_data_member_location")
-                    fields.append((m.attributes["DW_AT_name"].value.decode(),
+                    mname = m.attributes.get("DW_AT_name")
+                    fields.append((mname.value.decode() if mname else "",
                                    loc.value if loc else 0,
                                    _type_size(m.get_DIE_from_attribute("DW_AT_type"))))
                 self.structs[name] = (die.attributes["DW_AT_byte_size"].value, fields)
