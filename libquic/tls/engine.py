@@ -306,6 +306,7 @@ class TLSEngine:
         self._peer_sig_schemes: list[int] = []
         self._early_offered = False
         self._ticket_nonce = 0
+        self._client_psk_dhe = False
 
         # results
         self.alpn: str | None = None
@@ -527,10 +528,11 @@ class TLSEngine:
         exts[ExtensionType.quic_transport_parameters] = cfg.transport_parameters
         if cookie is not None:
             exts[ExtensionType.cookie] = cookie
+        # always sent: servers issue tickets only to clients that list a mode
+        exts[ExtensionType.psk_key_exchange_modes] = encode_psk_modes(
+            [PskKeyExchangeMode.psk_dhe_ke])
         psk = self._psk
         if psk is not None:
-            exts[ExtensionType.psk_key_exchange_modes] = encode_psk_modes(
-                [PskKeyExchangeMode.psk_dhe_ke])
             if self._early_offered and not self._hrr:
                 exts[ExtensionType.early_data] = b""
             hlen = psk.suite.hash_len
@@ -867,13 +869,15 @@ class TLSEngine:
         psk_index = 0
         state: TicketState | None = None
         psk_body = exts.get(ExtensionType.pre_shared_key)
+        modes_body = exts.get(ExtensionType.psk_key_exchange_modes)
+        psk_modes = decode_psk_modes(modes_body) if modes_body is not None else []
+        self._client_psk_dhe = PskKeyExchangeMode.psk_dhe_ke in psk_modes
         if psk_body is not None:
-            modes_body = exts.get(ExtensionType.psk_key_exchange_modes)
             if modes_body is None:
                 raise TLSError(AlertDescription.missing_extension,
                                "pre_shared_key without psk_key_exchange_modes")
             idents, binders = decode_pre_shared_key_ch(psk_body)
-            if PskKeyExchangeMode.psk_dhe_ke in decode_psk_modes(modes_body):
+            if self._client_psk_dhe:
                 psk_sel, psk_index, state = self._server_select_psk(idents)
                 if (psk_sel is not None and second and self._suite
                         and psk_sel.suite.hash_name != self._suite.hash_name):
@@ -1132,7 +1136,8 @@ class TLSEngine:
         self._install(events, Level.APP, Direction.RECV, self._c_ap)
         self._res_master = ks.resumption_master_secret(self._thash())
         self._complete(events)
-        if self._ticket_key is not None and self.config.send_session_ticket:
+        if (self._ticket_key is not None and self.config.send_session_ticket
+                and self._client_psk_dhe):
             events.append(SendData(Level.APP, self._make_ticket()))
 
     def _make_ticket(self) -> bytes:
