@@ -19,6 +19,7 @@ from .engine import (
     SessionTicketReceived,
     TLSConfig,
     TLSEngine,
+    TransportParameters,
 )
 from .errors import AlertDescription, TLSError
 from .groups import HAVE_MLKEM, Group
@@ -51,6 +52,7 @@ __all__ = [
     "TLSConfig",
     "TLSEngine",
     "TLSError",
+    "TransportParameters",
     "keylog_from_env",
     "load_certificate_chain",
     "load_private_key",

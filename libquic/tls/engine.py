@@ -194,6 +194,13 @@ class InstallSecret(Event):
 
 
 @dataclass
+class TransportParameters(Event):
+    """The peer's quic_transport_parameters extension body (opaque)."""
+
+    data: bytes
+
+
+@dataclass
 class HandshakeComplete(Event):
     alpn: str | None
     session_resumed: bool
@@ -431,7 +438,7 @@ class TLSEngine:
             if st == State.CLIENT_WAIT_SH and mtype == HandshakeType.server_hello:
                 return self._client_server_hello(body, whole, events)
             if st == State.CLIENT_WAIT_EE and mtype == HandshakeType.encrypted_extensions:
-                return self._client_ee(body, whole)
+                return self._client_ee(body, whole, events)
             if st == State.CLIENT_WAIT_CERT_CR and mtype == HandshakeType.certificate_request:
                 return self._client_cr(body, whole)
             if st in (State.CLIENT_WAIT_CERT_CR, State.CLIENT_WAIT_CERT) and \
@@ -664,7 +671,7 @@ class TLSEngine:
         self._transcript += raw
         events.append(SendData(Level.INITIAL, raw))
 
-    def _client_ee(self, body: bytes, whole: bytes) -> None:
+    def _client_ee(self, body: bytes, whole: bytes, events: list[Event]) -> None:
         ee = EncryptedExtensions.decode(body)
         assert self._ch is not None
         for ext in ee.extensions:
@@ -688,6 +695,7 @@ class TLSEngine:
             raise TLSError(AlertDescription.missing_extension,
                            "server sent no QUIC transport parameters")
         self.peer_transport_parameters = tp
+        events.append(TransportParameters(tp))
         ed = ee.extensions.get(ExtensionType.early_data)
         if ed is not None:
             if ed:
@@ -958,6 +966,7 @@ class TLSEngine:
         self._ch = ch
         self._suite = suite
         self.group = Group(share[0])
+        events.append(TransportParameters(tp))
         if alpn is not None:
             self.alpn = alpn.decode(errors="replace")
         self._psk = psk_sel
