@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VM_TIMEOUT ?= 1800
 
-.PHONY: all setup kmod check check-host check-vm demo lint clean
+.PHONY: all setup kmod check check-host check-vm demo bench lint clean
 
 all: kmod
 
@@ -22,10 +22,14 @@ check-vm:
 	scripts/vm-run --timeout $(VM_TIMEOUT) -- $(PY) -m pytest -q -p no:cacheprovider tests/vm
 
 lint:
-	$(PY) -m ruff check libquic userspace tests scripts
+	$(PY) -m ruff check libquic userspace tests benchmarks
 
 demo: kmod
 	scripts/vm-run --timeout 900 -- $(PY) -m userspace.demo
+
+# QUIC vs TCP vs kTLS in one VM boot (ratios; see benchmarks/bench.py).
+bench: kmod
+	scripts/vm-run --timeout 1200 -- $(PY) -m benchmarks.bench
 
 clean:
 	$(MAKE) -C kmod clean KDIR=$$(bash -c '. scripts/env.sh; kernel_build')

@@ -1,0 +1,70 @@
+"""Connected socket pairs for the benchmark, one factory per transport.
+
+Each factory returns ``(sender, receiver)``: two connected sockets on
+loopback, ready for bulk data in one direction and request/response.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+SOL_TLS = 282
+TLS_TX = 1
+TLS_RX = 2
+TCP_ULP = 31
+TLS_1_3_VERSION = 0x0304
+TLS_CIPHER_AES_GCM_128 = 51
+
+Pair = tuple[socket.socket, socket.socket]
+PairFactory = Callable[[], Pair]
+
+CONNECT_TIMEOUT = 10.0
+
+
+def tcp_pair() -> Pair:
+    """A plain TCP connection on loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lsk:
+        lsk.bind(("127.0.0.1", 0))
+        lsk.listen(1)
+        lsk.settimeout(CONNECT_TIMEOUT)
+        cli = socket.create_connection(lsk.getsockname(), timeout=CONNECT_TIMEOUT)
+        srv, _ = lsk.accept()
+    for s in (cli, srv):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.settimeout(None)
+    return cli, srv
+
+
+def _ktls_crypto_info(key: bytes, iv: bytes, salt: bytes) -> bytes:
+    """``struct tls12_crypto_info_aes_gcm_128`` for TLS 1.3, sequence 0."""
+    return struct.pack("=HH", TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128) + iv + key + salt + bytes(8)
+
+
+def ensure_ktls() -> None:
+    """Load the kTLS module if it is not loaded; explain failure."""
+    if Path("/sys/module/tls").exists():
+        return
+    res = subprocess.run(["modprobe", "tls"], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"kTLS is unavailable: modprobe tls failed: {res.stderr.strip()}")
+
+
+def ktls_pair() -> Pair:
+    """TCP with kernel TLS (TLS 1.3, AES-128-GCM) on both directions.
+
+    The keys are random and installed directly on both ends: the benchmark
+    measures the record layer, not a handshake.
+    """
+    ensure_ktls()
+    cli, srv = tcp_pair()
+    keys = {d: (os.urandom(16), os.urandom(8), os.urandom(4)) for d in ("c2s", "s2c")}
+    for s, tx, rx in ((cli, "c2s", "s2c"), (srv, "s2c", "c2s")):
+        s.setsockopt(socket.IPPROTO_TCP, TCP_ULP, b"tls")
+        s.setsockopt(SOL_TLS, TLS_TX, _ktls_crypto_info(*keys[tx]))
+        s.setsockopt(SOL_TLS, TLS_RX, _ktls_crypto_info(*keys[rx]))
+    return cli, srv
