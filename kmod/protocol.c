@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC: module init, protocol registration, per-netns state and procfs.
+ *
+ * IPPROTO_QUIC (261) is registered for PF_INET and PF_INET6 with both
+ * SOCK_STREAM and SOCK_DGRAM; the socket type does not change the
+ * protocol, it is there so either works as existing code expects.
+ */
+
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/inet_common.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/protocol.h>
+#include <net/transp_v6.h>
+
+#include "protocol.h"
+#include "path.h"
+#include "socket.h"
+
+unsigned int quic_net_id __read_mostly;
+
+/* Every UAPI type, referenced once so that it is described in the
+ * module's debug info: a test checks the Python mirror against it.
+ */
+struct quic_uapi_types {
+	struct quic_handshake_info handshake_info;
+	struct quic_stream_info stream_info;
+	struct quic_errinfo errinfo;
+	struct quic_connection_id_info connection_id_info;
+	struct quic_event_option event_option;
+	struct quic_crypto_secret crypto_secret;
+	struct quic_transport_param transport_param;
+	struct quic_config config;
+	struct quic_stream_update stream_update;
+	struct quic_stream_max_data stream_max_data;
+	struct quic_connection_close connection_close;
+	union quic_event event;
+	enum quic_msg_flags msg_flags;
+	enum quic_crypto_level crypto_level;
+	enum quic_cmsg_type cmsg_type;
+	enum quic_cong_algo cong_algo;
+	enum quic_event_type event_type;
+};
+
+static struct quic_uapi_types quic_uapi_types __used;
+
+static struct inet_protosw quic_protosw[] = {
+	{
+		.type		= SOCK_STREAM,
+		.protocol	= IPPROTO_QUIC,
+		.prot		= &quic_prot,
+		.ops		= &quic_proto_ops,
+	},
+	{
+		.type		= SOCK_DGRAM,
+		.protocol	= IPPROTO_QUIC,
+		.prot		= &quic_prot,
+		.ops		= &quic_proto_ops,
+	},
+};
+
+static struct inet_protosw quicv6_protosw[] = {
+	{
+		.type		= SOCK_STREAM,
+		.protocol	= IPPROTO_QUIC,
+		.prot		= &quicv6_prot,
+		.ops		= &quicv6_proto_ops,
+	},
+	{
+		.type		= SOCK_DGRAM,
+		.protocol	= IPPROTO_QUIC,
+		.prot		= &quicv6_prot,
+		.ops		= &quicv6_proto_ops,
+	},
+};
+
+/* ---- /proc/net/quic ------------------------------------------------- */
+
+static const char *const quic_mib_names[QUIC_MIB_MAX] = {
+	[QUIC_MIB_NUM]			= NULL,
+	[QUIC_MIB_CONN_CURRENTESTABS]	= "QuicConnCurrentEstabs",
+	[QUIC_MIB_CONN_ACTIVEESTABS]	= "QuicConnActiveEstabs",
+	[QUIC_MIB_CONN_PASSIVEESTABS]	= "QuicConnPassiveEstabs",
+	[QUIC_MIB_CONN_ACTIVEOPENS]	= "QuicConnActiveOpens",
+	[QUIC_MIB_CONN_PASSIVEOPENS]	= "QuicConnPassiveOpens",
+	[QUIC_MIB_CONN_REQUESTS]	= "QuicConnRequests",
+	[QUIC_MIB_CONN_REQDROPS]	= "QuicConnRequestDrops",
+	[QUIC_MIB_CONN_CLOSESENT]	= "QuicConnCloseSent",
+	[QUIC_MIB_CONN_CLOSERCVD]	= "QuicConnCloseRcvd",
+	[QUIC_MIB_CONN_IDLETIMEOUTS]	= "QuicConnIdleTimeouts",
+	[QUIC_MIB_CONN_PROTOERRORS]	= "QuicConnProtocolErrors",
+	[QUIC_MIB_PKT_RCV]		= "QuicPktRcv",
+	[QUIC_MIB_PKT_RCVDROP]		= "QuicPktRcvDrop",
+	[QUIC_MIB_PKT_DECFAIL]		= "QuicPktDecFail",
+	[QUIC_MIB_PKT_SENT]		= "QuicPktSent",
+	[QUIC_MIB_PKT_RETRANS]		= "QuicPktLost",
+	[QUIC_MIB_PKT_PTO]		= "QuicPktProbeTimeouts",
+	[QUIC_MIB_FRM_RCV]		= "QuicFrmRcv",
+	[QUIC_MIB_FRM_SENT]		= "QuicFrmSent",
+};
+
+static int quic_snmp_seq_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq_file_single_net(seq);
+	struct quic_net *qn = quic_net(net);
+	int i;
+
+	for (i = QUIC_MIB_NUM + 1; i < QUIC_MIB_MAX; i++)
+		seq_printf(seq, "%-32s\t%lu\n", quic_mib_names[i],
+			   snmp_fold_field(qn->stat, i));
+	return 0;
+}
+
+static const char *const quic_state_names[] = {
+	[QUIC_SS_CLOSED]	= "CLOSED",
+	[QUIC_SS_LISTENING]	= "LISTENING",
+	[QUIC_SS_ESTABLISHING]	= "ESTABLISHING",
+	[QUIC_SS_ESTABLISHED]	= "ESTABLISHED",
+};
+
+static void *quic_eps_seq_start(struct seq_file *seq, loff_t *pos)
+{
+	struct quic_net *qn = quic_net(seq_file_net(seq));
+
+	spin_lock_bh(&qn->sock_lock);
+	return seq_list_start_head(&qn->sock_list, *pos);
+}
+
+static void *quic_eps_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	struct quic_net *qn = quic_net(seq_file_net(seq));
+
+	return seq_list_next(v, &qn->sock_list, pos);
+}
+
+static void quic_eps_seq_stop(struct seq_file *seq, void *v)
+{
+	struct quic_net *qn = quic_net(seq_file_net(seq));
+
+	spin_unlock_bh(&qn->sock_lock);
+}
+
+static int quic_eps_seq_show(struct seq_file *seq, void *v)
+{
+	struct quic_net *qn = quic_net(seq_file_net(seq));
+	const char *state = "UNKNOWN";
+	struct quic_sock *qs;
+	struct sock *sk;
+
+	if (v == &qn->sock_list) {
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS\n");
+		return 0;
+	}
+	qs = list_entry(v, struct quic_sock, node);
+	sk = &qs->inet.sk;
+	if (sk->sk_state < ARRAY_SIZE(quic_state_names) &&
+	    quic_state_names[sk->sk_state])
+		state = quic_state_names[sk->sk_state];
+	seq_printf(seq, "%lu  %u  %s  %s  %-12s  %-45pISpc  %pISpc\n",
+		   sock_i_ino(sk),
+		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
+		   sk->sk_family == AF_INET6 ? "INET6" : "INET",
+		   sk->sk_type == SOCK_STREAM ? "STREAM" : "DGRAM",
+		   state, &qs->local.sa, &qs->peer.sa);
+	return 0;
+}
+
+static const struct seq_operations quic_eps_seq_ops = {
+	.start	= quic_eps_seq_start,
+	.next	= quic_eps_seq_next,
+	.stop	= quic_eps_seq_stop,
+	.show	= quic_eps_seq_show,
+};
+
+static int __net_init quic_net_proc_init(struct net *net)
+{
+	struct quic_net *qn = quic_net(net);
+
+	qn->proc_net = proc_net_mkdir(net, "quic", net->proc_net);
+	if (!qn->proc_net)
+		return -ENOMEM;
+	if (!proc_create_net_single("snmp", 0444, qn->proc_net,
+				    quic_snmp_seq_show, NULL))
+		goto err;
+	if (!proc_create_net("eps", 0444, qn->proc_net, &quic_eps_seq_ops,
+			     sizeof(struct seq_net_private)))
+		goto err;
+	return 0;
+err:
+	remove_proc_subtree("quic", net->proc_net);
+	qn->proc_net = NULL;
+	return -ENOMEM;
+}
+
+/* ---- per-netns state ------------------------------------------------ */
+
+static int __net_init quic_net_init(struct net *net)
+{
+	struct quic_net *qn = quic_net(net);
+	int err;
+
+	spin_lock_init(&qn->sock_lock);
+	INIT_LIST_HEAD(&qn->sock_list);
+	mutex_init(&qn->udp_lock);
+	INIT_LIST_HEAD(&qn->udp_list);
+
+	qn->stat = alloc_percpu(struct quic_mib);
+	if (!qn->stat)
+		return -ENOMEM;
+
+	err = quic_net_proc_init(net);
+	if (err) {
+		free_percpu(qn->stat);
+		return err;
+	}
+	return 0;
+}
+
+static void __net_exit quic_net_exit(struct net *net)
+{
+	struct quic_net *qn = quic_net(net);
+
+	remove_proc_subtree("quic", net->proc_net);
+	quic_path_flush();
+	WARN_ON_ONCE(!list_empty(&qn->udp_list));
+	free_percpu(qn->stat);
+}
+
+static struct pernet_operations quic_net_ops = {
+	.init	= quic_net_init,
+	.exit	= quic_net_exit,
+	.id	= &quic_net_id,
+	.size	= sizeof(struct quic_net),
+};
+
+/* ---- module --------------------------------------------------------- */
+
+static int __init quic_init(void)
+{
+	int err, i;
+
+	err = quic_path_init();
+	if (err)
+		return err;
+
+	err = proto_register(&quic_prot, 1);
+	if (err)
+		goto err_path;
+	err = proto_register(&quicv6_prot, 1);
+	if (err)
+		goto err_prot;
+
+	err = register_pernet_subsys(&quic_net_ops);
+	if (err)
+		goto err_prot6;
+
+	for (i = 0; i < ARRAY_SIZE(quic_protosw); i++)
+		inet_register_protosw(&quic_protosw[i]);
+	for (i = 0; i < ARRAY_SIZE(quicv6_protosw); i++) {
+		err = inet6_register_protosw(&quicv6_protosw[i]);
+		if (err)
+			goto err_protosw;
+	}
+
+	pr_info("quic: IPPROTO_QUIC (%d) registered for PF_INET and PF_INET6\n",
+		IPPROTO_QUIC);
+	return 0;
+
+err_protosw:
+	while (--i >= 0)
+		inet6_unregister_protosw(&quicv6_protosw[i]);
+	for (i = 0; i < ARRAY_SIZE(quic_protosw); i++)
+		inet_unregister_protosw(&quic_protosw[i]);
+	unregister_pernet_subsys(&quic_net_ops);
+err_prot6:
+	proto_unregister(&quicv6_prot);
+err_prot:
+	proto_unregister(&quic_prot);
+err_path:
+	quic_path_exit();
+	return err;
+}
+
+static void __exit quic_exit(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(quicv6_protosw); i++)
+		inet6_unregister_protosw(&quicv6_protosw[i]);
+	for (i = 0; i < ARRAY_SIZE(quic_protosw); i++)
+		inet_unregister_protosw(&quic_protosw[i]);
+	unregister_pernet_subsys(&quic_net_ops);
+	proto_unregister(&quicv6_prot);
+	proto_unregister(&quic_prot);
+	quic_path_exit();
+	pr_info("quic: unloaded\n");
+}
+
+module_init(quic_init);
+module_exit(quic_exit);
+
+/* socket(PF_INET{,6}, SOCK_STREAM/SOCK_DGRAM, IPPROTO_QUIC) loads us. */
+MODULE_ALIAS("net-pf-2-proto-261");
+MODULE_ALIAS("net-pf-10-proto-261");
+MODULE_ALIAS("net-pf-2-proto-261-type-1");
+MODULE_ALIAS("net-pf-2-proto-261-type-2");
+MODULE_ALIAS("net-pf-10-proto-261-type-1");
+MODULE_ALIAS("net-pf-10-proto-261-type-2");
+MODULE_DESCRIPTION("QUIC protocol (RFC 9000) with a userspace TLS handshake");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QUIC: module-wide and per-netns state, MIB counters.
+ */
+#ifndef __NET_QUIC_PROTOCOL_H
+#define __NET_QUIC_PROTOCOL_H
+
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/snmp.h>
+
+enum quic_mib_field {
+	QUIC_MIB_NUM = 0,
+	QUIC_MIB_CONN_CURRENTESTABS,	/* connections now ESTABLISHED */
+	QUIC_MIB_CONN_ACTIVEESTABS,	/* client connections established */
+	QUIC_MIB_CONN_PASSIVEESTABS,	/* server connections established */
+	QUIC_MIB_CONN_ACTIVEOPENS,	/* connect() calls */
+	QUIC_MIB_CONN_PASSIVEOPENS,	/* accepted connections */
+	QUIC_MIB_CONN_REQUESTS,		/* client Initials queued at listeners */
+	QUIC_MIB_CONN_REQDROPS,		/* client Initials dropped at listeners */
+	QUIC_MIB_CONN_CLOSESENT,	/* CONNECTION_CLOSE sent */
+	QUIC_MIB_CONN_CLOSERCVD,	/* CONNECTION_CLOSE received */
+	QUIC_MIB_CONN_IDLETIMEOUTS,	/* connections closed by idle timeout */
+	QUIC_MIB_CONN_PROTOERRORS,	/* connections closed for peer errors */
+	QUIC_MIB_PKT_RCV,		/* packets received */
+	QUIC_MIB_PKT_RCVDROP,		/* packets dropped on receive */
+	QUIC_MIB_PKT_DECFAIL,		/* packets that failed to decrypt */
+	QUIC_MIB_PKT_SENT,		/* packets sent */
+	QUIC_MIB_PKT_RETRANS,		/* packets declared lost */
+	QUIC_MIB_PKT_PTO,		/* probe timeouts fired */
+	QUIC_MIB_FRM_RCV,		/* frames received */
+	QUIC_MIB_FRM_SENT,		/* frames sent */
+	QUIC_MIB_MAX
+};
+
+struct quic_mib {
+	unsigned long mibs[QUIC_MIB_MAX];
+};
+
+struct quic_net {
+	DEFINE_SNMP_STAT(struct quic_mib, stat);
+	struct proc_dir_entry *proc_net;
+	spinlock_t sock_lock;		/* protects sock_list */
+	struct list_head sock_list;	/* every QUIC socket in this netns */
+	struct mutex udp_lock;		/* protects udp_list */
+	struct list_head udp_list;	/* shared UDP tunnel sockets */
+};
+
+extern unsigned int quic_net_id;
+
+static inline struct quic_net *quic_net(struct net *net)
+{
+	return net_generic(net, quic_net_id);
+}
+
+#define QUIC_INC_STATS(net, field)	SNMP_INC_STATS(quic_net(net)->stat, field)
+#define QUIC_DEC_STATS(net, field)	SNMP_DEC_STATS(quic_net(net)->stat, field)
+#define QUIC_ADD_STATS(net, field, v)	SNMP_ADD_STATS(quic_net(net)->stat, field, v)
+
+extern struct proto quic_prot;
+extern struct proto quicv6_prot;
+
+#endif /* __NET_QUIC_PROTOCOL_H */
