@@ -252,11 +252,11 @@ def _dns_match(pattern: str, host: str) -> bool:
     return pattern == host
 
 
-def _subject_for(hostname: str) -> xv.DNSName | xv.IPAddress:
+def _subject_for(hostname: str) -> x509.DNSName | x509.IPAddress:
     try:
-        return xv.IPAddress(ipaddress.ip_address(hostname))
+        return x509.IPAddress(ipaddress.ip_address(hostname))
     except ValueError:
-        return xv.DNSName(hostname)
+        return x509.DNSName(hostname)
 
 
 def check_hostname(cert: x509.Certificate, hostname: str) -> None:

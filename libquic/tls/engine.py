@@ -1032,14 +1032,14 @@ class TLSEngine:
                 self._cert_request = cr
                 self._server_send(events, cr.encode())
             chain = list(cfg.certificate_chain)
-            key = cfg.private_key
-            assert key is not None
+            skey = cfg.private_key
+            assert skey is not None
             scheme = _certs.choose_scheme(chain[0], self._peer_sig_schemes, self._sig_schemes)
             self._server_send(events, Certificate(
                 b"", [CertificateEntry(c.public_bytes(Encoding.DER)) for c in chain]).encode())
             content = _certs.verify_content(_certs.SERVER_CONTEXT, self._thash())
             self._server_send(events, CertificateVerify(
-                scheme, _certs.sign(key, scheme, content)).encode())
+                scheme, _certs.sign(skey, scheme, content)).encode())
         self._server_send(events, Finished(
             ks.finished_verify_data(self._s_hs, self._thash())).encode())
         ks.master()
@@ -1163,7 +1163,8 @@ class TLSEngine:
                          max_early, (self.alpn or "").encode(),
                          (self.server_name or "").encode())
         wipe(psk)
-        exts = {ExtensionType.early_data: encode_u32(max_early)} if max_early else {}
+        exts: dict[int, bytes] = (
+            {ExtensionType.early_data: encode_u32(max_early)} if max_early else {})
         return NewSessionTicket(lifetime, age_add, nonce, self._ticket_key.seal(st),
                                 exts).encode()
 
