@@ -130,9 +130,10 @@ struct quic_crypto {
  * @pn_len: out: encoded packet number length, 1..4
  * @payload_len: out: plaintext payload length (packet length - @hlen - tag)
  * @key_phase: out: key phase bit of a short header packet
- * @key_update: out: this packet completed a key update: either the peer
- *	started one (our send keys were rotated as well, the caller should
- *	report QUIC_EVENT_KEY_UPDATE) or it confirmed one we started
+ * @key_update: out: the peer started a key update with this packet; our
+ *	send keys and key phase were rotated as well.  The caller reports
+ *	QUIC_EVENT_KEY_UPDATE and calls quic_crypto_key_update_prepare() from
+ *	process context.
  * @first_byte: out: first header byte with header protection removed (the
  *	caller checks the reserved bits after successful decryption)
  */

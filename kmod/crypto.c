@@ -1,0 +1,1074 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC packet protection (RFC 9001, RFC 9369) through the kernel crypto API:
+ * HKDF, Initial secrets, per-level AEAD and header protection keys, key
+ * update, the Retry integrity tag, address validation tokens, stateless
+ * reset tokens and the session ticket key.
+ *
+ * All transforms are synchronous (allocated with the CRYPTO_ALG_ASYNC bit
+ * masked out), so the per-packet functions complete inline and can run in
+ * softirq context.  Transforms are allocated when keys are installed; the
+ * AEAD requests and the small buffers the scatterlists point at are
+ * preallocated with them.
+ */
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/mm.h>
+#include <linux/tls.h>
+#include <crypto/aead.h>
+#include <crypto/hash.h>
+#include <crypto/skcipher.h>
+#include <crypto/utils.h>
+#include <linux/unaligned.h>
+
+#include "crypto.h"
+
+/* Layout of the per-direction scratch buffers (tx_buf, rx_buf). */
+#define QUIC_BUF_NONCE		0	/* AEAD IV, 16 bytes (CCM needs 16) */
+#define QUIC_BUF_SAMPLE		16	/* HP sample / ChaCha20 IV */
+#define QUIC_BUF_MASK		32	/* HP mask output */
+#define QUIC_BUF_ZERO		48	/* ChaCha20 HP input: zeros */
+#define QUIC_BUF_LEN		64
+
+static const u8 quic_salt_v1[] = {
+	0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
+	0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a,
+};
+
+static const u8 quic_salt_v2[] = {
+	0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
+	0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
+};
+
+/* RFC 9001 section 5.8 and RFC 9369 section 3.3.3 */
+static const u8 quic_retry_key_v1[16] = {
+	0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+	0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e,
+};
+
+static const u8 quic_retry_nonce_v1[QUIC_IV_LEN] = {
+	0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2,
+	0x23, 0x98, 0x25, 0xbb,
+};
+
+static const u8 quic_retry_key_v2[16] = {
+	0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+	0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92,
+};
+
+static const u8 quic_retry_nonce_v2[QUIC_IV_LEN] = {
+	0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99,
+	0x90, 0xef, 0xb0, 0x4a,
+};
+
+static struct crypto_aead *quic_retry_aead[2];	/* v1, v2 */
+
+/**
+ * struct quic_cipher - a supported TLS 1.3 cipher suite
+ * @type: TLS_CIPHER_*
+ * @aead: AEAD algorithm name
+ * @hp: header protection skcipher name
+ * @hmac: HKDF hash
+ * @key_len: AEAD and HP key length
+ * @secret_len: traffic secret length (hash size)
+ * @ccm: the AEAD takes a CCM-formatted 16-byte IV
+ */
+struct quic_cipher {
+	u32		type;
+	const char	*aead;
+	const char	*hp;
+	const char	*hmac;
+	u8		key_len;
+	u8		secret_len;
+	u8		ccm;
+};
+
+static const struct quic_cipher quic_ciphers[] = {
+	{ TLS_CIPHER_AES_GCM_128, "gcm(aes)", "ecb(aes)", "hmac(sha256)",
+	  16, 32, 0 },
+	{ TLS_CIPHER_AES_GCM_256, "gcm(aes)", "ecb(aes)", "hmac(sha384)",
+	  32, 48, 0 },
+	{ TLS_CIPHER_AES_CCM_128, "ccm(aes)", "ecb(aes)", "hmac(sha256)",
+	  16, 32, 1 },
+	{ TLS_CIPHER_CHACHA20_POLY1305, "rfc7539(chacha20,poly1305)",
+	  "chacha20", "hmac(sha256)", 32, 32, 0 },
+};
+
+static const struct quic_cipher *quic_cipher_get(u32 type)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(quic_ciphers); i++)
+		if (quic_ciphers[i].type == type)
+			return &quic_ciphers[i];
+	return NULL;
+}
+
+static bool quic_is_chacha(u32 type)
+{
+	return type == TLS_CIPHER_CHACHA20_POLY1305;
+}
+
+/* HKDF (RFC 5869) and HKDF-Expand-Label (RFC 8446 section 7.1) */
+
+int quic_crypto_hkdf_extract(struct crypto_shash *hmac, const u8 *salt,
+			     u32 salt_len, const u8 *ikm, u32 ikm_len, u8 *prk)
+{
+	int err;
+
+	err = crypto_shash_setkey(hmac, salt, salt_len);
+	if (err)
+		return err;
+	return crypto_shash_tfm_digest(hmac, ikm, ikm_len, prk);
+}
+
+int quic_crypto_hkdf_expand(struct crypto_shash *hmac, const u8 *prk,
+			    u32 prk_len, const u8 *info, u32 info_len, u8 *out,
+			    u32 out_len)
+{
+	SHASH_DESC_ON_STACK(desc, hmac);
+	u32 dsize = crypto_shash_digestsize(hmac);
+	u8 t[HASH_MAX_DIGESTSIZE];
+	u32 done = 0, n;
+	u8 counter = 1;
+	int err;
+
+	if (!out_len || out_len > 255 * dsize || dsize > sizeof(t))
+		return -EINVAL;
+
+	err = crypto_shash_setkey(hmac, prk, prk_len);
+	if (err)
+		return err;
+
+	desc->tfm = hmac;
+	while (done < out_len) {
+		err = crypto_shash_init(desc);
+		if (!err && done)
+			err = crypto_shash_update(desc, t, dsize);
+		if (!err)
+			err = crypto_shash_update(desc, info, info_len);
+		if (!err)
+			err = crypto_shash_finup(desc, &counter, 1, t);
+		if (err)
+			break;
+		n = min(dsize, out_len - done);
+		memcpy(out + done, t, n);
+		done += n;
+		counter++;
+	}
+	shash_desc_zero(desc);
+	memzero_explicit(t, sizeof(t));
+	return err;
+}
+
+int quic_crypto_hkdf_expand_label(struct crypto_shash *hmac, const u8 *secret,
+				  u32 secret_len, const char *label, u8 *out,
+				  u32 out_len)
+{
+	static const char prefix[] = "tls13 ";
+	u32 plen = sizeof(prefix) - 1, llen = strlen(label);
+	u8 info[2 + 1 + 255 + 1];
+	u32 ilen = 0;
+
+	if (out_len > 0xffff || plen + llen > 255)
+		return -EINVAL;
+
+	put_unaligned_be16(out_len, info);
+	ilen += 2;
+	info[ilen++] = plen + llen;
+	memcpy(info + ilen, prefix, plen);
+	ilen += plen;
+	memcpy(info + ilen, label, llen);
+	ilen += llen;
+	info[ilen++] = 0;	/* empty context */
+
+	return quic_crypto_hkdf_expand(hmac, secret, secret_len, info, ilen,
+				       out, out_len);
+}
+
+/* Packet protection key derivation (RFC 9001 section 5.1) */
+
+static const char *quic_label(u32 version, const char *v1, const char *v2)
+{
+	return version == QUIC_VERSION_V2 ? v2 : v1;
+}
+
+static int quic_derive_key_iv(struct crypto_shash *hmac, u32 version,
+			      const u8 *secret, u32 secret_len, u8 *key,
+			      u32 key_len, u8 *iv)
+{
+	int err;
+
+	err = quic_crypto_hkdf_expand_label(hmac, secret, secret_len,
+					    quic_label(version, "quic key",
+						       "quicv2 key"),
+					    key, key_len);
+	if (err)
+		return err;
+	return quic_crypto_hkdf_expand_label(hmac, secret, secret_len,
+					     quic_label(version, "quic iv",
+							"quicv2 iv"),
+					     iv, QUIC_IV_LEN);
+}
+
+static int quic_derive_ku(struct crypto_shash *hmac, u32 version,
+			  const u8 *secret, u32 secret_len, u8 *next)
+{
+	return quic_crypto_hkdf_expand_label(hmac, secret, secret_len,
+					     quic_label(version, "quic ku",
+							"quicv2 ku"),
+					     next, secret_len);
+}
+
+/* Key slots */
+
+static void quic_key_free(struct quic_crypto_key *k)
+{
+	aead_request_free(k->req);	/* kfree_sensitive() */
+	crypto_free_aead(k->aead);
+	memzero_explicit(k, sizeof(*k));
+}
+
+static int quic_key_alloc(struct quic_crypto_key *k,
+			  const struct quic_cipher *ci)
+{
+	struct crypto_aead *aead;
+	int err;
+
+	aead = crypto_alloc_aead(ci->aead, 0, CRYPTO_ALG_ASYNC);
+	if (IS_ERR(aead))
+		return PTR_ERR(aead);
+	err = crypto_aead_setauthsize(aead, QUIC_TAG_LEN);
+	if (err)
+		goto err;
+	k->req = aead_request_alloc(aead, GFP_KERNEL);
+	if (!k->req) {
+		err = -ENOMEM;
+		goto err;
+	}
+	k->aead = aead;
+	return 0;
+err:
+	crypto_free_aead(aead);
+	return err;
+}
+
+/* Set @k to the generation of @secret: derive key and IV, key the AEAD. */
+static int quic_key_set(struct quic_crypto *c, struct quic_crypto_key *k,
+			const u8 *secret)
+{
+	u8 key[QUIC_KEY_MAX_LEN];
+	int err;
+
+	err = quic_derive_key_iv(c->hmac, c->version, secret, c->secret_len,
+				 key, c->key_len, k->iv);
+	if (!err)
+		err = crypto_aead_setkey(k->aead, key, c->key_len);
+	memzero_explicit(key, sizeof(key));
+	if (err)
+		return err;
+	memmove(k->secret, secret, c->secret_len);
+	return 0;
+}
+
+static int quic_hp_set(struct quic_crypto *c,
+		       struct crypto_sync_skcipher **hpp,
+		       const struct quic_cipher *ci, const u8 *secret)
+{
+	struct crypto_sync_skcipher *hp;
+	u8 key[QUIC_KEY_MAX_LEN];
+	int err;
+
+	hp = crypto_alloc_sync_skcipher(ci->hp, 0, 0);
+	if (IS_ERR(hp))
+		return PTR_ERR(hp);
+	err = quic_crypto_hkdf_expand_label(c->hmac, secret, c->secret_len,
+					    quic_label(c->version, "quic hp",
+						       "quicv2 hp"),
+					    key, c->key_len);
+	if (!err)
+		err = crypto_sync_skcipher_setkey(hp, key, c->key_len);
+	memzero_explicit(key, sizeof(key));
+	if (err) {
+		crypto_free_sync_skcipher(hp);
+		return err;
+	}
+	crypto_free_sync_skcipher(*hpp);
+	*hpp = hp;
+	return 0;
+}
+
+static void quic_crypto_free_tx(struct quic_crypto *c)
+{
+	quic_key_free(&c->tx);
+	quic_key_free(&c->tx_next);
+	crypto_free_sync_skcipher(c->tx_hp);
+	c->tx_hp = NULL;
+	kfree_sensitive(c->tx_buf);
+	c->tx_buf = NULL;
+	c->tx_ready = 0;
+	c->tx_next_stale = 0;
+}
+
+static void quic_crypto_free_rx(struct quic_crypto *c)
+{
+	quic_key_free(&c->rx);
+	quic_key_free(&c->rx_prev);
+	quic_key_free(&c->rx_next);
+	crypto_free_sync_skcipher(c->rx_hp);
+	c->rx_hp = NULL;
+	kfree_sensitive(c->rx_buf);
+	c->rx_buf = NULL;
+	c->rx_ready = 0;
+	c->rx_next_stale = 0;
+	c->rx_prev_valid = 0;
+}
+
+void quic_crypto_free(struct quic_crypto *c)
+{
+	quic_crypto_free_tx(c);
+	quic_crypto_free_rx(c);
+	crypto_free_shash(c->hmac);
+	memzero_explicit(c, sizeof(*c));
+}
+EXPORT_SYMBOL_GPL(quic_crypto_free);
+
+/*
+ * Install one direction from @secret.  With @ku, also allocate the key
+ * update slots and precompute the next generation.
+ */
+static int quic_crypto_install(struct quic_crypto *c,
+			       const struct quic_cipher *ci, bool send,
+			       const u8 *secret, bool ku)
+{
+	struct crypto_sync_skcipher **hpp;
+	struct quic_crypto_key *k, *next, *prev = NULL;
+	u8 nsecret[QUIC_SECRET_MAX_LEN];
+	u8 **bufp;
+	int err;
+
+	if (send) {
+		quic_crypto_free_tx(c);
+		k = &c->tx;
+		next = &c->tx_next;
+		hpp = &c->tx_hp;
+		bufp = &c->tx_buf;
+	} else {
+		quic_crypto_free_rx(c);
+		k = &c->rx;
+		next = &c->rx_next;
+		prev = &c->rx_prev;
+		hpp = &c->rx_hp;
+		bufp = &c->rx_buf;
+	}
+
+	*bufp = kzalloc(QUIC_BUF_LEN, GFP_KERNEL);
+	if (!*bufp)
+		return -ENOMEM;
+
+	err = quic_key_alloc(k, ci);
+	if (err)
+		goto err;
+	err = quic_key_set(c, k, secret);
+	if (err)
+		goto err;
+	err = quic_hp_set(c, hpp, ci, secret);
+	if (err)
+		goto err;
+
+	if (ku) {
+		err = quic_key_alloc(next, ci);
+		if (!err && prev)
+			err = quic_key_alloc(prev, ci);
+		if (!err)
+			err = quic_derive_ku(c->hmac, c->version, secret,
+					     c->secret_len, nsecret);
+		if (!err)
+			err = quic_key_set(c, next, nsecret);
+		memzero_explicit(nsecret, sizeof(nsecret));
+		if (err)
+			goto err;
+	}
+
+	if (send)
+		c->tx_ready = 1;
+	else
+		c->rx_ready = 1;
+	return 0;
+err:
+	if (send)
+		quic_crypto_free_tx(c);
+	else
+		quic_crypto_free_rx(c);
+	return err;
+}
+
+/* Prepare @c for @ci; keeps the other direction if it uses the same suite. */
+static int quic_crypto_setup(struct quic_crypto *c,
+			     const struct quic_cipher *ci, u32 version)
+{
+	struct crypto_shash *hmac;
+
+	if ((c->tx_ready || c->rx_ready) && c->cipher_type != ci->type)
+		return -EINVAL;
+	if ((c->tx_ready || c->rx_ready) && c->version != version)
+		return -EINVAL;
+
+	if (!c->hmac) {
+		hmac = crypto_alloc_shash(ci->hmac, 0, 0);
+		if (IS_ERR(hmac))
+			return PTR_ERR(hmac);
+		c->hmac = hmac;
+	}
+	c->cipher_type = ci->type;
+	c->version = version;
+	c->secret_len = ci->secret_len;
+	c->key_len = ci->key_len;
+	return 0;
+}
+
+int quic_crypto_set_secret(struct quic_crypto *c,
+			   const struct quic_crypto_secret *srt, u32 version)
+{
+	const struct quic_cipher *ci;
+	bool ku;
+	int err;
+
+	ci = quic_cipher_get(srt->type);
+	if (!ci)
+		return -EINVAL;
+	if (srt->level != QUIC_CRYPTO_APP &&
+	    srt->level != QUIC_CRYPTO_HANDSHAKE &&
+	    srt->level != QUIC_CRYPTO_EARLY)
+		return -EINVAL;
+	if (version != QUIC_VERSION_V1 && version != QUIC_VERSION_V2)
+		return -EINVAL;
+
+	/* Replacing a direction with a different suite: start over. */
+	if (c->cipher_type != ci->type && (c->tx_ready || c->rx_ready) &&
+	    !(srt->send ? c->rx_ready : c->tx_ready))
+		quic_crypto_free(c);
+
+	err = quic_crypto_setup(c, ci, version);
+	if (err)
+		return err;
+
+	ku = srt->level == QUIC_CRYPTO_APP;
+	err = quic_crypto_install(c, ci, !!srt->send, srt->secret, ku);
+	if (err)
+		return err;
+	if (ku) {
+		c->has_ku = 1;
+		c->key_phase = 0;
+		c->key_pending = 0;
+		c->rx_first_pn = -1;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_set_secret);
+
+int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
+			   struct quic_crypto_secret *srt)
+{
+	if (send ? !c->tx_ready : !c->rx_ready)
+		return -EINVAL;
+	srt->send = send;
+	srt->type = c->cipher_type;
+	memset(srt->secret, 0, sizeof(srt->secret));
+	memcpy(srt->secret, send ? c->tx.secret : c->rx.secret,
+	       c->secret_len);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_get_secret);
+
+int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
+				     u32 dcid_len, u32 version, bool is_serv)
+{
+	const struct quic_cipher *ci = quic_cipher_get(TLS_CIPHER_AES_GCM_128);
+	u8 initial[32], csecret[32], ssecret[32];
+	const u8 *salt;
+	int err;
+
+	if (dcid_len > QUIC_CID_MAX_LEN)
+		return -EINVAL;
+	if (version == QUIC_VERSION_V1)
+		salt = quic_salt_v1;
+	else if (version == QUIC_VERSION_V2)
+		salt = quic_salt_v2;
+	else
+		return -EINVAL;
+
+	quic_crypto_free(c);
+	err = quic_crypto_setup(c, ci, version);
+	if (err)
+		return err;
+
+	err = quic_crypto_hkdf_extract(c->hmac, salt, sizeof(quic_salt_v1),
+				       dcid, dcid_len, initial);
+	if (!err)
+		err = quic_crypto_hkdf_expand_label(c->hmac, initial, 32,
+						    "client in", csecret, 32);
+	if (!err)
+		err = quic_crypto_hkdf_expand_label(c->hmac, initial, 32,
+						    "server in", ssecret, 32);
+	if (!err)
+		err = quic_crypto_install(c, ci, true,
+					  is_serv ? ssecret : csecret, false);
+	if (!err)
+		err = quic_crypto_install(c, ci, false,
+					  is_serv ? csecret : ssecret, false);
+	memzero_explicit(initial, sizeof(initial));
+	memzero_explicit(csecret, sizeof(csecret));
+	memzero_explicit(ssecret, sizeof(ssecret));
+	if (err)
+		quic_crypto_free(c);
+	return err;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_initial_keys_install);
+
+/* Per-packet operations */
+
+s64 quic_crypto_decode_pn(s64 largest_pn, u32 truncated, u8 pn_len)
+{
+	s64 expected = largest_pn + 1;
+	s64 win = 1LL << (pn_len * 8);
+	s64 hwin = win / 2;
+	s64 mask = win - 1;
+	s64 candidate = (expected & ~mask) | truncated;
+
+	if (candidate <= expected - hwin && candidate < (1LL << 62) - win)
+		return candidate + win;
+	if (candidate > expected + hwin && candidate >= win)
+		return candidate - win;
+	return candidate;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_decode_pn);
+
+/* Compute the 5-byte header protection mask into buf + QUIC_BUF_MASK. */
+static int quic_hp_mask(struct crypto_sync_skcipher *hp, u32 type, u8 *buf,
+			const u8 *sample)
+{
+	SYNC_SKCIPHER_REQUEST_ON_STACK(req, hp);
+	struct scatterlist src, dst;
+	int err;
+
+	memcpy(buf + QUIC_BUF_SAMPLE, sample, QUIC_HP_SAMPLE_LEN);
+	sg_init_one(&dst, buf + QUIC_BUF_MASK, QUIC_HP_SAMPLE_LEN);
+	skcipher_request_set_sync_tfm(req, hp);
+	skcipher_request_set_callback(req, 0, NULL, NULL);
+	if (quic_is_chacha(type)) {
+		/* counter (LE) || nonce: exactly the 16-byte sample */
+		memset(buf + QUIC_BUF_ZERO, 0, QUIC_HP_SAMPLE_LEN);
+		sg_init_one(&src, buf + QUIC_BUF_ZERO, QUIC_HP_SAMPLE_LEN);
+		skcipher_request_set_crypt(req, &src, &dst, 5,
+					   buf + QUIC_BUF_SAMPLE);
+	} else {
+		sg_init_one(&src, buf + QUIC_BUF_SAMPLE, QUIC_HP_SAMPLE_LEN);
+		skcipher_request_set_crypt(req, &src, &dst, QUIC_HP_SAMPLE_LEN,
+					   NULL);
+	}
+	err = crypto_skcipher_encrypt(req);
+	skcipher_request_zero(req);
+	return err;
+}
+
+static void quic_nonce(const struct quic_crypto *c,
+		       const struct quic_crypto_key *k, u8 *buf, s64 pn)
+{
+	u8 *nonce = buf + QUIC_BUF_NONCE;
+	int i;
+
+	memset(nonce, 0, 16);
+	if (c->cipher_type == TLS_CIPHER_AES_CCM_128) {
+		nonce[0] = 15 - QUIC_IV_LEN - 1;	/* L' = 2 */
+		nonce++;
+	}
+	memcpy(nonce, k->iv, QUIC_IV_LEN);
+	for (i = 0; i < 8; i++)
+		nonce[QUIC_IV_LEN - 1 - i] ^= (u8)((u64)pn >> (8 * i));
+}
+
+static bool quic_buf_ok(const void *data)
+{
+	/* The scatterlist needs directly mapped memory: no stack, no vmalloc. */
+	return !WARN_ON_ONCE(!virt_addr_valid(data));
+}
+
+int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
+			u32 pn_offset, s64 pn)
+{
+	struct quic_crypto_key *k = &c->tx;
+	struct aead_request *req;
+	struct scatterlist sg;
+	u8 *mask, pn_len, i;
+	u32 hlen;
+	int err;
+
+	if (!c->tx_ready || !quic_buf_ok(data))
+		return -EINVAL;
+	if (pn < 0 || pn_offset > len ||
+	    len - pn_offset < QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+		return -EINVAL;
+	pn_len = (data[0] & 0x03) + 1;
+	hlen = pn_offset + pn_len;
+	if (len - hlen < QUIC_TAG_LEN)
+		return -EINVAL;
+	if (!(data[0] & 0x80)) {	/* short header: set the key phase */
+		data[0] &= ~0x04;
+		data[0] |= c->key_phase << 2;
+	}
+
+	quic_nonce(c, k, c->tx_buf, pn);
+	req = k->req;
+	sg_init_one(&sg, data, len);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, hlen);
+	aead_request_set_crypt(req, &sg, &sg, len - hlen - QUIC_TAG_LEN,
+			       c->tx_buf + QUIC_BUF_NONCE);
+	err = crypto_aead_encrypt(req);
+	if (err)
+		return err;
+
+	err = quic_hp_mask(c->tx_hp, c->cipher_type, c->tx_buf,
+			   data + pn_offset + QUIC_PN_MAX_LEN);
+	if (err)
+		return err;
+	mask = c->tx_buf + QUIC_BUF_MASK;
+	data[0] ^= mask[0] & ((data[0] & 0x80) ? 0x0f : 0x1f);
+	for (i = 0; i < pn_len; i++)
+		data[pn_offset + i] ^= mask[1 + i];
+	return 0;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_encrypt);
+
+static void quic_key_rotate_rx(struct quic_crypto *c)
+{
+	struct quic_crypto_key tmp = c->rx_prev;
+
+	c->rx_prev = c->rx;
+	c->rx = c->rx_next;
+	c->rx_next = tmp;
+	memzero_explicit(&tmp, sizeof(tmp));
+	c->rx_prev_valid = 1;
+	c->rx_next_stale = 1;
+}
+
+static void quic_key_rotate_tx(struct quic_crypto *c)
+{
+	swap(c->tx, c->tx_next);
+	c->tx_next_stale = 1;
+	c->key_phase ^= 1;
+}
+
+int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
+			struct quic_crypto_pktinfo *pi)
+{
+	struct quic_crypto_key *k = &c->rx;
+	u32 pn_offset = pi->pn_offset, truncated = 0;
+	struct aead_request *req;
+	struct scatterlist sg;
+	u8 *mask, b0, i;
+	bool shorthdr;
+	s64 pn;
+	int err;
+
+	pi->key_update = 0;
+	if (!c->rx_ready || !quic_buf_ok(data))
+		return -EINVAL;
+	if (pn_offset > len ||
+	    len - pn_offset < QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+		return -EINVAL;
+
+	/* Header protection (RFC 9001 section 5.4) */
+	err = quic_hp_mask(c->rx_hp, c->cipher_type, c->rx_buf,
+			   data + pn_offset + QUIC_PN_MAX_LEN);
+	if (err)
+		return err;
+	mask = c->rx_buf + QUIC_BUF_MASK;
+	shorthdr = !(data[0] & 0x80);
+	b0 = data[0] ^ (mask[0] & (shorthdr ? 0x1f : 0x0f));
+	pi->pn_len = (b0 & 0x03) + 1;
+	for (i = 0; i < pi->pn_len; i++) {
+		data[pn_offset + i] ^= mask[1 + i];
+		truncated = (truncated << 8) | data[pn_offset + i];
+	}
+	data[0] = b0;
+	pi->first_byte = b0;
+	pi->hlen = pn_offset + pi->pn_len;
+	pi->payload_len = len - pi->hlen - QUIC_TAG_LEN;
+	pn = quic_crypto_decode_pn(pi->largest_pn, truncated, pi->pn_len);
+	pi->pn = pn;
+	pi->key_phase = shorthdr ? (b0 >> 2) & 1 : 0;
+
+	/* Key phase (RFC 9001 section 6) */
+	if (shorthdr && c->has_ku && pi->key_phase != c->key_phase) {
+		if (c->rx_prev_valid &&
+		    (c->rx_first_pn < 0 || pn < c->rx_first_pn))
+			k = &c->rx_prev;
+		else if (!c->rx_next_stale && !c->tx_next_stale)
+			k = &c->rx_next;
+		else
+			return -EKEYREJECTED;
+	}
+
+	quic_nonce(c, k, c->rx_buf, pn);
+	req = k->req;
+	sg_init_one(&sg, data, len);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, pi->hlen);
+	aead_request_set_crypt(req, &sg, &sg, len - pi->hlen,
+			       c->rx_buf + QUIC_BUF_NONCE);
+	err = crypto_aead_decrypt(req);
+	if (err)
+		return err == -EBADMSG ? -EBADMSG : err;
+
+	if (!shorthdr || !c->has_ku)
+		return 0;
+	if (k == &c->rx_next) {
+		/* The peer started a key update: follow it. */
+		quic_key_rotate_rx(c);
+		quic_key_rotate_tx(c);
+		c->rx_first_pn = pn;
+		c->key_pending = 0;
+		pi->key_update = 1;
+	} else if (k == &c->rx) {
+		if (c->rx_first_pn < 0 || pn < c->rx_first_pn)
+			c->rx_first_pn = pn;
+		c->key_pending = 0;	/* our update is confirmed */
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_decrypt);
+
+/* Key update (RFC 9001 section 6) */
+
+int quic_crypto_key_update_prepare(struct quic_crypto *c)
+{
+	u8 secret[QUIC_SECRET_MAX_LEN];
+	int err = 0;
+
+	if (c->tx_next_stale) {
+		err = quic_derive_ku(c->hmac, c->version, c->tx.secret,
+				     c->secret_len, secret);
+		if (!err)
+			err = quic_key_set(c, &c->tx_next, secret);
+		if (err)
+			goto out;
+		c->tx_next_stale = 0;
+	}
+	if (c->rx_next_stale) {
+		err = quic_derive_ku(c->hmac, c->version, c->rx.secret,
+				     c->secret_len, secret);
+		if (!err)
+			err = quic_key_set(c, &c->rx_next, secret);
+		if (err)
+			goto out;
+		c->rx_next_stale = 0;
+	}
+out:
+	memzero_explicit(secret, sizeof(secret));
+	return err;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_key_update_prepare);
+
+int quic_crypto_key_update(struct quic_crypto *c)
+{
+	int err;
+
+	if (!c->has_ku || !c->tx_ready || !c->rx_ready)
+		return -EINVAL;
+	if (c->key_pending)
+		return -EAGAIN;
+	err = quic_crypto_key_update_prepare(c);
+	if (err)
+		return err;
+
+	quic_key_rotate_rx(c);
+	quic_key_rotate_tx(c);
+	c->rx_first_pn = -1;
+	c->key_pending = 1;
+	return quic_crypto_key_update_prepare(c);
+}
+EXPORT_SYMBOL_GPL(quic_crypto_key_update);
+
+void quic_crypto_discard_old_keys(struct quic_crypto *c)
+{
+	c->rx_prev_valid = 0;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_discard_old_keys);
+
+/*
+ * One-shot AEAD with a shared, already keyed transform: copies the input
+ * into a GFP_ATOMIC buffer so callers may pass any memory.
+ * Seal: @in is plaintext of @in_len, @out gets ciphertext || tag.
+ * Open: @in is ciphertext || tag, @out gets the plaintext.
+ */
+static int quic_aead_oneshot(struct crypto_aead *aead, bool seal,
+			     const u8 *nonce, const u8 *ad, u32 ad_len,
+			     const u8 *in, u32 in_len, u8 *out)
+{
+	u32 reqsize = sizeof(struct aead_request) + crypto_aead_reqsize(aead);
+	u32 total = ad_len + in_len + (seal ? QUIC_TAG_LEN : 0);
+	u32 out_len = seal ? in_len + QUIC_TAG_LEN : in_len - QUIC_TAG_LEN;
+	struct aead_request *req;
+	struct scatterlist sg;
+	u8 *mem, *iv, *data;
+	int err;
+
+	if (!seal && in_len < QUIC_TAG_LEN)
+		return -EINVAL;
+	reqsize = ALIGN(reqsize, __alignof__(u64));
+	mem = kmalloc(reqsize + 16 + total, GFP_ATOMIC);
+	if (!mem)
+		return -ENOMEM;
+	req = (struct aead_request *)mem;
+	iv = mem + reqsize;
+	data = iv + 16;
+	memcpy(iv, nonce, QUIC_IV_LEN);
+	if (ad_len)
+		memcpy(data, ad, ad_len);
+	if (in_len)
+		memcpy(data + ad_len, in, in_len);
+
+	sg_init_one(&sg, data, total);
+	aead_request_set_tfm(req, aead);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, ad_len);
+	aead_request_set_crypt(req, &sg, &sg, in_len, iv);
+	err = seal ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	if (!err)
+		memcpy(out, data + ad_len, out_len);
+	kfree_sensitive(mem);
+	return err;
+}
+
+/* Retry integrity (RFC 9001 section 5.8) */
+
+int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
+			  const u8 *retry, u32 len, u8 *tag)
+{
+	const u8 *nonce = quic_retry_nonce_v1;
+	struct crypto_aead *aead = quic_retry_aead[0];
+	u8 *pseudo;
+	int err;
+
+	if (odcid_len > QUIC_CID_MAX_LEN || len > 0xffff)
+		return -EINVAL;
+	if (version == QUIC_VERSION_V2) {
+		aead = quic_retry_aead[1];
+		nonce = quic_retry_nonce_v2;
+	} else if (version != QUIC_VERSION_V1) {
+		return -EINVAL;
+	}
+	if (!aead)
+		return -ENOENT;
+
+	pseudo = kmalloc(1 + odcid_len + len, GFP_ATOMIC);
+	if (!pseudo)
+		return -ENOMEM;
+	pseudo[0] = odcid_len;
+	memcpy(pseudo + 1, odcid, odcid_len);
+	memcpy(pseudo + 1 + odcid_len, retry, len);
+	err = quic_aead_oneshot(aead, true, nonce, pseudo, 1 + odcid_len + len,
+				NULL, 0, tag);
+	kfree(pseudo);
+	return err;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_retry_tag);
+
+int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
+			     const u8 *retry, u32 len)
+{
+	u8 tag[QUIC_RETRY_TAG_LEN];
+	int err;
+
+	if (len < QUIC_RETRY_TAG_LEN)
+		return -EINVAL;
+	len -= QUIC_RETRY_TAG_LEN;
+	err = quic_crypto_retry_tag(version, odcid, odcid_len, retry, len, tag);
+	if (err)
+		return err;
+	if (crypto_memneq(tag, retry + len, QUIC_RETRY_TAG_LEN))
+		return -EBADMSG;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(quic_crypto_retry_verify);
+
+static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
+					   u32 key_len)
+{
+	struct crypto_aead *aead;
+	int err;
+
+	aead = crypto_alloc_aead(name, 0, CRYPTO_ALG_ASYNC);
+	if (IS_ERR(aead))
+		return aead;
+	err = crypto_aead_setauthsize(aead, QUIC_TAG_LEN);
+	if (!err)
+		err = crypto_aead_setkey(aead, key, key_len);
+	if (err) {
+		crypto_free_aead(aead);
+		return ERR_PTR(err);
+	}
+	return aead;
+}
+
+int quic_crypto_init(void)
+{
+	struct crypto_aead *aead;
+
+	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v1, 16);
+	if (IS_ERR(aead))
+		return PTR_ERR(aead);
+	quic_retry_aead[0] = aead;
+	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v2, 16);
+	if (IS_ERR(aead)) {
+		crypto_free_aead(quic_retry_aead[0]);
+		quic_retry_aead[0] = NULL;
+		return PTR_ERR(aead);
+	}
+	quic_retry_aead[1] = aead;
+	return 0;
+}
+
+void quic_crypto_exit(void)
+{
+	crypto_free_aead(quic_retry_aead[0]);
+	crypto_free_aead(quic_retry_aead[1]);
+	quic_retry_aead[0] = NULL;
+	quic_retry_aead[1] = NULL;
+}
+
+/* Address validation tokens, stateless reset, session tickets */
+
+int quic_token_ctx_init(struct quic_token_ctx *ctx, const u8 *secret)
+{
+	u8 tkey[16], rkey[32];
+	int err;
+
+	if (secret)
+		memcpy(ctx->secret, secret, QUIC_TOKEN_SECRET_LEN);
+	else
+		get_random_bytes(ctx->secret, QUIC_TOKEN_SECRET_LEN);
+
+	ctx->hmac = crypto_alloc_shash("hmac(sha256)", 0, 0);
+	if (IS_ERR(ctx->hmac)) {
+		err = PTR_ERR(ctx->hmac);
+		ctx->hmac = NULL;
+		goto out;
+	}
+	err = quic_crypto_hkdf_expand_label(ctx->hmac, ctx->secret,
+					    QUIC_TOKEN_SECRET_LEN,
+					    "quic token key", tkey,
+					    sizeof(tkey));
+	if (!err)
+		err = quic_crypto_hkdf_expand_label(ctx->hmac, ctx->secret,
+						    QUIC_TOKEN_SECRET_LEN,
+						    "quic reset key", rkey,
+						    sizeof(rkey));
+	if (!err)
+		err = crypto_shash_setkey(ctx->hmac, rkey, sizeof(rkey));
+	if (err)
+		goto out;
+	ctx->aead = quic_aead_keyed("gcm(aes)", tkey, sizeof(tkey));
+	if (IS_ERR(ctx->aead)) {
+		err = PTR_ERR(ctx->aead);
+		ctx->aead = NULL;
+	}
+out:
+	memzero_explicit(tkey, sizeof(tkey));
+	memzero_explicit(rkey, sizeof(rkey));
+	if (err)
+		quic_token_ctx_free(ctx);
+	return err;
+}
+EXPORT_SYMBOL_GPL(quic_token_ctx_init);
+
+void quic_token_ctx_free(struct quic_token_ctx *ctx)
+{
+	crypto_free_aead(ctx->aead);
+	crypto_free_shash(ctx->hmac);
+	memzero_explicit(ctx, sizeof(*ctx));
+}
+EXPORT_SYMBOL_GPL(quic_token_ctx_free);
+
+int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
+		    u8 *token, u32 size)
+{
+	int err;
+
+	if (!ctx->aead)
+		return -EINVAL;
+	if (plen > 0xffff || size < plen + QUIC_TOKEN_OVERHEAD)
+		return -ENOSPC;
+	get_random_bytes(token, QUIC_IV_LEN);
+	err = quic_aead_oneshot(ctx->aead, true, token, NULL, 0, plain, plen,
+				token + QUIC_IV_LEN);
+	if (err)
+		return err;
+	return plen + QUIC_TOKEN_OVERHEAD;
+}
+EXPORT_SYMBOL_GPL(quic_token_seal);
+
+int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
+		    void *plain, u32 size)
+{
+	u32 plen;
+	int err;
+
+	if (!ctx->aead || tlen < QUIC_TOKEN_OVERHEAD || tlen > 0xffff)
+		return -EINVAL;
+	plen = tlen - QUIC_TOKEN_OVERHEAD;
+	if (plen > size)
+		return -EINVAL;
+	err = quic_aead_oneshot(ctx->aead, false, token, NULL, 0,
+				token + QUIC_IV_LEN, tlen - QUIC_IV_LEN, plain);
+	if (err)
+		return err == -EBADMSG ? -EBADMSG : err;
+	return plen;
+}
+EXPORT_SYMBOL_GPL(quic_token_open);
+
+int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
+			       u32 cid_len, u8 *token)
+{
+	u8 digest[32];
+	int err;
+
+	if (!ctx->hmac)
+		return -EINVAL;
+	err = crypto_shash_tfm_digest(ctx->hmac, cid, cid_len, digest);
+	if (!err)
+		memcpy(token, digest, QUIC_RESET_TOKEN_LEN);
+	memzero_explicit(digest, sizeof(digest));
+	return err;
+}
+EXPORT_SYMBOL_GPL(quic_stateless_reset_token);
+
+int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
+			    u8 *key)
+{
+	static const char info[] = "quic ticket key";
+	struct crypto_shash *hmac;
+	u8 prk[32];
+	int err;
+
+	hmac = crypto_alloc_shash("hmac(sha256)", 0, 0);
+	if (IS_ERR(hmac))
+		return PTR_ERR(hmac);
+	err = quic_crypto_hkdf_extract(hmac, secret, QUIC_TOKEN_SECRET_LEN,
+				       addr, addr_len, prk);
+	if (!err)
+		err = quic_crypto_hkdf_expand(hmac, prk, sizeof(prk), info,
+					      sizeof(info) - 1, key,
+					      QUIC_TICKET_KEY_LEN);
+	memzero_explicit(prk, sizeof(prk));
+	crypto_free_shash(hmac);
+	return err;
+}
+EXPORT_SYMBOL_GPL(quic_session_ticket_key);
