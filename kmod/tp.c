@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC transport parameters: the TLS extension codec (RFC 9000 section 18,
+ * RFC 9368, RFC 9287, RFC 9221) and the QUIC_SOCKOPT_TRANSPORT_PARAM
+ * conversion.  The decoder treats its input as hostile: every length is
+ * checked before it is read.
+ */
+
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/limits.h>
+#include <linux/unaligned.h>
+
+#include "tp.h"
+
+#define QUIC_VARINT_MAX		((1ULL << 62) - 1)
+#define QUIC_MAX_STREAMS	(1ULL << 60)
+
+/* Decoder state: bit per known parameter, to reject duplicates. */
+enum {
+	QUIC_TPB_ODCID,
+	QUIC_TPB_IDLE,
+	QUIC_TPB_SRT,
+	QUIC_TPB_UDP,
+	QUIC_TPB_DATA,
+	QUIC_TPB_SD_BL,
+	QUIC_TPB_SD_BR,
+	QUIC_TPB_SD_UNI,
+	QUIC_TPB_ST_BIDI,
+	QUIC_TPB_ST_UNI,
+	QUIC_TPB_ADE,
+	QUIC_TPB_MAD,
+	QUIC_TPB_DAM,
+	QUIC_TPB_PREF,
+	QUIC_TPB_ACID,
+	QUIC_TPB_ISCID,
+	QUIC_TPB_RSCID,
+	QUIC_TPB_VINFO,
+	QUIC_TPB_DGRAM,
+	QUIC_TPB_GREASE,
+	QUIC_TPB_NO1RTT,
+};
+
+static u8 quic_varint_len(u64 v)
+{
+	if (v < 64)
+		return 1;
+	if (v < 16384)
+		return 2;
+	if (v < 1073741824)
+		return 4;
+	return 8;
+}
+
+/* Read a varint; returns its length or 0 if it does not fit in @len. */
+static u8 quic_varint_get(const u8 *p, u32 len, u64 *v)
+{
+	u8 n, i;
+
+	if (!len)
+		return 0;
+	n = 1 << (p[0] >> 6);
+	if (len < n)
+		return 0;
+	*v = p[0] & 0x3f;
+	for (i = 1; i < n; i++)
+		*v = (*v << 8) | p[i];
+	return n;
+}
+
+struct quic_tp_writer {
+	u8	*buf;
+	u32	size;
+	u32	len;
+	int	err;
+};
+
+static void quic_put_varint(struct quic_tp_writer *w, u64 v)
+{
+	u8 n = quic_varint_len(v), i;
+
+	if (w->err)
+		return;
+	if (v > QUIC_VARINT_MAX) {
+		w->err = -EINVAL;
+		return;
+	}
+	if (w->size - w->len < n) {
+		w->err = -ENOSPC;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		w->buf[w->len + i] = v >> (8 * (n - 1 - i));
+	w->buf[w->len] |= (n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3) << 6;
+	w->len += n;
+}
+
+static void quic_put_bytes(struct quic_tp_writer *w, const void *p, u32 n)
+{
+	if (w->err)
+		return;
+	if (w->size - w->len < n) {
+		w->err = -ENOSPC;
+		return;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void quic_put_int(struct quic_tp_writer *w, u64 id, u64 v)
+{
+	quic_put_varint(w, id);
+	quic_put_varint(w, quic_varint_len(v));
+	quic_put_varint(w, v);
+}
+
+static void quic_put_flag(struct quic_tp_writer *w, u64 id)
+{
+	quic_put_varint(w, id);
+	quic_put_varint(w, 0);
+}
+
+static void quic_put_cid(struct quic_tp_writer *w, u64 id,
+			 const struct quic_tp_cid *cid)
+{
+	if (cid->len > QUIC_TP_CID_MAX_LEN) {
+		w->err = -EINVAL;
+		return;
+	}
+	quic_put_varint(w, id);
+	quic_put_varint(w, cid->len);
+	quic_put_bytes(w, cid->data, cid->len);
+}
+
+void quic_tp_init_peer(struct quic_tp *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->max_udp_payload_size = QUIC_TP_DEF_MAX_UDP_PAYLOAD_SIZE;
+	tp->ack_delay_exponent = QUIC_TP_DEF_ACK_DELAY_EXPONENT;
+	tp->max_ack_delay = QUIC_TP_DEF_MAX_ACK_DELAY_US;
+	tp->active_connection_id_limit = QUIC_TP_DEF_ACTIVE_CID_LIMIT;
+}
+
+void quic_tp_init_local(struct quic_tp *tp)
+{
+	quic_tp_init_peer(tp);
+	tp->active_connection_id_limit = 7;
+	tp->max_idle_timeout = 30000000;
+	tp->max_streams_bidi = 100;
+	tp->max_streams_uni = 100;
+	tp->max_data = 65535 * 32;
+	tp->max_stream_data_bidi_local = 65535 * 16;
+	tp->max_stream_data_bidi_remote = 65535 * 16;
+	tp->max_stream_data_uni = 65535 * 16;
+}
+
+int quic_tp_encode(const struct quic_tp *tp, bool is_serv, u8 *buf, u32 size)
+{
+	struct quic_tp_writer w = {
+		.buf = buf,
+		.size = min_t(u32, size, QUIC_TP_EXT_MAX_LEN),
+	};
+	const struct quic_tp_pref_addr *pa = &tp->pref_addr;
+	u8 i;
+
+	if (is_serv)
+		quic_put_cid(&w, QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID,
+			     &tp->original_dcid);
+	if (tp->max_idle_timeout)
+		quic_put_int(&w, QUIC_TP_MAX_IDLE_TIMEOUT,
+			     div_u64(tp->max_idle_timeout, 1000));
+	if (is_serv && tp->stateless_reset) {
+		quic_put_varint(&w, QUIC_TP_STATELESS_RESET_TOKEN);
+		quic_put_varint(&w, QUIC_TP_RESET_TOKEN_LEN);
+		quic_put_bytes(&w, tp->stateless_reset_token,
+			       QUIC_TP_RESET_TOKEN_LEN);
+	}
+	if (tp->max_udp_payload_size != QUIC_TP_DEF_MAX_UDP_PAYLOAD_SIZE)
+		quic_put_int(&w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE,
+			     tp->max_udp_payload_size);
+	if (tp->max_data)
+		quic_put_int(&w, QUIC_TP_INITIAL_MAX_DATA, tp->max_data);
+	if (tp->max_stream_data_bidi_local)
+		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
+			     tp->max_stream_data_bidi_local);
+	if (tp->max_stream_data_bidi_remote)
+		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
+			     tp->max_stream_data_bidi_remote);
+	if (tp->max_stream_data_uni)
+		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI,
+			     tp->max_stream_data_uni);
+	if (tp->max_streams_bidi)
+		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI,
+			     tp->max_streams_bidi);
+	if (tp->max_streams_uni)
+		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAMS_UNI,
+			     tp->max_streams_uni);
+	if (tp->ack_delay_exponent != QUIC_TP_DEF_ACK_DELAY_EXPONENT)
+		quic_put_int(&w, QUIC_TP_ACK_DELAY_EXPONENT,
+			     tp->ack_delay_exponent);
+	if (tp->max_ack_delay != QUIC_TP_DEF_MAX_ACK_DELAY_US)
+		quic_put_int(&w, QUIC_TP_MAX_ACK_DELAY,
+			     tp->max_ack_delay / 1000);
+	if (tp->disable_active_migration)
+		quic_put_flag(&w, QUIC_TP_DISABLE_ACTIVE_MIGRATION);
+	if (is_serv && tp->pref_addr_present) {
+		if (!pa->cid.len || pa->cid.len > QUIC_TP_CID_MAX_LEN)
+			return -EINVAL;
+		quic_put_varint(&w, QUIC_TP_PREFERRED_ADDRESS);
+		quic_put_varint(&w, 4 + 2 + 16 + 2 + 1 + pa->cid.len +
+				QUIC_TP_RESET_TOKEN_LEN);
+		quic_put_bytes(&w, pa->v4_addr, 4);
+		quic_put_bytes(&w, &(__be16){ cpu_to_be16(pa->v4_port) }, 2);
+		quic_put_bytes(&w, pa->v6_addr, 16);
+		quic_put_bytes(&w, &(__be16){ cpu_to_be16(pa->v6_port) }, 2);
+		quic_put_bytes(&w, &pa->cid.len, 1);
+		quic_put_bytes(&w, pa->cid.data, pa->cid.len);
+		quic_put_bytes(&w, pa->token, QUIC_TP_RESET_TOKEN_LEN);
+	}
+	if (tp->active_connection_id_limit != QUIC_TP_DEF_ACTIVE_CID_LIMIT)
+		quic_put_int(&w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT,
+			     tp->active_connection_id_limit);
+	quic_put_cid(&w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID,
+		     &tp->initial_scid);
+	if (is_serv && tp->retry_scid_present)
+		quic_put_cid(&w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID,
+			     &tp->retry_scid);
+	if (!tp->disable_compatible_version && tp->chosen_version) {
+		u8 n = min_t(u8, tp->available_count, QUIC_TP_MAX_VERSIONS);
+
+		quic_put_varint(&w, QUIC_TP_VERSION_INFORMATION);
+		quic_put_varint(&w, 4 * (1 + (n ? n : 1)));
+		quic_put_bytes(&w, &(__be32){ cpu_to_be32(tp->chosen_version) },
+			       4);
+		if (!n)
+			quic_put_bytes(&w,
+				       &(__be32){ cpu_to_be32(tp->chosen_version) },
+				       4);
+		for (i = 0; i < n; i++)
+			quic_put_bytes(&w,
+				       &(__be32){ cpu_to_be32(tp->available_versions[i]) },
+				       4);
+	}
+	if (tp->max_datagram_frame_size)
+		quic_put_int(&w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE,
+			     tp->max_datagram_frame_size);
+	if (tp->grease_quic_bit)
+		quic_put_flag(&w, QUIC_TP_GREASE_QUIC_BIT);
+	if (tp->disable_1rtt_encryption)
+		quic_put_flag(&w, QUIC_TP_DISABLE_1RTT_ENCRYPTION);
+
+	return w.err ? w.err : w.len;
+}
+
+static int quic_tp_get_cid(struct quic_tp_cid *cid, const u8 *p, u64 len)
+{
+	if (len > QUIC_TP_CID_MAX_LEN)
+		return -EINVAL;
+	cid->len = len;
+	memcpy(cid->data, p, len);
+	return 0;
+}
+
+static int quic_tp_get_pref_addr(struct quic_tp_pref_addr *pa, const u8 *p,
+				 u64 len)
+{
+	u8 cid_len;
+
+	if (len < 4 + 2 + 16 + 2 + 1 + QUIC_TP_RESET_TOKEN_LEN)
+		return -EINVAL;
+	cid_len = p[24];
+	if (!cid_len || cid_len > QUIC_TP_CID_MAX_LEN ||
+	    len != 4 + 2 + 16 + 2 + 1 + cid_len + QUIC_TP_RESET_TOKEN_LEN)
+		return -EINVAL;
+	memcpy(pa->v4_addr, p, 4);
+	pa->v4_port = get_unaligned_be16(p + 4);
+	memcpy(pa->v6_addr, p + 6, 16);
+	pa->v6_port = get_unaligned_be16(p + 22);
+	pa->cid.len = cid_len;
+	memcpy(pa->cid.data, p + 25, cid_len);
+	memcpy(pa->token, p + 25 + cid_len, QUIC_TP_RESET_TOKEN_LEN);
+	return 0;
+}
+
+static int quic_tp_get_version_info(struct quic_tp *tp, const u8 *p, u64 len)
+{
+	u32 v, i, n;
+
+	if (len < 4 || len % 4)
+		return -EINVAL;
+	tp->chosen_version = get_unaligned_be32(p);
+	if (!tp->chosen_version)
+		return -EINVAL;
+	n = len / 4 - 1;
+	tp->available_count = 0;
+	for (i = 0; i < n; i++) {
+		v = get_unaligned_be32(p + 4 + 4 * i);
+		if (!v)
+			return -EINVAL;
+		if (tp->available_count < QUIC_TP_MAX_VERSIONS)
+			tp->available_versions[tp->available_count++] = v;
+	}
+	tp->version_info_present = 1;
+	return 0;
+}
+
+/* Map a known ID to its duplicate-detection bit; -1 for unknown IDs. */
+static int quic_tp_bit(u64 id)
+{
+	if (id <= QUIC_TP_VERSION_INFORMATION)
+		return id;	/* 0x00..0x11 are contiguous */
+	switch (id) {
+	case QUIC_TP_MAX_DATAGRAM_FRAME_SIZE:
+		return QUIC_TPB_DGRAM;
+	case QUIC_TP_GREASE_QUIC_BIT:
+		return QUIC_TPB_GREASE;
+	case QUIC_TP_DISABLE_1RTT_ENCRYPTION:
+		return QUIC_TPB_NO1RTT;
+	}
+	return -1;
+}
+
+static int quic_tp_get_one(struct quic_tp *tp, bool is_serv, u64 id,
+			   const u8 *p, u64 len)
+{
+	u64 v = 0;
+
+	/* Parameters only a server may send */
+	if (is_serv && (id == QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID ||
+			id == QUIC_TP_STATELESS_RESET_TOKEN ||
+			id == QUIC_TP_PREFERRED_ADDRESS ||
+			id == QUIC_TP_RETRY_SOURCE_CONNECTION_ID))
+		return -EINVAL;
+
+	switch (id) {
+	case QUIC_TP_MAX_IDLE_TIMEOUT:
+	case QUIC_TP_MAX_UDP_PAYLOAD_SIZE:
+	case QUIC_TP_INITIAL_MAX_DATA:
+	case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
+	case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
+	case QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI:
+	case QUIC_TP_INITIAL_MAX_STREAMS_BIDI:
+	case QUIC_TP_INITIAL_MAX_STREAMS_UNI:
+	case QUIC_TP_ACK_DELAY_EXPONENT:
+	case QUIC_TP_MAX_ACK_DELAY:
+	case QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT:
+	case QUIC_TP_MAX_DATAGRAM_FRAME_SIZE:
+		/* The value must fill the parameter exactly. */
+		if (!len || quic_varint_get(p, len, &v) != len)
+			return -EINVAL;
+		break;
+	case QUIC_TP_DISABLE_ACTIVE_MIGRATION:
+	case QUIC_TP_GREASE_QUIC_BIT:
+	case QUIC_TP_DISABLE_1RTT_ENCRYPTION:
+		if (len)
+			return -EINVAL;
+		break;
+	}
+
+	switch (id) {
+	case QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID:
+		tp->odcid_present = 1;
+		return quic_tp_get_cid(&tp->original_dcid, p, len);
+	case QUIC_TP_INITIAL_SOURCE_CONNECTION_ID:
+		tp->iscid_present = 1;
+		return quic_tp_get_cid(&tp->initial_scid, p, len);
+	case QUIC_TP_RETRY_SOURCE_CONNECTION_ID:
+		tp->retry_scid_present = 1;
+		return quic_tp_get_cid(&tp->retry_scid, p, len);
+	case QUIC_TP_STATELESS_RESET_TOKEN:
+		if (len != QUIC_TP_RESET_TOKEN_LEN)
+			return -EINVAL;
+		memcpy(tp->stateless_reset_token, p, len);
+		tp->stateless_reset = 1;
+		return 0;
+	case QUIC_TP_PREFERRED_ADDRESS:
+		tp->pref_addr_present = 1;
+		return quic_tp_get_pref_addr(&tp->pref_addr, p, len);
+	case QUIC_TP_VERSION_INFORMATION:
+		return quic_tp_get_version_info(tp, p, len);
+	case QUIC_TP_MAX_IDLE_TIMEOUT:
+		/* milliseconds; cap at ~11 days to keep microseconds sane */
+		tp->max_idle_timeout = min_t(u64, v, 1000000000ULL) * 1000;
+		return 0;
+	case QUIC_TP_MAX_UDP_PAYLOAD_SIZE:
+		if (v < 1200)
+			return -EINVAL;
+		tp->max_udp_payload_size = v;
+		return 0;
+	case QUIC_TP_INITIAL_MAX_DATA:
+		tp->max_data = v;
+		return 0;
+	case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
+		tp->max_stream_data_bidi_local = v;
+		return 0;
+	case QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
+		tp->max_stream_data_bidi_remote = v;
+		return 0;
+	case QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI:
+		tp->max_stream_data_uni = v;
+		return 0;
+	case QUIC_TP_INITIAL_MAX_STREAMS_BIDI:
+		if (v > QUIC_MAX_STREAMS)
+			return -EINVAL;
+		tp->max_streams_bidi = v;
+		return 0;
+	case QUIC_TP_INITIAL_MAX_STREAMS_UNI:
+		if (v > QUIC_MAX_STREAMS)
+			return -EINVAL;
+		tp->max_streams_uni = v;
+		return 0;
+	case QUIC_TP_ACK_DELAY_EXPONENT:
+		if (v > 20)
+			return -EINVAL;
+		tp->ack_delay_exponent = v;
+		return 0;
+	case QUIC_TP_MAX_ACK_DELAY:
+		if (v >= 16384)
+			return -EINVAL;
+		tp->max_ack_delay = v * 1000;
+		return 0;
+	case QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT:
+		if (v < 2)
+			return -EINVAL;
+		tp->active_connection_id_limit = v;
+		return 0;
+	case QUIC_TP_MAX_DATAGRAM_FRAME_SIZE:
+		tp->max_datagram_frame_size = v;
+		return 0;
+	case QUIC_TP_DISABLE_ACTIVE_MIGRATION:
+		tp->disable_active_migration = 1;
+		return 0;
+	case QUIC_TP_GREASE_QUIC_BIT:
+		tp->grease_quic_bit = 1;
+		return 0;
+	case QUIC_TP_DISABLE_1RTT_ENCRYPTION:
+		tp->disable_1rtt_encryption = 1;
+		return 0;
+	}
+	return 0;	/* unknown: ignore */
+}
+
+int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
+		   const u8 *buf, u32 len)
+{
+	struct quic_tp tp;
+	u32 seen = 0, off = 0;
+	u64 id, plen;
+	int bit, err;
+	u8 n;
+
+	quic_tp_init_peer(&tp);
+	while (off < len) {
+		n = quic_varint_get(buf + off, len - off, &id);
+		if (!n)
+			return -EINVAL;
+		off += n;
+		n = quic_varint_get(buf + off, len - off, &plen);
+		if (!n)
+			return -EINVAL;
+		off += n;
+		if (plen > len - off)
+			return -EINVAL;
+
+		bit = quic_tp_bit(id);
+		if (bit >= 0) {
+			if (seen & BIT(bit))
+				return -EINVAL;
+			seen |= BIT(bit);
+		}
+		err = quic_tp_get_one(&tp, is_serv, id, buf + off, plen);
+		if (err)
+			return err;
+		off += plen;
+	}
+
+	/* RFC 9000 section 7.3: authenticated connection IDs are mandatory. */
+	if (!tp.iscid_present)
+		return -EINVAL;
+	if (!is_serv && !tp.odcid_present)
+		return -EINVAL;
+	/* RFC 9368 section 4: the Chosen Version must be the one in use. */
+	if (tp.version_info_present && version && tp.chosen_version != version)
+		return -EPROTONOSUPPORT;
+
+	*out = tp;
+	return 0;
+}
+
+static u32 quic_sat_u32(u64 v)
+{
+	return v > U32_MAX ? U32_MAX : v;
+}
+
+static u16 quic_sat_u16(u64 v)
+{
+	return v > U16_MAX ? U16_MAX : v;
+}
+
+static u8 quic_sat_u8(u64 v)
+{
+	return v > U8_MAX ? U8_MAX : v;
+}
+
+void quic_tp_to_user(const struct quic_tp *tp, struct quic_transport_param *p)
+{
+	p->disable_active_migration = tp->disable_active_migration;
+	p->grease_quic_bit = tp->grease_quic_bit;
+	p->stateless_reset = tp->stateless_reset;
+	p->disable_1rtt_encryption = tp->disable_1rtt_encryption;
+	p->disable_compatible_version = tp->disable_compatible_version;
+	p->active_connection_id_limit =
+		quic_sat_u8(tp->active_connection_id_limit);
+	p->ack_delay_exponent = tp->ack_delay_exponent;
+	p->max_datagram_frame_size = quic_sat_u16(tp->max_datagram_frame_size);
+	p->max_udp_payload_size = quic_sat_u16(tp->max_udp_payload_size);
+	p->max_idle_timeout = quic_sat_u32(tp->max_idle_timeout);
+	p->max_ack_delay = tp->max_ack_delay;
+	p->max_streams_bidi = quic_sat_u16(tp->max_streams_bidi);
+	p->max_streams_uni = quic_sat_u16(tp->max_streams_uni);
+	p->max_data = tp->max_data;
+	p->max_stream_data_bidi_local = tp->max_stream_data_bidi_local;
+	p->max_stream_data_bidi_remote = tp->max_stream_data_bidi_remote;
+	p->max_stream_data_uni = tp->max_stream_data_uni;
+}
+
+int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
+		     bool remote)
+{
+	struct quic_transport_param v;
+
+	quic_tp_to_user(tp, &v);
+
+#define QUIC_OVERLAY(f) do { if (p->f) v.f = p->f; } while (0)
+	QUIC_OVERLAY(disable_active_migration);
+	QUIC_OVERLAY(grease_quic_bit);
+	QUIC_OVERLAY(stateless_reset);
+	QUIC_OVERLAY(disable_1rtt_encryption);
+	QUIC_OVERLAY(disable_compatible_version);
+	QUIC_OVERLAY(active_connection_id_limit);
+	QUIC_OVERLAY(ack_delay_exponent);
+	QUIC_OVERLAY(max_datagram_frame_size);
+	QUIC_OVERLAY(max_udp_payload_size);
+	QUIC_OVERLAY(max_idle_timeout);
+	QUIC_OVERLAY(max_ack_delay);
+	QUIC_OVERLAY(max_streams_bidi);
+	QUIC_OVERLAY(max_streams_uni);
+	QUIC_OVERLAY(max_data);
+	QUIC_OVERLAY(max_stream_data_bidi_local);
+	QUIC_OVERLAY(max_stream_data_bidi_remote);
+	QUIC_OVERLAY(max_stream_data_uni);
+#undef QUIC_OVERLAY
+
+	if (v.active_connection_id_limit < 2 ||
+	    v.active_connection_id_limit > 8)
+		return -EINVAL;
+	if (v.ack_delay_exponent > 20)
+		return -EINVAL;
+	if (v.max_datagram_frame_size && v.max_datagram_frame_size < 1200)
+		return -EINVAL;
+	if (v.max_udp_payload_size < 1200 || v.max_udp_payload_size > 65527)
+		return -EINVAL;
+	if (v.max_idle_timeout && v.max_idle_timeout < 1000000)
+		return -EINVAL;
+	if (v.max_ack_delay >= 16384000)
+		return -EINVAL;
+	if (v.max_streams_bidi > 4096 || v.max_streams_uni > 4096)
+		return -EINVAL;
+	if (!remote) {
+		if (v.max_data > S32_MAX / 4)
+			return -EINVAL;
+		if (v.max_stream_data_bidi_local > S32_MAX / 8 ||
+		    v.max_stream_data_bidi_remote > S32_MAX / 8 ||
+		    v.max_stream_data_uni > S32_MAX / 8)
+			return -EINVAL;
+	}
+
+	tp->disable_active_migration = !!v.disable_active_migration;
+	tp->grease_quic_bit = !!v.grease_quic_bit;
+	tp->stateless_reset = !!v.stateless_reset;
+	tp->disable_1rtt_encryption = !!v.disable_1rtt_encryption;
+	tp->disable_compatible_version = !!v.disable_compatible_version;
+	tp->active_connection_id_limit = v.active_connection_id_limit;
+	tp->ack_delay_exponent = v.ack_delay_exponent;
+	tp->max_datagram_frame_size = v.max_datagram_frame_size;
+	tp->max_udp_payload_size = v.max_udp_payload_size;
+	tp->max_idle_timeout = v.max_idle_timeout;
+	tp->max_ack_delay = v.max_ack_delay;
+	tp->max_streams_bidi = v.max_streams_bidi;
+	tp->max_streams_uni = v.max_streams_uni;
+	tp->max_data = v.max_data;
+	tp->max_stream_data_bidi_local = v.max_stream_data_bidi_local;
+	tp->max_stream_data_bidi_remote = v.max_stream_data_bidi_remote;
+	tp->max_stream_data_uni = v.max_stream_data_uni;
+	return 0;
+}
