@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pathlib
+import shutil
+from typing import Any
+
 import pytest
 from tls_fixtures import (
     Side,
@@ -465,3 +469,107 @@ def test_secrets_wiped_after_use() -> None:
     assert c.engine._c_hs is not None and not any(c.engine._c_hs)
     c.engine.close()
     assert c.engine._exp_master is not None and not any(c.engine._exp_master)
+
+
+def _openssl_pss_identity(tmp: pathlib.Path) -> tuple[list[Any], Any]:
+    import subprocess
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from tls_fixtures import key_pem
+    ca = trusted_ca()
+    (tmp / "ca.pem").write_bytes(ca.pem)
+    (tmp / "ca.key").write_bytes(key_pem(ca.key))
+    (tmp / "ext").write_text(
+        "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+        "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(args, check=True, capture_output=True, cwd=tmp)
+
+    run("openssl", "genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048",
+        "-out", "k.pem")
+    run("openssl", "req", "-new", "-key", "k.pem", "-subj", "/CN=localhost", "-out", "c.csr")
+    run("openssl", "x509", "-req", "-in", "c.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "ext", "-out", "c.pem")
+    cert = x509.load_pem_x509_certificate((tmp / "c.pem").read_bytes())
+    key = serialization.load_pem_private_key((tmp / "k.pem").read_bytes(), None)
+    return [cert], key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+def test_rsa_pss_pss_certificate(tmp_path: pathlib.Path) -> None:
+    chain, key = _openssl_pss_identity(tmp_path)
+    c, _ = handshake(client_cfg(), server_cfg(certificate_chain=chain, private_key=key))
+    assert c.engine.peer_certificates == chain
+    # a client that only accepts rsae schemes cannot talk to a PSS-only key
+    err = fails(client_cfg(signature_schemes=[SignatureScheme.rsa_pss_rsae_sha256]),
+                server_cfg(certificate_chain=chain, private_key=key))
+    assert err.alert == AlertDescription.handshake_failure
+
+
+def test_rsae_certificate_never_uses_pss_schemes() -> None:
+    err = fails(client_cfg(signature_schemes=[SignatureScheme.rsa_pss_pss_sha256]),
+                server_cfg("rsa"))
+    assert err.alert == AlertDescription.handshake_failure
+
+
+def test_verify_without_hostname() -> None:
+    c, _ = handshake(client_cfg(server_name=None), server_cfg())
+    assert c.engine.peer_certificates
+    err = fails(client_cfg(server_name=None, cadata=untrusted_ca().pem), server_cfg())
+    assert err.alert == AlertDescription.unknown_ca
+
+
+@pytest.mark.skipif(not HAVE_MLKEM, reason="cryptography without ML-KEM")
+def test_mlkem_hybrid_via_hrr() -> None:
+    c, _s = handshake(client_cfg(key_share_groups=[Group.x25519]),
+                     server_cfg(groups=[Group.X25519MLKEM768]))
+    assert c.engine.group == Group.X25519MLKEM768 and c.engine._hrr
+
+
+def test_session_expiry_and_unknown_session_blob() -> None:
+    from libquic.tls import SessionData
+    session = first_session()
+    assert isinstance(session, SessionData)
+    session.received_ms -= (session.lifetime + 1) * 1000
+    assert session.is_expired()
+    c, _ = handshake(client_cfg(session=session), server_cfg(ticket_key=TICKET_KEY))
+    assert not c.engine.session_resumed  # expired tickets are not offered
+    with pytest.raises(ValueError):
+        SessionData.from_bytes(b"nope")
+
+
+def test_ticket_key_checks() -> None:
+    from libquic.tls.tickets import TicketKey, TicketState
+    with pytest.raises(ValueError):
+        TicketKey(b"short")
+    k1, k2 = TicketKey(bytes(64)), TicketKey(b"\x01" * 64)
+    st = TicketState(0x1301, b"p" * 32, 1, 2, 3, 4, b"h3", b"host")
+    t = k1.seal(st)
+    assert k1.open(t) == st
+    assert k2.open(t) is None
+    assert k1.open(t[:-1] + bytes([t[-1] ^ 1])) is None
+    assert k1.open(b"") is None
+
+
+def test_psk_file_parsing(tmp_path: pathlib.Path) -> None:
+    from libquic.tls import load_psk_file, parse_psk_lines
+    p = tmp_path / "psk"
+    p.write_text("# comment\n\nalice:0011\nbob:ff\n")
+    keys = load_psk_file(str(p))
+    assert [k.identity for k in keys] == [b"alice", b"bob"]
+    assert keys[0].key == b"\x00\x11" and "0011" not in repr(keys[0])
+    for bad in ("nocolon", "x:zz", "x:", ""):
+        with pytest.raises(ValueError):
+            parse_psk_lines(bad)
+    # identities may contain colons; the key is after the last one
+    assert parse_psk_lines("a:b:00")[0].identity == b"a:b"
+
+
+def test_server_config_validation() -> None:
+    with pytest.raises(ValueError):
+        TLSEngine(TLSConfig(is_client=False))
+    with pytest.raises(ValueError):
+        TLSEngine(client_cfg(cipher_suites=[0x1304]))
