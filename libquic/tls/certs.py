@@ -277,6 +277,16 @@ def verify_chain(chain: Sequence[x509.Certificate], *, server: bool,
                  hostname: str | None = None, cafile: str | os.PathLike[str] | None = None,
                  cadata: bytes | None = None, now: datetime.datetime | None = None) -> None:
     """Validate a peer's chain; raise :class:`TLSError` with a clear reason."""
+    try:
+        _verify_chain(chain, server, hostname, cafile, cadata, now)
+    except ValueError as exc:  # lazily parsed certificate fields
+        raise TLSError(AlertDescription.bad_certificate,
+                       f"malformed certificate: {exc}") from None
+
+
+def _verify_chain(chain: Sequence[x509.Certificate], server: bool, hostname: str | None,
+                  cafile: str | os.PathLike[str] | None, cadata: bytes | None,
+                  now: datetime.datetime | None) -> None:
     if not chain:
         raise TLSError(AlertDescription.certificate_required, "peer sent no certificate")
     leaf = chain[0]

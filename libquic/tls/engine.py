@@ -384,6 +384,12 @@ class TLSEngine:
         except TLSError:
             self.state = State.FAILED
             raise
+        except Exception as exc:
+            # Peer input must never escape as anything but an alert.
+            self.state = State.FAILED
+            alert = (AlertDescription.decode_error if isinstance(exc, ValueError)
+                     else AlertDescription.internal_error)
+            raise TLSError(alert, f"cannot process peer data: {exc!r}") from exc
         return events
 
     def send_session_ticket(self) -> list[Event]:
@@ -473,7 +479,9 @@ class TLSEngine:
     def _client_psk_offer(self) -> _PskOffer | None:
         cfg = self.config
         s = cfg.session
-        if s is not None and s.suite in SUITES and not s.is_expired():
+        same_server = s is not None and (not s.server_name or not cfg.server_name
+                                          or s.server_name == cfg.server_name)
+        if s is not None and same_server and s.suite in SUITES and not s.is_expired():
             info = suite_info(s.suite)
             if any(suite_info(x).hash_name == info.hash_name for x in self._suites):
                 return _PskOffer(bytearray(s.psk), info, s.ticket, s.obfuscated_age(),
@@ -1103,6 +1111,8 @@ class TLSEngine:
         if not cfg.early_data or psk is None or st.max_early_data == 0:
             return False
         if st.suite != suite.suite or st.alpn != (alpn or b""):
+            return False
+        if st.server_name != (self.server_name or "").encode():
             return False
         expected_age = now_ms() - st.issued_ms
         reported_age = (psk.obfuscated_age - st.age_add) & 0xFFFFFFFF

@@ -573,3 +573,10 @@ def test_server_config_validation() -> None:
         TLSEngine(TLSConfig(is_client=False))
     with pytest.raises(ValueError):
         TLSEngine(client_cfg(cipher_suites=[0x1304]))
+
+
+def test_session_for_other_server_not_offered() -> None:
+    session = first_session()
+    c, _ = handshake(client_cfg(session=session, server_name="127.0.0.1", verify=False),
+                     server_cfg(ticket_key=TICKET_KEY))
+    assert not c.engine.session_resumed
