@@ -161,11 +161,21 @@ def test_our_client_aioquic_server_second_share() -> None:
 
 def test_our_client_aioquic_server_alpn_mismatch() -> None:
     srv = aio_server(alpn=["smbd"])
-    with pytest.raises(Exception) as info:
+    with pytest.raises(aioquic_tls.AlertNoApplicationProtocol):
         run(our_client(), srv)
-    # aioquic raises its own alert; either way no handshake
-    assert "alpn" in repr(info.value).lower() or "application" in repr(info.value).lower() \
-        or isinstance(info.value, TLSError)
+
+
+def test_our_client_rejects_aioquic_server_without_alpn() -> None:
+    srv = aio_server(alpn=None)
+    with pytest.raises(TLSError) as info:
+        run(our_client(), srv)
+    assert info.value.quic_error_code == 0x178
+
+
+def test_our_client_verifies_aioquic_server_name() -> None:
+    with pytest.raises(TLSError) as info:
+        run(our_client(server_name="other.example"), aio_server())
+    assert info.value.quic_error_code == 0x100 + 42
 
 
 def test_our_client_aioquic_server_client_cert() -> None:
