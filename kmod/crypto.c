@@ -336,7 +336,6 @@ void quic_crypto_free(struct quic_crypto *c)
 	crypto_free_shash(c->hmac);
 	memzero_explicit(c, sizeof(*c));
 }
-EXPORT_SYMBOL_GPL(quic_crypto_free);
 
 /*
  * Install one direction from @secret.  With @ku, also allocate the key
@@ -419,6 +418,11 @@ static int quic_crypto_setup(struct quic_crypto *c,
 	if ((c->tx_ready || c->rx_ready) && c->version != version)
 		return -EINVAL;
 
+	/* A leftover transform of another hash, after a failed install */
+	if (c->hmac && crypto_shash_digestsize(c->hmac) != ci->secret_len) {
+		crypto_free_shash(c->hmac);
+		c->hmac = NULL;
+	}
 	if (!c->hmac) {
 		hmac = crypto_alloc_shash(ci->hmac, 0, 0);
 		if (IS_ERR(hmac))
@@ -470,7 +474,6 @@ int quic_crypto_set_secret(struct quic_crypto *c,
 	}
 	return 0;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_set_secret);
 
 int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
 			   struct quic_crypto_secret *srt)
@@ -484,7 +487,6 @@ int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
 	       c->secret_len);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_get_secret);
 
 int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 				     u32 dcid_len, u32 version, bool is_serv)
@@ -529,7 +531,6 @@ int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 		quic_crypto_free(c);
 	return err;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_initial_keys_install);
 
 /* Per-packet operations */
 
@@ -547,7 +548,6 @@ s64 quic_crypto_decode_pn(s64 largest_pn, u32 truncated, u8 pn_len)
 		return candidate - win;
 	return candidate;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_decode_pn);
 
 /* Compute the 5-byte header protection mask into buf + QUIC_BUF_MASK. */
 static int quic_hp_mask(struct crypto_sync_skcipher *hp, u32 type, u8 *buf,
@@ -644,7 +644,6 @@ int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 		data[pn_offset + i] ^= mask[1 + i];
 	return 0;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_encrypt);
 
 static void quic_key_rotate_rx(struct quic_crypto *c)
 {
@@ -743,7 +742,6 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 	}
 	return 0;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_decrypt);
 
 /* Key update (RFC 9001 section 6) */
 
@@ -774,7 +772,6 @@ out:
 	memzero_explicit(secret, sizeof(secret));
 	return err;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_key_update_prepare);
 
 int quic_crypto_key_update(struct quic_crypto *c)
 {
@@ -794,13 +791,11 @@ int quic_crypto_key_update(struct quic_crypto *c)
 	c->key_pending = 1;
 	return quic_crypto_key_update_prepare(c);
 }
-EXPORT_SYMBOL_GPL(quic_crypto_key_update);
 
 void quic_crypto_discard_old_keys(struct quic_crypto *c)
 {
 	c->rx_prev_valid = 0;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_discard_old_keys);
 
 /*
  * One-shot AEAD with a shared, already keyed transform: copies the input
@@ -879,7 +874,6 @@ int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
 	kfree(pseudo);
 	return err;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_retry_tag);
 
 int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
 			     const u8 *retry, u32 len)
@@ -897,7 +891,6 @@ int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
 		return -EBADMSG;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(quic_crypto_retry_verify);
 
 static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
 					   u32 key_len)
@@ -987,7 +980,6 @@ out:
 		quic_token_ctx_free(ctx);
 	return err;
 }
-EXPORT_SYMBOL_GPL(quic_token_ctx_init);
 
 void quic_token_ctx_free(struct quic_token_ctx *ctx)
 {
@@ -995,7 +987,6 @@ void quic_token_ctx_free(struct quic_token_ctx *ctx)
 	crypto_free_shash(ctx->hmac);
 	memzero_explicit(ctx, sizeof(*ctx));
 }
-EXPORT_SYMBOL_GPL(quic_token_ctx_free);
 
 int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 		    u8 *token, u32 size)
@@ -1013,7 +1004,6 @@ int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 		return err;
 	return plen + QUIC_TOKEN_OVERHEAD;
 }
-EXPORT_SYMBOL_GPL(quic_token_seal);
 
 int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 		    void *plain, u32 size)
@@ -1032,7 +1022,6 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 		return err == -EBADMSG ? -EBADMSG : err;
 	return plen;
 }
-EXPORT_SYMBOL_GPL(quic_token_open);
 
 int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 			       u32 cid_len, u8 *token)
@@ -1048,7 +1037,6 @@ int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 	memzero_explicit(digest, sizeof(digest));
 	return err;
 }
-EXPORT_SYMBOL_GPL(quic_stateless_reset_token);
 
 int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
 			    u8 *key)
@@ -1071,4 +1059,3 @@ int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
 	crypto_free_shash(hmac);
 	return err;
 }
-EXPORT_SYMBOL_GPL(quic_session_ticket_key);

@@ -347,6 +347,57 @@ out:
 	return err;
 }
 
+/*
+ * Every cipher suite on a 1-RTT packet, secret 0x11 repeated: expected
+ * packets from independent implementations (aioquic; Python cryptography's
+ * AESCCM for AES-128-CCM, which aioquic lacks).
+ */
+static const struct {
+	u32		type;
+	const char	*packet;
+} qst_suites[] = {
+	{ TLS_CIPHER_AES_GCM_128,
+	  "4aabababababababab739d532a969125b520af9debadb2569b3b08db867876fdaa"
+	  "7f427dae95167331e9a5b72640ae5df7a9b1" },
+	{ TLS_CIPHER_AES_GCM_256,
+	  "43abababababababab65b710532176325ca6b87c418c7682eaf7d2c339486709d9"
+	  "1479392b2a10f91a8c707e3b32f3ac0e6961" },
+	{ TLS_CIPHER_AES_CCM_128,
+	  "40abababababababab48caccae85cdf6f09ae61651530511bbf7b5544a93737a4c"
+	  "076eecfd672a7ff1552c2f7f53ee6635f636" },
+	{ TLS_CIPHER_CHACHA20_POLY1305,
+	  "41abababababababab484d1aff5a38e5154eebe3e0ab743bea1ef02743ebd95d57"
+	  "0f40d6eb2441d6d3f4917d6391a0c5d5f072" },
+};
+
+static int qst_suite(u32 type, const char *packet)
+{
+	struct quic_crypto *c = NULL, *s = NULL;
+	u8 secret[48], payload[24];
+	int err = 0, i;
+
+	memset(secret, 0x11, sizeof(secret));
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = i;
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	QST_CHECK(c && s, "no memory");
+	err = qst_secret(c, type, secret, 48, true, QUIC_VERSION_V1);
+	if (!err)
+		err = qst_secret(s, type, secret, 48, false, QUIC_VERSION_V1);
+	QST_CHECK(!err, "cipher %u secret: %d", type, err);
+	err = qst_protect(c, s, "41abababababababab0007", payload,
+			  sizeof(payload), 9, 7, packet, NULL, false);
+out:
+	if (c)
+		quic_crypto_free(c);
+	if (s)
+		quic_crypto_free(s);
+	kfree(c);
+	kfree(s);
+	return err;
+}
+
 /* Send one short header packet from @a to @b; check the key update flag. */
 static int qst_ku_send(struct quic_crypto *a, struct quic_crypto *b, u8 *buf,
 		       s64 pn, bool expect_update, bool deliver)
@@ -770,6 +821,11 @@ int quic_selftest(void)
 
 	for (i = 0; i < ARRAY_SIZE(qst_versions); i++) {
 		err = qst_version(&qst_versions[i], selftest == 2 && !i);
+		if (err)
+			goto fail;
+	}
+	for (i = 0; i < ARRAY_SIZE(qst_suites); i++) {
+		err = qst_suite(qst_suites[i].type, qst_suites[i].packet);
 		if (err)
 			goto fail;
 	}
