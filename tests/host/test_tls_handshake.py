@@ -343,8 +343,8 @@ def test_external_psk_with_sha384_only_client() -> None:
 
 # -- resumption and 0-RTT -----------------------------------------------------
 
-def first_session(**skw: object) -> object:
-    c, _ = handshake(client_cfg(), server_cfg(ticket_key=TICKET_KEY, **skw))
+def first_session(**skw: object) -> Any:
+    c, _ = handshake(client_cfg(), server_cfg("p256", ticket_key=TICKET_KEY, **skw))
     tickets = c.tickets()
     assert len(tickets) == 1
     return tickets[0]
