@@ -40,6 +40,7 @@ from cryptography import x509
 
 from libquic import uapi
 from libquic.tls import certs as _certs
+from libquic.tls.ciphers import suite_for_kernel_cipher
 from libquic.tls.engine import (
     ClientAuth,
     Event,
@@ -129,6 +130,9 @@ class HandshakeSession:
     groups: Sequence[int] | None = None
     key_share_groups: Sequence[int] | None = None
     signature_schemes: Sequence[int] | None = None
+    # TLS_CIPHER_* hint (quic_config.payload_cipher_type for kernel consumers):
+    # restricts the handshake to that one suite
+    cipher_type: int | None = None
     transport_parameters: bytes | None = None  # None: getsockopt(TRANSPORT_PARAM_EXT)
     keylog: KeyLogCallback | None = field(default_factory=keylog_from_env)
     timeout: float | None = DEFAULT_TIMEOUT
@@ -256,6 +260,11 @@ class HandshakeDriver:
             value = getattr(s, name)
             if value is not None:
                 kw[name] = list(value)
+        if s.cipher_type:
+            suite = suite_for_kernel_cipher(s.cipher_type)
+            if suite is None:
+                raise ValueError(f"cipher type {s.cipher_type} has no TLS 1.3 suite here")
+            kw["cipher_suites"] = [suite]
         chain = list(s.certificate_chain)
         key = s.private_key
         if s.cert_file:

@@ -89,9 +89,11 @@ def check_kernel_view(c: FakeQuicSocket, s: FakeQuicSocket) -> None:
         for _level, _data, flags in sock.sends:
             assert flags & uapi.MSG_NOSIGNAL
         assert not sock.sends[-1][2] & uapi.MSG_MORE
+    # the server's handshake messages form one flight (two with a HelloRetryRequest)
     server_flight = [f for lv, _, f in s.sends if lv in (INITIAL, HANDSHAKE)]
-    assert all(f & uapi.MSG_MORE for f in server_flight[:-1])
     assert not server_flight[-1] & uapi.MSG_MORE
+    flights = sum(1 for f in server_flight if not f & uapi.MSG_MORE)
+    assert flights == (2 if c.keys and len(c.sends) > 1 and c.sends[1][0] == INITIAL else 1)
 
 
 def test_x509_handshake(files: dict[str, str]) -> None:
@@ -221,3 +223,38 @@ def test_asyncio(files: dict[str, str]) -> None:
     assert cr.alpn == sr.alpn == "h3"
     assert not c.blocking and not s.blocking
     check_kernel_view(c, s)
+
+
+def test_hrr_small_reads_and_cipher_hint(files: dict[str, str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import libquic.handshake as hs
+    from libquic.tls import CipherSuite, Group
+    monkeypatch.setattr(hs, "RECV_BUFSIZE", 97)  # messages arrive in pieces
+    c, s = fake_pair()
+    cr, sr = run_both(
+        lambda: quic_client_handshake(c, None, "localhost", cafile=files["ca"],
+                                      key_share_groups=[Group.x25519], cipher_type=54),
+        lambda: quic_server_handshake(s, files["key"], files["cert"],
+                                      groups=[Group.secp256r1]))
+    assert cr.engine._hrr and sr.engine.group == Group.secp256r1
+    assert cr.engine.cipher_suite == CipherSuite.TLS_CHACHA20_POLY1305_SHA256
+    assert all(x.cipher == 54 for x in c.secret_calls)
+    check_kernel_view(c, s)
+    with pytest.raises(ValueError):
+        quic_handshake(HandshakeSession(sock=fake_pair()[0], cipher_type=53))
+
+
+def test_zero_rtt_rejected_by_server(files: dict[str, str]) -> None:
+    c, s = fake_pair()
+    cr, _ = run_both(
+        lambda: quic_client_handshake(c, None, "localhost", cafile=files["ca"]),
+        lambda: quic_server_handshake(s, files["key"], files["cert"], early_data=True))
+    data = cr.get_session_data()
+    c2, s2 = fake_pair()
+    cr2, sr2 = run_both(
+        lambda: quic_client_handshake(c2, None, "localhost", cafile=files["ca"],
+                                      session_data=data, early_data=True),
+        lambda: quic_server_handshake(s2, files["key"], files["cert"]))
+    assert cr2.engine.early_data_offered and not cr2.early_data_accepted
+    assert cr2.session_resumed and sr2.session_resumed
+    assert (EARLY, True) in c2.keys and (EARLY, False) not in s2.keys
