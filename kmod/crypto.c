@@ -77,6 +77,8 @@ static struct crypto_aead *quic_retry_aead[2];	/* v1, v2 */
  * @key_len: AEAD and HP key length
  * @secret_len: traffic secret length (hash size)
  * @ccm: the AEAD takes a CCM-formatted 16-byte IV
+ * @conf_limit: packets one key may protect (confidentiality limit)
+ * @integ_limit: forged packets tolerated per connection (integrity limit)
  */
 struct quic_cipher {
 	u32		type;
@@ -86,17 +88,27 @@ struct quic_cipher {
 	u8		key_len;
 	u8		secret_len;
 	u8		ccm;
+	u64		conf_limit;
+	u64		integ_limit;
 };
+
+/* RFC 9001 section 6.6 and Appendix B (CCM: 2^21.5, rounded down) */
+#define QUIC_GCM_CONF_LIMIT	(1ULL << 23)
+#define QUIC_GCM_INTEG_LIMIT	(1ULL << 52)
+#define QUIC_CHACHA_CONF_LIMIT	(1ULL << 62)
+#define QUIC_CHACHA_INTEG_LIMIT	(1ULL << 36)
+#define QUIC_CCM_LIMIT		2965820ULL
 
 static const struct quic_cipher quic_ciphers[] = {
 	{ TLS_CIPHER_AES_GCM_128, "gcm(aes)", "ecb(aes)", "hmac(sha256)",
-	  16, 32, 0 },
+	  16, 32, 0, QUIC_GCM_CONF_LIMIT, QUIC_GCM_INTEG_LIMIT },
 	{ TLS_CIPHER_AES_GCM_256, "gcm(aes)", "ecb(aes)", "hmac(sha384)",
-	  32, 48, 0 },
+	  32, 48, 0, QUIC_GCM_CONF_LIMIT, QUIC_GCM_INTEG_LIMIT },
 	{ TLS_CIPHER_AES_CCM_128, "ccm(aes)", "ecb(aes)", "hmac(sha256)",
-	  16, 32, 1 },
+	  16, 32, 1, QUIC_CCM_LIMIT, QUIC_CCM_LIMIT },
 	{ TLS_CIPHER_CHACHA20_POLY1305, "rfc7539(chacha20,poly1305)",
-	  "chacha20", "hmac(sha256)", 32, 32, 0 },
+	  "chacha20", "hmac(sha256)", 32, 32, 0, QUIC_CHACHA_CONF_LIMIT,
+	  QUIC_CHACHA_INTEG_LIMIT },
 };
 
 static const struct quic_cipher *quic_cipher_get(u32 type)
@@ -430,6 +442,8 @@ static int quic_crypto_setup(struct quic_crypto *c,
 		c->hmac = hmac;
 	}
 	c->cipher_type = ci->type;
+	c->conf_limit = ci->conf_limit;
+	c->integ_limit = ci->integ_limit;
 	c->version = version;
 	c->secret_len = ci->secret_len;
 	c->key_len = ci->key_len;
@@ -633,6 +647,7 @@ int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 	err = crypto_aead_encrypt(req);
 	if (err)
 		return err;
+	c->tx_packets++;
 
 	err = quic_hp_mask(c->tx_hp, c->cipher_type, c->tx_buf,
 			   data + pn_offset + QUIC_PN_MAX_LEN);
@@ -659,9 +674,14 @@ static void quic_key_rotate_rx(struct quic_crypto *c)
 
 static void quic_key_rotate_tx(struct quic_crypto *c)
 {
-	swap(c->tx, c->tx_next);
+	struct quic_crypto_key tmp = c->tx;
+
+	c->tx = c->tx_next;
+	c->tx_next = tmp;
+	memzero_explicit(&tmp, sizeof(tmp));
 	c->tx_next_stale = 1;
 	c->key_phase ^= 1;
+	c->tx_packets = 0;
 }
 
 int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
@@ -723,8 +743,11 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 	aead_request_set_crypt(req, &sg, &sg, len - pi->hlen,
 			       c->rx_buf + QUIC_BUF_NONCE);
 	err = crypto_aead_decrypt(req);
-	if (err)
-		return err == -EBADMSG ? -EBADMSG : err;
+	if (err) {
+		if (err == -EBADMSG)
+			c->rx_auth_failures++;
+		return err;
+	}
 
 	if (!shorthdr || !c->has_ku)
 		return 0;
@@ -945,7 +968,7 @@ int quic_token_ctx_init(struct quic_token_ctx *ctx, const u8 *secret)
 	int err;
 
 	if (secret)
-		memcpy(ctx->secret, secret, QUIC_TOKEN_SECRET_LEN);
+		memmove(ctx->secret, secret, QUIC_TOKEN_SECRET_LEN);
 	else
 		get_random_bytes(ctx->secret, QUIC_TOKEN_SECRET_LEN);
 

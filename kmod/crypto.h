@@ -74,6 +74,10 @@ struct quic_crypto_key {
  * @rx_buf: kmalloc()ed scratch for the receive path
  * @rx_first_pn: lowest packet number received in the current key phase,
  *	-1 if none yet
+ * @tx_packets: packets sealed with the current send key
+ * @rx_auth_failures: packets that failed authentication at this level
+ * @conf_limit: confidentiality limit of the suite (RFC 9001 section 6.6)
+ * @integ_limit: integrity limit of the suite
  * @cipher_type: TLS_CIPHER_* of this level
  * @version: QUIC version whose labels were used (QUIC_VERSION_V1/V2)
  * @secret_len: 32 (SHA-256 suites) or 48 (SHA-384)
@@ -104,6 +108,10 @@ struct quic_crypto {
 	u8				*tx_buf;
 	u8				*rx_buf;
 	s64				rx_first_pn;
+	u64				tx_packets;
+	u64				rx_auth_failures;
+	u64				conf_limit;
+	u64				integ_limit;
 	u32				cipher_type;
 	u32				version;
 	u8				secret_len;
@@ -286,6 +294,30 @@ int quic_crypto_key_update_prepare(struct quic_crypto *c);
 static inline bool quic_crypto_key_update_needs_prepare(const struct quic_crypto *c)
 {
 	return c->tx_next_stale || c->rx_next_stale;
+}
+
+/**
+ * quic_crypto_key_update_due - the send key nears its confidentiality limit
+ * @c: the APP level state
+ *
+ * True once 3/4 of the suite's limit is used: start a key update (and stop
+ * sending if it cannot happen before the limit, RFC 9001 section 6.6).
+ */
+static inline bool quic_crypto_key_update_due(const struct quic_crypto *c)
+{
+	return c->tx_packets >= c->conf_limit / 4 * 3;
+}
+
+/**
+ * quic_crypto_integrity_limit_reached - too many forged packets
+ * @c: level state
+ *
+ * Check after quic_crypto_decrypt() returned -EBADMSG; when true, close the
+ * connection with AEAD_LIMIT_REACHED.
+ */
+static inline bool quic_crypto_integrity_limit_reached(const struct quic_crypto *c)
+{
+	return c->rx_auth_failures >= c->integ_limit;
 }
 
 /**

@@ -207,6 +207,7 @@ static int qst_protect(struct quic_crypto *tx, struct quic_crypto *rx,
 	struct quic_crypto_pktinfo pi = {};
 	u8 *hdr = NULL, *buf = NULL, digest[SHA256_DIGEST_SIZE];
 	u32 hlen, len;
+	u64 n;
 	int err = 0;
 
 	hdr = qst_unhex(hdr_hex, 0, &hlen);
@@ -244,8 +245,14 @@ static int qst_protect(struct quic_crypto *tx, struct quic_crypto *rx,
 	err = quic_crypto_encrypt(tx, buf, len, pn_offset, pn);
 	QST_CHECK(!err, "encrypt: %d", err);
 	buf[len - 1] ^= 0x80;
+	n = rx->rx_auth_failures;
 	err = quic_crypto_decrypt(rx, buf, len, &pi);
 	QST_CHECK(err == -EBADMSG, "forged packet: %d", err);
+	QST_CHECK(rx->rx_auth_failures == n + 1 &&
+		  !quic_crypto_integrity_limit_reached(rx),
+		  "authentication failure count");
+	QST_CHECK(tx->tx_packets == 2 && !quic_crypto_key_update_due(tx),
+		  "packet count");
 	err = quic_crypto_decrypt(rx, buf, pn_offset + QUIC_PN_MAX_LEN +
 				  QUIC_HP_SAMPLE_LEN - 1, &pi);
 	QST_CHECK(err == -EINVAL, "short packet: %d", err);
