@@ -258,3 +258,26 @@ def test_zero_rtt_rejected_by_server(files: dict[str, str]) -> None:
     assert cr2.engine.early_data_offered and not cr2.early_data_accepted
     assert cr2.session_resumed and sr2.session_resumed
     assert (EARLY, True) in c2.keys and (EARLY, False) not in s2.keys
+
+
+def test_struct_layouts_match_uapi_mirror() -> None:
+    import ctypes
+
+    import libquic.handshake as hs
+    from libquic.tls import CipherSuite, Direction, InstallSecret, Level
+    ev = InstallSecret(Level.HANDSHAKE, Direction.SEND, CipherSuite.TLS_AES_256_GCM_SHA384, 52,
+                       bytearray(range(48)))
+    buf = hs._pack_secret(ev)
+    assert len(buf) == ctypes.sizeof(uapi.QuicCryptoSecret) == 56
+    parsed = uapi.QuicCryptoSecret.from_buffer_copy(bytes(buf))
+    assert (parsed.send, parsed.level, parsed.type) == (1, 2, 52)
+    assert bytes(parsed.secret) == bytes(range(48))
+
+    sock = FakeQuicSocket(is_server=False, local_tp=b"")
+    hs.set_connection_close(sock, 0x178, "no ALPN")
+    assert sock.close_info == (0x178, b"no ALPN")
+    import struct
+    raw = struct.pack(hs._CLOSE_FMT, 0x178, 0, b"no ALPN")
+    assert len(raw) == ctypes.sizeof(uapi.QuicConnectionClose)
+    close = uapi.QuicConnectionClose.from_buffer_copy(raw)
+    assert close.errcode == 0x178 and close.phrase_text == "no ALPN"
