@@ -1,8 +1,50 @@
 """libquic: Python API for the Linux in-kernel QUIC socket.
 
-``libquic.uapi`` mirrors the kernel UAPI (constants and structs).
+* :mod:`libquic.uapi` mirrors the kernel UAPI (constants and structs);
+* :mod:`libquic.cmsg` sends and receives with the stream/handshake cmsgs;
+* :mod:`libquic.events` decodes notifications;
+* :mod:`libquic.sockopt` wraps the ``SOL_QUIC`` socket options;
+* :mod:`libquic.handshake` runs the TLS 1.3 handshake on a kernel socket,
+  built on the sans-I/O engine in :mod:`libquic.tls`.
 """
 
+from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
+from libquic.events import QuicEventMessage, decode_event
+from libquic.handshake import (
+    HandshakeDriver,
+    HandshakeResult,
+    HandshakeSession,
+    quic_client_handshake,
+    quic_client_handshake_async,
+    quic_handshake,
+    quic_handshake_async,
+    quic_server_handshake,
+    quic_server_handshake_async,
+)
+from libquic.tls import AlertDescription, ClientAuth, ExternalPSK, SessionData, TLSError
 from libquic.uapi import IPPROTO_QUIC, SOL_QUIC, quic_socket
 
-__all__ = ["IPPROTO_QUIC", "SOL_QUIC", "quic_socket"]
+__all__ = [
+    "IPPROTO_QUIC",
+    "SOL_QUIC",
+    "AlertDescription",
+    "ClientAuth",
+    "ExternalPSK",
+    "HandshakeDriver",
+    "HandshakeResult",
+    "HandshakeSession",
+    "QuicEventMessage",
+    "QuicMessage",
+    "SessionData",
+    "TLSError",
+    "decode_event",
+    "quic_client_handshake",
+    "quic_client_handshake_async",
+    "quic_handshake",
+    "quic_handshake_async",
+    "quic_recvmsg",
+    "quic_sendmsg",
+    "quic_server_handshake",
+    "quic_server_handshake_async",
+    "quic_socket",
+]
