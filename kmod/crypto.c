@@ -93,10 +93,10 @@ struct quic_cipher {
 };
 
 /* RFC 9001 section 6.6 and Appendix B (CCM: 2^21.5, rounded down) */
-#define QUIC_GCM_CONF_LIMIT	(1ULL << 23)
-#define QUIC_GCM_INTEG_LIMIT	(1ULL << 52)
-#define QUIC_CHACHA_CONF_LIMIT	(1ULL << 62)
-#define QUIC_CHACHA_INTEG_LIMIT	(1ULL << 36)
+#define QUIC_GCM_CONF_LIMIT	BIT_ULL(23)
+#define QUIC_GCM_INTEG_LIMIT	BIT_ULL(52)
+#define QUIC_CHACHA_CONF_LIMIT	BIT_ULL(62)
+#define QUIC_CHACHA_INTEG_LIMIT	BIT_ULL(36)
 #define QUIC_CCM_LIMIT		2965820ULL
 
 static const struct quic_cipher quic_ciphers[] = {

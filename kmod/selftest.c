@@ -606,53 +606,67 @@ struct qst_tp_case {
 };
 
 static const struct qst_tp_case qst_tp_cases[] = {
-	{ "0f0401020304", true, 0, 0 },				/* minimal */
-	{ "0f040102030404010a04010a", true, 0, -EINVAL },	/* duplicate */
-	{ "0f0401020304" "0f0401020304", true, 0, -EINVAL },	/* duplicate */
-	{ "0f040102030440", true, 0, -EINVAL },			/* cut varint */
-	{ "0f0401020304" "0405" "0a", true, 0, -EINVAL },	/* overlong */
-	{ "0f0401020304" "04020a00", true, 0, -EINVAL },	/* int length */
-	{ "0f0401020304" "0400", true, 0, -EINVAL },		/* empty int */
-	{ "0f0401020304" "030244af", true, 0, -EINVAL },	/* udp 1199 */
-	{ "0f0401020304" "030244b0", true, 0, 0 },		/* udp 1200 */
-	{ "0f0401020304" "0a0115", true, 0, -EINVAL },		/* ade 21 */
-	{ "0f0401020304" "0a0114", true, 0, 0 },		/* ade 20 */
-	{ "0f0401020304" "0b0480004000", true, 0, -EINVAL },	/* mad 2^14 */
-	{ "0f0401020304" "0b027fff", true, 0, 0 },		/* mad 2^14-1 */
-	{ "0f0401020304" "0e0101", true, 0, -EINVAL },		/* acid 1 */
-	{ "0f0401020304" "0808d000000000000001", true, 0, -EINVAL },
-	{ "0f0401020304" "0908d000000000000000", true, 0, 0 },	/* 2^60 */
-	{ "0f0401020304" "000401020304", true, 0, -EINVAL },	/* odcid */
-	{ "0f0401020304" "021000000000000000000000000000000000", true, 0,
-	  -EINVAL },						/* srt */
-	{ "0f0401020304" "100401020304", true, 0, -EINVAL },	/* retry scid */
+	/* minimal client parameters: initial_source_connection_id only */
+	{ "0f0401020304", true, 0, 0 },
+	/* duplicates */
+	{ "0f040102030404010a04010a", true, 0, -EINVAL },
+	{ "0f04010203040f0401020304", true, 0, -EINVAL },
+	/* cut varint, length beyond the end, integer length mismatch */
+	{ "0f040102030440", true, 0, -EINVAL },
+	{ "0f040102030404050a", true, 0, -EINVAL },
+	{ "0f040102030404020a00", true, 0, -EINVAL },
+	{ "0f04010203040400", true, 0, -EINVAL },
+	/* max_udp_payload_size 1199 / 1200 */
+	{ "0f0401020304030244af", true, 0, -EINVAL },
+	{ "0f0401020304030244b0", true, 0, 0 },
+	/* ack_delay_exponent 21 / 20 */
+	{ "0f04010203040a0115", true, 0, -EINVAL },
+	{ "0f04010203040a0114", true, 0, 0 },
+	/* max_ack_delay 2^14 / 2^14 - 1 */
+	{ "0f04010203040b0480004000", true, 0, -EINVAL },
+	{ "0f04010203040b027fff", true, 0, 0 },
+	/* active_connection_id_limit 1 */
+	{ "0f04010203040e0101", true, 0, -EINVAL },
+	/* initial_max_streams 2^60 + 1 / 2^60 */
+	{ "0f04010203040808d000000000000001", true, 0, -EINVAL },
+	{ "0f04010203040908d000000000000000", true, 0, 0 },
+	/* server-only parameters from a client */
+	{ "0f0401020304000401020304", true, 0, -EINVAL },
+	{ "0f0401020304021000000000000000000000000000000000", true, 0,
+	  -EINVAL },
+	{ "0f0401020304100401020304", true, 0, -EINVAL },
+	/* 21-byte connection ID */
 	{ "0f15000102030405060708090a0b0c0d0e0f1011121314", true, 0,
-	  -EINVAL },						/* cid 21 */
-	{ "04010a", true, 0, -EINVAL },				/* no iscid */
-	{ "0f0401020304", false, 0, -EINVAL },			/* no odcid */
-	{ "0f0401020304" "000401020304", false, 0, 0 },
-	{ "0f0401020304" "000401020304"
-	  "020f000000000000000000000000000000", false, 0, -EINVAL },
-	{ "0f0401020304" "000401020304" "0d29"
-	  "000000000000000000000000000000000000000000000000" "00"
-	  "00000000000000000000000000000000", false, 0, -EINVAL }, /* cid 0 */
-	{ "0f0401020304" "000401020304" "0d2a"
-	  "000000000000000000000000000000000000000000000000" "0101"
-	  "00000000000000000000000000000000", false, 0, 0 },
-	{ "0f0401020304" "000401020304" "0d2a"
-	  "000000000000000000000000000000000000000000000000" "0201"
-	  "00000000000000000000000000000000", false, 0, -EINVAL }, /* len */
-	{ "0f0401020304" "110400000000", true, 0, -EINVAL },	/* chosen 0 */
-	{ "0f0401020304" "1103000001", true, 0, -EINVAL },	/* len % 4 */
-	{ "0f0401020304" "11080000000100000000", true, 0, -EINVAL },
-	{ "0f0401020304" "11080000000100000001", true, QUIC_VERSION_V2,
+	  -EINVAL },
+	/* missing initial_source_connection_id, original_destination_c_id */
+	{ "04010a", true, 0, -EINVAL },
+	{ "0f0401020304", false, 0, -EINVAL },
+	{ "0f0401020304000401020304", false, 0, 0 },
+	/* 15-byte stateless_reset_token */
+	{ "0f0401020304000401020304020f000000000000000000000000000000",
+	  false, 0, -EINVAL },
+	/* preferred_address: empty CID, good, CID length beyond the value */
+	{ "0f04010203040004010203040d29000000000000000000000000000000000000"
+	  "000000000000000000000000000000000000000000000000", false, 0,
+	  -EINVAL },
+	{ "0f04010203040004010203040d2a000000000000000000000000000000000000"
+	  "000000000000010100000000000000000000000000000000", false, 0, 0 },
+	{ "0f04010203040004010203040d2a000000000000000000000000000000000000"
+	  "000000000000020100000000000000000000000000000000", false, 0,
+	  -EINVAL },
+	/* version_information: chosen 0, length % 4, available 0, mismatch */
+	{ "0f0401020304110400000000", true, 0, -EINVAL },
+	{ "0f04010203041103000001", true, 0, -EINVAL },
+	{ "0f040102030411080000000100000000", true, 0, -EINVAL },
+	{ "0f040102030411080000000100000001", true, QUIC_VERSION_V2,
 	  -EPROTONOSUPPORT },
-	{ "0f0401020304" "1108000000016b3343cf", true, QUIC_VERSION_V1, 0 },
-	{ "0f0401020304" "6ab20100", true, 0, -EINVAL },	/* grease len */
-	{ "0f0401020304" "0c0100", true, 0, -EINVAL },		/* dam len */
-	{ "0f0401020304" "6ab200" "0c00" "8000baad00" "1b00" "4a0a03aabbcc",
-	  true, 0, 0 },				/* flags, unknown ignored */
-	{ "0f0401020304" "1b00" "1b00", true, 0, 0 },	/* unknown dup ok */
+	{ "0f04010203041108000000016b3343cf", true, QUIC_VERSION_V1, 0 },
+	/* zero-length flags with a value */
+	{ "0f04010203046ab20100", true, 0, -EINVAL },
+	{ "0f04010203040c0100", true, 0, -EINVAL },
+	/* grease_quic_bit, disable_active_migration, 0xbaad; unknown ignored */
+	{ "0f04010203046ab2000c008000baad001b004a0a03aabbcc", true, 0, 0 },
+	{ "0f04010203041b001b00", true, 0, 0 },
 };
 
 static int qst_tp(bool corrupt)

@@ -14,7 +14,7 @@
 #include "tp.h"
 
 #define QUIC_VARINT_MAX		((1ULL << 62) - 1)
-#define QUIC_MAX_STREAMS	(1ULL << 60)
+#define QUIC_MAX_STREAMS	BIT_ULL(60)
 
 /* Decoder state: bit per known parameter, to reject duplicates. */
 enum {
@@ -443,13 +443,13 @@ static int quic_tp_get_one(struct quic_tp *tp, bool is_serv, u64 id,
 int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
 		   const u8 *buf, u32 len)
 {
-	struct quic_tp tp;
+	struct quic_tp peer;
 	u32 seen = 0, off = 0;
 	u64 id, plen;
 	int bit, err;
 	u8 n;
 
-	quic_tp_init_peer(&tp);
+	quic_tp_init_peer(&peer);
 	while (off < len) {
 		n = quic_varint_get(buf + off, len - off, &id);
 		if (!n)
@@ -468,22 +468,22 @@ int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
 				return -EINVAL;
 			seen |= BIT(bit);
 		}
-		err = quic_tp_get_one(&tp, is_serv, id, buf + off, plen);
+		err = quic_tp_get_one(&peer, is_serv, id, buf + off, plen);
 		if (err)
 			return err;
 		off += plen;
 	}
 
 	/* RFC 9000 section 7.3: authenticated connection IDs are mandatory. */
-	if (!tp.iscid_present)
+	if (!peer.iscid_present)
 		return -EINVAL;
-	if (!is_serv && !tp.odcid_present)
+	if (!is_serv && !peer.odcid_present)
 		return -EINVAL;
 	/* RFC 9368 section 4: the Chosen Version must be the one in use. */
-	if (tp.version_info_present && version && tp.chosen_version != version)
+	if (peer.version_info_present && version && peer.chosen_version != version)
 		return -EPROTONOSUPPORT;
 
-	*out = tp;
+	*out = peer;
 	return 0;
 }
 
@@ -531,25 +531,41 @@ int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 
 	quic_tp_to_user(tp, &v);
 
-#define QUIC_OVERLAY(f) do { if (p->f) v.f = p->f; } while (0)
-	QUIC_OVERLAY(disable_active_migration);
-	QUIC_OVERLAY(grease_quic_bit);
-	QUIC_OVERLAY(stateless_reset);
-	QUIC_OVERLAY(disable_1rtt_encryption);
-	QUIC_OVERLAY(disable_compatible_version);
-	QUIC_OVERLAY(active_connection_id_limit);
-	QUIC_OVERLAY(ack_delay_exponent);
-	QUIC_OVERLAY(max_datagram_frame_size);
-	QUIC_OVERLAY(max_udp_payload_size);
-	QUIC_OVERLAY(max_idle_timeout);
-	QUIC_OVERLAY(max_ack_delay);
-	QUIC_OVERLAY(max_streams_bidi);
-	QUIC_OVERLAY(max_streams_uni);
-	QUIC_OVERLAY(max_data);
-	QUIC_OVERLAY(max_stream_data_bidi_local);
-	QUIC_OVERLAY(max_stream_data_bidi_remote);
-	QUIC_OVERLAY(max_stream_data_uni);
-#undef QUIC_OVERLAY
+	/* Every non-zero field overrides the current value. */
+	if (p->disable_active_migration)
+		v.disable_active_migration = p->disable_active_migration;
+	if (p->grease_quic_bit)
+		v.grease_quic_bit = p->grease_quic_bit;
+	if (p->stateless_reset)
+		v.stateless_reset = p->stateless_reset;
+	if (p->disable_1rtt_encryption)
+		v.disable_1rtt_encryption = p->disable_1rtt_encryption;
+	if (p->disable_compatible_version)
+		v.disable_compatible_version = p->disable_compatible_version;
+	if (p->active_connection_id_limit)
+		v.active_connection_id_limit = p->active_connection_id_limit;
+	if (p->ack_delay_exponent)
+		v.ack_delay_exponent = p->ack_delay_exponent;
+	if (p->max_datagram_frame_size)
+		v.max_datagram_frame_size = p->max_datagram_frame_size;
+	if (p->max_udp_payload_size)
+		v.max_udp_payload_size = p->max_udp_payload_size;
+	if (p->max_idle_timeout)
+		v.max_idle_timeout = p->max_idle_timeout;
+	if (p->max_ack_delay)
+		v.max_ack_delay = p->max_ack_delay;
+	if (p->max_streams_bidi)
+		v.max_streams_bidi = p->max_streams_bidi;
+	if (p->max_streams_uni)
+		v.max_streams_uni = p->max_streams_uni;
+	if (p->max_data)
+		v.max_data = p->max_data;
+	if (p->max_stream_data_bidi_local)
+		v.max_stream_data_bidi_local = p->max_stream_data_bidi_local;
+	if (p->max_stream_data_bidi_remote)
+		v.max_stream_data_bidi_remote = p->max_stream_data_bidi_remote;
+	if (p->max_stream_data_uni)
+		v.max_stream_data_uni = p->max_stream_data_uni;
 
 	if (v.active_connection_id_limit < 2 ||
 	    v.active_connection_id_limit > 8)
