@@ -750,13 +750,17 @@ class TLSEngine:
         self._transcript += whole
         self.state = State.CLIENT_WAIT_CV
 
-    def _client_cv(self, body: bytes, whole: bytes) -> None:
+    def _peer_cv(self, body: bytes, whole: bytes, context: bytes, next_state: State) -> None:
+        """Check the peer's CertificateVerify over the transcript so far."""
         cv = CertificateVerify.decode(body)
-        content = _certs.verify_content(_certs.SERVER_CONTEXT, self._thash())
+        content = _certs.verify_content(context, self._thash())
         _certs.verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature,
                                 content, self._sig_schemes)
         self._transcript += whole
-        self.state = State.CLIENT_WAIT_FINISHED
+        self.state = next_state
+
+    def _client_cv(self, body: bytes, whole: bytes) -> None:
+        self._peer_cv(body, whole, _certs.SERVER_CONTEXT, State.CLIENT_WAIT_FINISHED)
 
     def _client_finished(self, body: bytes, whole: bytes, events: list[Event]) -> None:
         ks = self._ks
@@ -1138,12 +1142,7 @@ class TLSEngine:
         self.state = State.SERVER_WAIT_CV
 
     def _server_cv(self, body: bytes, whole: bytes) -> None:
-        cv = CertificateVerify.decode(body)
-        content = _certs.verify_content(_certs.CLIENT_CONTEXT, self._thash())
-        _certs.verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature,
-                                content, self._sig_schemes)
-        self._transcript += whole
-        self.state = State.SERVER_WAIT_FINISHED
+        self._peer_cv(body, whole, _certs.CLIENT_CONTEXT, State.SERVER_WAIT_FINISHED)
 
     def _server_finished(self, body: bytes, whole: bytes, events: list[Event]) -> None:
         ks = self._ks
