@@ -18,11 +18,10 @@ from libquic.uapi import (
     QuicStreamUpdate,
 )
 
-EventPayload = (
-    QuicStreamUpdate | QuicStreamMaxData | QuicConnectionClose | QuicConnectionIdInfo | int | bytes
-)
+EventStruct = QuicStreamUpdate | QuicStreamMaxData | QuicConnectionClose | QuicConnectionIdInfo
+EventPayload = EventStruct | int | bytes
 
-_STRUCTS: dict[QuicEventType, type[ctypes.Structure]] = {
+_STRUCTS: dict[QuicEventType, type[EventStruct]] = {
     QuicEventType.STREAM_UPDATE: QuicStreamUpdate,
     QuicEventType.STREAM_MAX_DATA: QuicStreamMaxData,
     QuicEventType.CONNECTION_CLOSE: QuicConnectionClose,

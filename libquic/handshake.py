@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import select
-import socket
-import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,11 +35,13 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
-from libquic import uapi
+from libquic import sockopt, uapi
+from libquic.cmsg import ANCBUF_SIZE, handshake_cmsg, parse_cmsgs
 from libquic.tls import certs as _certs
 from libquic.tls.ciphers import suite_for_kernel_cipher
 from libquic.tls.engine import (
     ClientAuth,
+    Direction,
     Event,
     HandshakeComplete,
     InstallSecret,
@@ -55,34 +54,14 @@ from libquic.tls.engine import (
 )
 from libquic.tls.errors import TLSError
 from libquic.tls.keylog import KeyLogCallback, keylog_from_env
-from libquic.tls.keyschedule import wipe
 from libquic.tls.psk import ExternalPSK, load_psk_file
 from libquic.tls.tickets import TICKET_KEY_SIZE, SessionData
 
-# -- UAPI numbers used here (all from libquic.uapi, kept in one place) ---------
-SOL_QUIC = int(uapi.SOL_QUIC)
-QUIC_HANDSHAKE_INFO = int(uapi.QUIC_HANDSHAKE_INFO)
-QUIC_SOCKOPT_CONNECTION_CLOSE = int(uapi.QUIC_SOCKOPT_CONNECTION_CLOSE)
-QUIC_SOCKOPT_TOKEN = int(uapi.QUIC_SOCKOPT_TOKEN)
-QUIC_SOCKOPT_ALPN = int(uapi.QUIC_SOCKOPT_ALPN)
-QUIC_SOCKOPT_SESSION_TICKET = int(uapi.QUIC_SOCKOPT_SESSION_TICKET)
-QUIC_SOCKOPT_CRYPTO_SECRET = int(uapi.QUIC_SOCKOPT_CRYPTO_SECRET)
-QUIC_SOCKOPT_TRANSPORT_PARAM_EXT = int(uapi.QUIC_SOCKOPT_TRANSPORT_PARAM_EXT)
-QUIC_CRYPTO_SECRET_BUFFER_SIZE = int(uapi.QUIC_CRYPTO_SECRET_BUFFER_SIZE)
-QUIC_CLOSE_PHRASE_BUFFER_SIZE = int(uapi.QUIC_CLOSE_PHRASE_BUFFER_SIZE)
 MSG_MORE = int(uapi.MSG_MORE)
 MSG_NOSIGNAL = int(uapi.MSG_NOSIGNAL)
 MSG_DONTWAIT = int(uapi.MSG_DONTWAIT)
 MSG_QUIC_NOTIFICATION = int(uapi.MSG_QUIC_NOTIFICATION)
-
-TRANSPORT_PARAM_EXT_MAX = 512
-ALPN_MAX = 128
-SESSION_TICKET_MAX = 4096
 RECV_BUFSIZE = 65536
-# struct quic_crypto_secret { u8 send; u8 level; u16 reserved; u32 type; u8 secret[48]; }
-_SECRET_FMT = f"=BBHI{QUIC_CRYPTO_SECRET_BUFFER_SIZE}s"
-# struct quic_connection_close { u32 errcode; u8 frame; u8 reserved[3]; u8 phrase[64]; }
-_CLOSE_FMT = f"=IB3x{QUIC_CLOSE_PHRASE_BUFFER_SIZE}s"
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -161,8 +140,7 @@ class HandshakeResult:
             raise RuntimeError("session data is for clients")
         deadline = time.monotonic() + timeout
         while True:
-            nst = self.sock.getsockopt(SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET,
-                                       SESSION_TICKET_MAX)
+            nst = sockopt.get_session_ticket(self.sock)
             if nst or time.monotonic() >= deadline:
                 break
             time.sleep(interval)
@@ -188,36 +166,12 @@ class HandshakeResult:
 # ---------------------------------------------------------------------------
 # socket helpers
 
-def detect_server(sock: QuicSocketLike) -> bool:
-    """A QUIC server socket refuses ``getsockopt(QUIC_SOCKOPT_TOKEN)`` with EINVAL."""
-    try:
-        sock.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TOKEN, 256)
-    except OSError as exc:
-        if exc.errno == errno.EINVAL:
-            return True
-        raise
-    return False
-
-
-def get_alpns(sock: QuicSocketLike) -> list[str]:
-    raw = sock.getsockopt(SOL_QUIC, QUIC_SOCKOPT_ALPN, ALPN_MAX)
-    text = bytes(raw).split(b"\0", 1)[0].decode()
-    return [a.strip() for a in text.split(",") if a.strip()]
-
-
-def _pack_secret(ev: InstallSecret) -> bytearray:
-    buf = bytearray(struct.calcsize(_SECRET_FMT))
-    struct.pack_into(_SECRET_FMT, buf, 0, int(ev.direction), int(ev.level), 0,
-                     ev.cipher_type, bytes(ev.secret))
-    return buf
-
-
 def set_connection_close(sock: QuicSocketLike, errcode: int, phrase: str) -> None:
     """Tell the kernel why we abort (sent in CONNECTION_CLOSE when closed)."""
-    data = phrase.encode(errors="replace")[:QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1]
+    limit = uapi.QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1
+    data = phrase.encode(errors="replace")[:limit].decode(errors="ignore")
     with contextlib.suppress(OSError):
-        sock.setsockopt(SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE,
-                        struct.pack(_CLOSE_FMT, errcode, 0, data))
+        sockopt.set_connection_close(sock, errcode, data)
 
 
 # ---------------------------------------------------------------------------
@@ -244,13 +198,12 @@ class HandshakeDriver:
     def _build_config(self) -> TLSConfig:
         s = self.session
         sock = self.sock
-        is_server = detect_server(sock) if s.is_server is None else s.is_server
+        is_server = sockopt.is_server(sock) if s.is_server is None else s.is_server
         self.is_server = is_server
-        alpns = list(s.alpns) if s.alpns is not None else get_alpns(sock)
+        alpns = list(s.alpns) if s.alpns is not None else sockopt.get_alpn(sock)
         tp = s.transport_parameters
         if tp is None:
-            tp = bytes(sock.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT,
-                                       TRANSPORT_PARAM_EXT_MAX))
+            tp = sockopt.get_transport_param_ext(sock)
         kw: dict[str, Any] = dict(
             is_client=not is_server, alpn_protocols=alpns, server_name=s.hostname,
             transport_parameters=tp, verify=s.verify, cafile=s.cafile, cadata=s.cadata,
@@ -282,8 +235,7 @@ class HandshakeDriver:
             ticket_key = s.ticket_key
             if ticket_key is None and s.session_tickets:
                 try:
-                    ticket_key = bytes(sock.getsockopt(SOL_QUIC, QUIC_SOCKOPT_SESSION_TICKET,
-                                                       TICKET_KEY_SIZE))
+                    ticket_key = sockopt.get_session_ticket(sock)
                 except OSError:
                     ticket_key = None
                 if ticket_key is not None and len(ticket_key) != TICKET_KEY_SIZE:
@@ -313,15 +265,14 @@ class HandshakeDriver:
         flight: list[SendData] = []
         for ev in events:
             if isinstance(ev, TransportParameters):
-                self.sock.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, ev.data)
+                sockopt.set_transport_param_ext(self.sock, ev.data)
                 if self.is_server:
                     self._write_alpn()
             elif isinstance(ev, InstallSecret):
-                buf = _pack_secret(ev)
                 try:
-                    self.sock.setsockopt(SOL_QUIC, QUIC_SOCKOPT_CRYPTO_SECRET, buf)
+                    sockopt.set_crypto_secret(self.sock, ev.level, ev.direction == Direction.SEND,
+                                              ev.cipher_type, ev.secret)
                 finally:
-                    wipe(buf)
                     ev.wipe()
             elif isinstance(ev, SendData):
                 flight.append(ev)
@@ -335,7 +286,7 @@ class HandshakeDriver:
     def _write_alpn(self) -> None:
         assert self.engine is not None
         if not self._alpn_written and self.engine.alpn:
-            self.sock.setsockopt(SOL_QUIC, QUIC_SOCKOPT_ALPN, self.engine.alpn.encode())
+            sockopt.set_alpn(self.sock, self.engine.alpn)
             self._alpn_written = True
 
     def _update_done(self) -> None:
@@ -352,8 +303,7 @@ class HandshakeDriver:
             level, data, more = self._out[0]
             flags = MSG_NOSIGNAL | (MSG_MORE if more else 0)
             try:
-                self.sock.sendmsg([data], [(SOL_QUIC, QUIC_HANDSHAKE_INFO, bytes([level]))],
-                                  flags)
+                self.sock.sendmsg([data], [handshake_cmsg(level)], flags)
             except (BlockingIOError, InterruptedError):
                 return False
             self._out.pop(0)
@@ -363,18 +313,15 @@ class HandshakeDriver:
 
     def handle_readable(self) -> None:
         """Read and process everything the socket has queued."""
-        anc = socket.CMSG_SPACE(1)
         while not self.done:
             try:
-                data, ancdata, flags, _ = self.sock.recvmsg(RECV_BUFSIZE, anc, MSG_DONTWAIT)
+                data, ancdata, flags, _ = self.sock.recvmsg(RECV_BUFSIZE, ANCBUF_SIZE,
+                                                            MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 return
             if flags & MSG_QUIC_NOTIFICATION:
                 continue  # an event; none are enabled by the handshake
-            level = None
-            for clevel, ctype, cdata in ancdata:
-                if clevel == SOL_QUIC and ctype == QUIC_HANDSHAKE_INFO and cdata:
-                    level = cdata[0]
+            level = parse_cmsgs(ancdata).handshake_level
             if level is None:
                 if not data:
                     raise ConnectionResetError("connection closed during the handshake")
@@ -547,8 +494,6 @@ __all__ = [
     "HandshakeDriver",
     "HandshakeResult",
     "HandshakeSession",
-    "detect_server",
-    "get_alpns",
     "quic_client_handshake",
     "quic_client_handshake_async",
     "quic_handshake",

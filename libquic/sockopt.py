@@ -17,7 +17,7 @@ import ipaddress
 import os
 import socket
 import struct
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from libquic.uapi import (
     SOL_QUIC,
@@ -35,6 +35,14 @@ from libquic.uapi import (
 
 _S = TypeVar("_S", bound=ctypes.Structure)
 
+
+class SockoptTarget(Protocol):
+    """What these functions need of a socket (a real one, or a test double)."""
+
+    def fileno(self) -> int: ...
+    def getsockopt(self, level: int, optname: int, buflen: int) -> bytes: ...
+    def setsockopt(self, level: int, optname: int, value: Any, *args: Any) -> None: ...
+
 ALPN_MAX = 128
 TRANSPORT_PARAM_EXT_MAX = 512
 SESSION_TICKET_MAX = 4096
@@ -50,7 +58,7 @@ def _libc() -> ctypes.CDLL:
     return libc
 
 
-def getsockopt_inout(sock: socket.socket, opt: int, value: bytes | bytearray,
+def getsockopt_inout(sock: SockoptTarget, opt: int, value: bytes | bytearray,
                      size: int | None = None) -> bytes:
     """``getsockopt(SOL_QUIC, opt)`` with ``value`` passed in; returns what came back."""
     buf = ctypes.create_string_buffer(bytes(value).ljust(size or len(value), b"\0"))
@@ -61,14 +69,14 @@ def getsockopt_inout(sock: socket.socket, opt: int, value: bytes | bytearray,
     return buf.raw[: optlen.value]
 
 
-def _get_struct(sock: socket.socket, opt: int, cls: type[_S], inval: _S | None = None) -> _S:
+def _get_struct(sock: SockoptTarget, opt: int, cls: type[_S], inval: _S | None = None) -> _S:
     size = ctypes.sizeof(cls)
     raw = (getsockopt_inout(sock, opt, bytes(inval)) if inval is not None
            else sock.getsockopt(SOL_QUIC, opt, size))
     return cls.from_buffer_copy(raw.ljust(size, b"\0")[:size])
 
 
-def _set(sock: socket.socket, opt: int, value: bytes | ctypes.Structure | None) -> None:
+def _set(sock: SockoptTarget, opt: int, value: bytes | ctypes.Structure | None) -> None:
     if value is None:
         sock.setsockopt(SOL_QUIC, opt, None, 0)
     else:
@@ -77,12 +85,12 @@ def _set(sock: socket.socket, opt: int, value: bytes | ctypes.Structure | None) 
 
 # Events -------------------------------------------------------------------
 
-def set_event(sock: socket.socket, event: QuicEventType, on: bool = True) -> None:
+def set_event(sock: SockoptTarget, event: QuicEventType, on: bool = True) -> None:
     """Enable or disable delivery of one event type."""
     _set(sock, QuicSockopt.EVENT, QuicEventOption(event, int(on)))
 
 
-def get_event(sock: socket.socket, event: QuicEventType) -> bool:
+def get_event(sock: SockoptTarget, event: QuicEventType) -> bool:
     """Whether an event type is enabled."""
     return bool(_get_struct(sock, QuicSockopt.EVENT, QuicEventOption,
                             QuicEventOption(event, 0)).on)
@@ -90,39 +98,39 @@ def get_event(sock: socket.socket, event: QuicEventType) -> bool:
 
 # Streams ------------------------------------------------------------------
 
-def stream_open(sock: socket.socket, stream_id: int = -1, flags: int = 0) -> int:
+def stream_open(sock: SockoptTarget, stream_id: int = -1, flags: int = 0) -> int:
     """Open a stream (``-1``: the next one of the kind ``flags`` asks for); returns its ID."""
     info = _get_struct(sock, QuicSockopt.STREAM_OPEN, QuicStreamInfo,
                        QuicStreamInfo(stream_id, flags))
     return int(info.stream_id)
 
 
-def stream_reset(sock: socket.socket, stream_id: int, errcode: int) -> None:
+def stream_reset(sock: SockoptTarget, stream_id: int, errcode: int) -> None:
     """Reset the sending side of a stream (RESET_STREAM) with an application error code."""
     _set(sock, QuicSockopt.STREAM_RESET, QuicErrinfo(stream_id, errcode))
 
 
-def stream_stop_sending(sock: socket.socket, stream_id: int, errcode: int) -> None:
+def stream_stop_sending(sock: SockoptTarget, stream_id: int, errcode: int) -> None:
     """Ask the peer to stop sending on a stream (STOP_SENDING)."""
     _set(sock, QuicSockopt.STREAM_STOP_SENDING, QuicErrinfo(stream_id, errcode))
 
 
 # Connection ---------------------------------------------------------------
 
-def get_connection_id(sock: socket.socket, dest: bool = False) -> QuicConnectionIdInfo:
+def get_connection_id(sock: SockoptTarget, dest: bool = False) -> QuicConnectionIdInfo:
     """The active and lowest valid source (or destination) connection ID numbers."""
     return _get_struct(sock, QuicSockopt.CONNECTION_ID, QuicConnectionIdInfo,
                        QuicConnectionIdInfo(dest=int(dest)))
 
 
-def set_connection_id(sock: socket.socket, *, dest: bool = False, active: int = 0,
+def set_connection_id(sock: SockoptTarget, *, dest: bool = False, active: int = 0,
                       prior_to: int = 0) -> None:
     """Switch the active connection ID and/or retire those numbered below ``prior_to``."""
     _set(sock, QuicSockopt.CONNECTION_ID,
          QuicConnectionIdInfo(dest=int(dest), active=active, prior_to=prior_to))
 
 
-def set_connection_close(sock: socket.socket, errcode: int, phrase: str = "",
+def set_connection_close(sock: SockoptTarget, errcode: int, phrase: str = "",
                          frame: int = 0) -> None:
     """The application error code and reason phrase close() will send."""
     raw = phrase.encode()
@@ -133,12 +141,12 @@ def set_connection_close(sock: socket.socket, errcode: int, phrase: str = "",
     _set(sock, QuicSockopt.CONNECTION_CLOSE, close)
 
 
-def get_connection_close(sock: socket.socket) -> QuicConnectionClose:
+def get_connection_close(sock: SockoptTarget) -> QuicConnectionClose:
     """The peer's close information (error code, frame type, phrase)."""
     return _get_struct(sock, QuicSockopt.CONNECTION_CLOSE, QuicConnectionClose)
 
 
-def migrate(sock: socket.socket, address: tuple[str, int]) -> None:
+def migrate(sock: SockoptTarget, address: tuple[str, int]) -> None:
     """Migrate to a new local address (or, on a server before the handshake,
     set the preferred_address to offer)."""
     ip = ipaddress.ip_address(address[0])
@@ -151,34 +159,34 @@ def migrate(sock: socket.socket, address: tuple[str, int]) -> None:
     _set(sock, QuicSockopt.CONNECTION_MIGRATION, raw)
 
 
-def key_update(sock: socket.socket) -> None:
+def key_update(sock: SockoptTarget) -> None:
     """Start a key update (the connection must be established)."""
     _set(sock, QuicSockopt.KEY_UPDATE, None)
 
 
 # Parameters ---------------------------------------------------------------
 
-def get_transport_param(sock: socket.socket, remote: bool = False) -> QuicTransportParam:
+def get_transport_param(sock: SockoptTarget, remote: bool = False) -> QuicTransportParam:
     """The local (or, with ``remote``, the peer's) transport parameters."""
     return _get_struct(sock, QuicSockopt.TRANSPORT_PARAM, QuicTransportParam,
                        QuicTransportParam(remote=int(remote)))
 
 
-def set_transport_param(sock: socket.socket, param: QuicTransportParam) -> None:
+def set_transport_param(sock: SockoptTarget, param: QuicTransportParam) -> None:
     """Overlay the non-zero fields of ``param`` on the current parameters."""
     _set(sock, QuicSockopt.TRANSPORT_PARAM, param)
 
 
-def get_config(sock: socket.socket) -> QuicConfig:
+def get_config(sock: SockoptTarget) -> QuicConfig:
     return _get_struct(sock, QuicSockopt.CONFIG, QuicConfig)
 
 
-def set_config(sock: socket.socket, config: QuicConfig) -> None:
+def set_config(sock: SockoptTarget, config: QuicConfig) -> None:
     """Overlay the non-zero fields of ``config`` on the current configuration."""
     _set(sock, QuicSockopt.CONFIG, config)
 
 
-def set_alpn(sock: socket.socket, alpns: list[str] | str) -> None:
+def set_alpn(sock: SockoptTarget, alpns: list[str] | str) -> None:
     """Set the ALPN list (comma-separated on the wire, at most 128 bytes)."""
     raw = (alpns if isinstance(alpns, str) else ",".join(alpns)).encode()
     if len(raw) > ALPN_MAX:
@@ -186,25 +194,25 @@ def set_alpn(sock: socket.socket, alpns: list[str] | str) -> None:
     _set(sock, QuicSockopt.ALPN, raw)
 
 
-def get_alpn(sock: socket.socket) -> list[str]:
+def get_alpn(sock: SockoptTarget) -> list[str]:
     raw = sock.getsockopt(SOL_QUIC, QuicSockopt.ALPN, ALPN_MAX + 1)
     text = raw.split(b"\0", 1)[0].decode()
     return [a for a in text.split(",") if a]
 
 
-def get_token(sock: socket.socket) -> bytes:
+def get_token(sock: SockoptTarget) -> bytes:
     """A client's current address-validation token (EINVAL on a server)."""
     return sock.getsockopt(SOL_QUIC, QuicSockopt.TOKEN, TOKEN_MAX)
 
 
-def set_token(sock: socket.socket, token: bytes | None) -> None:
+def set_token(sock: SockoptTarget, token: bytes | None) -> None:
     """Client: use a saved token.  Server (``None``): send a NEW_TOKEN frame."""
     if token is not None and len(token) > TOKEN_MAX:
         raise ValueError(f"token is {len(token)} bytes; at most {TOKEN_MAX} are allowed")
     _set(sock, QuicSockopt.TOKEN, token)
 
 
-def is_server(sock: socket.socket) -> bool:
+def is_server(sock: SockoptTarget) -> bool:
     """Whether the socket is a server's (``TOKEN`` get fails with EINVAL there)."""
     try:
         get_token(sock)
@@ -215,16 +223,16 @@ def is_server(sock: socket.socket) -> bool:
     return False
 
 
-def get_session_ticket(sock: socket.socket) -> bytes:
+def get_session_ticket(sock: SockoptTarget) -> bytes:
     """Client: the raw NewSessionTicket; server: the 64-byte ticket key."""
     return sock.getsockopt(SOL_QUIC, QuicSockopt.SESSION_TICKET, SESSION_TICKET_MAX)
 
 
-def set_session_ticket(sock: socket.socket, data: bytes) -> None:
+def set_session_ticket(sock: SockoptTarget, data: bytes) -> None:
     _set(sock, QuicSockopt.SESSION_TICKET, data)
 
 
-def set_crypto_secret(sock: socket.socket, level: int, send: bool, cipher: int,
+def set_crypto_secret(sock: SockoptTarget, level: int, send: bool, cipher: int,
                       secret: bytearray) -> None:
     """Install one direction's traffic secret at a level; zeroes ``secret`` and the copy."""
     if len(secret) > 48:
@@ -241,11 +249,11 @@ def set_crypto_secret(sock: socket.socket, level: int, send: bool, cipher: int,
         secret[:] = bytes(len(secret))
 
 
-def get_transport_param_ext(sock: socket.socket) -> bytes:
+def get_transport_param_ext(sock: SockoptTarget) -> bytes:
     """The local transport parameters encoded as the TLS extension body."""
     return sock.getsockopt(SOL_QUIC, QuicSockopt.TRANSPORT_PARAM_EXT, TRANSPORT_PARAM_EXT_MAX)
 
 
-def set_transport_param_ext(sock: socket.socket, data: bytes) -> None:
+def set_transport_param_ext(sock: SockoptTarget, data: bytes) -> None:
     """Hand the peer's transport-parameters extension body to the kernel."""
     _set(sock, QuicSockopt.TRANSPORT_PARAM_EXT, data)

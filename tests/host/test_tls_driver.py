@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import pathlib
 import threading
 from collections.abc import Callable
@@ -264,20 +265,33 @@ def test_struct_layouts_match_uapi_mirror() -> None:
     import ctypes
 
     import libquic.handshake as hs
-    from libquic.tls import CipherSuite, Direction, InstallSecret, Level
-    ev = InstallSecret(Level.HANDSHAKE, Direction.SEND, CipherSuite.TLS_AES_256_GCM_SHA384, 52,
-                       bytearray(range(48)))
-    buf = hs._pack_secret(ev)
-    assert len(buf) == ctypes.sizeof(uapi.QuicCryptoSecret) == 56
-    parsed = uapi.QuicCryptoSecret.from_buffer_copy(bytes(buf))
+    from libquic import sockopt
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.values: list[bytes] = []
+
+        def fileno(self) -> int:
+            return -1
+
+        def getsockopt(self, level: int, optname: int, buflen: int) -> bytes:
+            raise OSError(errno.ENOPROTOOPT, "not recorded")
+
+        def setsockopt(self, level: int, optname: int, value: object, *args: object) -> None:
+            self.values.append(bytes(value))  # type: ignore[call-overload]
+
+    rec = Recorder()
+    secret = bytearray(range(48))
+    sockopt.set_crypto_secret(rec, 2, True, 52, secret)
+    assert len(rec.values[0]) == ctypes.sizeof(uapi.QuicCryptoSecret) == 56
+    parsed = uapi.QuicCryptoSecret.from_buffer_copy(rec.values[0])
     assert (parsed.send, parsed.level, parsed.type) == (1, 2, 52)
     assert bytes(parsed.secret) == bytes(range(48))
+    assert secret == bytearray(48)
 
     sock = FakeQuicSocket(is_server=False, local_tp=b"")
     hs.set_connection_close(sock, 0x178, "no ALPN")
     assert sock.close_info == (0x178, b"no ALPN")
-    import struct
-    raw = struct.pack(hs._CLOSE_FMT, 0x178, 0, b"no ALPN")
-    assert len(raw) == ctypes.sizeof(uapi.QuicConnectionClose)
-    close = uapi.QuicConnectionClose.from_buffer_copy(raw)
-    assert close.errcode == 0x178 and close.phrase_text == "no ALPN"
+    hs.set_connection_close(rec, 0x178, "x" * 100)
+    close = uapi.QuicConnectionClose.from_buffer_copy(rec.values[1])
+    assert close.errcode == 0x178 and close.phrase_text == "x" * 63
