@@ -25,8 +25,14 @@
 #include <crypto/skcipher.h>
 #include <crypto/utils.h>
 #include <linux/unaligned.h>
+#include <asm/simd.h>
 
 #include "crypto.h"
+
+static bool quic_fast_aead = true;
+module_param_named(fast_aead, quic_fast_aead, bool, 0644);
+MODULE_PARM_DESC(fast_aead,
+		 "Use SIMD AEAD implementations behind async wrappers when they run inline (default on)");
 
 /* Layout of the per-direction scratch buffers (tx_buf, rx_buf). */
 #define QUIC_BUF_NONCE		0	/* AEAD IV, 16 bytes (CCM needs 16) */
@@ -239,11 +245,85 @@ static int quic_derive_ku(struct crypto_shash *hmac, u32 version,
 
 /* Key slots */
 
+static void quic_key_free_fast(struct quic_crypto_key *k)
+{
+	aead_request_free(k->fast_req);
+	crypto_free_aead(k->fast);
+	k->fast_req = NULL;
+	k->fast = NULL;
+}
+
 static void quic_key_free(struct quic_crypto_key *k)
 {
+	quic_key_free_fast(k);
 	aead_request_free(k->req);	/* kfree_sensitive() */
 	crypto_free_aead(k->aead);
 	memzero_explicit(k, sizeof(*k));
+}
+
+static void quic_aead_done(void *data, int err)
+{
+}
+
+/*
+ * The fastest implementation of an AEAD is often an async wrapper around a
+ * SIMD one (x86 AES-NI/VAES GCM): it completes inline whenever SIMD is
+ * usable and defers to cryptd otherwise.  Use it only while may_use_simd()
+ * holds, next to the synchronous transform.  A trial run in process context
+ * weeds out real asynchronous hardware, which must never be used from the
+ * packet path.
+ */
+static void quic_key_alloc_fast(struct quic_crypto_key *k,
+				const struct quic_cipher *ci)
+{
+	static const u8 zkey[QUIC_KEY_MAX_LEN];
+	struct crypto_aead *fast;
+	DECLARE_CRYPTO_WAIT(wait);
+	struct scatterlist sg;
+	u8 *buf, *iv;
+	int err;
+
+	fast = crypto_alloc_aead(ci->aead, 0, 0);
+	if (IS_ERR(fast))
+		return;
+	if (!strcmp(crypto_tfm_alg_driver_name(crypto_aead_tfm(fast)),
+		    crypto_tfm_alg_driver_name(crypto_aead_tfm(k->aead))) ||
+	    crypto_aead_setauthsize(fast, QUIC_TAG_LEN) ||
+	    crypto_aead_setkey(fast, zkey, ci->key_len))
+		goto drop;
+	k->fast_req = aead_request_alloc(fast, GFP_KERNEL);
+	buf = kzalloc(2 * QUIC_TAG_LEN + 16, GFP_KERNEL);
+	if (!k->fast_req || !buf) {
+		kfree(buf);
+		goto drop;
+	}
+	iv = buf + 2 * QUIC_TAG_LEN;
+	if (ci->ccm)
+		iv[0] = 15 - QUIC_IV_LEN - 1;
+	sg_init_one(&sg, buf, 2 * QUIC_TAG_LEN);
+	aead_request_set_callback(k->fast_req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				  crypto_req_done, &wait);
+	aead_request_set_ad(k->fast_req, 0);
+	aead_request_set_crypt(k->fast_req, &sg, &sg, QUIC_TAG_LEN, iv);
+	err = -EAGAIN;
+	if (may_use_simd()) {
+		err = crypto_aead_encrypt(k->fast_req);
+		if (err == -EINPROGRESS || err == -EBUSY) {
+			/* real async hardware: wait for it, then drop it */
+			crypto_wait_req(err, &wait);
+			err = -EAGAIN;
+		}
+	}
+	kfree(buf);
+	if (err)
+		goto drop;
+	aead_request_set_callback(k->fast_req, 0, quic_aead_done, NULL);
+	k->fast = fast;
+	return;
+drop:
+	aead_request_free(k->fast_req);
+	k->fast_req = NULL;
+	crypto_free_aead(fast);
 }
 
 static int quic_key_alloc(struct quic_crypto_key *k,
@@ -264,6 +344,8 @@ static int quic_key_alloc(struct quic_crypto_key *k,
 		goto err;
 	}
 	k->aead = aead;
+	if (quic_fast_aead)
+		quic_key_alloc_fast(k, ci);
 	return 0;
 err:
 	crypto_free_aead(aead);
@@ -281,11 +363,36 @@ static int quic_key_set(struct quic_crypto *c, struct quic_crypto_key *k,
 				 key, c->key_len, k->iv);
 	if (!err)
 		err = crypto_aead_setkey(k->aead, key, c->key_len);
+	if (!err && k->fast && crypto_aead_setkey(k->fast, key, c->key_len))
+		quic_key_free_fast(k);
 	memzero_explicit(key, sizeof(key));
 	if (err)
 		return err;
 	memmove(k->secret, secret, c->secret_len);
 	return 0;
+}
+
+/*
+ * Run the packet AEAD of @k in place over @sg: the SIMD implementation when
+ * it completes inline, the synchronous one otherwise.
+ */
+static int quic_key_crypt(struct quic_crypto_key *k, bool enc,
+			  struct scatterlist *sg, u32 ad_len, u32 len, u8 *iv)
+{
+	struct aead_request *req = k->req;
+	int err;
+
+	if (k->fast && may_use_simd())
+		req = k->fast_req;
+	else
+		aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, ad_len);
+	aead_request_set_crypt(req, sg, sg, len, iv);
+	err = enc ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	/* Cannot happen: the wrapper runs inline while SIMD is usable. */
+	if (WARN_ON_ONCE(err == -EINPROGRESS || err == -EBUSY))
+		err = -EIO;
+	return err;
 }
 
 static int quic_hp_set(struct quic_crypto *c,
@@ -617,7 +724,6 @@ int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 			u32 pn_offset, s64 pn)
 {
 	struct quic_crypto_key *k = &c->tx;
-	struct aead_request *req;
 	struct scatterlist sg;
 	u8 *mask, pn_len, i;
 	u32 hlen;
@@ -638,13 +744,9 @@ int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 	}
 
 	quic_nonce(c, k, c->tx_buf, pn);
-	req = k->req;
 	sg_init_one(&sg, data, len);
-	aead_request_set_callback(req, 0, NULL, NULL);
-	aead_request_set_ad(req, hlen);
-	aead_request_set_crypt(req, &sg, &sg, len - hlen - QUIC_TAG_LEN,
-			       c->tx_buf + QUIC_BUF_NONCE);
-	err = crypto_aead_encrypt(req);
+	err = quic_key_crypt(k, true, &sg, hlen, len - hlen - QUIC_TAG_LEN,
+			     c->tx_buf + QUIC_BUF_NONCE);
 	if (err)
 		return err;
 	c->tx_packets++;
@@ -689,7 +791,6 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 {
 	struct quic_crypto_key *k = &c->rx;
 	u32 pn_offset = pi->pn_offset, truncated = 0;
-	struct aead_request *req;
 	struct scatterlist sg;
 	u8 *mask, b0, i;
 	bool shorthdr;
@@ -736,13 +837,9 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 	}
 
 	quic_nonce(c, k, c->rx_buf, pn);
-	req = k->req;
 	sg_init_one(&sg, data, len);
-	aead_request_set_callback(req, 0, NULL, NULL);
-	aead_request_set_ad(req, pi->hlen);
-	aead_request_set_crypt(req, &sg, &sg, len - pi->hlen,
-			       c->rx_buf + QUIC_BUF_NONCE);
-	err = crypto_aead_decrypt(req);
+	err = quic_key_crypt(k, false, &sg, pi->hlen, len - pi->hlen,
+			     c->rx_buf + QUIC_BUF_NONCE);
 	if (err) {
 		if (err == -EBADMSG)
 			c->rx_auth_failures++;

@@ -47,14 +47,19 @@ struct aead_request;
 
 /**
  * struct quic_crypto_key - one direction's packet protection key generation
- * @aead: AEAD transform, keyed with this generation's key
+ * @aead: synchronous AEAD transform, keyed with this generation's key
  * @req: request preallocated for @aead
+ * @fast: faster (SIMD) implementation behind an async wrapper, used only
+ *	while it completes inline (may_use_simd()); NULL if none
+ * @fast_req: request preallocated for @fast
  * @iv: static IV; the nonce is @iv XOR the packet number
  * @secret: traffic secret of this generation (input of "quic ku")
  */
 struct quic_crypto_key {
 	struct crypto_aead	*aead;
 	struct aead_request	*req;
+	struct crypto_aead	*fast;
+	struct aead_request	*fast_req;
 	u8			iv[QUIC_IV_LEN];
 	u8			secret[QUIC_SECRET_MAX_LEN];
 };
