@@ -20,6 +20,9 @@
 #include <linux/scatterlist.h>
 #include <linux/mm.h>
 #include <linux/tls.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/timekeeping.h>
 #include <crypto/aead.h>
 #include <crypto/hash.h>
 #include <crypto/skcipher.h>
@@ -1141,6 +1144,74 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 	if (err)
 		return err == -EBADMSG ? -EBADMSG : err;
 	return plen;
+}
+
+/* Address bytes of @addr into @out (16 bytes, v4 left-aligned); 0 if bad. */
+static u8 quic_token_addr(const struct sockaddr *addr, u8 *out)
+{
+	memset(out, 0, 16);
+	if (addr->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (addr->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)addr)->sin6_addr, 16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* Token blob: type, time (be64 seconds), family, address[16], ODCID len, ODCID */
+#define QUIC_TOKEN_BLOB_HDR	(1 + 8 + 1 + 16 + 1)
+
+int quic_token_create(struct quic_token_ctx *ctx, u8 type,
+		      const struct sockaddr *addr, const u8 *odcid,
+		      u32 odcid_len, u8 *token, u32 size)
+{
+	u8 blob[QUIC_TOKEN_BLOB_HDR + QUIC_CID_MAX_LEN];
+	int err;
+
+	if ((type != QUIC_TOKEN_RETRY && type != QUIC_TOKEN_NEW) ||
+	    odcid_len > QUIC_CID_MAX_LEN)
+		return -EINVAL;
+	blob[0] = type;
+	put_unaligned_be64(ktime_get_real_seconds(), blob + 1);
+	blob[9] = quic_token_addr(addr, blob + 10);
+	if (!blob[9])
+		return -EINVAL;
+	blob[26] = odcid_len;
+	if (odcid_len)
+		memcpy(blob + QUIC_TOKEN_BLOB_HDR, odcid, odcid_len);
+	err = quic_token_seal(ctx, blob, QUIC_TOKEN_BLOB_HDR + odcid_len,
+			      token, size);
+	memzero_explicit(blob, sizeof(blob));
+	return err;
+}
+
+int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
+		      const struct sockaddr *addr, u32 lifetime, u8 *type,
+		      u8 *odcid, u8 *odcid_len)
+{
+	u8 blob[QUIC_TOKEN_BLOB_HDR + QUIC_CID_MAX_LEN], a[16];
+	time64_t now = ktime_get_real_seconds(), t;
+	int n;
+
+	n = quic_token_open(ctx, token, tlen, blob, sizeof(blob));
+	if (n < 0)
+		return n;
+	if (n < QUIC_TOKEN_BLOB_HDR || blob[26] != n - QUIC_TOKEN_BLOB_HDR ||
+	    (blob[0] != QUIC_TOKEN_RETRY && blob[0] != QUIC_TOKEN_NEW))
+		return -EINVAL;
+	t = get_unaligned_be64(blob + 1);
+	if (t > now + 60 || (now > t && now - t > lifetime))	/* clock skew */
+		return -EINVAL;
+	if (blob[9] != quic_token_addr(addr, a) ||
+	    crypto_memneq(a, blob + 10, sizeof(a)))
+		return -EINVAL;
+	*type = blob[0];
+	*odcid_len = blob[26];
+	memcpy(odcid, blob + QUIC_TOKEN_BLOB_HDR, blob[26]);
+	return 0;
 }
 
 int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,

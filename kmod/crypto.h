@@ -25,6 +25,8 @@
 #include <linux/types.h>
 #include <uapi/linux/quic.h>
 
+struct sockaddr;
+
 struct crypto_aead;
 struct crypto_shash;
 struct crypto_sync_skcipher;
@@ -428,6 +430,55 @@ int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
  */
 int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 		    void *plain, u32 size);
+
+/* Address validation token types */
+#define QUIC_TOKEN_RETRY	1	/* sent in a Retry packet */
+#define QUIC_TOKEN_NEW		2	/* sent in a NEW_TOKEN frame */
+
+/* Largest token quic_token_create() makes (fits the 120-byte client store) */
+#define QUIC_TOKEN_MAX_LEN	(1 + 8 + 1 + 16 + 1 + QUIC_CID_MAX_LEN + \
+				 QUIC_TOKEN_OVERHEAD)
+
+/**
+ * quic_token_create - make an address validation token (RFC 9000 8.1)
+ * @ctx: listener token context
+ * @type: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
+ * @addr: the client's address (AF_INET or AF_INET6; the port is not bound,
+ *	so that NAT rebinding keeps the token valid)
+ * @odcid: for QUIC_TOKEN_RETRY, the client's original DCID, returned by
+ *	quic_token_verify() for original_destination_connection_id
+ * @odcid_len: its length (0 for QUIC_TOKEN_NEW)
+ * @token: out
+ * @size: room at @token (QUIC_TOKEN_MAX_LEN is always enough)
+ *
+ * The token seals type, creation time (seconds), address and ODCID.
+ * Context: any, never sleeps.
+ * Return: the token length, -EINVAL, -ENOSPC or -ENOMEM.
+ */
+int quic_token_create(struct quic_token_ctx *ctx, u8 type,
+		      const struct sockaddr *addr, const u8 *odcid,
+		      u32 odcid_len, u8 *token, u32 size);
+
+/**
+ * quic_token_verify - check a token from a client Initial
+ * @ctx: listener token context
+ * @token: the token field of the Initial
+ * @tlen: its length
+ * @addr: the address the Initial came from
+ * @lifetime: maximum token age in seconds
+ * @type: out: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
+ * @odcid: out: the original DCID of a Retry token (QUIC_CID_MAX_LEN bytes)
+ * @odcid_len: out: its length
+ *
+ * Context: any, never sleeps.
+ * Return: 0 if the token is ours, unexpired and for @addr; -EBADMSG if it is
+ * not ours (forged, another listener or a previous boot: treat as no token
+ * for NEW_TOKEN, INVALID_TOKEN for a Retry token); -EINVAL if malformed,
+ * expired or for another address; -ENOMEM.
+ */
+int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
+		      const struct sockaddr *addr, u32 lifetime, u8 *type,
+		      u8 *odcid, u8 *odcid_len);
 
 /**
  * quic_stateless_reset_token - derive the reset token of a connection ID

@@ -17,6 +17,8 @@
 #include <linux/hex.h>
 #include <linux/tls.h>
 #include <linux/ktime.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <crypto/aead.h>
 #include <crypto/sha2.h>
 
@@ -569,6 +571,48 @@ static int qst_misc(void)
 	QST_CHECK(n == -EINVAL, "short token: %d", n);
 	n = quic_token_seal(t, blob, sizeof(blob), out, sizeof(out) - 1);
 	QST_CHECK(n == -ENOSPC, "token overflow: %d", n);
+
+	/* Address validation tokens bound to an address, with the ODCID */
+	{
+		struct sockaddr_in a4 = { .sin_family = AF_INET };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+		u8 tok[QUIC_TOKEN_MAX_LEN], odcid[QUIC_CID_MAX_LEN], olen, type;
+
+		a4.sin_addr.s_addr = htonl(0xc0000201);
+		a6.sin6_addr.s6_addr[15] = 1;
+		n = quic_token_create(t, QUIC_TOKEN_RETRY,
+				      (struct sockaddr *)&a4, blob, 20, tok,
+				      sizeof(tok));
+		QST_CHECK(n == QUIC_TOKEN_MAX_LEN, "retry token: %d", n);
+		err = quic_token_verify(t, tok, n, (struct sockaddr *)&a4, 0,
+					&type, odcid, &olen);
+		QST_CHECK(!err && type == QUIC_TOKEN_RETRY && olen == 20 &&
+			  !memcmp(odcid, blob, 20), "retry token check: %d",
+			  err);
+		a4.sin_addr.s_addr = htonl(0xc0000202);
+		err = quic_token_verify(t, tok, n, (struct sockaddr *)&a4, 10,
+					&type, odcid, &olen);
+		QST_CHECK(err == -EINVAL, "token for another address: %d",
+			  err);
+		err = quic_token_verify(t2, tok, n, (struct sockaddr *)&a4, 10,
+					&type, odcid, &olen);
+		QST_CHECK(err == -EBADMSG, "token of other listener: %d", err);
+		n = quic_token_create(t, QUIC_TOKEN_NEW,
+				      (struct sockaddr *)&a6, NULL, 0, tok,
+				      sizeof(tok));
+		QST_CHECK(n > 0, "new token: %d", n);
+		err = quic_token_verify(t, tok, n, (struct sockaddr *)&a6, 10,
+					&type, odcid, &olen);
+		QST_CHECK(!err && type == QUIC_TOKEN_NEW && !olen,
+			  "new token check: %d", err);
+		tok[n - 1] ^= 1;
+		err = quic_token_verify(t, tok, n, (struct sockaddr *)&a6, 10,
+					&type, odcid, &olen);
+		QST_CHECK(err == -EBADMSG, "forged new token: %d", err);
+		n = quic_token_create(t, 3, (struct sockaddr *)&a6, NULL, 0,
+				      tok, sizeof(tok));
+		QST_CHECK(n == -EINVAL, "token type 3: %d", n);
+	}
 
 	/* Stateless reset tokens: deterministic per secret and CID */
 	err = quic_stateless_reset_token(t, blob, 8, tok1);
