@@ -15,11 +15,13 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/hex.h>
+#include <linux/random.h>
 #include <linux/tls.h>
 #include <linux/ktime.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <crypto/aead.h>
+#include <crypto/hash.h>
 #include <crypto/sha2.h>
 
 #include "crypto.h"
@@ -523,6 +525,111 @@ out:
 	return err;
 }
 
+/*
+ * Hostile input: random transport parameters, mutated valid ones, and
+ * random packets of every small length, each in an exactly sized
+ * allocation so that KFENCE/slab checks catch any read past the end.
+ */
+static int qst_fuzz(void)
+{
+	struct quic_crypto *c = NULL;
+	struct quic_crypto_pktinfo pi;
+	struct quic_tp *l = NULL, *p = NULL;
+	u8 *enc = NULL, *buf, secret[32] = {}, r[4];
+	int err = 0, i, n, len;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	enc = kzalloc(QUIC_TP_EXT_MAX_LEN, GFP_KERNEL);
+	QST_CHECK(c && l && p && enc, "no memory");
+
+	quic_tp_init_local(l);
+	l->initial_scid.len = 8;
+	l->chosen_version = QUIC_VERSION_V1;
+	l->max_datagram_frame_size = 1200;
+	n = quic_tp_encode(l, false, enc, QUIC_TP_EXT_MAX_LEN);
+	QST_CHECK(n > 0, "tp encode: %d", n);
+	for (i = 0; i < 3000; i++) {
+		get_random_bytes(r, sizeof(r));
+		len = i < 1000 ? r[0] % 64 : n;
+		buf = kmalloc(len ?: 1, GFP_KERNEL);
+		QST_CHECK(buf, "no memory");
+		if (i < 1000) {
+			get_random_bytes(buf, len);
+		} else {
+			memcpy(buf, enc, n);
+			buf[(r[1] << 8 | r[2]) % n] ^= 1 << (r[3] % 8);
+		}
+		err = quic_tp_decode(p, true, QUIC_VERSION_V1, buf, len);
+		kfree(buf);
+		QST_CHECK(!err || err == -EINVAL || err == -EPROTONOSUPPORT,
+			  "tp fuzz: %d", err);
+	}
+
+	err = qst_secret(c, TLS_CIPHER_CHACHA20_POLY1305, secret, 32, false,
+			 QUIC_VERSION_V1);
+	QST_CHECK(!err, "fuzz secret: %d", err);
+	for (i = 0; i < 600; i++) {
+		len = i % 60;
+		buf = kmalloc(len ?: 1, GFP_KERNEL);
+		QST_CHECK(buf, "no memory");
+		get_random_bytes(buf, len);
+		memset(&pi, 0, sizeof(pi));
+		pi.pn_offset = (i / 60) % 12;
+		pi.largest_pn = -1;
+		err = quic_crypto_decrypt(c, buf, len, &pi);
+		kfree(buf);
+		QST_CHECK(err == -EINVAL || err == -EBADMSG ||
+			  err == -EKEYREJECTED, "packet fuzz (%d bytes): %d",
+			  len, err);
+	}
+	err = 0;
+out:
+	if (c)
+		quic_crypto_free(c);
+	kfree(c);
+	kfree(l);
+	kfree(p);
+	kfree(enc);
+	return err;
+}
+
+/* RFC 5869 A.1: HKDF-SHA256 with a two-block expand */
+static int qst_hkdf(void)
+{
+	struct crypto_shash *hmac;
+	u8 ikm[22], salt[13], info[10], prk[32], okm[42];
+	int err = 0, i;
+
+	hmac = crypto_alloc_shash("hmac(sha256)", 0, 0);
+	if (IS_ERR(hmac))
+		return PTR_ERR(hmac);
+	memset(ikm, 0x0b, sizeof(ikm));
+	for (i = 0; i < sizeof(salt); i++)
+		salt[i] = i;
+	for (i = 0; i < sizeof(info); i++)
+		info[i] = 0xf0 + i;
+	err = quic_crypto_hkdf_extract(hmac, salt, sizeof(salt), ikm,
+				       sizeof(ikm), prk);
+	QST_CHECK(!err && qst_eq_hex(prk, "077709362c2e32df0ddc3f0dc47bba63"
+				     "90b6c73bb50f9c3122ec844ad7c2b3e5", 32),
+		  "HKDF-Extract: %d", err);
+	err = quic_crypto_hkdf_expand(hmac, prk, sizeof(prk), info,
+				      sizeof(info), okm, sizeof(okm));
+	QST_CHECK(!err && qst_eq_hex(okm, "3cb25f25faacd57a90434f64d0362f2a"
+				     "2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+				     "34007208d5b887185865", 42),
+		  "HKDF-Expand: %d", err);
+	err = quic_crypto_hkdf_expand(hmac, prk, sizeof(prk), info,
+				      sizeof(info), okm, 255 * 32 + 1);
+	QST_CHECK(err == -EINVAL, "HKDF-Expand length limit: %d", err);
+	err = 0;
+out:
+	crypto_free_shash(hmac);
+	return err;
+}
+
 static int qst_misc(void)
 {
 	struct quic_crypto *c = NULL;
@@ -953,6 +1060,12 @@ int quic_selftest(void)
 		if (err)
 			goto fail;
 	}
+	err = qst_hkdf();
+	if (err)
+		goto fail;
+	err = qst_fuzz();
+	if (err)
+		goto fail;
 	err = qst_misc();
 	if (err)
 		goto fail;
