@@ -436,7 +436,7 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 #define QUIC_TOKEN_NEW		2	/* sent in a NEW_TOKEN frame */
 
 /* Largest token quic_token_create() makes (fits the 120-byte client store) */
-#define QUIC_TOKEN_MAX_LEN	(1 + 8 + 1 + 16 + 1 + QUIC_CID_MAX_LEN + \
+#define QUIC_TOKEN_CREATE_MAX_LEN	(1 + 8 + 1 + 16 + 1 + QUIC_CID_MAX_LEN + \
 				 QUIC_TOKEN_OVERHEAD)
 
 /**
@@ -449,7 +449,7 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
  *	quic_token_verify() for original_destination_connection_id
  * @odcid_len: its length (0 for QUIC_TOKEN_NEW)
  * @token: out
- * @size: room at @token (QUIC_TOKEN_MAX_LEN is always enough)
+ * @size: room at @token (QUIC_TOKEN_CREATE_MAX_LEN is always enough)
  *
  * The token seals type, creation time (seconds), address and ODCID.
  * Context: any, never sleeps.

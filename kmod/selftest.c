@@ -31,7 +31,7 @@
 static int selftest;
 module_param(selftest, int, 0444);
 MODULE_PARM_DESC(selftest,
-		 "Run the crypto/TP self-test at load (1), with a corrupted vector that must fail (2), or with a crypto benchmark (3)");
+		 "Crypto/TP self-test at load: 1 run, 2 with a corrupted vector (must fail), 3 with a benchmark");
 
 #define QST_CHECK(cond, fmt, ...)					\
 	do {								\
@@ -683,14 +683,15 @@ static int qst_misc(void)
 	{
 		struct sockaddr_in a4 = { .sin_family = AF_INET };
 		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
-		u8 tok[QUIC_TOKEN_MAX_LEN], odcid[QUIC_CID_MAX_LEN], olen, type;
+		u8 tok[QUIC_TOKEN_CREATE_MAX_LEN], odcid[QUIC_CID_MAX_LEN];
+		u8 olen, type;
 
 		a4.sin_addr.s_addr = htonl(0xc0000201);
 		a6.sin6_addr.s6_addr[15] = 1;
 		n = quic_token_create(t, QUIC_TOKEN_RETRY,
 				      (struct sockaddr *)&a4, blob, 20, tok,
 				      sizeof(tok));
-		QST_CHECK(n == QUIC_TOKEN_MAX_LEN, "retry token: %d", n);
+		QST_CHECK(n == QUIC_TOKEN_CREATE_MAX_LEN, "retry token: %d", n);
 		err = quic_token_verify(t, tok, n, (struct sockaddr *)&a4, 0,
 					&type, odcid, &olen);
 		QST_CHECK(!err && type == QUIC_TOKEN_RETRY && olen == 20 &&
