@@ -849,6 +849,26 @@ static int qst_tp(bool corrupt)
 	err = quic_tp_decode(p, true, 0, buf, 0);
 	QST_CHECK(err == -EINVAL, "empty tp: %d", err);
 
+	/* The client's parameters inside the RFC 9001 A.2 ClientHello */
+	in = qst_unhex("0408ffffffffffffffff05048000ffff07048000ffff0801100104"
+		       "800075300901100f088394c8f03e51570806048000ffff", 0,
+		       &len);
+	QST_CHECK(in, "no memory");
+	err = quic_tp_decode(p, true, QUIC_VERSION_V1, in, len);
+	kfree(in);
+	QST_CHECK(!err && p->max_data == (1ULL << 62) - 1 &&
+		  p->max_stream_data_bidi_local == 0xffff &&
+		  p->max_stream_data_bidi_remote == 0xffff &&
+		  p->max_stream_data_uni == 0xffff &&
+		  p->max_streams_bidi == 16 && p->max_streams_uni == 16 &&
+		  p->max_idle_timeout == 30000000 &&
+		  p->max_udp_payload_size == 65527 &&
+		  p->ack_delay_exponent == 3 && p->max_ack_delay == 25000 &&
+		  p->active_connection_id_limit == 2 &&
+		  p->initial_scid.len == 8 && p->initial_scid.data[0] == 0x83 &&
+		  !p->version_info_present,
+		  "RFC 9001 A.2 transport parameters: %d", err);
+
 	/* Server round trip with every parameter */
 	quic_tp_init_local(l);
 	l->original_dcid.len = 8;
