@@ -1,21 +1,693 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QUIC: packet parsing and building.
+ * QUIC: packet parsing and building (RFC 9000 section 17).
+ *
+ * Receive: quic_packet_rcv() runs in softirq for every datagram on a QUIC
+ * UDP tunnel socket.  It reads just enough of the first header to find
+ * the connection by Destination Connection ID, or, for a client Initial
+ * that matches none, the listener on that port.  The connection's socket
+ * then processes the datagram under its lock (or from its backlog):
+ * every coalesced packet is unprotected, checked and its frames handled.
+ *
+ * Send: a struct quic_dgram collects one packet per number space into a
+ * linear skb; quic_dgram_send() pads, seals and transmits it.
  */
 
 #include <linux/skbuff.h>
-#include <net/sock.h>
+#include <linux/udp.h>
+#include <linux/ipv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
+#include <net/udp_tunnel.h>
 
 #include "protocol.h"
-#include "path.h"
+#include "socket.h"
 #include "packet.h"
+#include "frame.h"
+#include "connection.h"
 
-/* Entry point for every datagram received on a QUIC UDP tunnel socket,
- * softirq context, skb->data at the UDP header, checksum verified.
+/* Parsed invariant part of a header. */
+struct quic_hdr {
+	u8 type;		/* enum quic_pkt_type */
+	u32 version;
+	struct quic_conn_id dcid;
+	struct quic_conn_id scid;
+	u32 pn_offset;
+	u32 len;		/* of this packet, header included */
+	u64 token_len;
+};
+
+static u8 quic_long_type(u32 version, u8 first)
+{
+	u8 t = (first >> 4) & 0x3;
+
+	if (version == QUIC_VERSION_V2) {
+		/* RFC 9369 3.2: Initial 0b01, 0-RTT 0b10, Handshake 0b11, Retry 0b00 */
+		static const u8 v2[4] = { QUIC_PKT_RETRY, QUIC_PKT_INITIAL,
+					  QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE };
+		return v2[t];
+	}
+	return t;	/* v1: Initial 0, 0-RTT 1, Handshake 2, Retry 3 */
+}
+
+static u8 quic_long_type_bits(u32 version, u8 type)
+{
+	if (version == QUIC_VERSION_V2) {
+		static const u8 v2[4] = { 1, 2, 3, 0 };
+		return v2[type];
+	}
+	return type;
+}
+
+static bool quic_version_supported(u32 v)
+{
+	return v == QUIC_VERSION_V1 || v == QUIC_VERSION_V2;
+}
+
+/* Parse the long header up to the Length field, or the short header with
+ * our fixed CID length.  Only bounds are checked here.
+ */
+static int quic_hdr_parse(const u8 *data, u32 len, struct quic_hdr *h)
+{
+	struct quic_reader r = { data, data + len };
+	const u8 *p;
+	u64 plen;
+	u8 first, l;
+
+	memset(h, 0, sizeof(*h));
+	if (!quic_get_u8(&r, &first))
+		return -EINVAL;
+	if (!(first & 0x80)) {
+		h->type = QUIC_PKT_SHORT;
+		if (!quic_get_bytes(&r, &p, QUIC_CID_LEN))
+			return -EINVAL;
+		quic_cid_set(&h->dcid, p, QUIC_CID_LEN);
+		h->pn_offset = 1 + QUIC_CID_LEN;
+		h->len = len;
+		return 0;
+	}
+	if (!quic_get_bytes(&r, &p, 4))
+		return -EINVAL;
+	h->version = get_unaligned_be32(p);
+	if (!quic_get_u8(&r, &l) || l > QUIC_CID_MAX_LEN ||
+	    !quic_get_bytes(&r, &p, l))
+		return -EINVAL;
+	quic_cid_set(&h->dcid, p, l);
+	if (!quic_get_u8(&r, &l) || l > QUIC_CID_MAX_LEN ||
+	    !quic_get_bytes(&r, &p, l))
+		return -EINVAL;
+	quic_cid_set(&h->scid, p, l);
+	if (!h->version || !quic_version_supported(h->version))
+		return -EPROTONOSUPPORT;
+	h->type = quic_long_type(h->version, first);
+	if (h->type == QUIC_PKT_RETRY) {
+		h->len = len;
+		return 0;
+	}
+	if (h->type == QUIC_PKT_INITIAL) {
+		if (!quic_get_varint(&r, &h->token_len) ||
+		    !quic_get_bytes(&r, &p, h->token_len))
+			return -EINVAL;
+	}
+	if (!quic_get_varint(&r, &plen) || plen > quic_reader_left(&r))
+		return -EINVAL;
+	h->pn_offset = r.p - data;
+	h->len = h->pn_offset + plen;
+	return 0;
+}
+
+static void quic_skb_addrs(struct sk_buff *skb, union quic_addr *from,
+			   union quic_addr *to)
+{
+	struct udphdr *uh = udp_hdr(skb);
+
+	memset(from, 0, sizeof(*from));
+	memset(to, 0, sizeof(*to));
+	if (ip_hdr(skb)->version == 6) {
+		struct ipv6hdr *ip6 = ipv6_hdr(skb);
+
+		from->v6.sin6_family = AF_INET6;
+		from->v6.sin6_addr = ip6->saddr;
+		from->v6.sin6_port = uh->source;
+		to->v6.sin6_family = AF_INET6;
+		to->v6.sin6_addr = ip6->daddr;
+		to->v6.sin6_port = uh->dest;
+		if (ipv6_addr_type(&ip6->saddr) & IPV6_ADDR_LINKLOCAL)
+			from->v6.sin6_scope_id = inet6_iif(skb);
+		return;
+	}
+	from->v4.sin_family = AF_INET;
+	from->v4.sin_addr.s_addr = ip_hdr(skb)->saddr;
+	from->v4.sin_port = uh->source;
+	to->v4.sin_family = AF_INET;
+	to->v4.sin_addr.s_addr = ip_hdr(skb)->daddr;
+	to->v4.sin_port = uh->dest;
+}
+
+/* ---- listener: queue client Initials as requests ------------------- */
+
+static struct sock *quic_listener_pick(struct quic_udp_sock *us,
+				       const union quic_addr *from)
+{
+	struct quic_sock *qs, *pick = NULL;
+	u32 n = 0, i, h;
+
+	spin_lock(&us->lock);
+	list_for_each_entry(qs, &us->listeners, listen_node)
+		n++;
+	if (n) {
+		h = jhash(from, sizeof(*from), 0);
+		i = reciprocal_scale(h, n);
+		list_for_each_entry(qs, &us->listeners, listen_node) {
+			if (!i--) {
+				pick = qs;
+				break;
+			}
+		}
+		sock_hold(&pick->inet.sk);
+	}
+	spin_unlock(&us->lock);
+	return pick ? &pick->inet.sk : NULL;
+}
+
+static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	bh_lock_sock(sk);
+	if (!sock_owned_by_user(sk)) {
+		quic_packet_backlog_rcv(sk, skb);
+	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf))) {
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_RCVDROP);
+		kfree_skb(skb);
+	}
+	bh_unlock_sock(sk);
+}
+
+static void quic_listen_rcv(struct quic_udp_sock *us, struct sk_buff *skb,
+			    const struct quic_hdr *h,
+			    const union quic_addr *from,
+			    const union quic_addr *to)
+{
+	struct quic_request *req;
+	struct quic_sock *lqs;
+	struct sock *lsk, *sk;
+	struct net *net = us->net;
+
+	/* RFC 9000 14.1: a server discards Initials in small datagrams;
+	 * 7.2: the client's first DCID is at least 8 bytes.
+	 */
+	if (skb->len < QUIC_MIN_DGRAM || h->dcid.len < QUIC_CID_MIN_ODCID)
+		goto drop;
+	lsk = quic_listener_pick(us, from);
+	if (!lsk)
+		goto drop;
+	lqs = quic_sk(lsk);
+
+	spin_lock(&lqs->req_lock);
+	/* accept() may have just turned the request into a socket */
+	sk = quic_cid_lookup(net, h->dcid.data, h->dcid.len, from);
+	if (sk) {
+		spin_unlock(&lqs->req_lock);
+		sock_put(lsk);
+		quic_sk_rcv(sk, skb);
+		sock_put(sk);
+		return;
+	}
+	if (lsk->sk_state != QUIC_SS_LISTENING)
+		goto unlock;
+	list_for_each_entry(req, &lqs->reqs, list) {
+		if (quic_cid_equal(&req->dcid, &h->dcid) &&
+		    quic_addr_equal(&req->peer, from)) {
+			if (skb_queue_len(&req->pkts) >= QUIC_REQ_PKTS_MAX)
+				goto unlock;
+			__skb_queue_tail(&req->pkts, skb);
+			spin_unlock(&lqs->req_lock);
+			sock_put(lsk);
+			return;
+		}
+	}
+	if (sk_acceptq_is_full(lsk))
+		goto unlock;
+	req = kzalloc(sizeof(*req), GFP_ATOMIC);
+	if (!req)
+		goto unlock;
+	req->local = *to;
+	req->peer = *from;
+	req->dcid = h->dcid;
+	req->scid = h->scid;
+	req->version = h->version;
+	__skb_queue_head_init(&req->pkts);
+	__skb_queue_tail(&req->pkts, skb);
+	list_add_tail(&req->list, &lqs->reqs);
+	sk_acceptq_added(lsk);
+	spin_unlock(&lqs->req_lock);
+	QUIC_INC_STATS(net, QUIC_MIB_CONN_REQUESTS);
+	lsk->sk_data_ready(lsk);
+	sock_put(lsk);
+	return;
+
+unlock:
+	spin_unlock(&lqs->req_lock);
+	sock_put(lsk);
+drop:
+	QUIC_INC_STATS(net, QUIC_MIB_CONN_REQDROPS);
+	kfree_skb(skb);
+}
+
+/**
+ * quic_packet_rcv - entry point for datagrams on a QUIC UDP socket
+ * @us: the tunnel socket
+ * @skb: the datagram, data at the UDP header, checksum verified
+ *
+ * Context: softirq.
  */
 void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 {
-	QUIC_INC_STATS(us->net, QUIC_MIB_PKT_RCV);
-	QUIC_INC_STATS(us->net, QUIC_MIB_PKT_RCVDROP);
+	union quic_addr from, to;
+	struct net *net = us->net;
+	struct quic_hdr h;
+	struct sock *sk;
+	int err;
+
+	QUIC_INC_STATS(net, QUIC_MIB_PKT_RCV);
+	/* packets are unprotected in place: one linear, private copy */
+	if (skb_linearize(skb) || skb_unclone(skb, GFP_ATOMIC))
+		goto drop;
+	if (skb->len <= sizeof(struct udphdr))
+		goto drop;
+	quic_skb_addrs(skb, &from, &to);
+	__skb_pull(skb, sizeof(struct udphdr));
+
+	err = quic_hdr_parse(skb->data, skb->len, &h);
+	if (err)	/* no Version Negotiation yet: drop unknown versions */
+		goto drop;
+	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
+	if (!sk) {
+		if (h.type == QUIC_PKT_INITIAL) {
+			quic_listen_rcv(us, skb, &h, &from, &to);
+			return;
+		}
+		goto drop;
+	}
+	quic_sk_rcv(sk, skb);
+	sock_put(sk);
+	return;
+drop:
+	QUIC_INC_STATS(net, QUIC_MIB_PKT_RCVDROP);
 	kfree_skb(skb);
+}
+
+/* ---- connection receive path (socket locked) ----------------------- */
+
+static void quic_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len)
+{
+	struct sk_buff_head *q = &quic_sk(sk)->pending[space];
+	struct sk_buff *skb;
+
+	if (skb_queue_len(q) >= QUIC_PENDING_PKTS_MAX)
+		return;
+	skb = alloc_skb(len, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_put_data(skb, data, len);
+	__skb_queue_tail(q, skb);
+}
+
+/* Process one packet at @data; return the bytes it occupies, or a
+ * negative value to stop processing the datagram.
+ */
+static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_crypto_pktinfo pi = {};
+	struct net *net = sock_net(sk);
+	bool ack_eliciting = false;
+	struct quic_pnspace *s;
+	struct quic_hdr h;
+	u8 level, space;
+	int err;
+
+	if (!(data[0] & 0x40))		/* fixed bit (no grease support yet) */
+		return -EINVAL;
+	err = quic_hdr_parse(data, len, &h);
+	if (err)
+		return err;
+	if (h.type == QUIC_PKT_SHORT) {
+		level = QUIC_CRYPTO_APP;
+	} else {
+		if (h.version != qs->version)
+			return -EINVAL;
+		switch (h.type) {
+		case QUIC_PKT_INITIAL:
+			/* a server sends no token in Initials */
+			if (!quic_is_serv(sk) && h.token_len)
+				return h.len;
+			level = QUIC_CRYPTO_INITIAL;
+			break;
+		case QUIC_PKT_HANDSHAKE:
+			level = QUIC_CRYPTO_HANDSHAKE;
+			break;
+		default:	/* 0-RTT not supported yet; Retry not requested */
+			return h.len;
+		}
+	}
+	space = quic_level_space(level);
+	s = &qs->space[space];
+	if (s->discarded)
+		return h.len;
+	if (!qs->crypto[level].rx_ready) {
+		if (!pending)
+			quic_pending_add(sk, space, data, h.len);
+		return h.len;
+	}
+	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+		return h.len;
+
+	pi.pn_offset = h.pn_offset;
+	pi.largest_pn = s->largest_recv;
+	err = quic_crypto_decrypt(&qs->crypto[level], data, h.len, &pi);
+	if (err) {
+		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
+		return h.len;
+	}
+	/* reserved bits must be zero once protection is removed */
+	if (pi.first_byte & (h.type == QUIC_PKT_SHORT ? 0x18 : 0x0c)) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
+		return -EPROTO;
+	}
+	if (quic_pnspace_has_pn(s, pi.pn))
+		return h.len;
+	if (!pi.payload_len) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
+		return -EPROTO;
+	}
+
+	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) &&
+	    !qs->got_peer_scid) {
+		/* RFC 9000 7.2: switch to the server's chosen ID */
+		qs->dcid = h.scid;
+		qs->got_peer_scid = 1;
+	}
+	if (h.type == QUIC_PKT_HANDSHAKE && quic_is_serv(sk)) {
+		/* RFC 9000 8.1: a Handshake packet validates the address;
+		 * RFC 9001 4.9.1: the server drops its Initial keys.
+		 */
+		qs->addr_validated = 1;
+		quic_conn_discard_space(sk, QUIC_PN_INITIAL);
+	}
+
+	err = quic_frame_process(sk, level, data + pi.hlen, pi.payload_len,
+				 &ack_eliciting);
+	if (err)
+		return err;
+	if (s->discarded)
+		return h.len;
+	quic_pnspace_record(s, pi.pn, quic_now());
+	if (ack_eliciting) {
+		s->ack_pending = 1;
+		s->ack_eliciting_rcvd++;
+		if (space != QUIC_PN_APP || s->ack_eliciting_rcvd >= 2)
+			s->ack_immediate = 1;
+		else
+			quic_timer_reset(sk, QUIC_TIMER_ACK,
+					 qs->local_tp.max_ack_delay);
+	}
+	qs->ack_eliciting_sent = 0;
+	quic_conn_idle_reset(sk);
+	return h.len;
+}
+
+static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
+				bool pending)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u32 off = 0;
+	int n;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
+	    sk->sk_state != QUIC_SS_ESTABLISHED)
+		goto out;
+	if (!pending && quic_is_serv(sk) && !qs->addr_validated)
+		qs->rx_bytes += skb->len;
+	while (off < skb->len) {
+		n = quic_packet_one(sk, skb->data + off, skb->len - off, pending);
+		if (n <= 0)
+			break;
+		off += n;
+		if (sk->sk_state == QUIC_SS_CLOSED)
+			break;
+	}
+out:
+	consume_skb(skb);
+}
+
+/* Called under the socket lock (softirq, or release_sock's backlog). */
+int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	quic_packet_process(sk, skb, false);
+	quic_outq_flush(sk);
+	return 0;
+}
+
+/* The receive keys of @space were installed: process what waited. */
+void quic_packet_process_pending(struct sock *sk, u8 space)
+{
+	struct sk_buff_head *q = &quic_sk(sk)->pending[space];
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(q)))
+		quic_packet_process(sk, skb, true);
+}
+
+/* ---- building and sending ------------------------------------------ */
+
+int quic_dgram_init(struct sock *sk, struct quic_dgram *dg, u32 max)
+{
+	memset(dg, 0, sizeof(*dg));
+	dg->skb = alloc_skb(QUIC_HEADROOM + max, GFP_ATOMIC);
+	if (!dg->skb)
+		return -ENOMEM;
+	skb_reserve(dg->skb, QUIC_HEADROOM);
+	dg->max = max;
+	return 0;
+}
+
+static void quic_pkt_close(struct quic_dgram *dg)
+{
+	struct sk_buff *skb = dg->skb;
+	u8 i = dg->nr - 1;
+	u32 plen;
+
+	if (!dg->open)
+		return;
+	skb_put_zero(skb, QUIC_TAG_LEN);
+	if (dg->pkts[i].is_long) {
+		plen = skb->len - dg->pkts[i].pn_offset;
+		quic_put_varint2(skb->data + dg->pkts[i].len_offset, plen);
+	}
+	dg->open = 0;
+}
+
+/* Forget the packet just begun (nothing to put in it); the previous
+ * one, closed by quic_pkt_begin(), is reopened so it can still be padded.
+ */
+void quic_pkt_undo(struct quic_dgram *dg)
+{
+	struct sk_buff *skb = dg->skb;
+
+	dg->nr--;
+	skb_trim(skb, dg->pkts[dg->nr].start);
+	dg->open = 0;
+	if (dg->nr) {
+		skb_trim(skb, skb->len - QUIC_TAG_LEN);
+		dg->open = 1;
+	}
+}
+
+/* Room left for frames in the open packet. */
+u32 quic_dgram_room(const struct quic_dgram *dg)
+{
+	u32 used = dg->skb->len + QUIC_TAG_LEN;
+
+	return used < dg->max ? dg->max - used : 0;
+}
+
+/**
+ * quic_pkt_begin - start a packet at @level in the datagram
+ * @sk: the connection
+ * @dg: the datagram
+ * @level: QUIC_CRYPTO_* (its send key must be installed)
+ * @pn: the packet number
+ *
+ * Return: 0, or -ENOSPC if a useful packet does not fit any more.
+ */
+int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct sk_buff *skb = dg->skb;
+	u32 hlen, start;
+	u8 *p, *base, type;
+
+	if (dg->nr >= ARRAY_SIZE(dg->pkts))
+		return -ENOSPC;
+	if (level == QUIC_CRYPTO_APP)
+		hlen = 1 + qs->dcid.len + QUIC_PN_LEN;
+	else
+		hlen = 1 + 4 + 1 + qs->dcid.len + 1 + qs->scid.len + 8 + 2 +
+		       QUIC_PN_LEN + qs->token_len;
+	if (skb->len + (dg->open ? QUIC_TAG_LEN : 0) + hlen + QUIC_TAG_LEN + 32 >
+	    dg->max)
+		return -ENOSPC;
+	quic_pkt_close(dg);
+
+	start = skb->len;
+	base = skb_tail_pointer(skb);
+	p = base;
+	dg->pkts[dg->nr].level = level;
+	dg->pkts[dg->nr].start = start;
+	dg->pkts[dg->nr].pn = pn;
+	if (level == QUIC_CRYPTO_APP) {
+		*p++ = 0x40 | (quic_crypto_key_phase(&qs->crypto[level]) << 2) |
+		       (QUIC_PN_LEN - 1);
+		p = quic_put_data(p, qs->dcid.data, qs->dcid.len);
+		dg->pkts[dg->nr].is_long = 0;
+	} else {
+		type = level == QUIC_CRYPTO_INITIAL ? QUIC_PKT_INITIAL :
+						      QUIC_PKT_HANDSHAKE;
+		*p++ = 0xc0 | (quic_long_type_bits(qs->version, type) << 4) |
+		       (QUIC_PN_LEN - 1);
+		put_unaligned_be32(qs->version, p);
+		p += 4;
+		*p++ = qs->dcid.len;
+		p = quic_put_data(p, qs->dcid.data, qs->dcid.len);
+		*p++ = qs->scid.len;
+		p = quic_put_data(p, qs->scid.data, qs->scid.len);
+		if (type == QUIC_PKT_INITIAL) {
+			u8 tlen = quic_is_serv(sk) ? 0 : qs->token_len;
+
+			p = quic_put_varint(p, tlen);
+			p = quic_put_data(p, qs->token, tlen);
+			if (!quic_is_serv(sk))
+				dg->pad = 1;
+		}
+		dg->pkts[dg->nr].len_offset = p - skb->data;
+		p = quic_put_varint2(p, 0);
+		dg->pkts[dg->nr].is_long = 1;
+	}
+	dg->pkts[dg->nr].pn_offset = p - skb->data;
+	put_unaligned_be32((u32)pn, p);
+	p += QUIC_PN_LEN;
+	skb_put(skb, p - base);
+	dg->nr++;
+	dg->open = 1;
+	return 0;
+}
+
+static int quic_xmit4(struct sock *sk, struct sk_buff *skb)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct sock *usk = qs->udp->sock->sk;
+	struct net *net = sock_net(sk);
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
+	int err;
+
+	rt = ip_route_output_ports(net, &fl4, NULL,
+				   qs->peer.v4.sin_addr.s_addr,
+				   inet_sk(sk)->inet_saddr,
+				   qs->peer.v4.sin_port, inet_sk(sk)->inet_sport,
+				   IPPROTO_UDP, 0, sk->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
+				rt->dst.header_len + sizeof(struct iphdr) +
+				sizeof(struct udphdr));
+	if (err) {
+		ip_rt_put(rt);
+		return err;
+	}
+	udp_tunnel_xmit_skb(rt, usk, skb, fl4.saddr, fl4.daddr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0,
+			    inet_sk(sk)->inet_sport, qs->peer.v4.sin_port,
+			    false, false);
+	return 0;
+}
+
+static int quic_xmit6(struct sock *sk, struct sk_buff *skb)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct sock *usk = qs->udp->sock->sk;
+	struct net *net = sock_net(sk);
+	struct dst_entry *dst;
+	struct flowi6 fl6 = {};
+	int err;
+
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.daddr = qs->peer.v6.sin6_addr;
+	fl6.saddr = inet6_sk(sk)->saddr;
+	fl6.flowi6_oif = qs->peer.v6.sin6_scope_id ?: sk->sk_bound_dev_if;
+	fl6.fl6_dport = qs->peer.v6.sin6_port;
+	fl6.fl6_sport = inet_sk(sk)->inet_sport;
+	dst = ip6_dst_lookup_flow(net, usk, &fl6, NULL);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) + dst->header_len +
+				sizeof(struct ipv6hdr) + sizeof(struct udphdr));
+	if (err) {
+		dst_release(dst);
+		return err;
+	}
+	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &fl6.saddr, &fl6.daddr, 0,
+			     ip6_dst_hoplimit(dst), 0, inet_sk(sk)->inet_sport,
+			     qs->peer.v6.sin6_port, false);
+	return 0;
+}
+
+/**
+ * quic_dgram_send - pad, seal and transmit an assembled datagram
+ * @sk: the connection
+ * @dg: the datagram; its skb is consumed
+ */
+void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct sk_buff *skb = dg->skb;
+	u32 i, end, need;
+	int err = 0;
+
+	if (!dg->nr) {
+		dg->skb = NULL;
+		kfree_skb(skb);
+		return;
+	}
+	if (dg->pad && skb->len + QUIC_TAG_LEN < QUIC_MIN_DGRAM) {
+		need = QUIC_MIN_DGRAM - skb->len - QUIC_TAG_LEN;
+		if (dg->open)	/* PADDING frames in the last packet */
+			skb_put_zero(skb, need);
+	}
+	quic_pkt_close(dg);
+	dg->skb = NULL;
+
+	for (i = 0; i < dg->nr; i++) {
+		end = i + 1 < dg->nr ? dg->pkts[i + 1].start : skb->len;
+		err = quic_crypto_encrypt(&qs->crypto[dg->pkts[i].level],
+					  skb->data + dg->pkts[i].start,
+					  end - dg->pkts[i].start,
+					  dg->pkts[i].pn_offset - dg->pkts[i].start,
+					  dg->pkts[i].pn);
+		if (err) {
+			kfree_skb(skb);
+			return;
+		}
+	}
+	qs->tx_bytes += skb->len;
+	QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_PKT_SENT, dg->nr);
+	skb->ignore_df = 1;
+	if (sk->sk_family == AF_INET6)
+		err = quic_xmit6(sk, skb);
+	else
+		err = quic_xmit4(sk, skb);
+	if (err)
+		kfree_skb(skb);
 }

@@ -1,13 +1,53 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QUIC: packet parsing and building.
+ * QUIC: packet parsing and building (RFC 9000 section 17).
  */
 #ifndef __NET_QUIC_PACKET_H
 #define __NET_QUIC_PACKET_H
 
+#include <linux/types.h>
+
 struct quic_udp_sock;
 struct sk_buff;
+struct sock;
+
+enum quic_pkt_type {
+	QUIC_PKT_INITIAL,
+	QUIC_PKT_0RTT,
+	QUIC_PKT_HANDSHAKE,
+	QUIC_PKT_RETRY,
+	QUIC_PKT_SHORT,
+};
+
+#define QUIC_PN_LEN		4	/* we always send 4-byte packet numbers */
+#define QUIC_HEADROOM		(MAX_HEADER + sizeof(struct ipv6hdr) + \
+				 sizeof(struct udphdr))
+
+/* A datagram being assembled: up to one packet per number space. */
+struct quic_dgram {
+	struct sk_buff *skb;
+	u32 max;		/* payload bytes allowed */
+	u8 nr;
+	u8 pad:1;		/* must be padded to QUIC_MIN_DGRAM */
+	u8 open:1;		/* the last packet's tag room is not added */
+	struct {
+		u8 level;
+		u8 is_long;
+		u32 start;
+		u32 pn_offset;
+		u32 len_offset;
+		s64 pn;
+	} pkts[3];
+};
 
 void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb);
+int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb);
+void quic_packet_process_pending(struct sock *sk, u8 space);
+
+int quic_dgram_init(struct sock *sk, struct quic_dgram *dg, u32 max);
+u32 quic_dgram_room(const struct quic_dgram *dg);
+int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn);
+void quic_pkt_undo(struct quic_dgram *dg);
+void quic_dgram_send(struct sock *sk, struct quic_dgram *dg);
 
 #endif /* __NET_QUIC_PACKET_H */

@@ -20,6 +20,9 @@
 #include "protocol.h"
 #include "path.h"
 #include "socket.h"
+#include "connid.h"
+#include "crypto.h"
+#include "selftest.h"
 
 unsigned int quic_net_id __read_mostly;
 
@@ -243,9 +246,18 @@ static int __init quic_init(void)
 {
 	int err, i;
 
-	err = quic_path_init();
+	err = quic_crypto_init();
 	if (err)
 		return err;
+	err = quic_selftest();		/* a no-op unless selftest=1 */
+	if (err)
+		goto err_crypto;
+	err = quic_cid_init();
+	if (err)
+		goto err_crypto;
+	err = quic_path_init();
+	if (err)
+		goto err_cid;
 
 	err = proto_register(&quic_prot, 1);
 	if (err)
@@ -282,6 +294,10 @@ err_prot:
 	proto_unregister(&quic_prot);
 err_path:
 	quic_path_exit();
+err_cid:
+	quic_cid_exit();
+err_crypto:
+	quic_crypto_exit();
 	return err;
 }
 
@@ -297,6 +313,8 @@ static void __exit quic_exit(void)
 	proto_unregister(&quicv6_prot);
 	proto_unregister(&quic_prot);
 	quic_path_exit();
+	quic_cid_exit();
+	quic_crypto_exit();
 	pr_info("quic: unloaded\n");
 }
 

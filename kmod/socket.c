@@ -14,6 +14,8 @@
 #include "protocol.h"
 #include "path.h"
 #include "socket.h"
+#include "packet.h"
+#include "connection.h"
 
 void quic_set_state(struct sock *sk, int state)
 {
@@ -34,33 +36,29 @@ void quic_set_state(struct sock *sk, int state)
 	sk->sk_state_change(sk);
 }
 
-static void quic_tp_defaults(struct quic_transport_param *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->active_connection_id_limit = 7;
-	p->ack_delay_exponent = 3;
-	p->max_udp_payload_size = 65527;
-	p->max_idle_timeout = 30000000;
-	p->max_ack_delay = 25000;
-	p->max_streams_bidi = 100;
-	p->max_streams_uni = 100;
-	p->max_data = 65535 * 32;
-	p->max_stream_data_bidi_local = 65535 * 16;
-	p->max_stream_data_bidi_remote = 65535 * 16;
-	p->max_stream_data_uni = 65535 * 16;
-}
-
 static int quic_init_sock(struct sock *sk)
 {
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
 
+	u8 i;
+
+	/* the CID table is read under RCU: free the socket after a grace period */
+	sock_set_flag(sk, SOCK_RCU_FREE);
 	INIT_LIST_HEAD(&qs->listen_node);
+	spin_lock_init(&qs->req_lock);
+	INIT_LIST_HEAD(&qs->reqs);
 	qs->config.version = QUIC_VERSION_V1;
 	qs->config.initial_smoothed_rtt = 333000;
-	quic_tp_defaults(&qs->local_tp);
-	quic_tp_defaults(&qs->remote_tp);
-	qs->remote_tp.remote = 1;
+	quic_tp_init_local(&qs->local_tp);
+	quic_tp_init_peer(&qs->remote_tp);
+	for (i = 0; i < QUIC_PN_MAX; i++) {
+		quic_pnspace_init(&qs->space[i]);
+		quic_inq_init(&qs->cin[i]);
+		skb_queue_head_init(&qs->pending[i]);
+	}
+	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
+	quic_timer_init(sk);
 	qs->local.sa.sa_family = sk->sk_family;
 	qs->peer.sa.sa_family = sk->sk_family;
 
@@ -72,11 +70,32 @@ static int quic_init_sock(struct sock *sk)
 	return 0;
 }
 
+static void quic_free_requests(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_request *req, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock_bh(&qs->req_lock);
+	list_splice_init(&qs->reqs, &list);
+	spin_unlock_bh(&qs->req_lock);
+	list_for_each_entry_safe(req, tmp, &list, list) {
+		list_del(&req->list);
+		__skb_queue_purge(&req->pkts);
+		kfree(req);
+		sk_acceptq_removed(sk);
+	}
+}
+
 static void quic_destroy_sock(struct sock *sk)
 {
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
 
+	quic_timer_stop_all(sk);
+	quic_free_requests(sk);
+	quic_conn_free(sk);
+	quic_token_ctx_free(&qs->token_ctx);
 	if (qs->udp) {
 		quic_udp_sock_put(qs->udp);
 		qs->udp = NULL;
@@ -107,7 +126,12 @@ static void quic_unhash(struct sock *sk)
 static void quic_close(struct sock *sk, long timeout)
 {
 	lock_sock(sk);
-	quic_unhash(sk);
+	if (quic_is_listen(sk)) {
+		quic_unhash(sk);
+		quic_free_requests(sk);
+	} else {
+		quic_conn_close(sk);
+	}
 	quic_set_state(sk, QUIC_SS_CLOSED);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	release_sock(sk);
@@ -199,35 +223,507 @@ out:
 	return err;
 }
 
+/* Find the source address the route to @peer would use. */
+static int quic_route_saddr(struct sock *sk, const union quic_addr *peer,
+			    union quic_addr *local)
+{
+	struct net *net = sock_net(sk);
+
+	if (sk->sk_family == AF_INET6) {
+		struct dst_entry *dst;
+		struct flowi6 fl6 = {};
+
+		fl6.flowi6_proto = IPPROTO_UDP;
+		fl6.daddr = peer->v6.sin6_addr;
+		fl6.saddr = local->v6.sin6_addr;
+		fl6.flowi6_oif = peer->v6.sin6_scope_id ?: sk->sk_bound_dev_if;
+		dst = ip6_dst_lookup_flow(net, sk, &fl6, NULL);
+		if (IS_ERR(dst))
+			return PTR_ERR(dst);
+		local->v6.sin6_addr = fl6.saddr;
+		dst_release(dst);
+	} else {
+		struct flowi4 fl4 = {};
+		struct rtable *rt;
+
+		rt = ip_route_output_ports(net, &fl4, NULL,
+					   peer->v4.sin_addr.s_addr,
+					   local->v4.sin_addr.s_addr,
+					   peer->v4.sin_port, 0, IPPROTO_UDP,
+					   0, sk->sk_bound_dev_if);
+		if (IS_ERR(rt))
+			return PTR_ERR(rt);
+		local->v4.sin_addr.s_addr = fl4.saddr;
+		ip_rt_put(rt);
+	}
+	return 0;
+}
+
+static void quic_set_peer(struct sock *sk, const union quic_addr *a)
+{
+	struct inet_sock *inet = inet_sk(sk);
+
+	quic_sk(sk)->peer = *a;
+	inet->inet_dport = quic_addr_port(a);
+	if (sk->sk_family == AF_INET6)
+		sk->sk_v6_daddr = a->v6.sin6_addr;
+	else
+		inet->inet_daddr = a->v4.sin_addr.s_addr;
+}
+
+static int quic_autobind(struct sock *sk)
+{
+	union quic_addr any = {};
+
+	any.sa.sa_family = sk->sk_family;
+	return __quic_bind(sk, &any);
+}
+
+/* connect(): everything for the first Initial, but nothing is sent until
+ * the handshake sends the ClientHello with sendmsg().
+ */
 static int quic_connect(struct sock *sk, struct sockaddr *addr, int addr_len)
 {
-	return -EOPNOTSUPP;
+	struct quic_sock *qs = quic_sk(sk);
+	union quic_addr peer, local;
+	int err;
+
+	lock_sock(sk);
+	err = -EISCONN;
+	if (sk->sk_state == QUIC_SS_ESTABLISHING ||
+	    sk->sk_state == QUIC_SS_ESTABLISHED)
+		goto out;
+	err = -EINVAL;
+	if (sk->sk_state != QUIC_SS_CLOSED || quic_is_serv(sk) ||
+	    qs->scids[0] || (sk->sk_shutdown & SEND_SHUTDOWN))
+		goto out;
+	err = quic_get_user_addr(sk, &peer, addr, addr_len);
+	if (err)
+		goto out;
+	err = -EINVAL;
+	if (!quic_addr_port(&peer))
+		goto out;
+	if (!qs->bound) {
+		err = quic_autobind(sk);
+		if (err)
+			goto out;
+	}
+	local = qs->local;
+	err = quic_route_saddr(sk, &peer, &local);
+	if (err)
+		goto out;
+	quic_set_local(sk, &local);
+	quic_set_peer(sk, &peer);
+
+	err = quic_conn_init_client(sk);
+	if (err) {
+		quic_conn_free(sk);
+		goto out;
+	}
+	quic_set_state(sk, QUIC_SS_ESTABLISHING);
+	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_ACTIVEOPENS);
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* Do the comma-separated ALPN lists @a and @b share an entry?  An empty
+ * list matches everything.
+ */
+static bool quic_alpn_overlap(const struct quic_sock *a,
+			      const struct quic_sock *b)
+{
+	const char *p = a->alpn, *q, *e1, *e2;
+
+	if (!a->alpn_len || !b->alpn_len)
+		return true;
+	while (*p) {
+		e1 = strchrnul(p, ',');
+		q = b->alpn;
+		while (*q) {
+			e2 = strchrnul(q, ',');
+			if (e1 - p == e2 - q && !memcmp(p, q, e1 - p))
+				return true;
+			q = *e2 ? e2 + 1 : e2;
+		}
+		p = *e1 ? e1 + 1 : e1;
+	}
+	return false;
 }
 
 static int quic_listen(struct socket *sock, int backlog)
 {
-	return -EOPNOTSUPP;
+	struct sock *sk = sock->sk;
+	struct quic_sock *qs = quic_sk(sk), *l;
+	struct quic_udp_sock *us;
+	int err;
+
+	lock_sock(sk);
+	if (quic_is_listen(sk)) {
+		WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+		err = 0;
+		goto out;
+	}
+	err = -EINVAL;
+	if (sk->sk_state != QUIC_SS_CLOSED || qs->scids[0] ||
+	    sk->sk_shutdown)
+		goto out;
+	if (!qs->bound) {
+		err = quic_autobind(sk);
+		if (err)
+			goto out;
+	}
+	if (!qs->token_ctx.aead) {
+		err = quic_token_ctx_init(&qs->token_ctx, NULL);
+		if (err)
+			goto out;
+	}
+	us = qs->udp;
+	spin_lock_bh(&us->lock);
+	list_for_each_entry(l, &us->listeners, listen_node) {
+		struct sock *lsk = &l->inet.sk;
+
+		/* identical sets may share with SO_REUSEPORT (same owner);
+		 * otherwise listeners on one port need disjoint ALPN sets
+		 */
+		if (sk->sk_reuseport && lsk->sk_reuseport &&
+		    uid_eq(sock_i_uid(sk), sock_i_uid(lsk)) &&
+		    l->alpn_len == qs->alpn_len &&
+		    !memcmp(l->alpn, qs->alpn, qs->alpn_len))
+			continue;
+		if (quic_alpn_overlap(qs, l)) {
+			spin_unlock_bh(&us->lock);
+			err = -EADDRINUSE;
+			goto out;
+		}
+	}
+	list_add_tail(&qs->listen_node, &us->listeners);
+	qs->is_serv = 1;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	quic_set_state(sk, QUIC_SS_LISTENING);
+	spin_unlock_bh(&us->lock);
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+static void quic_inet_init_child(struct sock *sk, struct sock *newsk)
+{
+	struct inet_sock *newinet = inet_sk(newsk);
+
+	newsk->sk_type = sk->sk_type;
+	newsk->sk_protocol = IPPROTO_QUIC;
+	newsk->sk_backlog_rcv = sk->sk_prot->backlog_rcv;
+	newsk->sk_reuse = sk->sk_reuse;
+	newsk->sk_bound_dev_if = sk->sk_bound_dev_if;
+	newinet->uc_ttl = -1;
+	inet_set_bit(MC_LOOP, newsk);
+	newinet->mc_ttl = 1;
+	inet_set_bit(MC_ALL, newsk);
+	newinet->mc_index = 0;
+	newinet->mc_list = NULL;
+	newinet->rcv_tos = 0;
+	if (sk->sk_family == AF_INET6) {
+		struct ipv6_pinfo *np;
+
+		np = (struct ipv6_pinfo *)((u8 *)newsk +
+					   sk->sk_prot->ipv6_pinfo_offset);
+		newinet->pinet6 = np;
+		np->hop_limit = -1;
+		np->mcast_hops = IPV6_DEFAULT_MCASTHOPS;
+		inet6_set_bit(MC6_LOOP, newsk);
+		inet6_set_bit(MC6_ALL, newsk);
+		np->pmtudisc = IPV6_PMTUDISC_WANT;
+		newsk->sk_ipv6only = sk->sk_ipv6only;
+		newsk->sk_destruct = inet6_sock_destruct;
+	} else {
+		newsk->sk_destruct = inet_sock_destruct;
+	}
+}
+
+/* Turn the oldest request into a connection socket (listener locked). */
+static struct sock *quic_accept_request(struct sock *sk, struct quic_request *req,
+					bool kern, int *errp)
+{
+	struct quic_sock *lqs = quic_sk(sk), *qs;
+	struct sk_buff *skb;
+	struct sock *newsk;
+	int err = -ENOMEM;
+
+	newsk = sk_alloc(sock_net(sk), sk->sk_family, GFP_KERNEL, sk->sk_prot,
+			 kern);
+	if (!newsk)
+		goto drop;
+	sock_init_data(NULL, newsk);
+	quic_inet_init_child(sk, newsk);
+	err = newsk->sk_prot->init(newsk);
+	if (err) {
+		sk_common_release(newsk);
+		goto drop;
+	}
+	qs = quic_sk(newsk);
+	qs->config = lqs->config;
+	qs->local_tp = lqs->local_tp;
+	memcpy(qs->alpn, lqs->alpn, sizeof(qs->alpn));
+	qs->alpn_len = lqs->alpn_len;
+	qs->events = lqs->events;
+	qs->is_serv = 1;
+	qs->bound = 1;
+	qs->udp = quic_udp_sock_hold(lqs->udp);
+	quic_set_local(newsk, &req->local);
+	quic_set_peer(newsk, &req->peer);
+
+	lock_sock(newsk);	/* datagrams go to the backlog meanwhile */
+	err = quic_token_ctx_init(&qs->token_ctx, lqs->token_ctx.secret);
+	if (!err)
+		err = quic_conn_init_server(newsk, req);
+	if (err)
+		goto release;
+	quic_set_state(newsk, QUIC_SS_ESTABLISHING);
+
+	spin_lock_bh(&lqs->req_lock);
+	list_del(&req->list);
+	sk_acceptq_removed(sk);
+	/* the client keeps using its first DCID until it hears from us */
+	qs->odcid_entry = quic_cid_add(newsk, &req->dcid, 0, &req->peer);
+	spin_unlock_bh(&lqs->req_lock);
+
+	while ((skb = __skb_dequeue(&req->pkts)))
+		quic_packet_backlog_rcv(newsk, skb);
+	kfree(req);
+	release_sock(newsk);
+	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PASSIVEOPENS);
+	return newsk;
+
+release:
+	quic_set_state(newsk, QUIC_SS_CLOSED);
+	release_sock(newsk);
+	sk_common_release(newsk);
+drop:
+	spin_lock_bh(&lqs->req_lock);
+	list_del(&req->list);
+	sk_acceptq_removed(sk);
+	spin_unlock_bh(&lqs->req_lock);
+	__skb_queue_purge(&req->pkts);
+	kfree(req);
+	*errp = err;
+	return NULL;
 }
 
 static struct sock *quic_accept(struct sock *sk, struct proto_accept_arg *arg)
 {
-	arg->err = -EOPNOTSUPP;
-	return NULL;
+	struct quic_sock *qs = quic_sk(sk);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct quic_request *req;
+	struct sock *newsk = NULL;
+	long timeo;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (!quic_is_listen(sk))
+		goto out;
+	timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		err = 0;
+		if (!list_empty(&qs->reqs))
+			break;
+		err = -EINVAL;
+		if (!quic_is_listen(sk))
+			break;
+		err = -EAGAIN;
+		if (!timeo)
+			break;
+		err = sock_intr_errno(timeo);
+		if (signal_pending(current))
+			break;
+		sk_wait_event(sk, &timeo, !list_empty(&qs->reqs) ||
+			      !quic_is_listen(sk), &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (err)
+		goto out;
+	spin_lock_bh(&qs->req_lock);
+	req = list_first_entry(&qs->reqs, struct quic_request, list);
+	spin_unlock_bh(&qs->req_lock);
+	newsk = quic_accept_request(sk, req, arg->kern, &err);
+out:
+	release_sock(sk);
+	arg->err = err;
+	return newsk;
+}
+
+#define QUIC_SEND_FLAGS	(MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN | \
+			 MSG_QUIC_STREAM_UNI | MSG_QUIC_STREAM_DONTWAIT | \
+			 MSG_QUIC_STREAM_SNDBLOCK | MSG_BATCH | MSG_MORE | \
+			 MSG_DONTWAIT | MSG_NOSIGNAL | MSG_WAITALL | \
+			 MSG_QUIC_DATAGRAM)
+
+static int quic_parse_cmsgs(struct msghdr *msg,
+			    struct quic_handshake_info *hinfo, bool *has_hinfo,
+			    struct quic_stream_info *sinfo, bool *has_sinfo)
+{
+	struct cmsghdr *cmsg;
+	u32 n;
+
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg))
+			return -EINVAL;
+		if (cmsg->cmsg_level != SOL_QUIC)
+			continue;
+		n = cmsg->cmsg_len - CMSG_LEN(0);
+		switch (cmsg->cmsg_type) {
+		case QUIC_HANDSHAKE_INFO:
+			memset(hinfo, 0, sizeof(*hinfo));
+			memcpy(hinfo, CMSG_DATA(cmsg), min_t(u32, n, sizeof(*hinfo)));
+			*has_hinfo = true;
+			break;
+		case QUIC_STREAM_INFO:
+			memset(sinfo, 0, sizeof(*sinfo));
+			memcpy(sinfo, CMSG_DATA(cmsg), min_t(u32, n, sizeof(*sinfo)));
+			*has_sinfo = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
-	return -EOPNOTSUPP;
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_handshake_info hinfo;
+	struct quic_stream_info sinfo;
+	bool has_hinfo = false, has_sinfo = false;
+	u8 level;
+	int err;
+
+	if (msg->msg_flags & ~QUIC_SEND_FLAGS)
+		return -EINVAL;
+	err = quic_parse_cmsgs(msg, &hinfo, &has_hinfo, &sinfo, &has_sinfo);
+	if (err)
+		return err;
+
+	lock_sock(sk);
+	if (sk->sk_state == QUIC_SS_CLOSED && sk->sk_shutdown) {
+		err = sock_error(sk) ?: -EPIPE;
+		if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
+			send_sig(SIGPIPE, current, 0);
+		goto out;
+	}
+	err = -ENOTCONN;
+	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
+	    sk->sk_state != QUIC_SS_ESTABLISHED)
+		goto out;
+	if (!has_hinfo) {
+		/* stream and datagram data are not implemented yet */
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	level = hinfo.crypto_level;
+	err = -EINVAL;
+	if (level != QUIC_CRYPTO_INITIAL && level != QUIC_CRYPTO_HANDSHAKE &&
+	    level != QUIC_CRYPTO_APP)
+		goto out;
+	if (!qs->crypto[level].tx_ready ||
+	    qs->space[quic_level_space(level)].discarded)
+		goto out;
+	if (len > QUIC_CRYPTO_OUT_MAX) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	err = quic_outq_crypto_append(sk, quic_level_space(level), NULL, len,
+				      &msg->msg_iter);
+	if (err)
+		goto out;
+	if (!(msg->msg_flags & MSG_MORE))
+		quic_outq_flush(sk);
+	err = len;
+out:
+	release_sock(sk);
+	return err;
 }
 
 static int quic_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
-	return -EOPNOTSUPP;
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct quic_handshake_info hinfo = {};
+	struct sk_buff *skb;
+	int err, copy;
+	long timeo;
+
+	if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC |
+		      MSG_CMSG_COMPAT | MSG_NOSIGNAL | MSG_ERRQUEUE))
+		return -EINVAL;
+	if (flags & MSG_ERRQUEUE)
+		return -EOPNOTSUPP;
+
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		skb = skb_peek(&sk->sk_receive_queue);
+		if (skb)
+			break;
+		err = sock_error(sk);
+		if (err)
+			break;
+		err = 0;
+		if (sk->sk_shutdown & RCV_SHUTDOWN)
+			break;
+		err = -ENOTCONN;
+		if (sk->sk_state != QUIC_SS_ESTABLISHING &&
+		    sk->sk_state != QUIC_SS_ESTABLISHED)
+			break;
+		err = -EAGAIN;
+		if (!timeo)
+			break;
+		err = sock_intr_errno(timeo);
+		if (signal_pending(current))
+			break;
+		sk_wait_event(sk, &timeo,
+			      !skb_queue_empty(&sk->sk_receive_queue) ||
+			      READ_ONCE(sk->sk_err) ||
+			      (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN), &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (!skb)
+		goto out;
+
+	copy = min_t(size_t, len, skb->len);
+	err = skb_copy_datagram_msg(skb, 0, msg, copy);
+	if (err)
+		goto out;
+	if (QUIC_RCV_CB(skb)->event) {
+		msg->msg_flags |= MSG_QUIC_NOTIFICATION;
+	} else {
+		hinfo.crypto_level = QUIC_RCV_CB(skb)->level;
+		put_cmsg(msg, SOL_QUIC, QUIC_HANDSHAKE_INFO, sizeof(hinfo),
+			 &hinfo);
+	}
+	err = copy;
+	if (copy == skb->len) {
+		msg->msg_flags |= MSG_EOR;
+		if (!(flags & MSG_PEEK)) {
+			__skb_unlink(skb, &sk->sk_receive_queue);
+			kfree_skb(skb);
+		}
+	} else if (!(flags & MSG_PEEK)) {
+		skb_pull(skb, copy);
+	}
+out:
+	release_sock(sk);
+	return err;
 }
 
 static void quic_shutdown(struct sock *sk, int how)
 {
+	if (how & SEND_SHUTDOWN)
+		quic_conn_close(sk);
 }
 
 static int quic_disconnect(struct sock *sk, int flags)
@@ -266,33 +762,11 @@ static int quic_sockopt_event_set(struct sock *sk, sockptr_t optval,
 	return 0;
 }
 
-static int quic_tp_validate(const struct quic_transport_param *p)
-{
-	if (p->active_connection_id_limit < 2 ||
-	    p->active_connection_id_limit > 8)
-		return -EINVAL;
-	if (p->ack_delay_exponent > 20)
-		return -EINVAL;
-	if (p->max_datagram_frame_size && p->max_datagram_frame_size < 1200)
-		return -EINVAL;
-	if (p->max_udp_payload_size < 1200 || p->max_udp_payload_size > 65527)
-		return -EINVAL;
-	if (p->max_idle_timeout < 1000000)
-		return -EINVAL;
-	if (p->max_ack_delay >= 16384000)
-		return -EINVAL;
-	if (p->max_streams_bidi > 4096 || p->max_streams_uni > 4096)
-		return -EINVAL;
-	return 0;
-}
-
-#define QUIC_OVERLAY(dst, src, f)	do { if ((src)->f) (dst)->f = (src)->f; } while (0)
-
 static int quic_sockopt_tp_set(struct sock *sk, sockptr_t optval,
 			       unsigned int optlen)
 {
-	struct quic_transport_param in, p;
 	struct quic_sock *qs = quic_sk(sk);
+	struct quic_transport_param in;
 	int err;
 
 	err = quic_copy_in(&in, sizeof(in), optval, optlen);
@@ -300,43 +774,56 @@ static int quic_sockopt_tp_set(struct sock *sk, sockptr_t optval,
 		return err;
 	if (sk->sk_state == QUIC_SS_ESTABLISHED)
 		return -EINVAL;
-	if (in.remote && quic_is_serv(sk))
-		return -EINVAL;
-	p = in.remote ? qs->remote_tp : qs->local_tp;
-	QUIC_OVERLAY(&p, &in, disable_active_migration);
-	QUIC_OVERLAY(&p, &in, grease_quic_bit);
-	QUIC_OVERLAY(&p, &in, stateless_reset);
-	QUIC_OVERLAY(&p, &in, disable_1rtt_encryption);
-	QUIC_OVERLAY(&p, &in, disable_compatible_version);
-	QUIC_OVERLAY(&p, &in, active_connection_id_limit);
-	QUIC_OVERLAY(&p, &in, ack_delay_exponent);
-	QUIC_OVERLAY(&p, &in, max_datagram_frame_size);
-	QUIC_OVERLAY(&p, &in, max_udp_payload_size);
-	QUIC_OVERLAY(&p, &in, max_idle_timeout);
-	QUIC_OVERLAY(&p, &in, max_ack_delay);
-	QUIC_OVERLAY(&p, &in, max_streams_bidi);
-	QUIC_OVERLAY(&p, &in, max_streams_uni);
-	QUIC_OVERLAY(&p, &in, max_data);
-	QUIC_OVERLAY(&p, &in, max_stream_data_bidi_local);
-	QUIC_OVERLAY(&p, &in, max_stream_data_bidi_remote);
-	QUIC_OVERLAY(&p, &in, max_stream_data_uni);
-	err = quic_tp_validate(&p);
-	if (err)
-		return err;
-	if (!in.remote) {
-		if (p.max_data > S32_MAX / 4 ||
-		    p.max_stream_data_bidi_local > S32_MAX / 8 ||
-		    p.max_stream_data_bidi_remote > S32_MAX / 8 ||
-		    p.max_stream_data_uni > S32_MAX / 8)
+	if (in.remote) {
+		/* restoring the server's limits for 0-RTT is a client thing */
+		if (quic_is_serv(sk))
 			return -EINVAL;
-		p.remote = 0;
-		qs->local_tp = p;
-	} else {
-		p.remote = 1;
-		qs->remote_tp = p;
+		return quic_tp_set_user(&qs->remote_tp, &in, true);
 	}
-	return 0;
+	return quic_tp_set_user(&qs->local_tp, &in, false);
 }
+
+static int quic_sockopt_secret_set(struct sock *sk, sockptr_t optval,
+				   unsigned int optlen)
+{
+	struct quic_crypto_secret srt;
+	int err;
+
+	err = quic_copy_in(&srt, sizeof(srt), optval, optlen);
+	if (!err)
+		err = quic_conn_set_secret(sk, &srt);
+	memzero_explicit(&srt, sizeof(srt));
+	return err;
+}
+
+static int quic_sockopt_tp_ext_set(struct sock *sk, sockptr_t optval,
+				   unsigned int optlen)
+{
+	u8 *buf;
+	int err;
+
+	if (optlen > QUIC_TP_EXT_MAX_LEN)
+		return -EINVAL;
+	if (sk->sk_state != QUIC_SS_ESTABLISHING)
+		return -EINVAL;
+	buf = kmalloc(QUIC_TP_EXT_MAX_LEN, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (!copy_from_sockptr(buf, optval, optlen))
+		err = quic_conn_set_tp_ext(sk, buf, optlen);
+	kfree(buf);
+	return err;
+}
+
+static int quic_sockopt_key_update(struct sock *sk)
+{
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -EPIPE;
+	return quic_crypto_key_update(&quic_sk(sk)->crypto[QUIC_CRYPTO_APP]);
+}
+
+#define QUIC_OVERLAY(dst, src, f)	do { if ((src)->f) (dst)->f = (src)->f; } while (0)
 
 static int quic_sockopt_config_set(struct sock *sk, sockptr_t optval,
 				   unsigned int optlen)
@@ -406,7 +893,7 @@ static int quic_sockopt_token_set(struct sock *sk, sockptr_t optval,
 				  unsigned int optlen)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	u8 buf[QUIC_TOKEN_MAX_LEN];
+	u8 buf[QUIC_USER_TOKEN_MAX];
 
 	if (quic_is_serv(sk)) {
 		/* Server: issue a NEW_TOKEN; needs the established connection. */
@@ -414,7 +901,7 @@ static int quic_sockopt_token_set(struct sock *sk, sockptr_t optval,
 			return -EINVAL;
 		return -EOPNOTSUPP;
 	}
-	if (optlen > QUIC_TOKEN_MAX_LEN)
+	if (optlen > QUIC_USER_TOKEN_MAX)
 		return -EINVAL;
 	if (copy_from_sockptr(buf, optval, optlen))
 		return -EFAULT;
@@ -477,14 +964,20 @@ int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
 	case QUIC_SOCKOPT_CONNECTION_CLOSE:
 		err = quic_sockopt_close_set(sk, optval, optlen);
 		break;
+	case QUIC_SOCKOPT_CRYPTO_SECRET:
+		err = quic_sockopt_secret_set(sk, optval, optlen);
+		break;
+	case QUIC_SOCKOPT_TRANSPORT_PARAM_EXT:
+		err = quic_sockopt_tp_ext_set(sk, optval, optlen);
+		break;
+	case QUIC_SOCKOPT_KEY_UPDATE:
+		err = quic_sockopt_key_update(sk);
+		break;
 	case QUIC_SOCKOPT_STREAM_RESET:
 	case QUIC_SOCKOPT_STREAM_STOP_SENDING:
 	case QUIC_SOCKOPT_CONNECTION_ID:
 	case QUIC_SOCKOPT_CONNECTION_MIGRATION:
-	case QUIC_SOCKOPT_KEY_UPDATE:
 	case QUIC_SOCKOPT_SESSION_TICKET:
-	case QUIC_SOCKOPT_CRYPTO_SECRET:
-	case QUIC_SOCKOPT_TRANSPORT_PARAM_EXT:
 		err = -EOPNOTSUPP;
 		break;
 	default:
@@ -538,11 +1031,64 @@ static int quic_sockopt_tp_get(struct sock *sk, int len, sockptr_t optval,
 			       sockptr_t optlen)
 {
 	struct quic_transport_param p = {};
+	u8 remote = 0;
 
-	if (copy_from_sockptr(&p, optval, min_t(int, len, sizeof(p))))
+	/* the caller says whose parameters it wants */
+	if (len > 0 && copy_from_sockptr(&remote, optval, 1))
 		return -EFAULT;
-	p = p.remote ? quic_sk(sk)->remote_tp : quic_sk(sk)->local_tp;
+	if (remote) {
+		quic_tp_to_user(&quic_sk(sk)->remote_tp, &p);
+		p.remote = 1;
+	} else {
+		quic_tp_to_user(&quic_sk(sk)->local_tp, &p);
+		p.remote = 0;
+	}
 	return quic_copy_out(optval, optlen, len, &p, sizeof(p));
+}
+
+static int quic_sockopt_tp_ext_get(struct sock *sk, int len, sockptr_t optval,
+				   sockptr_t optlen)
+{
+	u8 *buf;
+	int n, err;
+
+	if (quic_is_listen(sk))
+		return -EINVAL;
+	buf = kmalloc(QUIC_TP_EXT_MAX_LEN, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	n = quic_conn_get_tp_ext(sk, buf, QUIC_TP_EXT_MAX_LEN);
+	err = n;
+	if (n < 0)
+		goto out;
+	err = -EINVAL;
+	if (len < n)
+		goto out;
+	err = -EFAULT;
+	if (copy_to_sockptr(optval, buf, n) ||
+	    copy_to_sockptr(optlen, &n, sizeof(n)))
+		goto out;
+	err = 0;
+out:
+	kfree(buf);
+	return err;
+}
+
+static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
+				   sockptr_t optlen)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int n = qs->ticket_len;
+
+	if (quic_is_serv(sk))
+		return -EOPNOTSUPP;	/* server ticket keys: not yet */
+	if (len < n)
+		return -EINVAL;
+	if (n && copy_to_sockptr(optval, qs->ticket, n))
+		return -EFAULT;
+	if (copy_to_sockptr(optlen, &n, sizeof(n)))
+		return -EFAULT;
+	return 0;
 }
 
 static int quic_sockopt_bytes_get(sockptr_t optval, sockptr_t optlen, int len,
@@ -611,10 +1157,14 @@ int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
 		c = qs->peer_close;
 		err = quic_copy_out(optval, optlen, len, &c, sizeof(c));
 		break;
+	case QUIC_SOCKOPT_TRANSPORT_PARAM_EXT:
+		err = quic_sockopt_tp_ext_get(sk, len, optval, optlen);
+		break;
+	case QUIC_SOCKOPT_SESSION_TICKET:
+		err = quic_sockopt_ticket_get(sk, len, optval, optlen);
+		break;
 	case QUIC_SOCKOPT_STREAM_OPEN:
 	case QUIC_SOCKOPT_CONNECTION_ID:
-	case QUIC_SOCKOPT_SESSION_TICKET:
-	case QUIC_SOCKOPT_TRANSPORT_PARAM_EXT:
 		err = -EOPNOTSUPP;
 		break;
 	default:
@@ -773,6 +1323,7 @@ struct proto quic_prot = {
 	.recvmsg	= quic_recvmsg,
 	.hash		= quic_hash,
 	.unhash		= quic_unhash,
+	.backlog_rcv	= quic_packet_backlog_rcv,
 	.no_autobind	= true,
 	.obj_size	= sizeof(struct quic_sock),
 };
@@ -794,6 +1345,7 @@ struct proto quicv6_prot = {
 	.recvmsg	= quic_recvmsg,
 	.hash		= quic_hash,
 	.unhash		= quic_unhash,
+	.backlog_rcv	= quic_packet_backlog_rcv,
 	.no_autobind	= true,
 	.obj_size	= sizeof(struct quic6_sock),
 	.ipv6_pinfo_offset = offsetof(struct quic6_sock, inet6),

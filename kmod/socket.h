@@ -12,6 +12,14 @@
 #include <net/tcp_states.h>
 
 #include "path.h"
+#include "connid.h"
+#include "crypto.h"
+#include "tp.h"
+#include "pnspace.h"
+#include "cong.h"
+#include "outqueue.h"
+#include "inqueue.h"
+#include "timer.h"
 
 /* Socket states map onto TCP's so that the generic inet code (accept,
  * getname, poll helpers) treats them sensibly.
@@ -24,8 +32,30 @@ enum quic_state {
 };
 
 #define QUIC_ALPN_MAX_LEN	128	/* comma-separated form, as set */
-#define QUIC_TOKEN_MAX_LEN	120
+#define QUIC_USER_TOKEN_MAX	120
 #define QUIC_OPT_MAX_LEN	4096
+#define QUIC_SCID_MAX		8	/* source CIDs we keep issued */
+#define QUIC_DCID_MAX		8	/* peer CIDs we store */
+#define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
+#define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
+#define QUIC_REQ_PKTS_MAX	8	/* queued Initials per request */
+
+/* A connection attempt queued at a listener until accept(). */
+struct quic_request {
+	struct list_head list;
+	union quic_addr local;		/* the datagram's destination */
+	union quic_addr peer;
+	struct quic_conn_id dcid;	/* the client's original DCID */
+	struct quic_conn_id scid;
+	u32 version;
+	struct sk_buff_head pkts;
+};
+
+struct quic_dcid_entry {
+	u64 seq;
+	struct quic_conn_id cid;
+	u8 token[QUIC_RESET_TOKEN_LEN];
+};
 
 struct quic_sock {
 	struct inet_sock inet;
@@ -37,19 +67,75 @@ struct quic_sock {
 	union quic_addr peer;		/* connected peer */
 
 	struct quic_config config;
-	struct quic_transport_param local_tp;
-	struct quic_transport_param remote_tp;
+	struct quic_tp local_tp;
+	struct quic_tp remote_tp;
 	struct quic_connection_close local_close;  /* sent on close() */
 	struct quic_connection_close peer_close;   /* received from the peer */
 
 	u8 alpn[QUIC_ALPN_MAX_LEN + 1];	/* comma-separated, NUL-terminated */
 	u8 alpn_len;
-	u8 token[QUIC_TOKEN_MAX_LEN];
+	u8 token[QUIC_USER_TOKEN_MAX];
 	u8 token_len;
 	u32 events;			/* enabled quic_event_type bits */
 
 	u8 is_serv:1;			/* listener or accepted socket */
 	u8 bound:1;
+
+	/* listener */
+	spinlock_t req_lock;		/* protects reqs */
+	struct list_head reqs;		/* quic_request, oldest first */
+	struct quic_token_ctx token_ctx;
+
+	/* connection IDs */
+	struct quic_conn_id scid;	/* the one in our long headers */
+	struct quic_conn_id dcid;	/* the one we send to */
+	struct quic_conn_id odcid;	/* the client's first DCID */
+	struct quic_cid_entry *scids[QUIC_SCID_MAX];
+	struct quic_cid_entry *odcid_entry;
+	u64 scid_next_seq;
+	struct quic_dcid_entry dcids[QUIC_DCID_MAX];
+	u8 dcid_count;
+	u8 new_cid_pending;		/* bitmap of scids[] to announce */
+
+	/* packet protection, per QUIC_CRYPTO_* level */
+	struct quic_crypto crypto[QUIC_CRYPTO_MAX];
+	u32 version;
+
+	/* per packet number space */
+	struct quic_pnspace space[QUIC_PN_MAX];
+	struct quic_crypto_out cout[QUIC_PN_MAX];
+	struct quic_crypto_in cin[QUIC_PN_MAX];
+	struct sk_buff_head pending[QUIC_PN_MAX];  /* packets awaiting keys */
+
+	/* loss recovery */
+	struct quic_rtt rtt;
+	u8 pto_count;
+	u8 probe_mask;			/* spaces owing a probe after a PTO */
+
+	/* anti-amplification (server, before the address is validated) */
+	u64 rx_bytes;
+	u64 tx_bytes;
+
+	struct timer_list timers[QUIC_TIMER_MAX];
+	u64 idle_timeout;		/* us, effective */
+
+	u8 *ticket;			/* APP-level CRYPTO data (NST) */
+	u32 ticket_len;
+
+	u8 path_response[8];
+	u32 close_errcode;		/* transport close we send */
+	u64 close_frame;
+
+	u8 addr_validated:1;
+	u8 got_peer_scid:1;		/* client: dcid taken from the server */
+	u8 hs_done_pending:1;		/* server: HANDSHAKE_DONE to send */
+	u8 confirmed:1;			/* handshake confirmed */
+	u8 path_response_pending:1;
+	u8 close_app:1;			/* close with 0x1d */
+	u8 closing:1;			/* CONNECTION_CLOSE to send / sent */
+	u8 draining:1;			/* peer closed: send nothing */
+	u8 ack_eliciting_sent:1;	/* since the last packet received */
+	u8 rtp_set:1;			/* peer's transport params known */
 };
 
 struct quic6_sock {
@@ -73,6 +159,34 @@ static inline bool quic_is_serv(const struct sock *sk)
 }
 
 void quic_set_state(struct sock *sk, int state);
+
+static inline u8 quic_level_space(u8 level)
+{
+	switch (level) {
+	case QUIC_CRYPTO_INITIAL:
+		return QUIC_PN_INITIAL;
+	case QUIC_CRYPTO_HANDSHAKE:
+		return QUIC_PN_HANDSHAKE;
+	default:
+		return QUIC_PN_APP;
+	}
+}
+
+static inline u8 quic_space_level(u8 space)
+{
+	static const u8 levels[QUIC_PN_MAX] = {
+		[QUIC_PN_INITIAL] = QUIC_CRYPTO_INITIAL,
+		[QUIC_PN_HANDSHAKE] = QUIC_CRYPTO_HANDSHAKE,
+		[QUIC_PN_APP] = QUIC_CRYPTO_APP,
+	};
+
+	return levels[space];
+}
+
+static inline u64 quic_now(void)
+{
+	return ktime_to_us(ktime_get());
+}
 
 int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
 		       unsigned int optlen);

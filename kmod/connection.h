@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QUIC: connection state: setup, keys, establishment, closing.
+ */
+#ifndef __NET_QUIC_CONNECTION_H
+#define __NET_QUIC_CONNECTION_H
+
+#include <linux/types.h>
+
+struct sock;
+struct quic_request;
+struct quic_crypto_secret;
+
+int quic_conn_init_client(struct sock *sk);
+int quic_conn_init_server(struct sock *sk, const struct quic_request *req);
+void quic_conn_free(struct sock *sk);
+
+int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt);
+int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size);
+int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len);
+
+void quic_conn_discard_space(struct sock *sk, u8 space);
+void quic_conn_confirmed(struct sock *sk);
+int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
+		       u8 len, const u8 *token);
+int quic_conn_retire_scid(struct sock *sk, u64 seq);
+
+void quic_conn_idle_reset(struct sock *sk);
+void quic_conn_idle_timeout(struct sock *sk);
+void quic_conn_error(struct sock *sk, u32 errcode, u64 frame);
+void quic_conn_peer_close(struct sock *sk, u64 errcode, u64 frame,
+			  const u8 *phrase, u64 len, bool app);
+void quic_conn_close(struct sock *sk);
+
+#endif /* __NET_QUIC_CONNECTION_H */

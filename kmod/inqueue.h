@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QUIC: the receive side: CRYPTO reassembly, handshake data and events
+ * for recvmsg(), packets waiting for their keys.
+ */
+#ifndef __NET_QUIC_INQUEUE_H
+#define __NET_QUIC_INQUEUE_H
+
+#include <linux/list.h>
+#include <linux/skbuff.h>
+#include <linux/types.h>
+
+#define QUIC_CRYPTO_IN_WINDOW	(64 * 1024)	/* beyond the read offset */
+#define QUIC_PENDING_PKTS_MAX	16		/* per level, awaiting keys */
+#define QUIC_TICKET_MAX_LEN	4096
+
+struct quic_crypto_in {
+	u64 off;		/* next in-order offset */
+	struct list_head frags;	/* out-of-order data, ascending offset */
+	u32 frag_bytes;
+};
+
+/* skb->cb of skbs on sk_receive_queue */
+struct quic_rcv_cb {
+	u8 level;		/* QUIC_CRYPTO_* of handshake data */
+	u8 event;		/* notification (MSG_QUIC_NOTIFICATION) */
+};
+
+#define QUIC_RCV_CB(skb)	((struct quic_rcv_cb *)&((skb)->cb[0]))
+
+struct sock;
+
+void quic_inq_init(struct quic_crypto_in *in);
+void quic_inq_free(struct quic_crypto_in *in);
+int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
+			u32 len);
+void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len);
+
+#endif /* __NET_QUIC_INQUEUE_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QUIC: the send side: what goes into packets, loss recovery.
+ */
+#ifndef __NET_QUIC_OUTQUEUE_H
+#define __NET_QUIC_OUTQUEUE_H
+
+#include <linux/types.h>
+
+#define QUIC_CRYPTO_OUT_MAX	(64 * 1024)	/* per level */
+
+/* The CRYPTO stream we send at one level: all of it is kept until the
+ * level is discarded, @sent is where new (or lost, rewound) data starts.
+ */
+struct quic_crypto_out {
+	u8 *buf;
+	u32 len;
+	u32 size;
+	u32 sent;
+};
+
+struct sock;
+struct iov_iter;
+
+int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
+			    u32 len, struct iov_iter *from);
+void quic_outq_flush(struct sock *sk);
+void quic_outq_send_close(struct sock *sk);
+struct quic_ack_range;
+
+int quic_outq_ack_rcv(struct sock *sk, u8 space,
+		      const struct quic_ack_range *ranges, u32 nr, u64 delay);
+void quic_outq_loss_timeout(struct sock *sk);
+void quic_outq_discard_space(struct sock *sk, u8 space);
+void quic_outq_set_loss_timer(struct sock *sk);
+void quic_outq_free(struct sock *sk);
+
+#endif /* __NET_QUIC_OUTQUEUE_H */

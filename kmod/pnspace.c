@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC: packet number spaces (RFC 9000 section 12.3) and the ranges of
+ * received packet numbers that ACK frames report.
+ */
+
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "pnspace.h"
+
+void quic_pnspace_init(struct quic_pnspace *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->largest_recv = -1;
+	s->largest_acked = -1;
+	INIT_LIST_HEAD(&s->sent);
+}
+
+void quic_pnspace_free(struct quic_pnspace *s)
+{
+	struct quic_sent_pkt *p, *tmp;
+
+	list_for_each_entry_safe(p, tmp, &s->sent, list) {
+		list_del(&p->list);
+		kfree(p);
+	}
+	s->bytes_in_flight = 0;
+	s->ack_eliciting_in_flight = 0;
+	s->last_ack_eliciting_time = 0;
+	s->loss_time = 0;
+}
+
+bool quic_pnspace_has_pn(const struct quic_pnspace *s, s64 pn)
+{
+	int i;
+
+	for (i = 0; i < s->nr_ranges; i++) {
+		if (pn > s->ranges[i].end)
+			return false;
+		if (pn >= s->ranges[i].start)
+			return true;
+	}
+	return false;
+}
+
+static void quic_range_remove(struct quic_pnspace *s, int i)
+{
+	memmove(&s->ranges[i], &s->ranges[i + 1],
+		(s->nr_ranges - i - 1) * sizeof(s->ranges[0]));
+	s->nr_ranges--;
+}
+
+/* Add @pn (not a duplicate) to the received ranges. */
+void quic_pnspace_record(struct quic_pnspace *s, s64 pn, u64 now)
+{
+	struct quic_ack_range *r;
+	int i;
+
+	if (pn > s->largest_recv) {
+		s->largest_recv = pn;
+		s->largest_recv_time = now;
+	}
+	for (i = 0; i < s->nr_ranges; i++) {
+		r = &s->ranges[i];
+		if (pn > r->end + 1)
+			break;
+		if (pn == r->end + 1) {
+			r->end = pn;
+			if (i > 0 && s->ranges[i - 1].start == pn + 1) {
+				s->ranges[i - 1].start = r->start;
+				quic_range_remove(s, i);
+			}
+			return;
+		}
+		if (pn >= r->start)
+			return;
+		if (pn == r->start - 1) {
+			r->start = pn;
+			if (i + 1 < s->nr_ranges && s->ranges[i + 1].end == pn - 1) {
+				r->start = s->ranges[i + 1].start;
+				quic_range_remove(s, i + 1);
+			}
+			return;
+		}
+	}
+	/* a new range at index i; forget the oldest when full */
+	if (s->nr_ranges == QUIC_ACK_RANGES_MAX) {
+		if (i >= QUIC_ACK_RANGES_MAX)
+			return;
+		s->nr_ranges--;
+	}
+	memmove(&s->ranges[i + 1], &s->ranges[i],
+		(s->nr_ranges - i) * sizeof(s->ranges[0]));
+	s->ranges[i].start = pn;
+	s->ranges[i].end = pn;
+	s->nr_ranges++;
+}

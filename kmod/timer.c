@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC: per-connection timers.
+ *
+ * Each armed timer holds a socket reference (sk_reset_timer()).  The
+ * handlers take the socket spinlock; if the user owns the socket they
+ * retry a jiffy later rather than run concurrently with it.
+ */
+
+#include <net/sock.h>
+
+#include "socket.h"
+#include "connection.h"
+
+static void quic_timer_run(struct sock *sk, u8 id)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	bh_lock_sock(sk);
+	if (sock_owned_by_user(sk)) {
+		sk_reset_timer(sk, &qs->timers[id], jiffies + 1);
+		goto out;
+	}
+	if (sock_flag(sk, SOCK_DEAD) ||
+	    (sk->sk_state != QUIC_SS_ESTABLISHING &&
+	     sk->sk_state != QUIC_SS_ESTABLISHED))
+		goto out;
+	switch (id) {
+	case QUIC_TIMER_LOSS:
+		quic_outq_loss_timeout(sk);
+		break;
+	case QUIC_TIMER_IDLE:
+		quic_conn_idle_timeout(sk);
+		break;
+	case QUIC_TIMER_ACK:
+		qs->space[QUIC_PN_APP].ack_immediate = 1;
+		quic_outq_flush(sk);
+		break;
+	}
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
+static void quic_timer_loss(struct timer_list *t)
+{
+	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_LOSS]);
+
+	quic_timer_run(&qs->inet.sk, QUIC_TIMER_LOSS);
+}
+
+static void quic_timer_idle(struct timer_list *t)
+{
+	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_IDLE]);
+
+	quic_timer_run(&qs->inet.sk, QUIC_TIMER_IDLE);
+}
+
+static void quic_timer_ack(struct timer_list *t)
+{
+	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_ACK]);
+
+	quic_timer_run(&qs->inet.sk, QUIC_TIMER_ACK);
+}
+
+void quic_timer_init(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	timer_setup(&qs->timers[QUIC_TIMER_LOSS], quic_timer_loss, 0);
+	timer_setup(&qs->timers[QUIC_TIMER_IDLE], quic_timer_idle, 0);
+	timer_setup(&qs->timers[QUIC_TIMER_ACK], quic_timer_ack, 0);
+}
+
+void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us)
+{
+	unsigned long t = usecs_to_jiffies(min_t(u64, timeout_us, U32_MAX));
+
+	sk_reset_timer(sk, &quic_sk(sk)->timers[id], jiffies + max(t, 1UL));
+}
+
+void quic_timer_stop(struct sock *sk, u8 id)
+{
+	sk_stop_timer(sk, &quic_sk(sk)->timers[id]);
+}
+
+void quic_timer_stop_all(struct sock *sk)
+{
+	u8 id;
+
+	for (id = 0; id < QUIC_TIMER_MAX; id++)
+		quic_timer_stop(sk, id);
+}

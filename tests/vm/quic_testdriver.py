@@ -1,0 +1,534 @@
+"""Test-only handshake driver for the kernel QUIC module.
+
+It proves the kernel half of connection setup without any TLS: the two
+peers exchange opaque, length-prefixed "handshake messages" through the
+QUIC_HANDSHAKE_INFO cmsg path at the levels TLS 1.3 would use, and install
+FIXED secrets with QUIC_SOCKOPT_CRYPTO_SECRET (as the reference's kernel
+selftests do).  The messages carry the transport-parameters extension from
+QUIC_SOCKOPT_TRANSPORT_PARAM_EXT so the kernel's codec is exercised too.
+
+Flow (mirrors TLS 1.3):
+  client  INITIAL    CH(tp, padding)
+  server  INITIAL    SH(padding)                 then HANDSHAKE keys
+  server  HANDSHAKE  EE(tp, padding), SF         then APP send key
+  client  (HANDSHAKE keys) reads EE, SF, sends HANDSHAKE CF, APP keys
+  server  reads CF, APP receive key  -> both ESTABLISHED
+
+Also: RFC 9001 Initial packet protection in pure Python (cryptography), to
+decrypt what the kernel sends and to forge client Initials.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+IPPROTO_QUIC = 261
+SOL_QUIC = 288
+
+QUIC_STREAM_INFO = 0
+QUIC_HANDSHAKE_INFO = 1
+
+QUIC_SOCKOPT_EVENT = 0
+QUIC_SOCKOPT_CONNECTION_CLOSE = 5
+QUIC_SOCKOPT_KEY_UPDATE = 7
+QUIC_SOCKOPT_TRANSPORT_PARAM = 8
+QUIC_SOCKOPT_CONFIG = 9
+QUIC_SOCKOPT_TOKEN = 10
+QUIC_SOCKOPT_ALPN = 11
+QUIC_SOCKOPT_SESSION_TICKET = 12
+QUIC_SOCKOPT_CRYPTO_SECRET = 13
+QUIC_SOCKOPT_TRANSPORT_PARAM_EXT = 14
+
+QUIC_CRYPTO_APP = 0
+QUIC_CRYPTO_INITIAL = 1
+QUIC_CRYPTO_HANDSHAKE = 2
+
+QUIC_EVENT_CONNECTION_CLOSE = 5
+MSG_QUIC_NOTIFICATION = 0x8000
+
+TLS_CIPHER_AES_GCM_128 = 51
+TLS_CIPHER_AES_GCM_256 = 52
+TLS_CIPHER_CHACHA20_POLY1305 = 54
+
+TP_FMT = "<8BHHIIHHQQQQ"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class HandshakeError(Exception):
+    pass
+
+
+def getsockopt_in(s: socket.socket, level: int, opt: int, val: bytes, size: int) -> bytes:
+    """getsockopt() with an input value (Python's cannot pass one)."""
+    buf = ctypes.create_string_buffer(val, max(size, len(val)))
+    n = ctypes.c_int(size)
+    if _libc.getsockopt(s.fileno(), level, opt, buf, ctypes.byref(n)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return buf.raw[: n.value]
+
+
+def get_tp(s: socket.socket, remote: bool = False) -> tuple:
+    raw = getsockopt_in(
+        s, SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes([int(remote)]) + bytes(55), 56
+    )
+    return struct.unpack(TP_FMT, raw)
+
+
+def set_tp(s: socket.socket, **kw: int) -> None:
+    names = [
+        "remote", "disable_active_migration", "grease_quic_bit", "stateless_reset",
+        "disable_1rtt_encryption", "disable_compatible_version",
+        "active_connection_id_limit", "ack_delay_exponent", "max_datagram_frame_size",
+        "max_udp_payload_size", "max_idle_timeout", "max_ack_delay", "max_streams_bidi",
+        "max_streams_uni", "max_data", "max_stream_data_bidi_local",
+        "max_stream_data_bidi_remote", "max_stream_data_uni",
+    ]  # fmt: skip
+    vals = [kw.pop(n, 0) for n in names]
+    assert not kw, kw
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM, struct.pack(TP_FMT, *vals))
+
+
+def secret_for(role: str, level: int, cipher: int) -> bytes:
+    size = 48 if cipher == TLS_CIPHER_AES_GCM_256 else 32
+    return hashlib.sha384(f"fixed {role} secret level {level}".encode()).digest()[:size]
+
+
+def install(s: socket.socket, is_server: bool, level: int, send: bool, cipher: int) -> None:
+    own = "server" if is_server else "client"
+    peer = "client" if is_server else "server"
+    sec = secret_for(own if send else peer, level, cipher)
+    val = struct.pack("<BBHI48s", int(send), level, 0, cipher, sec)
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_CRYPTO_SECRET, val)
+
+
+def hs_send(s: socket.socket, level: int, data: bytes, more: bool = False) -> None:
+    flags = socket.MSG_MORE if more else 0
+    n = s.sendmsg([data], [(SOL_QUIC, QUIC_HANDSHAKE_INFO, bytes([level]))], flags)
+    assert n == len(data)
+
+
+def msg(kind: bytes, body: bytes = b"") -> bytes:
+    return struct.pack(">I", len(body) + 2) + kind + body
+
+
+class Reader:
+    """Collects handshake data per level and splits it into messages."""
+
+    def __init__(self, s: socket.socket) -> None:
+        self.s = s
+        self.buf: dict[int, bytes] = {}
+        self.chunks: list[tuple[int, int]] = []  # (level, size) as received
+
+    def recv_chunk(self, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise HandshakeError("timeout waiting for handshake data")
+        self.s.settimeout(left)
+        data, anc, flags, _ = self.s.recvmsg(65536, socket.CMSG_SPACE(8))
+        if not data and not anc:
+            raise HandshakeError("connection closed during the handshake")
+        level = None
+        for lvl, typ, val in anc:
+            if lvl == SOL_QUIC and typ == QUIC_HANDSHAKE_INFO:
+                level = val[0]
+        if level is None:
+            raise HandshakeError(f"handshake data without a level cmsg (flags {flags:#x})")
+        if not flags & socket.MSG_EOR:
+            raise HandshakeError("handshake chunk without MSG_EOR")
+        self.chunks.append((level, len(data)))
+        self.buf[level] = self.buf.get(level, b"") + data
+
+    def message(self, level: int, deadline: float) -> tuple[bytes, bytes]:
+        while True:
+            b = self.buf.get(level, b"")
+            if len(b) >= 4:
+                n = struct.unpack(">I", b[:4])[0]
+                if len(b) >= 4 + n:
+                    self.buf[level] = b[4 + n :]
+                    return b[4:6], b[6 : 4 + n]
+            self.recv_chunk(deadline)
+
+
+def client_handshake(
+    s: socket.socket,
+    ch_size: int = 200,
+    cipher: int = TLS_CIPHER_AES_GCM_128,
+    timeout: float = 20,
+) -> Reader:
+    deadline = time.monotonic() + timeout
+    r = Reader(s)
+    tp = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, 512)
+    hs_send(s, QUIC_CRYPTO_INITIAL, msg(b"CH", struct.pack(">H", len(tp)) + tp + bytes(ch_size)))
+    kind, _ = r.message(QUIC_CRYPTO_INITIAL, deadline)
+    if kind != b"SH":
+        raise HandshakeError(f"expected SH, got {kind!r}")
+    install(s, False, QUIC_CRYPTO_HANDSHAKE, True, cipher)
+    install(s, False, QUIC_CRYPTO_HANDSHAKE, False, cipher)
+    kind, body = r.message(QUIC_CRYPTO_HANDSHAKE, deadline)
+    if kind != b"EE":
+        raise HandshakeError(f"expected EE, got {kind!r}")
+    n = struct.unpack(">H", body[:2])[0]
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, body[2 : 2 + n])
+    kind, _ = r.message(QUIC_CRYPTO_HANDSHAKE, deadline)
+    if kind != b"SF":
+        raise HandshakeError(f"expected SF, got {kind!r}")
+    hs_send(s, QUIC_CRYPTO_HANDSHAKE, msg(b"CF"))
+    install(s, False, QUIC_CRYPTO_APP, True, cipher)
+    install(s, False, QUIC_CRYPTO_APP, False, cipher)
+    return r
+
+
+def server_handshake(
+    s: socket.socket,
+    sh_size: int = 100,
+    ee_size: int = 1500,
+    cipher: int = TLS_CIPHER_AES_GCM_128,
+    timeout: float = 20,
+) -> Reader:
+    deadline = time.monotonic() + timeout
+    r = Reader(s)
+    kind, body = r.message(QUIC_CRYPTO_INITIAL, deadline)
+    if kind != b"CH":
+        raise HandshakeError(f"expected CH, got {kind!r}")
+    n = struct.unpack(">H", body[:2])[0]
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, body[2 : 2 + n])
+    hs_send(s, QUIC_CRYPTO_INITIAL, msg(b"SH", bytes(sh_size)), more=True)
+    install(s, True, QUIC_CRYPTO_HANDSHAKE, True, cipher)
+    install(s, True, QUIC_CRYPTO_HANDSHAKE, False, cipher)
+    tp = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, 512)
+    hs_send(
+        s,
+        QUIC_CRYPTO_HANDSHAKE,
+        msg(b"EE", struct.pack(">H", len(tp)) + tp + bytes(ee_size)),
+        more=True,
+    )
+    hs_send(s, QUIC_CRYPTO_HANDSHAKE, msg(b"SF"))
+    install(s, True, QUIC_CRYPTO_APP, True, cipher)
+    kind, _ = r.message(QUIC_CRYPTO_HANDSHAKE, deadline)
+    if kind != b"CF":
+        raise HandshakeError(f"expected CF, got {kind!r}")
+    install(s, True, QUIC_CRYPTO_APP, False, cipher)
+    return r
+
+
+def quic_socket(family: int, type_: int = socket.SOCK_STREAM) -> socket.socket:
+    s = socket.socket(family, type_, IPPROTO_QUIC)
+    s.settimeout(10)
+    return s
+
+
+def run_threads(*fns: Callable[[], object], timeout: float = 60) -> list[object]:
+    """Run callables in threads; re-raise the first failure."""
+    results: list[object] = [None] * len(fns)
+    errors: list[BaseException] = []
+
+    def wrap(i: int, fn: Callable[[], object]) -> None:
+        try:
+            results[i] = fn()
+        except BaseException as e:  # reported to the caller
+            errors.append(e)
+
+    ts = [threading.Thread(target=wrap, args=(i, f), daemon=True) for i, f in enumerate(fns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout)
+        if t.is_alive():
+            raise TimeoutError("a handshake thread did not finish")
+    if errors:
+        raise errors[0]
+    return results
+
+
+def connect_pair(
+    family: int = socket.AF_INET,
+    type_: int = socket.SOCK_STREAM,
+    host: str | None = None,
+    client_setup: Callable[[socket.socket], None] | None = None,
+    server_setup: Callable[[socket.socket], None] | None = None,
+    timeout: float = 30,
+    **kw: int,
+) -> tuple[socket.socket, socket.socket, socket.socket]:
+    """Listener, client and accepted server socket, handshake done."""
+    host = host or ("127.0.0.1" if family == socket.AF_INET else "::1")
+    lsk = quic_socket(family, type_)
+    if server_setup:
+        server_setup(lsk)
+    lsk.bind((host, 0))
+    lsk.listen(8)
+    port = lsk.getsockname()[1]
+    c = quic_socket(family, type_)
+    if client_setup:
+        client_setup(c)
+    c.connect((host, port))
+    ch = {k: v for k, v in kw.items() if k in ("ch_size", "cipher")}
+    sh = {k: v for k, v in kw.items() if k in ("sh_size", "ee_size", "cipher")}
+    box: dict[str, socket.socket] = {}
+
+    def server() -> None:
+        lsk.settimeout(timeout)
+        a, _ = lsk.accept()
+        box["s"] = a
+        server_handshake(a, timeout=timeout, **sh)
+
+    run_threads(lambda: client_handshake(c, timeout=timeout, **ch), server, timeout=timeout + 10)
+    return lsk, c, box["s"]
+
+
+# ---- /proc helpers -----------------------------------------------------
+
+
+def eps_line(s: socket.socket) -> str:
+    ino = str(os.fstat(s.fileno()).st_ino)
+    with open("/proc/net/quic/eps") as f:
+        for line in f.read().splitlines()[1:]:
+            if line.split()[0] == ino:
+                return line
+    raise KeyError(ino)
+
+
+def state_of(s: socket.socket) -> str:
+    return eps_line(s).split()[4]
+
+
+def snmp() -> dict[str, int]:
+    with open("/proc/net/quic/snmp") as f:
+        return {k: int(v) for k, v in (ln.split() for ln in f.read().splitlines())}
+
+
+def wait_for(pred: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.02)
+
+
+def wait_readable(s: socket.socket, timeout: float) -> bool:
+    return bool(select.select([s], [], [], timeout)[0])
+
+
+def close_info(s: socket.socket) -> tuple[int, int, bytes]:
+    raw = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, 72)
+    code, frame = struct.unpack_from("<IB", raw)
+    return code, frame, raw[8:].split(b"\0", 1)[0]
+
+
+def set_close_info(s: socket.socket, code: int, phrase: bytes, frame: int = 0) -> None:
+    s.setsockopt(
+        SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, struct.pack("<IB3x", code, frame) + phrase + b"\0"
+    )
+
+
+def expect_errno(fn: Callable[[], object], *codes: int) -> int:
+    try:
+        fn()
+    except OSError as e:
+        assert e.errno in codes, f"errno {e.errno} not in {codes}"
+        return e.errno
+    raise AssertionError(f"expected one of {codes}")
+
+
+# ---- RFC 9001 Initial protection in Python -----------------------------
+
+INITIAL_SALT_V1 = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+
+
+def hkdf_expand_label(secret: bytes, label: str, length: int) -> bytes:
+    full = b"tls13 " + label.encode()
+    info = struct.pack(">HB", length, len(full)) + full + b"\x00"
+    return HKDFExpand(hashes.SHA256(), length, info).derive(secret)
+
+
+def initial_keys(dcid: bytes, server: bool) -> tuple[bytes, bytes, bytes]:
+    """(key, iv, hp) of the client's (server=False) or server's Initial."""
+    from cryptography.hazmat.primitives import hmac
+
+    h = hmac.HMAC(INITIAL_SALT_V1, hashes.SHA256())
+    h.update(dcid)
+    initial = h.finalize()
+    sec = hkdf_expand_label(initial, "server in" if server else "client in", 32)
+    return (
+        hkdf_expand_label(sec, "quic key", 16),
+        hkdf_expand_label(sec, "quic iv", 12),
+        hkdf_expand_label(sec, "quic hp", 16),
+    )
+
+
+def hp_mask(hp: bytes, sample: bytes) -> bytes:
+    enc = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
+    return enc.update(sample) + enc.finalize()
+
+
+def varint(v: int) -> bytes:
+    if v < 0x40:
+        return bytes([v])
+    if v < 0x4000:
+        return struct.pack(">H", v | 0x4000)
+    if v < 0x40000000:
+        return struct.pack(">I", v | 0x80000000)
+    return struct.pack(">Q", v | 0xC000000000000000)
+
+
+def read_varint(b: bytes, i: int) -> tuple[int, int]:
+    n = 1 << (b[i] >> 6)
+    v = b[i] & 0x3F
+    for k in range(1, n):
+        v = (v << 8) | b[i + k]
+    return v, i + n
+
+
+class LongPacket:
+    def __init__(self) -> None:
+        self.first = 0
+        self.version = 0
+        self.dcid = b""
+        self.scid = b""
+        self.token = b""
+        self.pn = 0
+        self.payload = b""
+        self.length = 0  # bytes of the datagram this packet used
+
+
+def parse_initial(dgram: bytes, off: int, keys: tuple[bytes, bytes, bytes]) -> LongPacket:
+    """Unprotect one Initial packet at dgram[off:]."""
+    key, iv, hp = keys
+    p = LongPacket()
+    b = dgram
+    i = off
+    p.first = b[i]
+    assert p.first & 0xC0 == 0xC0, "not a long header"
+    p.version = struct.unpack(">I", b[i + 1 : i + 5])[0]
+    i += 5
+    n = b[i]
+    p.dcid = b[i + 1 : i + 1 + n]
+    i += 1 + n
+    n = b[i]
+    p.scid = b[i + 1 : i + 1 + n]
+    i += 1 + n
+    tl, i = read_varint(b, i)
+    p.token = b[i : i + tl]
+    i += tl
+    length, i = read_varint(b, i)
+    pn_off = i
+    sample = b[pn_off + 4 : pn_off + 20]
+    mask = hp_mask(hp, sample)
+    first = b[off] ^ (mask[0] & 0x0F)
+    pn_len = (first & 3) + 1
+    pn_bytes = bytes(x ^ y for x, y in zip(b[pn_off : pn_off + pn_len], mask[1:], strict=False))
+    p.pn = int.from_bytes(pn_bytes, "big")
+    header = bytes([first]) + b[off + 1 : pn_off] + pn_bytes
+    nonce = bytes(x ^ y for x, y in zip(iv, p.pn.to_bytes(12, "big"), strict=True))
+    ct = b[pn_off + pn_len : pn_off + length]
+    p.payload = AESGCM(key).decrypt(nonce, ct, header)
+    p.first = first
+    p.length = pn_off + length - off
+    return p
+
+
+def build_initial(
+    dcid: bytes,
+    scid: bytes,
+    pn: int,
+    frames: bytes,
+    keys: tuple[bytes, bytes, bytes],
+    pad_to: int = 1200,
+    token: bytes = b"",
+) -> bytes:
+    """Build and protect a client Initial (4-byte pn), padded to pad_to."""
+    key, iv, hp = keys
+    head = bytes([0xC3]) + struct.pack(">I", 1)
+    head += bytes([len(dcid)]) + dcid + bytes([len(scid)]) + scid
+    head += varint(len(token)) + token
+    fixed = len(head) + 2 + 4 + 16
+    if fixed + len(frames) < pad_to:
+        frames += bytes(pad_to - fixed - len(frames))
+    length = 4 + len(frames) + 16
+    head += struct.pack(">H", 0x4000 | length)
+    pn_off = len(head)
+    pnb = pn.to_bytes(4, "big")
+    header = head + pnb
+    nonce = bytes(x ^ y for x, y in zip(iv, pn.to_bytes(12, "big"), strict=True))
+    ct = AESGCM(key).encrypt(nonce, frames, header)
+    pkt = bytearray(header + ct)
+    mask = hp_mask(hp, bytes(pkt[pn_off + 4 : pn_off + 20]))
+    pkt[0] ^= mask[0] & 0x0F
+    for k in range(4):
+        pkt[pn_off + k] ^= mask[1 + k]
+    return bytes(pkt)
+
+
+def parse_frames(payload: bytes) -> list[tuple[int, dict]]:
+    """Decode the frames the handshake uses (enough for the tests)."""
+    out: list[tuple[int, dict]] = []
+    i = 0
+    while i < len(payload):
+        t, i = read_varint(payload, i)
+        if t == 0x00:
+            n = 1
+            while i < len(payload) and payload[i] == 0:
+                i += 1
+                n += 1
+            out.append((t, {"len": n}))
+        elif t == 0x01:
+            out.append((t, {}))
+        elif t in (0x02, 0x03):
+            largest, i = read_varint(payload, i)
+            _delay, i = read_varint(payload, i)
+            cnt, i = read_varint(payload, i)
+            first, i = read_varint(payload, i)
+            for _ in range(cnt * 2):
+                _, i = read_varint(payload, i)
+            if t == 0x03:
+                for _ in range(3):
+                    _, i = read_varint(payload, i)
+            out.append((t, {"largest": largest, "first": first}))
+        elif t == 0x06:
+            off, i = read_varint(payload, i)
+            n, i = read_varint(payload, i)
+            out.append((t, {"offset": off, "data": payload[i : i + n]}))
+            i += n
+        elif t in (0x1C, 0x1D):
+            code, i = read_varint(payload, i)
+            ft = 0
+            if t == 0x1C:
+                ft, i = read_varint(payload, i)
+            n, i = read_varint(payload, i)
+            out.append((t, {"code": code, "frame": ft, "reason": payload[i : i + n]}))
+            i += n
+        else:
+            raise ValueError(f"frame type {t:#x} not decoded by the test")
+    return out
+
+
+def udp_recv_all(u: socket.socket, quiet: float, total: float) -> list[bytes]:
+    """Datagrams until `quiet` seconds pass without one (or `total`)."""
+    out = []
+    end = time.monotonic() + total
+    while time.monotonic() < end:
+        u.settimeout(quiet)
+        try:
+            out.append(u.recv(65536))
+        except TimeoutError:
+            break
+        except OSError as e:
+            if e.errno == errno.EAGAIN:
+                break
+            raise
+    return out
