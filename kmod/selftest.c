@@ -438,8 +438,11 @@ static int qst_ku_send(struct quic_crypto *a, struct quic_crypto *b, u8 *buf,
 	QST_CHECK(pi.key_update == expect_update,
 		  "ku pn %lld: key_update %d", pn, pi.key_update);
 	if (pi.key_update) {
+		QST_CHECK(quic_crypto_key_update_needs_prepare(b),
+			  "next keys not marked stale");
 		err = quic_crypto_key_update_prepare(b);
-		QST_CHECK(!err, "ku prepare: %d", err);
+		QST_CHECK(!err && !quic_crypto_key_update_needs_prepare(b),
+			  "ku prepare: %d", err);
 	}
 out:
 	return err;
