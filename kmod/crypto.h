@@ -268,6 +268,28 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 			struct quic_crypto_pktinfo *pi);
 
 /**
+ * quic_crypto_initial_open_atomic - open a client Initial without transforms
+ * @dcid: the packet's Destination Connection ID (the client's original DCID)
+ * @dcid_len: its length, 0..20
+ * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2
+ * @data: the Initial packet (up to the end of its Length), modified in place
+ *	as by quic_crypto_decrypt(); any memory (no scatterlist)
+ * @len: its length
+ * @pi: as for quic_crypto_decrypt()
+ *
+ * For a listener that must read the ClientHello (ALPN routing) before any
+ * socket or transform exists: derives the client Initial keys with library
+ * SHA-256/AES and opens the packet with a table-free AES-GCM.  Much slower
+ * than quic_crypto_decrypt(); use it only to peek at first Initials (on a
+ * copy, so that the accepted socket can process the original).
+ * Context: any, never sleeps (one small GFP_ATOMIC allocation).
+ * Return: 0, -EINVAL, -EBADMSG or -ENOMEM.
+ */
+int quic_crypto_initial_open_atomic(const u8 *dcid, u32 dcid_len,
+				    u32 version, u8 *data, u32 len,
+				    struct quic_crypto_pktinfo *pi);
+
+/**
  * quic_crypto_key_update - start a key update (QUIC_SOCKOPT_KEY_UPDATE)
  * @c: the APP level state with both keys installed
  *

@@ -272,6 +272,51 @@ out:
 	return err;
 }
 
+/* A client Initial opened by the transform-free listener path */
+static int qst_initial_atomic(struct quic_crypto *c, const struct qst_version *v,
+			      const u8 *dcid, u32 dlen, const u8 *payload)
+{
+	struct quic_crypto_pktinfo pi = {};
+	u8 *hdr = NULL, *buf = NULL, *copy = NULL;
+	u32 hlen, len;
+	int err = 0;
+
+	hdr = qst_unhex(v->client_hdr, 0, &hlen);
+	QST_CHECK(hdr, "no memory");
+	len = hlen + 1162 + QUIC_TAG_LEN;
+	buf = kzalloc(len, GFP_KERNEL);
+	copy = kzalloc(len, GFP_KERNEL);
+	QST_CHECK(buf && copy, "no memory");
+	memcpy(buf, hdr, hlen);
+	memcpy(buf + hlen, payload, 1162);
+	err = quic_crypto_encrypt(c, buf, len, 18, 2);
+	QST_CHECK(!err, "encrypt: %d", err);
+	memcpy(copy, buf, len);
+
+	pi.pn_offset = 18;
+	pi.largest_pn = -1;
+	err = quic_crypto_initial_open_atomic(dcid, dlen, v->version, buf, len,
+					      &pi);
+	QST_CHECK(!err && pi.pn == 2 && pi.hlen == hlen &&
+		  pi.payload_len == 1162 && !memcmp(buf, hdr, hlen) &&
+		  !memcmp(buf + hlen, payload, 1162),
+		  "v%x Initial opened without transforms: %d", v->version,
+		  err);
+	copy[len - 20] ^= 0x10;
+	err = quic_crypto_initial_open_atomic(dcid, dlen, v->version, copy,
+					      len, &pi);
+	QST_CHECK(err == -EBADMSG, "forged Initial opened: %d", err);
+	err = quic_crypto_initial_open_atomic(dcid, dlen, v->version, copy,
+					      18 + 19, &pi);
+	QST_CHECK(err == -EINVAL, "short Initial: %d", err);
+	err = 0;
+out:
+	kfree(hdr);
+	kfree(buf);
+	kfree(copy);
+	return err;
+}
+
 static int qst_version(const struct qst_version *v, bool corrupt)
 {
 	struct quic_crypto *c = NULL, *s = NULL;
@@ -302,6 +347,10 @@ static int qst_version(const struct qst_version *v, bool corrupt)
 	/* A.2: client Initial, 1200 bytes, packet number 2 */
 	err = qst_protect(c, s, v->client_hdr, payload, 1162, 18, 2, NULL,
 			  v->client_sha256, corrupt);
+	if (err)
+		goto out;
+
+	err = qst_initial_atomic(c, v, dcid, dlen, payload);
 	if (err)
 		goto out;
 
