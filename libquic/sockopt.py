@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import functools
 import ipaddress
 import os
@@ -66,7 +67,21 @@ def getsockopt_inout(sock: SockoptTarget, opt: int, value: bytes | bytearray,
     if _libc().getsockopt(sock.fileno(), SOL_QUIC, opt, buf, ctypes.byref(optlen)) < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"getsockopt({QuicSockopt(opt).name}): {os.strerror(err)}")
+    if optlen.value > len(buf.raw):
+        raise OSError(errno.EMSGSIZE, f"getsockopt({QuicSockopt(opt).name}) wants "
+                      f"{optlen.value} bytes, more than the {len(buf.raw)} given")
     return buf.raw[: optlen.value]
+
+
+# CPython's socket.getsockopt refuses a buflen above 1024.
+PY_GETSOCKOPT_MAX = 1024
+
+
+def getsockopt_bytes(sock: SockoptTarget, opt: int, size: int) -> bytes:
+    """``getsockopt(SOL_QUIC, opt)`` into a buffer of up to ``size`` bytes."""
+    if size <= PY_GETSOCKOPT_MAX or not isinstance(sock, socket.socket):
+        return sock.getsockopt(SOL_QUIC, opt, size)
+    return getsockopt_inout(sock, opt, b"", size)
 
 
 def _get_struct(sock: SockoptTarget, opt: int, cls: type[_S], inval: _S | None = None) -> _S:
@@ -225,7 +240,7 @@ def is_server(sock: SockoptTarget) -> bool:
 
 def get_session_ticket(sock: SockoptTarget) -> bytes:
     """Client: the raw NewSessionTicket; server: the 64-byte ticket key."""
-    return sock.getsockopt(SOL_QUIC, QuicSockopt.SESSION_TICKET, SESSION_TICKET_MAX)
+    return getsockopt_bytes(sock, QuicSockopt.SESSION_TICKET, SESSION_TICKET_MAX)
 
 
 def set_session_ticket(sock: SockoptTarget, data: bytes) -> None:
