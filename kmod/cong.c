@@ -3,7 +3,10 @@
  * QUIC: RTT estimation and probe timeout (RFC 9002 sections 5, 6).
  */
 
+#include <linux/math64.h>
 #include <linux/minmax.h>
+#include <linux/string.h>
+#include <linux/quic.h>
 
 #include "cong.h"
 
@@ -54,4 +57,117 @@ u32 quic_rtt_loss_delay(const struct quic_rtt *r)
 	u32 d = max(r->smoothed, r->latest);
 
 	return max_t(u32, d + d / 8, QUIC_GRANULARITY_US);
+}
+
+/* ---- congestion control ----------------------------------------------- */
+
+/* RFC 9002 7.2: the initial window, 10 datagrams within 14720 bytes. */
+void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
+{
+	memset(c, 0, sizeof(*c));
+	c->algo = algo;
+	c->mss = mss;
+	c->cwnd = min_t(u64, 10 * mss, max_t(u64, 14720, 2 * mss));
+	c->ssthresh = U64_MAX;
+}
+
+static u64 quic_cbrt(u64 x)
+{
+	u64 lo = 0, hi = 2097152, mid;	/* 2^21 cubed covers u64 */
+
+	while (lo < hi) {
+		mid = (lo + hi + 1) / 2;
+		if (mid * mid * mid <= x)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* RFC 9438 4.2-4.3: W_cubic(t) = C (t - K)^3 + W_max with C = 0.4 and
+ * beta = 0.7, in segments; and the Reno-friendly estimate W_est.
+ */
+static void quic_cubic_on_ack(struct quic_cong *c, u32 bytes, u64 now,
+			      const struct quic_rtt *r)
+{
+	u64 t, d, target, wmax_seg, inc, cube;
+	bool neg;
+
+	if (!c->epoch_start) {
+		c->epoch_start = now;
+		if (c->w_max < c->cwnd)
+			c->w_max = c->cwnd;
+		wmax_seg = div_u64(c->w_max - c->cwnd, c->mss);
+		/* K = cbrt((W_max - cwnd) / C) seconds, here in ms */
+		c->k_ms = quic_cbrt(div_u64(wmax_seg * 1000000000ULL * 10, 4));
+		c->w_est = c->cwnd;
+	}
+	t = div_u64(now - c->epoch_start + r->smoothed, 1000);
+	neg = t < c->k_ms;
+	d = neg ? c->k_ms - t : t - c->k_ms;
+	d = min_t(u64, d, 50000);
+	cube = div64_u64(4 * d * d * d * c->mss, 10000000000ULL);
+	if (neg)
+		target = c->w_max > cube ? c->w_max - cube : 0;
+	else
+		target = c->w_max + cube;
+	/* alpha_cubic = 3 (1 - beta) / (1 + beta), about 9/17 */
+	c->w_est += div_u64((u64)c->mss * 9 * bytes, 17 * c->cwnd);
+	if (c->w_est > target)
+		target = c->w_est;
+	if (target > c->cwnd) {
+		inc = div_u64((target - c->cwnd) * bytes, c->cwnd);
+		c->cwnd += min_t(u64, inc, c->cwnd / 2);
+	}
+}
+
+/**
+ * quic_cong_on_ack - bytes of a packet sent at @sent_time were acknowledged
+ * @c: the controller
+ * @sent_time: when that packet was sent (us)
+ * @bytes: its size
+ * @now: the time (us)
+ * @r: the RTT estimate
+ */
+void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
+		      const struct quic_rtt *r)
+{
+	if (sent_time <= c->recovery_start)
+		return;		/* RFC 9002 7.3.2: still recovering */
+	if (c->cwnd < c->ssthresh) {
+		c->cwnd += bytes;	/* slow start */
+	} else if (c->algo == QUIC_CONG_ALG_CUBIC) {
+		quic_cubic_on_ack(c, bytes, now, r);
+	} else {
+		c->acked += bytes;
+		if (c->acked >= c->cwnd) {
+			c->acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
+	}
+	c->cwnd = min_t(u64, c->cwnd, QUIC_CWND_MAX);
+}
+
+/**
+ * quic_cong_on_loss - a packet sent at @sent_time was declared lost
+ * @c: the controller
+ * @sent_time: when it was sent (us)
+ * @now: the time (us); a new recovery period starts
+ */
+void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
+{
+	if (sent_time <= c->recovery_start)
+		return;		/* one reduction per round trip */
+	c->recovery_start = now;
+	c->acked = 0;
+	if (c->algo == QUIC_CONG_ALG_CUBIC) {
+		c->w_max = c->cwnd;
+		c->cwnd = c->cwnd * 7 / 10;
+		c->epoch_start = 0;
+	} else {
+		c->cwnd /= 2;
+	}
+	c->cwnd = max_t(u64, c->cwnd, 2 * c->mss);
+	c->ssthresh = c->cwnd;
 }

@@ -25,4 +25,26 @@ void quic_rtt_update(struct quic_rtt *r, u32 latest, u32 ack_delay,
 u32 quic_rtt_pto(const struct quic_rtt *r);
 u32 quic_rtt_loss_delay(const struct quic_rtt *r);
 
+/* Congestion control (RFC 9002 section 7, RFC 9438): bytes. */
+struct quic_cong {
+	u8 algo;			/* QUIC_CONG_ALG_* */
+	u32 mss;			/* max datagram size */
+	u64 cwnd;
+	u64 ssthresh;
+	u64 recovery_start;		/* us; packets sent before: no reaction */
+	u64 acked;			/* NewReno: bytes towards the next mss */
+	/* CUBIC */
+	u64 epoch_start;		/* us, 0: a new epoch starts */
+	u64 w_max;
+	u64 k_ms;
+	u64 w_est;
+};
+
+#define QUIC_CWND_MAX		(64ULL << 20)
+
+void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss);
+void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
+		      const struct quic_rtt *r);
+void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now);
+
 #endif /* __NET_QUIC_CONG_H */

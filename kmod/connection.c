@@ -147,6 +147,9 @@ static void quic_conn_established(struct sock *sk)
 	int i, n, idx;
 
 	quic_set_state(sk, QUIC_SS_ESTABLISHED);
+	qs->mss = quic_packet_mss(sk);
+	quic_cong_init(&qs->cong, qs->config.congestion_control_algo, qs->mss);
+	quic_streams_established(sk);
 	if (quic_is_serv(sk)) {
 		/* RFC 9001 4.1.2: the handshake is confirmed at the server
 		 * when it completes; stop resending Handshake data.
@@ -268,6 +271,7 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 	}
 	qs->remote_tp = *tp;
 	qs->rtp_set = 1;
+	quic_streams_established(sk);
 	quic_conn_idle_reset(sk);
 out:
 	kfree(tp);

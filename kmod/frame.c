@@ -124,58 +124,114 @@ static int quic_frame_close(struct sock *sk, u64 type, struct quic_reader *r)
 	return -ECONNRESET;
 }
 
-/* Frames we parse but do not act on yet (streams, flow control, ...). */
-static int quic_frame_skip(u64 type, struct quic_reader *r)
+static int quic_frame_stream(struct sock *sk, u64 type, struct quic_reader *r)
 {
-	u64 v, len;
-	const u8 *p;
-	int n = 0;
+	u64 id, off = 0, len;
+	struct quic_stream *st;
+	const u8 *data;
+	int err;
 
+	if (!quic_get_varint(r, &id))
+		return -EINVAL;
+	if ((type & 0x04) && !quic_get_varint(r, &off))
+		return -EINVAL;
+	if (type & 0x02) {
+		if (!quic_get_varint(r, &len))
+			return -EINVAL;
+	} else {
+		len = quic_reader_left(r);
+	}
+	if (!quic_get_bytes(r, &data, len))
+		return -EINVAL;
+	if (off + len > QUIC_VARINT_MAX) {	/* RFC 9000 19.8 */
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_FRAME_ENCODING, type);
+		return -EPROTO;
+	}
+	err = quic_stream_recv_get(sk, id, true, type, &st);
+	if (err)
+		return err;
+	return quic_inq_stream_rcv(sk, st, off, data, len, type & 0x01);
+}
+
+/* RESET_STREAM, STOP_SENDING, MAX_STREAM_DATA, STREAM_DATA_BLOCKED */
+static int quic_frame_stream_ctl(struct sock *sk, u64 type,
+				 struct quic_reader *r)
+{
+	struct quic_stream *st;
+	u64 id, v, final = 0;
+	int err;
+
+	if (!quic_get_varint(r, &id) || !quic_get_varint(r, &v))
+		return -EINVAL;
+	if (type == QUIC_FRAME_RESET_STREAM && !quic_get_varint(r, &final))
+		return -EINVAL;
+	if (type == QUIC_FRAME_MAX_STREAM_DATA)
+		return quic_stream_max_data_rcv(sk, id, v);
+	err = quic_stream_recv_get(sk, id, type != QUIC_FRAME_STOP_SENDING,
+				   type, &st);
+	if (err || !st)
+		return err;
 	switch (type) {
 	case QUIC_FRAME_RESET_STREAM:
-		n = 3;
-		break;
+		return quic_inq_reset_rcv(sk, st, min_t(u64, v, U32_MAX), final);
 	case QUIC_FRAME_STOP_SENDING:
-	case QUIC_FRAME_MAX_STREAM_DATA:
-	case QUIC_FRAME_STREAM_DATA_BLOCKED:
-		n = 2;
-		break;
+		/* RFC 9000 3.5: answer with RESET_STREAM */
+		quic_stream_reset(sk, id, min_t(u64, v, U32_MAX), false);
+		return 0;
+	}
+	return 0;	/* STREAM_DATA_BLOCKED: our updates follow reads */
+}
+
+/* MAX_DATA, MAX_STREAMS, DATA_BLOCKED, STREAMS_BLOCKED */
+static int quic_frame_conn_ctl(struct sock *sk, u64 type,
+			       struct quic_reader *r)
+{
+	u64 v;
+
+	if (!quic_get_varint(r, &v))
+		return -EINVAL;
+	switch (type) {
 	case QUIC_FRAME_MAX_DATA:
+		return quic_stream_max_data_rcv(sk, -1, v);
 	case QUIC_FRAME_MAX_STREAMS_BIDI:
 	case QUIC_FRAME_MAX_STREAMS_UNI:
-	case QUIC_FRAME_DATA_BLOCKED:
 	case QUIC_FRAME_STREAMS_BLOCKED_BIDI:
 	case QUIC_FRAME_STREAMS_BLOCKED_UNI:
-		n = 1;
-		break;
-	case QUIC_FRAME_DATAGRAM:
-		r->p = r->end;
-		return 0;
-	case QUIC_FRAME_DATAGRAM_LEN:
-		if (!quic_get_varint(r, &len) || !quic_get_bytes(r, &p, len))
-			return -EINVAL;
-		return 0;
-	default:
-		if (type >= 0x08 && type <= 0x0f) {	/* STREAM */
-			if (!quic_get_varint(r, &v))
-				return -EINVAL;
-			if ((type & 0x04) && !quic_get_varint(r, &v))
-				return -EINVAL;
-			if (!(type & 0x02)) {
-				r->p = r->end;
-				return 0;
-			}
-			if (!quic_get_varint(r, &len) ||
-			    !quic_get_bytes(r, &p, len))
-				return -EINVAL;
-			return 0;
+		if (v > (1ULL << 60)) {	/* RFC 9000 19.11 */
+			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_FRAME_ENCODING,
+					type);
+			return -EPROTO;
 		}
-		return -EINVAL;
+		if (type == QUIC_FRAME_MAX_STREAMS_BIDI ||
+		    type == QUIC_FRAME_MAX_STREAMS_UNI)
+			quic_stream_max_streams_rcv(sk, type -
+						    QUIC_FRAME_MAX_STREAMS_BIDI, v);
+		return 0;
 	}
-	while (n--)
-		if (!quic_get_varint(r, &v))
-			return -EINVAL;
 	return 0;
+}
+
+/* DATAGRAM (RFC 9221 4): only if we announced max_datagram_frame_size. */
+static int quic_frame_datagram(struct sock *sk, u64 type, struct quic_reader *r)
+{
+	const u8 *start = r->p - 1, *data;
+	u64 len;
+
+	if (type == QUIC_FRAME_DATAGRAM_LEN) {
+		if (!quic_get_varint(r, &len))
+			return -EINVAL;
+	} else {
+		len = quic_reader_left(r);
+	}
+	if (!quic_get_bytes(r, &data, len))
+		return -EINVAL;
+	if (!quic_sk(sk)->local_tp.max_datagram_frame_size ||
+	    r->p - start > quic_sk(sk)->local_tp.max_datagram_frame_size) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
+				type);
+		return -EPROTO;
+	}
+	return quic_inq_dgram_rcv(sk, data, len);
 }
 
 /**
@@ -277,6 +333,27 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 			if (err == -ECONNRESET)
 				return err;
 			break;
+		case QUIC_FRAME_STREAM ... QUIC_FRAME_STREAM + 7:
+			err = quic_frame_stream(sk, type, &r);
+			break;
+		case QUIC_FRAME_RESET_STREAM:
+		case QUIC_FRAME_STOP_SENDING:
+		case QUIC_FRAME_MAX_STREAM_DATA:
+		case QUIC_FRAME_STREAM_DATA_BLOCKED:
+			err = quic_frame_stream_ctl(sk, type, &r);
+			break;
+		case QUIC_FRAME_MAX_DATA:
+		case QUIC_FRAME_MAX_STREAMS_BIDI:
+		case QUIC_FRAME_MAX_STREAMS_UNI:
+		case QUIC_FRAME_DATA_BLOCKED:
+		case QUIC_FRAME_STREAMS_BLOCKED_BIDI:
+		case QUIC_FRAME_STREAMS_BLOCKED_UNI:
+			err = quic_frame_conn_ctl(sk, type, &r);
+			break;
+		case QUIC_FRAME_DATAGRAM:
+		case QUIC_FRAME_DATAGRAM_LEN:
+			err = quic_frame_datagram(sk, type, &r);
+			break;
 		case QUIC_FRAME_HANDSHAKE_DONE:
 			if (quic_is_serv(sk)) {
 				quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
@@ -286,8 +363,8 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 			quic_conn_confirmed(sk);
 			err = 0;
 			break;
-		default:
-			err = quic_frame_skip(type, &r);
+		default:	/* unknown frame types (RFC 9000 12.4) */
+			err = -EINVAL;
 			break;
 		}
 		if (err == -EINVAL)

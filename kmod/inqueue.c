@@ -13,6 +13,7 @@
 
 #include "protocol.h"
 #include "socket.h"
+#include "frame.h"
 #include "connection.h"
 
 struct quic_crypto_frag {
@@ -171,4 +172,254 @@ void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len)
 	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
 	QUIC_RCV_CB(skb)->event = 1;
 	quic_inq_queue(sk, skb);
+}
+
+/* ---- stream data ---------------------------------------------------- */
+
+static void quic_inq_stream_queue(struct sock *sk, struct quic_stream *st,
+				  struct sk_buff *skb)
+{
+	struct quic_rcv_cb *cb = QUIC_RCV_CB(skb);
+
+	st->recv_next = cb->offset + skb->len;
+	if (st->final_size == st->recv_next) {
+		cb->fin = 1;
+		st->recv_state = QUIC_STREAM_RECV_STATE_RECVD;
+		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
+				  st->final_size);
+	}
+	__skb_queue_tail(&quic_sk(sk)->streams.rcvq, skb);
+}
+
+/* Move what became in order from the reassembly queue to the user. */
+static void quic_inq_stream_drain(struct sock *sk, struct quic_stream *st)
+{
+	struct sk_buff *skb;
+	u64 off, end;
+
+	while ((skb = skb_peek(&st->reasm))) {
+		off = QUIC_RCV_CB(skb)->offset;
+		end = off + skb->len;
+		if (off > st->recv_next)
+			break;
+		__skb_unlink(skb, &st->reasm);
+		if (end <= st->recv_next) {	/* the FIN alone is added later */
+			kfree_skb(skb);
+			continue;
+		}
+		skb_pull(skb, st->recv_next - off);
+		QUIC_RCV_CB(skb)->offset = st->recv_next;
+		quic_inq_stream_queue(sk, st, skb);
+	}
+}
+
+static int quic_inq_stream_error(struct sock *sk, u32 errcode, u64 frame)
+{
+	quic_conn_error(sk, errcode, frame);
+	return -EPROTO;
+}
+
+/* Flow control and final size checks for data up to @end. */
+static int quic_inq_stream_limits(struct sock *sk, struct quic_stream *st,
+				  u64 end, bool fin, u64 frame)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+
+	if (st->final_size != QUIC_FINAL_UNKNOWN) {
+		if (end > st->final_size || (fin && end != st->final_size))
+			return quic_inq_stream_error(sk,
+				QUIC_TRANSPORT_ERROR_FINAL_SIZE, frame);
+	} else if (fin && end < st->recv_highest) {
+		return quic_inq_stream_error(sk, QUIC_TRANSPORT_ERROR_FINAL_SIZE,
+					     frame);
+	}
+	if (end > st->recv_max)
+		return quic_inq_stream_error(sk, QUIC_TRANSPORT_ERROR_FLOW_CONTROL,
+					     frame);
+	if (end > st->recv_highest) {
+		if (t->recv_highest + (end - st->recv_highest) > t->recv_max)
+			return quic_inq_stream_error(sk,
+				QUIC_TRANSPORT_ERROR_FLOW_CONTROL, frame);
+		t->recv_highest += end - st->recv_highest;
+		st->recv_highest = end;
+	}
+	return 0;
+}
+
+/**
+ * quic_inq_stream_rcv - a STREAM frame arrived
+ * @sk: the connection (locked)
+ * @st: its stream, NULL if already closed
+ * @off: offset of @data (off + len <= 2^62 - 1, checked by the caller)
+ * @data: the bytes
+ * @len: their number
+ * @fin: the frame has the FIN bit
+ *
+ * Return: 0; -EPROTO after closing the connection (flow control, final
+ * size); -ENOMEM/-ENOBUFS to drop the packet (the peer resends).
+ */
+int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
+			const u8 *data, u32 len, bool fin)
+{
+	u64 end = off + len, skip;
+	struct sk_buff *skb, *pos;
+	bool new_fin;
+	int err;
+
+	if (!st)
+		return 0;
+	err = quic_inq_stream_limits(sk, st, end, fin, QUIC_FRAME_STREAM);
+	if (err)
+		return err;
+	if (st->recv_state != QUIC_STREAM_RECV_STATE_RECV &&
+	    st->recv_state != QUIC_STREAM_RECV_STATE_SIZE_KNOWN)
+		return 0;	/* all there already, or reset */
+	new_fin = fin && st->final_size == QUIC_FINAL_UNKNOWN;
+	if (new_fin) {
+		st->final_size = end;
+		st->recv_state = QUIC_STREAM_RECV_STATE_SIZE_KNOWN;
+		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_SIZE_KNOWN, 0,
+				  end);
+	}
+	if (end < st->recv_next || (end == st->recv_next && !new_fin))
+		goto out;
+	skip = off < st->recv_next ? st->recv_next - off : 0;
+	if (atomic_read(&sk->sk_rmem_alloc) + len > READ_ONCE(sk->sk_rcvbuf))
+		return -ENOBUFS;
+	skb = alloc_skb(len - skip, GFP_ATOMIC);
+	if (!skb)
+		return -ENOMEM;
+	skb_put_data(skb, data + skip, len - skip);
+	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
+	QUIC_RCV_CB(skb)->stream_id = st->id;
+	QUIC_RCV_CB(skb)->offset = off + skip;
+	skb_set_owner_r(skb, sk);
+	if (off + skip == st->recv_next) {
+		quic_inq_stream_queue(sk, st, skb);
+		quic_inq_stream_drain(sk, st);
+		sk->sk_data_ready(sk);
+	} else {
+		/* out of order: sorted by offset, overlaps trimmed later */
+		skb_queue_walk(&st->reasm, pos)
+			if (QUIC_RCV_CB(pos)->offset > off)
+				break;
+		__skb_queue_before(&st->reasm, pos, skb);
+	}
+out:
+	if (st->final_size == st->recv_next &&
+	    st->recv_state == QUIC_STREAM_RECV_STATE_SIZE_KNOWN) {
+		/* the FIN came after all the data: an empty message ends it */
+		skb = alloc_skb(0, GFP_ATOMIC);
+		if (!skb)
+			return -ENOMEM;
+		memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
+		QUIC_RCV_CB(skb)->stream_id = st->id;
+		QUIC_RCV_CB(skb)->offset = st->recv_next;
+		skb_set_owner_r(skb, sk);
+		quic_inq_stream_queue(sk, st, skb);
+		sk->sk_data_ready(sk);
+	}
+	return 0;
+}
+
+/* Give back the connection window of bytes that will never be read. */
+static void quic_inq_conn_read(struct sock *sk, u64 n)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+
+	t->recv_read += n;
+	if (t->recv_read + t->recv_window - t->recv_max >= t->recv_window / 4) {
+		t->recv_max = t->recv_read + t->recv_window;
+		t->max_data_pending = 1;
+	}
+}
+
+/**
+ * quic_inq_read - the user consumed @n bytes of @st
+ * @sk: the connection (locked)
+ * @st: the stream
+ * @n: bytes
+ *
+ * Opens the stream and connection windows again once a quarter of them
+ * was consumed (MAX_STREAM_DATA, MAX_DATA).
+ */
+void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n)
+{
+	st->recv_read += n;
+	quic_inq_conn_read(sk, n);
+	if (st->recv_state == QUIC_STREAM_RECV_STATE_RECV &&
+	    st->recv_read + st->recv_window - st->recv_max >=
+	    st->recv_window / 4) {
+		st->recv_max = st->recv_read + st->recv_window;
+		st->max_data_pending = 1;
+		quic_stream_ctrl_add(sk, st);
+	}
+}
+
+/**
+ * quic_inq_reset_rcv - a RESET_STREAM frame arrived
+ * @sk: the connection (locked)
+ * @st: its stream, NULL if already closed
+ * @errcode: the application error code
+ * @final: the final size
+ *
+ * Unread data of the stream is dropped and STREAM_UPDATE reports the
+ * reset.
+ *
+ * Return: 0, or -EPROTO after closing the connection.
+ */
+int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
+		       u64 final)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct sk_buff *skb, *tmp;
+	int err;
+
+	if (!st)
+		return 0;
+	err = quic_inq_stream_limits(sk, st, final, true,
+				     QUIC_FRAME_RESET_STREAM);
+	if (err)
+		return err;
+	if (st->recv_state == QUIC_STREAM_RECV_STATE_READ ||
+	    st->recv_state >= QUIC_STREAM_RECV_STATE_RESET_RECVD)
+		return 0;
+	st->final_size = final;
+	__skb_queue_purge(&st->reasm);
+	skb_queue_walk_safe(&t->rcvq, skb, tmp) {
+		if (QUIC_RCV_CB(skb)->dgram ||
+		    QUIC_RCV_CB(skb)->stream_id != st->id)
+			continue;
+		__skb_unlink(skb, &t->rcvq);
+		kfree_skb(skb);
+	}
+	if (final > st->recv_read) {
+		quic_inq_conn_read(sk, final - st->recv_read);
+		st->recv_read = final;
+	}
+	st->recv_state = QUIC_STREAM_RECV_STATE_RESET_RECVD;
+	quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RESET_RECVD, errcode,
+			  final);
+	st->recv_state = QUIC_STREAM_RECV_STATE_RESET_READ;
+	quic_stream_maybe_free(sk, st);
+	return 0;
+}
+
+/* A DATAGRAM frame arrived; dropped quietly when the buffer is full. */
+int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len)
+{
+	struct sk_buff *skb;
+
+	if (atomic_read(&sk->sk_rmem_alloc) + len > READ_ONCE(sk->sk_rcvbuf))
+		return 0;
+	skb = alloc_skb(len, GFP_ATOMIC);
+	if (!skb)
+		return 0;
+	skb_put_data(skb, data, len);
+	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
+	QUIC_RCV_CB(skb)->dgram = 1;
+	skb_set_owner_r(skb, sk);
+	__skb_queue_tail(&quic_sk(sk)->streams.rcvq, skb);
+	sk->sk_data_ready(sk);
+	return 0;
 }

@@ -20,10 +20,16 @@ struct quic_crypto_in {
 	u32 frag_bytes;
 };
 
-/* skb->cb of skbs on sk_receive_queue */
+/* skb->cb of skbs on sk_receive_queue (handshake data, events) and on
+ * the stream table's rcvq and reassembly queues (stream data, datagrams)
+ */
 struct quic_rcv_cb {
 	u8 level;		/* QUIC_CRYPTO_* of handshake data */
 	u8 event;		/* notification (MSG_QUIC_NOTIFICATION) */
+	u8 dgram;		/* a DATAGRAM (MSG_QUIC_DATAGRAM) */
+	u8 fin;			/* ends at the stream's final size */
+	s64 stream_id;
+	u64 offset;
 };
 
 #define QUIC_RCV_CB(skb)	((struct quic_rcv_cb *)&((skb)->cb[0]))
@@ -35,5 +41,14 @@ void quic_inq_free(struct quic_crypto_in *in);
 int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 			u32 len);
 void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len);
+
+struct quic_stream;
+
+int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
+			const u8 *data, u32 len, bool fin);
+int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
+		       u64 final);
+int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len);
+void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n);
 
 #endif /* __NET_QUIC_INQUEUE_H */

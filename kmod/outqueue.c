@@ -55,6 +55,8 @@ static bool quic_outq_amp_limited(struct sock *sk)
 	return qs->tx_bytes + QUIC_MAX_DGRAM > 3 * qs->rx_bytes;
 }
 
+static bool quic_outq_app_wants(struct sock *sk);
+
 static bool quic_outq_space_wants(struct sock *sk, u8 space)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -71,6 +73,8 @@ static bool quic_outq_space_wants(struct sock *sk, u8 space)
 	if (space == QUIC_PN_APP &&
 	    (qs->hs_done_pending || qs->new_cid_pending ||
 	     qs->path_response_pending))
+		return true;
+	if (space == QUIC_PN_APP && quic_outq_app_wants(sk))
 		return true;
 	return false;
 }
@@ -112,6 +116,660 @@ static void quic_sent_add_frame(struct quic_sent_pkt *sp, u8 type, u64 off,
 	sp->frames[sp->nr_frames].offset = off;
 	sp->frames[sp->nr_frames].len = len;
 	sp->nr_frames++;
+}
+
+/* ---- stream data, flow control and datagrams: the send side ---------- */
+
+#define QUIC_STREAM_HDR_MAX	19	/* type, ID, offset, 2-byte length */
+#define QUIC_ACK_ROOM		40	/* kept free so an ACK fits beside */
+
+/* Largest datagram we send on an established connection. */
+static u32 quic_outq_mss(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	/* a server's big packets wait for the client's address */
+	if (sk->sk_state == QUIC_SS_ESTABLISHED && qs->mss &&
+	    (!quic_is_serv(sk) || qs->addr_validated))
+		return qs->mss;
+	return QUIC_MAX_DGRAM;
+}
+
+/* The payload of one STREAM frame filling a packet. */
+static u32 quic_outq_chunk_max(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	return quic_outq_mss(sk) - (1 + qs->dcid.len + QUIC_PN_LEN) -
+	       QUIC_TAG_LEN - QUIC_STREAM_HDR_MAX - QUIC_ACK_ROOM;
+}
+
+static u32 quic_outq_in_flight(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	return qs->space[QUIC_PN_INITIAL].bytes_in_flight +
+	       qs->space[QUIC_PN_HANDSHAKE].bytes_in_flight +
+	       qs->space[QUIC_PN_APP].bytes_in_flight;
+}
+
+/* May the packet being built take more new data?  A probe may always. */
+static bool quic_outq_cwnd_ok(struct sock *sk, u32 building)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (qs->probe_mask & BIT(QUIC_PN_APP))
+		return true;
+	return quic_outq_in_flight(sk) + building < qs->cong.cwnd;
+}
+
+static bool quic_outq_wspace(struct sock *sk)
+{
+	return sk_wmem_alloc_get(sk) < READ_ONCE(sk->sk_sndbuf);
+}
+
+static int quic_outq_wait_space(struct sock *sk, s64 id, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct quic_stream *st;
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (!quic_outq_wspace(sk)) {
+		err = sock_error(sk);
+		if (err)
+			break;
+		err = -EPIPE;
+		if (sk->sk_state != QUIC_SS_ESTABLISHED)
+			break;
+		st = id >= 0 ? quic_stream_find(sk, id) : NULL;
+		if (id >= 0 && (!st || st->send_state > QUIC_STREAM_SEND_STATE_SEND))
+			break;
+		err = -EAGAIN;
+		if (!*timeo)
+			break;
+		err = sock_intr_errno(*timeo);
+		if (signal_pending(current))
+			break;
+		err = 0;
+		if (sk->sk_socket)
+			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		sk_wait_event(sk, timeo, quic_outq_wspace(sk) ||
+			      READ_ONCE(sk->sk_err) ||
+			      sk->sk_state != QUIC_SS_ESTABLISHED, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static struct sk_buff *quic_outq_chunk_alloc(struct sock *sk, u32 size,
+					     s64 id, u64 off, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(size, gfp);
+	if (!skb)
+		return NULL;
+	skb_set_owner_w(skb, sk);
+	memset(skb->cb, 0, sizeof(struct quic_snd_cb));
+	QUIC_SND_CB(skb)->stream_id = id;
+	QUIC_SND_CB(skb)->offset = off;
+	return skb;
+}
+
+/**
+ * quic_outq_stream_write - queue user data on a stream
+ * @sk: the connection (locked, ESTABLISHED)
+ * @st: the stream (writable)
+ * @from: the data
+ * @len: its length
+ * @fin: end the stream after it
+ * @timeo: how long to wait for send buffer space
+ *
+ * Data is cut into chunks of one STREAM frame each.  Unless
+ * stream_data_nodelay is set, a small write leaves room in its chunk for
+ * the next one (and the Nagle-like rule in quic_outq_put_streams() holds
+ * it back while data is in flight).
+ *
+ * Return: bytes queued (short if the wait was interrupted or timed out
+ * after some were), or a negative errno.
+ */
+ssize_t quic_outq_stream_write(struct sock *sk, struct quic_stream *st,
+			       struct iov_iter *from, size_t len, bool fin,
+			       long *timeo)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	bool nodelay = quic_sk(sk)->config.stream_data_nodelay;
+	u32 max = quic_outq_chunk_max(sk), n, size;
+	s64 id = st->id;
+	struct sk_buff *skb;
+	size_t copied = 0;
+	int err = 0;
+
+	while (copied < len) {
+		skb = skb_peek_tail(&st->sndq);
+		if (skb && skb->len < max && skb_tailroom(skb)) {
+			n = min_t(size_t, len - copied, max - skb->len);
+			n = min_t(u32, n, skb_tailroom(skb));
+			if (!copy_from_iter_full(skb_put(skb, n), n, from)) {
+				skb_trim(skb, skb->len - n);
+				err = -EFAULT;
+				break;
+			}
+			st->send_off += n;
+			copied += n;
+			continue;
+		}
+		if (!quic_outq_wspace(sk)) {
+			quic_outq_flush(sk);
+			err = quic_outq_wait_space(sk, id, timeo);
+			if (err)
+				break;
+			st = quic_stream_find(sk, id);
+			if (!st) {
+				err = -EPIPE;
+				break;
+			}
+		}
+		n = min_t(size_t, len - copied, max);
+		size = nodelay ? n : max;
+		skb = quic_outq_chunk_alloc(sk, size, id, st->send_off,
+					    sk->sk_allocation);
+		if (!skb) {
+			err = -ENOMEM;
+			break;
+		}
+		if (!copy_from_iter_full(skb_put(skb, n), n, from)) {
+			kfree_skb(skb);
+			err = -EFAULT;
+			break;
+		}
+		st->send_off += n;
+		copied += n;
+		__skb_queue_tail(&st->sndq, skb);
+		if (list_empty(&st->send_node))
+			list_add_tail(&st->send_node, &t->send_list);
+	}
+	if (err && !copied)
+		return err;
+	if (st->send_state == QUIC_STREAM_SEND_STATE_READY)
+		st->send_state = QUIC_STREAM_SEND_STATE_SEND;
+	if (fin && copied == len) {
+		skb = skb_peek_tail(&st->sndq);
+		if (!skb) {
+			skb = quic_outq_chunk_alloc(sk, 0, id, st->send_off,
+						    sk->sk_allocation);
+			if (!skb)
+				return copied ?: -ENOMEM;
+			__skb_queue_tail(&st->sndq, skb);
+			if (list_empty(&st->send_node))
+				list_add_tail(&st->send_node, &t->send_list);
+		}
+		QUIC_SND_CB(skb)->fin = 1;
+		st->fin_queued = 1;
+	}
+	return copied;
+}
+
+/**
+ * quic_outq_dgram_write - queue a DATAGRAM (RFC 9221)
+ * @sk: the connection (locked, ESTABLISHED)
+ * @from: the data
+ * @len: its length; it must fit one packet and the peer's limit
+ * @timeo: how long to wait for send buffer space
+ *
+ * Return: @len or a negative errno.
+ */
+ssize_t quic_outq_dgram_write(struct sock *sk, struct iov_iter *from,
+			      size_t len, long *timeo)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct sk_buff *skb;
+	u64 max;
+	int err;
+
+	max = qs->remote_tp.max_datagram_frame_size;
+	if (!max || !qs->local_tp.max_datagram_frame_size)
+		return -EINVAL;
+	max = min_t(u64, max, quic_outq_chunk_max(sk) + QUIC_STREAM_HDR_MAX);
+	if (len + 1 + quic_varint_len(len) > max)
+		return -EMSGSIZE;
+	if (!quic_outq_wspace(sk)) {
+		quic_outq_flush(sk);
+		err = quic_outq_wait_space(sk, -1, timeo);
+		if (err)
+			return err;
+	}
+	skb = quic_outq_chunk_alloc(sk, len, -1, 0, sk->sk_allocation);
+	if (!skb)
+		return -ENOMEM;
+	QUIC_SND_CB(skb)->dgram = 1;
+	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
+		kfree_skb(skb);
+		return -EFAULT;
+	}
+	__skb_queue_tail(&qs->streams.dgramq, skb);
+	return len;
+}
+
+/* Room in the open packet for a frame of @need bytes? */
+static u8 *quic_outq_frame_room(struct quic_dgram *dg, u32 need)
+{
+	if (quic_dgram_room(dg) < need)
+		return NULL;
+	return skb_tail_pointer(dg->skb);
+}
+
+static bool quic_outq_put_ctrl1(struct quic_dgram *dg,
+				struct quic_sent_pkt *sp, u8 type, u64 a,
+				bool record)
+{
+	u8 *p = quic_outq_frame_room(dg, 1 + 8), *s = p;
+
+	if (!p || (record && sp->nr_frames >= QUIC_SENT_FRAMES_MAX))
+		return false;
+	*p++ = type;
+	p = quic_put_varint(p, a);
+	skb_put(dg->skb, p - s);
+	if (record)
+		quic_sent_add_frame(sp, type, 0, 0);
+	return true;
+}
+
+/* Stream frames other than STREAM: limits, resets, blocked signals. */
+static bool quic_outq_put_stream_ctrl(struct sock *sk, struct quic_dgram *dg,
+				      struct quic_sent_pkt *sp,
+				      struct quic_stream *st)
+{
+	u8 *p, *s;
+
+	if (sp->nr_frames >= QUIC_SENT_FRAMES_MAX)
+		return false;
+	p = quic_outq_frame_room(dg, 1 + 8 * 3);
+	if (!p)
+		return false;
+	s = p;
+	if (st->reset_pending) {
+		*p++ = QUIC_FRAME_RESET_STREAM;
+		p = quic_put_varint(p, st->id);
+		p = quic_put_varint(p, st->reset_errcode);
+		p = quic_put_varint(p, st->send_next);
+		quic_sent_add_frame(sp, QUIC_FRAME_RESET_STREAM, st->id, 0);
+		st->reset_pending = 0;
+	} else if (st->stop_pending) {
+		*p++ = QUIC_FRAME_STOP_SENDING;
+		p = quic_put_varint(p, st->id);
+		p = quic_put_varint(p, st->stop_errcode);
+		quic_sent_add_frame(sp, QUIC_FRAME_STOP_SENDING, st->id, 0);
+		st->stop_pending = 0;
+		st->stop_inflight = 1;
+	} else if (st->max_data_pending) {
+		*p++ = QUIC_FRAME_MAX_STREAM_DATA;
+		p = quic_put_varint(p, st->id);
+		p = quic_put_varint(p, st->recv_max);
+		quic_sent_add_frame(sp, QUIC_FRAME_MAX_STREAM_DATA, st->id, 0);
+		st->max_data_pending = 0;
+	} else if (st->blocked_pending) {
+		*p++ = QUIC_FRAME_STREAM_DATA_BLOCKED;
+		p = quic_put_varint(p, st->id);
+		p = quic_put_varint(p, st->send_max);
+		st->blocked_at = st->send_max;
+		st->blocked_pending = 0;
+	}
+	skb_put(dg->skb, p - s);
+	return p != s;
+}
+
+static bool quic_outq_put_ctrl(struct sock *sk, struct quic_dgram *dg,
+			       struct quic_sent_pkt *sp)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct quic_stream *st, *tmp;
+	bool put = false;
+	u8 type;
+
+	if (t->max_data_pending &&
+	    quic_outq_put_ctrl1(dg, sp, QUIC_FRAME_MAX_DATA, t->recv_max, true)) {
+		t->max_data_pending = 0;
+		put = true;
+	}
+	for (type = 0; type < 2; type++) {
+		if ((t->max_streams_pending & BIT(type)) &&
+		    quic_outq_put_ctrl1(dg, sp, QUIC_FRAME_MAX_STREAMS_BIDI + type,
+					t->peer_max[type], true)) {
+			t->max_streams_pending &= ~BIT(type);
+			put = true;
+		}
+		if ((t->streams_blocked_pending & BIT(type)) &&
+		    quic_outq_put_ctrl1(dg, sp,
+					QUIC_FRAME_STREAMS_BLOCKED_BIDI + type,
+					t->local_max[type], false)) {
+			t->streams_blocked_pending &= ~BIT(type);
+			t->local_blocked_at[type] = t->local_max[type];
+			put = true;
+		}
+	}
+	if (t->data_blocked_pending &&
+	    quic_outq_put_ctrl1(dg, sp, QUIC_FRAME_DATA_BLOCKED, t->send_max,
+				false)) {
+		t->data_blocked_pending = 0;
+		t->data_blocked_at = t->send_max;
+		put = true;
+	}
+	list_for_each_entry_safe(st, tmp, &t->ctrl_list, ctrl_node) {
+		while (st->reset_pending || st->stop_pending ||
+		       st->max_data_pending || st->blocked_pending) {
+			if (!quic_outq_put_stream_ctrl(sk, dg, sp, st))
+				return put;
+			put = true;
+		}
+		list_del_init(&st->ctrl_node);
+	}
+	return put;
+}
+
+static bool quic_outq_put_dgrams(struct sock *sk, struct quic_dgram *dg)
+{
+	struct sk_buff_head *q = &quic_sk(sk)->streams.dgramq;
+	struct sk_buff *skb;
+	bool put = false;
+	u8 *p, *s;
+
+	while ((skb = skb_peek(q))) {
+		p = quic_outq_frame_room(dg, 1 + 2 + skb->len);
+		if (!p)
+			break;
+		s = p;
+		*p++ = QUIC_FRAME_DATAGRAM_LEN;
+		p = quic_put_varint(p, skb->len);
+		p = quic_put_data(p, skb->data, skb->len);
+		skb_put(dg->skb, p - s);
+		__skb_unlink(skb, q);
+		consume_skb(skb);
+		put = true;
+	}
+	return put;
+}
+
+/* Write @skb as a STREAM frame if it fits. */
+static bool quic_outq_put_chunk(struct quic_dgram *dg, struct sk_buff *skb)
+{
+	struct quic_snd_cb *cb = QUIC_SND_CB(skb);
+	u8 type = QUIC_FRAME_STREAM | 0x02, *p, *s;
+	u32 hdr;
+
+	hdr = 1 + quic_varint_len(cb->stream_id) + quic_varint_len(skb->len);
+	if (cb->offset) {
+		hdr += quic_varint_len(cb->offset);
+		type |= 0x04;
+	}
+	if (cb->fin)
+		type |= 0x01;
+	p = quic_outq_frame_room(dg, hdr + skb->len);
+	if (!p)
+		return false;
+	s = p;
+	*p++ = type;
+	p = quic_put_varint(p, cb->stream_id);
+	if (cb->offset)
+		p = quic_put_varint(p, cb->offset);
+	p = quic_put_varint(p, skb->len);
+	p = quic_put_data(p, skb->data, skb->len);
+	skb_put(dg->skb, p - s);
+	return true;
+}
+
+static void quic_outq_chain(struct quic_sent_pkt *sp, struct sk_buff *skb)
+{
+	skb->next = sp->chunks;
+	sp->chunks = skb;
+}
+
+/* Cut @skb after @n bytes; the rest stays queued behind it. */
+static int quic_outq_chunk_split(struct sock *sk, struct quic_stream *st,
+				 struct sk_buff *skb, u32 n)
+{
+	struct quic_snd_cb *cb = QUIC_SND_CB(skb);
+	struct sk_buff *rest;
+
+	rest = quic_outq_chunk_alloc(sk, skb->len - n, st->id, cb->offset + n,
+				     GFP_ATOMIC);
+	if (!rest)
+		return -ENOMEM;
+	skb_put_data(rest, skb->data + n, skb->len - n);
+	QUIC_SND_CB(rest)->fin = cb->fin;
+	cb->fin = 0;
+	skb_trim(skb, n);
+	__skb_queue_after(&st->sndq, skb, rest);
+	return 0;
+}
+
+/* Lost stream data first, then new data of each stream in turn, within
+ * the congestion window and both flow control limits.
+ */
+static bool quic_outq_put_streams(struct sock *sk, struct quic_dgram *dg,
+				  struct quic_sent_pkt *sp)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_stream_table *t = &qs->streams;
+	bool hold_partial, put = false;
+	struct quic_stream *st, *tmp;
+	struct quic_snd_cb *cb;
+	struct sk_buff *skb;
+	u64 allowed;
+	u32 max;
+
+	while ((skb = skb_peek(&t->retxq))) {
+		if (!quic_outq_cwnd_ok(sk, dg->skb->len) ||
+		    !quic_outq_put_chunk(dg, skb))
+			return put;
+		__skb_unlink(skb, &t->retxq);
+		quic_outq_chain(sp, skb);
+		put = true;
+	}
+
+	max = quic_outq_chunk_max(sk);
+	hold_partial = qs->corked || (!qs->config.stream_data_nodelay &&
+				      qs->space[QUIC_PN_APP].bytes_in_flight);
+	list_for_each_entry_safe(st, tmp, &t->send_list, send_node) {
+		while ((skb = skb_peek(&st->sndq))) {
+			cb = QUIC_SND_CB(skb);
+			if (!quic_outq_cwnd_ok(sk, dg->skb->len))
+				goto out;
+			if (hold_partial && skb_queue_is_last(&st->sndq, skb) &&
+			    !cb->fin && skb->len < max)
+				break;
+			allowed = st->send_max > cb->offset ?
+				  st->send_max - cb->offset : 0;
+			if (allowed < skb->len && st->blocked_at != st->send_max) {
+				st->blocked_pending = 1;
+				quic_stream_ctrl_add(sk, st);
+			}
+			if (t->send_max - t->send_used < allowed) {
+				allowed = t->send_max - t->send_used;
+				if (allowed < skb->len &&
+				    t->data_blocked_at != t->send_max)
+					t->data_blocked_pending = 1;
+			}
+			if (allowed < skb->len) {
+				if (!allowed ||
+				    quic_outq_chunk_split(sk, st, skb, allowed))
+					break;
+			}
+			if (!quic_outq_put_chunk(dg, skb))
+				goto out;
+			__skb_unlink(skb, &st->sndq);
+			cb->sent = 1;
+			st->send_next = cb->offset + skb->len;
+			t->send_used += skb->len;
+			st->unacked++;
+			if (cb->fin)
+				st->send_state = QUIC_STREAM_SEND_STATE_SENT;
+			quic_outq_chain(sp, skb);
+			put = true;
+		}
+		if (skb_queue_empty(&st->sndq))
+			list_del_init(&st->send_node);
+	}
+out:
+	/* the next packet starts with the next stream */
+	if (!list_empty(&t->send_list))
+		list_rotate_left(&t->send_list);
+	return put;
+}
+
+/* Anything for the 1-RTT space beyond ACKs and the handshake's frames? */
+static bool quic_outq_app_wants(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_stream_table *t = &qs->streams;
+	struct quic_stream *st;
+	struct sk_buff *skb;
+	u32 max;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return false;
+	if (t->max_data_pending || t->data_blocked_pending ||
+	    t->max_streams_pending || t->streams_blocked_pending ||
+	    !list_empty(&t->ctrl_list) || !skb_queue_empty(&t->dgramq))
+		return true;
+	if (!quic_outq_cwnd_ok(sk, 0))
+		return false;
+	if (!skb_queue_empty(&t->retxq))
+		return true;
+	max = quic_outq_chunk_max(sk);
+	list_for_each_entry(st, &t->send_list, send_node) {
+		skb = skb_peek(&st->sndq);
+		if (!skb)
+			continue;
+		if ((qs->corked || (!qs->config.stream_data_nodelay &&
+				    qs->space[QUIC_PN_APP].bytes_in_flight)) &&
+		    skb_queue_is_last(&st->sndq, skb) &&
+		    !QUIC_SND_CB(skb)->fin && skb->len < max)
+			continue;
+		if (st->send_max > QUIC_SND_CB(skb)->offset &&
+		    t->send_max > t->send_used)
+			return true;
+		if (skb->len == 0)
+			return true;
+		if (st->blocked_at != st->send_max ||
+		    t->data_blocked_at != t->send_max)
+			return true;
+	}
+	return false;
+}
+
+/* Frames of the 1-RTT space: control, datagrams, stream data. */
+static bool quic_outq_put_app(struct sock *sk, struct quic_dgram *dg,
+			      struct quic_sent_pkt *sp)
+{
+	bool put;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return false;
+	put = quic_outq_put_ctrl(sk, dg, sp);
+	put |= quic_outq_put_dgrams(sk, dg);
+	put |= quic_outq_put_streams(sk, dg, sp);
+	return put;
+}
+
+/* The stream data of an acknowledged packet. */
+static void quic_outq_chunks_acked(struct sock *sk, struct quic_sent_pkt *sp)
+{
+	struct sk_buff *skb, *next;
+	struct quic_stream *st;
+
+	for (skb = sp->chunks; skb; skb = next) {
+		next = skb->next;
+		skb->next = NULL;
+		st = quic_stream_find(sk, QUIC_SND_CB(skb)->stream_id);
+		if (st) {
+			st->unacked--;
+			if (QUIC_SND_CB(skb)->fin)
+				st->fin_acked = 1;
+			quic_stream_send_progress(sk, st);
+			quic_stream_maybe_free(sk, st);
+		}
+		consume_skb(skb);
+	}
+	sp->chunks = NULL;
+}
+
+/* The stream data of a lost packet goes out again, unless reset. */
+static void quic_outq_chunks_lost(struct sock *sk, struct quic_sent_pkt *sp)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct sk_buff *skb, *next;
+	struct quic_stream *st;
+
+	for (skb = sp->chunks; skb; skb = next) {
+		next = skb->next;
+		skb->next = NULL;
+		st = quic_stream_find(sk, QUIC_SND_CB(skb)->stream_id);
+		if (st && st->send_state <= QUIC_STREAM_SEND_STATE_SENT) {
+			__skb_queue_tail(&t->retxq, skb);
+			continue;
+		}
+		if (st) {
+			st->unacked--;
+			quic_stream_maybe_free(sk, st);
+		}
+		kfree_skb(skb);
+	}
+	sp->chunks = NULL;
+}
+
+/* A control frame of ours was acknowledged (@acked) or lost. */
+static void quic_outq_ctrl_done(struct sock *sk, struct quic_sent_frame *f,
+				bool acked)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct quic_stream *st = NULL;
+
+	switch (f->type) {
+	case QUIC_FRAME_MAX_DATA:
+		if (!acked)
+			t->max_data_pending = 1;
+		return;
+	case QUIC_FRAME_MAX_STREAMS_BIDI:
+	case QUIC_FRAME_MAX_STREAMS_UNI:
+		if (!acked)
+			t->max_streams_pending |= BIT(f->type -
+						      QUIC_FRAME_MAX_STREAMS_BIDI);
+		return;
+	case QUIC_FRAME_RESET_STREAM:
+	case QUIC_FRAME_STOP_SENDING:
+	case QUIC_FRAME_MAX_STREAM_DATA:
+		st = quic_stream_find(sk, f->offset);
+		break;
+	default:
+		return;
+	}
+	if (!st)
+		return;
+	if (f->type == QUIC_FRAME_RESET_STREAM) {
+		if (st->send_state != QUIC_STREAM_SEND_STATE_RESET_SENT)
+			return;
+		if (!acked) {
+			st->reset_pending = 1;
+			quic_stream_ctrl_add(sk, st);
+			return;
+		}
+		st->send_state = QUIC_STREAM_SEND_STATE_RESET_RECVD;
+		quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_RECVD,
+				  st->reset_errcode, st->send_next);
+		quic_stream_maybe_free(sk, st);
+	} else if (f->type == QUIC_FRAME_STOP_SENDING) {
+		if (acked) {
+			st->stop_inflight = 0;
+		} else if (st->recv_state < QUIC_STREAM_RECV_STATE_RECVD) {
+			st->stop_pending = 1;
+			quic_stream_ctrl_add(sk, st);
+		}
+	} else if (!acked && st->recv_state == QUIC_STREAM_RECV_STATE_RECV) {
+		st->max_data_pending = 1;
+		quic_stream_ctrl_add(sk, st);
+	}
 }
 
 /* Write one packet of @space into @dg.  Return true if it was useful. */
@@ -192,6 +850,9 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		}
 	}
 	skb_put(skb, p - base);
+
+	if (space == QUIC_PN_APP && quic_outq_put_app(sk, dg, sp))
+		eliciting = true;
 
 	/* CRYPTO data: lost ranges rewind o->sent, so this resends too */
 	while (o->sent < o->len && sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
@@ -274,7 +935,7 @@ void quic_outq_flush(struct sock *sk)
 				break;
 		if (space == QUIC_PN_MAX)
 			break;
-		if (quic_dgram_init(sk, &dg, QUIC_MAX_DGRAM))
+		if (quic_dgram_init(sk, &dg, quic_outq_mss(sk)))
 			break;
 		any = false;
 		for (space = 0; space < QUIC_PN_MAX; space++) {
@@ -367,7 +1028,9 @@ static void quic_outq_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp)
 	struct quic_crypto_out *o = &qs->cout[space];
 	int i;
 
+	quic_outq_chunks_lost(sk, sp);
 	for (i = 0; i < sp->nr_frames; i++) {
+		quic_outq_ctrl_done(sk, &sp->frames[i], false);
 		switch (sp->frames[i].type) {
 		case QUIC_FRAME_CRYPTO:
 			if (sp->frames[i].offset < o->sent)
@@ -393,6 +1056,7 @@ static void quic_sent_remove(struct quic_pnspace *s, struct quic_sent_pkt *sp)
 	if (sp->ack_eliciting)
 		s->ack_eliciting_in_flight--;
 	list_del(&sp->list);
+	kfree_skb_list(sp->chunks);
 	kfree(sp);
 }
 
@@ -412,6 +1076,8 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 			break;
 		if (sp->time + delay <= now ||
 		    s->largest_acked >= sp->pn + QUIC_PKT_THRESHOLD) {
+			if (sp->in_flight)
+				quic_cong_on_loss(&qs->cong, sp->time, now);
 			quic_outq_lost(sk, space, sp);
 			quic_sent_remove(s, sp);
 			continue;
@@ -460,9 +1126,15 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 			largest_time = sp->time;
 		if (sp->ack_eliciting)
 			eliciting = true;
-		for (i = 0; i < sp->nr_frames; i++)
+		for (i = 0; i < sp->nr_frames; i++) {
 			if (sp->frames[i].type == QUIC_FRAME_HANDSHAKE_DONE)
 				hs_done = true;
+			quic_outq_ctrl_done(sk, &sp->frames[i], true);
+		}
+		if (sp->in_flight)
+			quic_cong_on_ack(&qs->cong, sp->time, sp->size, now,
+					 &qs->rtt);
+		quic_outq_chunks_acked(sk, sp);
 		quic_sent_remove(s, sp);
 	}
 	/* the client has the handshake: drop our Handshake keys */

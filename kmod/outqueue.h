@@ -35,4 +35,12 @@ void quic_outq_discard_space(struct sock *sk, u8 space);
 void quic_outq_set_loss_timer(struct sock *sk);
 void quic_outq_free(struct sock *sk);
 
+struct quic_stream;
+
+ssize_t quic_outq_stream_write(struct sock *sk, struct quic_stream *st,
+			       struct iov_iter *from, size_t len, bool fin,
+			       long *timeo);
+ssize_t quic_outq_dgram_write(struct sock *sk, struct iov_iter *from,
+			      size_t len, long *timeo);
+
 #endif /* __NET_QUIC_OUTQUEUE_H */

@@ -322,7 +322,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_crypto_pktinfo pi = {};
 	struct net *net = sock_net(sk);
-	bool ack_eliciting = false;
+	bool ack_eliciting = false, ooo;
 	struct quic_pnspace *s;
 	struct quic_hdr h;
 	u8 level, space;
@@ -403,11 +403,13 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		return err;
 	if (s->discarded)
 		return h.len;
+	/* RFC 9000 13.2.1: acknowledge out-of-order packets at once */
+	ooo = pi.pn != s->largest_recv + 1;
 	quic_pnspace_record(s, pi.pn, quic_now());
 	if (ack_eliciting) {
 		s->ack_pending = 1;
 		s->ack_eliciting_rcvd++;
-		if (space != QUIC_PN_APP || s->ack_eliciting_rcvd >= 2)
+		if (space != QUIC_PN_APP || s->ack_eliciting_rcvd >= 2 || ooo)
 			s->ack_immediate = 1;
 		else
 			quic_timer_reset(sk, QUIC_TIMER_ACK,
@@ -642,6 +644,57 @@ static int quic_xmit6(struct sock *sk, struct sk_buff *skb)
 			     ip6_dst_hoplimit(dst), 0, inet_sk(sk)->inet_sport,
 			     qs->peer.v6.sin6_port, false);
 	return 0;
+}
+
+/**
+ * quic_packet_mss - the datagram size for an established connection
+ * @sk: the connection
+ *
+ * Return: the UDP payload that fits the route's MTU and the peer's
+ * max_udp_payload_size, capped at QUIC_MAX_DGRAM_CAP, at least
+ * QUIC_MAX_DGRAM.
+ */
+u32 quic_packet_mss(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct net *net = sock_net(sk);
+	u32 mtu = QUIC_MAX_DGRAM, mss;
+
+	if (sk->sk_family == AF_INET6) {
+		struct dst_entry *dst;
+		struct flowi6 fl6 = {};
+
+		fl6.flowi6_proto = IPPROTO_UDP;
+		fl6.daddr = qs->peer.v6.sin6_addr;
+		fl6.saddr = inet6_sk(sk)->saddr;
+		fl6.flowi6_oif = qs->peer.v6.sin6_scope_id ?: sk->sk_bound_dev_if;
+		dst = ip6_dst_lookup_flow(net, qs->udp->sock->sk, &fl6, NULL);
+		if (IS_ERR(dst))
+			return QUIC_MAX_DGRAM;
+		mtu = dst_mtu(dst);
+		dst_release(dst);
+		mss = mtu > sizeof(struct ipv6hdr) + sizeof(struct udphdr) ?
+		      mtu - sizeof(struct ipv6hdr) - sizeof(struct udphdr) : 0;
+	} else {
+		struct flowi4 fl4 = {};
+		struct rtable *rt;
+
+		rt = ip_route_output_ports(net, &fl4, NULL,
+					   qs->peer.v4.sin_addr.s_addr,
+					   inet_sk(sk)->inet_saddr,
+					   qs->peer.v4.sin_port,
+					   inet_sk(sk)->inet_sport,
+					   IPPROTO_UDP, 0, sk->sk_bound_dev_if);
+		if (IS_ERR(rt))
+			return QUIC_MAX_DGRAM;
+		mtu = dst_mtu(&rt->dst);
+		ip_rt_put(rt);
+		mss = mtu > sizeof(struct iphdr) + sizeof(struct udphdr) ?
+		      mtu - sizeof(struct iphdr) - sizeof(struct udphdr) : 0;
+	}
+	mss = min_t(u64, mss, qs->remote_tp.max_udp_payload_size);
+	mss = min_t(u32, mss, QUIC_MAX_DGRAM_CAP);
+	return max_t(u32, mss, QUIC_MAX_DGRAM);
 }
 
 /**

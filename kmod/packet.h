@@ -49,5 +49,6 @@ u32 quic_dgram_room(const struct quic_dgram *dg);
 int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn);
 void quic_pkt_undo(struct quic_dgram *dg);
 void quic_dgram_send(struct sock *sk, struct quic_dgram *dg);
+u32 quic_packet_mss(struct sock *sk);
 
 #endif /* __NET_QUIC_PACKET_H */

@@ -23,6 +23,7 @@ void quic_pnspace_free(struct quic_pnspace *s)
 
 	list_for_each_entry_safe(p, tmp, &s->sent, list) {
 		list_del(&p->list);
+		kfree_skb_list(p->chunks);
 		kfree(p);
 	}
 	s->bytes_in_flight = 0;

@@ -6,6 +6,7 @@
 #define __NET_QUIC_PNSPACE_H
 
 #include <linux/list.h>
+#include <linux/skbuff.h>
 #include <linux/types.h>
 
 enum quic_pn_space_id {
@@ -16,7 +17,7 @@ enum quic_pn_space_id {
 };
 
 #define QUIC_ACK_RANGES_MAX	32
-#define QUIC_SENT_FRAMES_MAX	8
+#define QUIC_SENT_FRAMES_MAX	12
 
 /* [start, end], kept in descending order, disjoint and non-adjacent */
 struct quic_ack_range {
@@ -40,6 +41,7 @@ struct quic_sent_pkt {
 	   in_flight:1;
 	u8 nr_frames;
 	struct quic_sent_frame frames[QUIC_SENT_FRAMES_MAX];
+	struct sk_buff *chunks;	/* stream data sent, linked by skb->next */
 };
 
 struct quic_pnspace {

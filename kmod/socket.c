@@ -58,6 +58,8 @@ static int quic_init_sock(struct sock *sk)
 		skb_queue_head_init(&qs->pending[i]);
 	}
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
+	quic_streams_init(sk);
+	quic_cong_init(&qs->cong, QUIC_CONG_ALG_RENO, QUIC_MAX_DGRAM);
 	quic_timer_init(sk);
 	qs->local.sa.sa_family = sk->sk_family;
 	qs->peer.sa.sa_family = sk->sk_family;
@@ -95,6 +97,7 @@ static void quic_destroy_sock(struct sock *sk)
 	quic_timer_stop_all(sk);
 	quic_free_requests(sk);
 	quic_conn_free(sk);
+	quic_streams_free(sk);
 	quic_token_ctx_free(&qs->token_ctx);
 	if (qs->udp) {
 		quic_udp_sock_put(qs->udp);
@@ -592,6 +595,41 @@ static int quic_parse_cmsgs(struct msghdr *msg,
 	return 0;
 }
 
+/* Stream data, or a datagram with MSG_QUIC_DATAGRAM (socket locked). */
+static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
+			     const struct quic_stream_info *sinfo)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u32 flags = msg->msg_flags;
+	struct quic_stream *st;
+	s64 id = -1;
+	long timeo;
+	ssize_t n;
+	int err;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -ENOTCONN;	/* no 0-RTT: wait for the handshake */
+	if (sinfo) {
+		id = sinfo->stream_id;
+		flags |= sinfo->stream_flags;
+	}
+	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	if (msg->msg_flags & MSG_QUIC_DATAGRAM) {
+		n = quic_outq_dgram_write(sk, &msg->msg_iter, len, &timeo);
+	} else {
+		st = quic_stream_send_get(sk, id, flags, &timeo, &err);
+		if (!st)
+			return err;
+		n = quic_outq_stream_write(sk, st, &msg->msg_iter, len,
+					   flags & MSG_QUIC_STREAM_FIN, &timeo);
+	}
+	/* MSG_MORE corks: a partial chunk waits for the next write */
+	qs->corked = !!(msg->msg_flags & MSG_MORE);
+	if (!qs->corked)
+		quic_outq_flush(sk);
+	return n;
+}
+
 static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -619,8 +657,7 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		goto out;
 	if (!has_hinfo) {
-		/* stream and datagram data are not implemented yet */
-		err = -EOPNOTSUPP;
+		err = quic_sendmsg_data(sk, msg, len, has_sinfo ? &sinfo : NULL);
 		goto out;
 	}
 	level = hinfo.crypto_level;
@@ -647,12 +684,104 @@ out:
 	return err;
 }
 
+static int quic_recvmsg_dgram(struct sock *sk, struct msghdr *msg,
+			      size_t len, int flags)
+{
+	struct sk_buff_head *q = &quic_sk(sk)->streams.rcvq;
+	struct sk_buff *skb = skb_peek(q);
+	int err, copy, size = skb->len;
+
+	copy = min_t(size_t, len, size);
+	err = skb_copy_datagram_msg(skb, 0, msg, copy);
+	if (err)
+		return err;
+	msg->msg_flags |= MSG_QUIC_DATAGRAM;
+	msg->msg_flags |= copy < size ? MSG_TRUNC : MSG_EOR;
+	if (!(flags & MSG_PEEK)) {
+		__skb_unlink(skb, q);
+		kfree_skb(skb);
+	}
+	return flags & MSG_TRUNC ? size : copy;
+}
+
+/* Stream data: consecutive data of one stream, up to its FIN (MSG_EOR
+ * and MSG_QUIC_STREAM_FIN), with a QUIC_STREAM_INFO cmsg.
+ */
+static int quic_recvmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
+			     int flags)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct sk_buff *skb = skb_peek(&t->rcvq), *next;
+	struct quic_stream_info sinfo = {};
+	struct quic_stream *st;
+	size_t copied = 0;
+	bool fin = false;
+	u32 n;
+	int err;
+
+	if (QUIC_RCV_CB(skb)->dgram)
+		return quic_recvmsg_dgram(sk, msg, len, flags);
+	sinfo.stream_id = QUIC_RCV_CB(skb)->stream_id;
+	st = quic_stream_find(sk, sinfo.stream_id);
+	while (skb && !QUIC_RCV_CB(skb)->dgram &&
+	       QUIC_RCV_CB(skb)->stream_id == sinfo.stream_id) {
+		n = min_t(size_t, len - copied, skb->len);
+		if (n) {
+			err = skb_copy_datagram_msg(skb, 0, msg, n);
+			if (err) {
+				if (copied)
+					break;
+				return err;
+			}
+		}
+		copied += n;
+		if (flags & MSG_PEEK) {
+			fin = n == skb->len && QUIC_RCV_CB(skb)->fin;
+			break;
+		}
+		next = skb_peek_next(skb, &t->rcvq);
+		if (n < skb->len) {
+			skb_pull(skb, n);
+			QUIC_RCV_CB(skb)->offset += n;
+			if (st)
+				quic_inq_read(sk, st, n);
+			break;
+		}
+		fin = QUIC_RCV_CB(skb)->fin;
+		__skb_unlink(skb, &t->rcvq);
+		kfree_skb(skb);
+		if (st)
+			quic_inq_read(sk, st, n);
+		if (fin || copied == len)
+			break;
+		skb = next;
+	}
+	if (fin) {
+		sinfo.stream_flags |= MSG_QUIC_STREAM_FIN;
+		msg->msg_flags |= MSG_EOR;
+	}
+	put_cmsg(msg, SOL_QUIC, QUIC_STREAM_INFO, sizeof(sinfo), &sinfo);
+	if (st && !(flags & MSG_PEEK)) {
+		/* write() answers on the stream last read, if it can */
+		if (st->has_send && !st->fin_queued &&
+		    st->send_state <= QUIC_STREAM_SEND_STATE_SEND)
+			t->latest = st->id;
+		if (fin) {
+			st->recv_state = QUIC_STREAM_RECV_STATE_READ;
+			quic_stream_maybe_free(sk, st);
+		}
+		quic_outq_flush(sk);	/* window updates */
+	}
+	return copied;
+}
+
 static int quic_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	struct quic_handshake_info hinfo = {};
 	struct sk_buff *skb;
+	bool data = false;
 	int err, copy;
 	long timeo;
 
@@ -669,6 +798,11 @@ static int quic_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		skb = skb_peek(&sk->sk_receive_queue);
 		if (skb)
 			break;
+		skb = skb_peek(&quic_sk(sk)->streams.rcvq);
+		if (skb) {
+			data = true;
+			break;
+		}
 		err = sock_error(sk);
 		if (err)
 			break;
@@ -687,12 +821,17 @@ static int quic_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			break;
 		sk_wait_event(sk, &timeo,
 			      !skb_queue_empty(&sk->sk_receive_queue) ||
+			      !skb_queue_empty(&quic_sk(sk)->streams.rcvq) ||
 			      READ_ONCE(sk->sk_err) ||
 			      (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	if (!skb)
 		goto out;
+	if (data) {
+		err = quic_recvmsg_data(sk, msg, len, flags);
+		goto out;
+	}
 
 	copy = min_t(size_t, len, skb->len);
 	err = skb_copy_datagram_msg(skb, 0, msg, copy);
@@ -925,6 +1064,29 @@ static int quic_sockopt_close_set(struct sock *sk, sockptr_t optval,
 	return 0;
 }
 
+/* QUIC_SOCKOPT_STREAM_RESET and QUIC_SOCKOPT_STREAM_STOP_SENDING */
+static int quic_sockopt_stream_ctl(struct sock *sk, int optname,
+				   sockptr_t optval, unsigned int optlen)
+{
+	struct quic_errinfo info;
+	int err;
+
+	if (optlen < sizeof(info.stream_id))
+		return -EINVAL;
+	err = quic_copy_in(&info, sizeof(info), optval, optlen);
+	if (err)
+		return err;
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -EINVAL;
+	if (optname == QUIC_SOCKOPT_STREAM_RESET)
+		err = quic_stream_reset(sk, info.stream_id, info.errcode, true);
+	else
+		err = quic_stream_stop_sending(sk, info.stream_id, info.errcode);
+	if (!err)
+		quic_outq_flush(sk);
+	return err;
+}
+
 /**
  * quic_do_setsockopt - set a SOL_QUIC option
  * @sk: the QUIC socket
@@ -975,6 +1137,8 @@ int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
 		break;
 	case QUIC_SOCKOPT_STREAM_RESET:
 	case QUIC_SOCKOPT_STREAM_STOP_SENDING:
+		err = quic_sockopt_stream_ctl(sk, optname, optval, optlen);
+		break;
 	case QUIC_SOCKOPT_CONNECTION_ID:
 	case QUIC_SOCKOPT_CONNECTION_MIGRATION:
 	case QUIC_SOCKOPT_SESSION_TICKET:
@@ -1025,6 +1189,29 @@ static int quic_sockopt_event_get(struct sock *sk, int len, sockptr_t optval,
 		return -EINVAL;
 	opt.on = !!(quic_sk(sk)->events & BIT(opt.type));
 	return quic_copy_out(optval, optlen, len, &opt, sizeof(opt));
+}
+
+static int quic_sockopt_stream_open(struct sock *sk, int len,
+				    sockptr_t optval, sockptr_t optlen)
+{
+	struct quic_stream_info info = {};
+	long timeo;
+	s64 id;
+	int err;
+
+	if (len < (int)sizeof(info.stream_id))
+		return -EINVAL;
+	if (copy_from_sockptr(&info, optval, min_t(int, len, sizeof(info))))
+		return -EFAULT;
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -EINVAL;
+	timeo = sock_sndtimeo(sk, 0);
+	err = quic_stream_open(sk, info.stream_id, info.stream_flags, &id,
+			       &timeo);
+	if (err)
+		return err;
+	info.stream_id = id;
+	return quic_copy_out(optval, optlen, len, &info, sizeof(info));
 }
 
 static int quic_sockopt_tp_get(struct sock *sk, int len, sockptr_t optval,
@@ -1164,6 +1351,8 @@ int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
 		err = quic_sockopt_ticket_get(sk, len, optval, optlen);
 		break;
 	case QUIC_SOCKOPT_STREAM_OPEN:
+		err = quic_sockopt_stream_open(sk, len, optval, optlen);
+		break;
 	case QUIC_SOCKOPT_CONNECTION_ID:
 		err = -EOPNOTSUPP;
 		break;
@@ -1230,17 +1419,21 @@ static __poll_t quic_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
 	if (shutdown == SHUTDOWN_MASK || sk->sk_state == QUIC_SS_CLOSED)
 		mask |= EPOLLHUP;
-	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+	if (!skb_queue_empty_lockless(&sk->sk_receive_queue) ||
+	    !skb_queue_empty_lockless(&quic_sk(sk)->streams.rcvq))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (quic_is_listen(sk)) {
 		if (READ_ONCE(sk->sk_ack_backlog))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		return mask;
 	}
-	if (sk->sk_state == QUIC_SS_ESTABLISHED ||
-	    sk->sk_state == QUIC_SS_ESTABLISHING) {
-		if (sk_stream_wspace(sk) > 0)
+	if (sk->sk_state == QUIC_SS_ESTABLISHED) {
+		if (sock_writeable(sk))
 			mask |= EPOLLOUT | EPOLLWRNORM;
+		else
+			sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+	} else if (sk->sk_state == QUIC_SS_ESTABLISHING) {
+		mask |= EPOLLOUT | EPOLLWRNORM;
 	}
 	return mask;
 }

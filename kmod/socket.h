@@ -20,6 +20,7 @@
 #include "outqueue.h"
 #include "inqueue.h"
 #include "timer.h"
+#include "stream.h"
 
 /* Socket states map onto TCP's so that the generic inet code (accept,
  * getname, poll helpers) treats them sensibly.
@@ -38,6 +39,7 @@ enum quic_state {
 #define QUIC_DCID_MAX		8	/* peer CIDs we store */
 #define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
 #define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
+#define QUIC_MAX_DGRAM_CAP	15360	/* once established, within the path MTU */
 #define QUIC_REQ_PKTS_MAX	8	/* queued Initials per request */
 
 /* A connection attempt queued at a listener until accept(). */
@@ -107,6 +109,11 @@ struct quic_sock {
 	struct quic_crypto_in cin[QUIC_PN_MAX];
 	struct sk_buff_head pending[QUIC_PN_MAX];  /* packets awaiting keys */
 
+	/* streams, flow control, datagrams */
+	struct quic_stream_table streams;
+	struct quic_cong cong;
+	u32 mss;			/* datagram size once established */
+
 	/* loss recovery */
 	struct quic_rtt rtt;
 	u8 pto_count;
@@ -136,6 +143,7 @@ struct quic_sock {
 	u8 draining:1;			/* peer closed: send nothing */
 	u8 ack_eliciting_sent:1;	/* since the last packet received */
 	u8 rtp_set:1;			/* peer's transport params known */
+	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
 };
 
 struct quic6_sock {

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC: streams.
+ *
+ * A stream exists from the moment it is opened, by us (sendmsg() or
+ * QUIC_SOCKOPT_STREAM_OPEN) or by the peer (its first frame for the stream,
+ * which also opens every lower-numbered stream of that type, RFC 9000
+ * 3.2), until both of its halves are finished: the send side once all data
+ * and the FIN, or a RESET_STREAM, were acknowledged; the receive side once
+ * the user read everything up to the FIN, or the peer reset it.  A closed
+ * peer-initiated stream gives the peer credit for one more (MAX_STREAMS).
+ *
+ * Stream IDs of closed streams are remembered only as "below the next
+ * number": frames for them are ignored, sendmsg() on them fails.
+ */
+
+#include <linux/slab.h>
+#include <linux/hash.h>
+#include <net/sock.h>
+
+#include "protocol.h"
+#include "socket.h"
+#include "frame.h"
+#include "connection.h"
+
+static inline struct quic_stream_table *quic_streams(struct sock *sk)
+{
+	return &quic_sk(sk)->streams;
+}
+
+bool quic_stream_is_local(struct sock *sk, s64 id)
+{
+	return !!(id & QUIC_STREAM_TYPE_SERVER_MASK) == quic_is_serv(sk);
+}
+
+static struct hlist_head *quic_stream_bucket(struct quic_stream_table *t,
+					     s64 id)
+{
+	return &t->hash[hash_64(id, ilog2(QUIC_STREAM_HASH_SIZE))];
+}
+
+void quic_streams_init(struct sock *sk)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < QUIC_STREAM_HASH_SIZE; i++)
+		INIT_HLIST_HEAD(&t->hash[i]);
+	INIT_LIST_HEAD(&t->send_list);
+	INIT_LIST_HEAD(&t->ctrl_list);
+	skb_queue_head_init(&t->retxq);
+	skb_queue_head_init(&t->dgramq);
+	skb_queue_head_init(&t->rcvq);
+	t->latest = -1;
+}
+
+/* The peer's transport parameters are known (and again once established):
+ * take the initial limits, and size the socket buffers for the windows.
+ */
+void quic_streams_established(struct sock *sk)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_sock *qs = quic_sk(sk);
+	u8 type;
+
+	for (type = 0; type < 2; type++) {
+		u64 lmax = type ? qs->remote_tp.max_streams_uni :
+				  qs->remote_tp.max_streams_bidi;
+		u64 pmax = type ? qs->local_tp.max_streams_uni :
+				  qs->local_tp.max_streams_bidi;
+
+		t->local_max[type] = max(t->local_max[type], lmax);
+		t->peer_max_init[type] = pmax;
+		t->peer_max[type] = max(t->peer_max[type], pmax);
+	}
+	t->send_max = max(t->send_max, qs->remote_tp.max_data);
+	t->recv_window = qs->local_tp.max_data;
+	t->recv_max = max(t->recv_max, t->recv_window);
+
+	/* the windows, with room for skb overhead, bound the memory */
+	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
+		WRITE_ONCE(sk->sk_rcvbuf,
+			   max_t(u64, READ_ONCE(sk->sk_rcvbuf),
+				 min_t(u64, 4 * t->recv_window, 64 << 20)));
+	if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK))
+		WRITE_ONCE(sk->sk_sndbuf,
+			   max_t(u64, READ_ONCE(sk->sk_sndbuf),
+				 min_t(u64, 2 * t->send_max, 16 << 20)));
+}
+
+static void quic_stream_destroy(struct quic_stream *st)
+{
+	__skb_queue_purge(&st->sndq);
+	__skb_queue_purge(&st->reasm);
+	kfree(st);
+}
+
+void quic_streams_free(struct sock *sk)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_stream *st;
+	struct hlist_node *tmp;
+	int i;
+
+	for (i = 0; i < QUIC_STREAM_HASH_SIZE; i++) {
+		hlist_for_each_entry_safe(st, tmp, &t->hash[i], node) {
+			hlist_del(&st->node);
+			quic_stream_destroy(st);
+		}
+	}
+	INIT_LIST_HEAD(&t->send_list);
+	INIT_LIST_HEAD(&t->ctrl_list);
+	t->count = 0;
+	__skb_queue_purge(&t->retxq);
+	__skb_queue_purge(&t->dgramq);
+	__skb_queue_purge(&t->rcvq);
+}
+
+struct quic_stream *quic_stream_find(struct sock *sk, s64 id)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_stream *st;
+
+	hlist_for_each_entry(st, quic_stream_bucket(t, id), node)
+		if (st->id == id)
+			return st;
+	return NULL;
+}
+
+static struct quic_stream *quic_stream_create(struct sock *sk, s64 id)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_sock *qs = quic_sk(sk);
+	bool local = quic_stream_is_local(sk, id);
+	bool uni = quic_stream_type(id) == QUIC_STREAM_UNI;
+	struct quic_stream *st;
+
+	st = kzalloc(sizeof(*st), GFP_ATOMIC);
+	if (!st)
+		return NULL;
+	st->id = id;
+	INIT_LIST_HEAD(&st->send_node);
+	INIT_LIST_HEAD(&st->ctrl_node);
+	__skb_queue_head_init(&st->sndq);
+	__skb_queue_head_init(&st->reasm);
+	st->has_send = !uni || local;
+	st->has_recv = !uni || !local;
+	st->send_state = QUIC_STREAM_SEND_STATE_READY;
+	st->recv_state = QUIC_STREAM_RECV_STATE_RECV;
+	st->final_size = QUIC_FINAL_UNKNOWN;
+	if (uni)
+		st->send_max = qs->remote_tp.max_stream_data_uni;
+	else if (local)
+		st->send_max = qs->remote_tp.max_stream_data_bidi_remote;
+	else
+		st->send_max = qs->remote_tp.max_stream_data_bidi_local;
+	if (uni)
+		st->recv_window = qs->local_tp.max_stream_data_uni;
+	else if (local)
+		st->recv_window = qs->local_tp.max_stream_data_bidi_local;
+	else
+		st->recv_window = qs->local_tp.max_stream_data_bidi_remote;
+	st->recv_max = st->recv_window;
+	hlist_add_head(&st->node, quic_stream_bucket(t, id));
+	t->count++;
+	return st;
+}
+
+void quic_stream_event(struct sock *sk, struct quic_stream *st, u8 state,
+		       u32 errcode, u64 finalsz)
+{
+	struct quic_stream_update u = {};
+
+	u.id = st->id;
+	u.state = state;
+	u.errcode = errcode;
+	u.finalsz = finalsz;
+	quic_inq_event(sk, QUIC_EVENT_STREAM_UPDATE, &u, sizeof(u));
+}
+
+void quic_stream_ctrl_add(struct sock *sk, struct quic_stream *st)
+{
+	if (list_empty(&st->ctrl_node))
+		list_add_tail(&st->ctrl_node, &quic_streams(sk)->ctrl_list);
+}
+
+/* Open local streams up to @id (all lower ones of its type too). */
+static int quic_stream_open_local(struct sock *sk, s64 id,
+				  struct quic_stream **out)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	u8 type = quic_stream_type(id);
+	u64 n = (u64)id >> 2, i;
+	struct quic_stream *st = NULL;
+
+	if (n < t->local_next[type])
+		return -EINVAL;		/* closed, or in use */
+	if (n >= t->local_max[type])
+		return -EAGAIN;
+	if (n - t->local_next[type] >= QUIC_STREAMS_MAX ||
+	    t->count >= 2 * QUIC_STREAMS_MAX)
+		return -ENOSPC;
+	for (i = t->local_next[type]; i <= n; i++) {
+		st = quic_stream_create(sk, (s64)(i << 2) | (id & 3));
+		if (!st)
+			return -ENOMEM;
+		t->local_next[type] = i + 1;
+	}
+	*out = st;
+	return 0;
+}
+
+static bool quic_stream_open_ready(struct sock *sk, u8 type, u64 n)
+{
+	return n < quic_streams(sk)->local_max[type] || READ_ONCE(sk->sk_err) ||
+	       sk->sk_state != QUIC_SS_ESTABLISHED;
+}
+
+/* Open local stream @id, waiting for MAX_STREAMS if the peer's limit is
+ * reached, unless @flags has MSG_QUIC_STREAM_DONTWAIT or @timeo is 0.
+ * With MSG_QUIC_STREAM_SNDBLOCK a STREAMS_BLOCKED frame tells the peer.
+ */
+static int quic_stream_open_wait(struct sock *sk, s64 id, u32 flags,
+				 long *timeo, struct quic_stream **out)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct quic_stream_table *t = quic_streams(sk);
+	u8 type = quic_stream_type(id);
+	u64 n = (u64)id >> 2;
+	int err;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		err = -EPIPE;
+		if (sk->sk_state != QUIC_SS_ESTABLISHED)
+			break;
+		err = quic_stream_open_local(sk, id, out);
+		if (err != -EAGAIN)
+			break;
+		if (flags & MSG_QUIC_STREAM_SNDBLOCK &&
+		    t->local_blocked_at[type] != t->local_max[type]) {
+			t->streams_blocked_pending |= BIT(type);
+			quic_outq_flush(sk);
+		}
+		if ((flags & MSG_QUIC_STREAM_DONTWAIT) || !*timeo)
+			break;
+		err = sock_intr_errno(*timeo);
+		if (signal_pending(current))
+			break;
+		sk_wait_event(sk, timeo, quic_stream_open_ready(sk, type, n),
+			      &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+static s64 quic_stream_next_local(struct sock *sk, bool uni)
+{
+	u8 type = uni ? QUIC_STREAM_UNI : QUIC_STREAM_BIDI;
+	s64 id = quic_streams(sk)->local_next[type] << 2;
+
+	if (uni)
+		id |= QUIC_STREAM_TYPE_UNI_MASK;
+	if (quic_is_serv(sk))
+		id |= QUIC_STREAM_TYPE_SERVER_MASK;
+	return id;
+}
+
+/**
+ * quic_stream_open - QUIC_SOCKOPT_STREAM_OPEN
+ * @sk: the connection (locked, ESTABLISHED)
+ * @id: the stream to open, or -1 for the next local one
+ * @flags: MSG_QUIC_STREAM_UNI (with -1), _DONTWAIT, _SNDBLOCK
+ * @out: the ID opened
+ * @timeo: how long to wait for the peer's stream limit
+ *
+ * Return: 0 or a negative errno.
+ */
+int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out, long *timeo)
+{
+	struct quic_stream *st;
+	int err;
+
+	if (id == -1)
+		id = quic_stream_next_local(sk, flags & MSG_QUIC_STREAM_UNI);
+	if (id < 0 || id > QUIC_STREAM_ID_MAX || !quic_stream_is_local(sk, id))
+		return -EINVAL;
+	if (quic_stream_find(sk, id))
+		return -EEXIST;
+	err = quic_stream_open_wait(sk, id, flags, timeo, &st);
+	if (err)
+		return err;
+	quic_streams(sk)->latest = id;
+	*out = id;
+	return 0;
+}
+
+static bool quic_stream_writable(const struct quic_stream *st)
+{
+	return st->has_send && !st->fin_queued &&
+	       st->send_state <= QUIC_STREAM_SEND_STATE_SEND;
+}
+
+/**
+ * quic_stream_send_get - the stream a sendmsg() writes to
+ * @sk: the connection (locked, ESTABLISHED)
+ * @id: from the QUIC_STREAM_INFO cmsg; -1: the latest stream, or with
+ *	MSG_QUIC_STREAM_NEW the next local one (_UNI: unidirectional)
+ * @flags: the stream flags
+ * @timeo: how long to wait for the peer's stream limit
+ * @err: out: the error when NULL is returned
+ *
+ * Local streams not open yet are opened (MSG_QUIC_STREAM_NEW is implied).
+ */
+struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
+					 long *timeo, int *err)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_stream *st;
+
+	if (id == -1) {
+		st = t->latest >= 0 ? quic_stream_find(sk, t->latest) : NULL;
+		if (!(flags & MSG_QUIC_STREAM_NEW) && st &&
+		    quic_stream_writable(st))
+			return st;
+		id = quic_stream_next_local(sk, flags & MSG_QUIC_STREAM_UNI);
+	}
+	*err = -EINVAL;
+	if (id < 0 || id > QUIC_STREAM_ID_MAX)
+		return NULL;
+	st = quic_stream_find(sk, id);
+	if (!st) {
+		if (!quic_stream_is_local(sk, id))
+			return NULL;	/* not opened by the peer, or closed */
+		*err = quic_stream_open_wait(sk, id, flags, timeo, &st);
+		if (*err)
+			return NULL;
+	}
+	*err = -EINVAL;
+	if (!quic_stream_writable(st))
+		return NULL;
+	t->latest = id;
+	return st;
+}
+
+/**
+ * quic_stream_recv_get - the stream a received frame refers to
+ * @sk: the connection (locked)
+ * @id: the Stream ID of the frame
+ * @sender_frame: the frame comes from the stream's sending side (STREAM,
+ *	RESET_STREAM, STREAM_DATA_BLOCKED); else its receiving side
+ * @frame: the frame type, for the error
+ * @out: the stream, or NULL for one already closed (ignore the frame)
+ *
+ * Peer streams are opened here, with all lower ones of their type.
+ *
+ * Return: 0, or -EPROTO after closing the connection (STREAM_LIMIT_ERROR,
+ * STREAM_STATE_ERROR), or -ENOMEM.
+ */
+int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
+			 u64 frame, struct quic_stream **out)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	bool local = quic_stream_is_local(sk, id);
+	u8 type = quic_stream_type(id);
+	u64 n = (u64)id >> 2, i;
+	struct quic_stream *st;
+
+	*out = NULL;
+	/* a unidirectional stream has one sender */
+	if (type == QUIC_STREAM_UNI && local == sender_frame)
+		goto state_err;
+	if (local) {
+		if (n >= t->local_next[type])
+			goto state_err;	/* we never opened it */
+		*out = quic_stream_find(sk, id);
+		return 0;
+	}
+	if (n >= t->peer_max[type]) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_STREAM_LIMIT, frame);
+		return -EPROTO;
+	}
+	if (n < t->peer_next[type]) {
+		*out = quic_stream_find(sk, id);
+		return 0;
+	}
+	for (i = t->peer_next[type]; i <= n; i++) {
+		st = quic_stream_create(sk, (s64)(i << 2) | (id & 3));
+		if (!st)
+			return -ENOMEM;
+		t->peer_next[type] = i + 1;
+		if (st->has_recv)
+			quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV,
+					  0, 0);
+	}
+	*out = st;
+	return 0;
+
+state_err:
+	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_STREAM_STATE, frame);
+	return -EPROTO;
+}
+
+static bool quic_stream_send_done(const struct quic_stream *st)
+{
+	return !st->has_send || st->send_state == QUIC_STREAM_SEND_STATE_RECVD ||
+	       st->send_state == QUIC_STREAM_SEND_STATE_RESET_RECVD;
+}
+
+static bool quic_stream_recv_done(const struct quic_stream *st)
+{
+	return !st->has_recv || st->recv_state == QUIC_STREAM_RECV_STATE_READ ||
+	       st->recv_state == QUIC_STREAM_RECV_STATE_RESET_READ;
+}
+
+/* Free @st if both of its halves are finished; the caller must not use it
+ * afterwards.
+ */
+void quic_stream_maybe_free(struct sock *sk, struct quic_stream *st)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	u8 type = quic_stream_type(st->id);
+	u64 max;
+
+	if (!quic_stream_send_done(st) || !quic_stream_recv_done(st) ||
+	    st->unacked)
+		return;
+	hlist_del(&st->node);
+	list_del_init(&st->send_node);
+	list_del_init(&st->ctrl_node);
+	t->count--;
+	if (!quic_stream_is_local(sk, st->id)) {
+		/* RFC 9000 4.6: let the peer open another one */
+		t->peer_closed[type]++;
+		max = t->peer_closed[type] + t->peer_max_init[type];
+		if (max > t->peer_max[type]) {
+			t->peer_max[type] = max;
+			t->max_streams_pending |= BIT(type);
+		}
+	}
+	quic_stream_destroy(st);
+}
+
+/* Send progress: every chunk up to the FIN was acknowledged. */
+void quic_stream_send_progress(struct sock *sk, struct quic_stream *st)
+{
+	if (st->send_state > QUIC_STREAM_SEND_STATE_SENT || !st->fin_acked ||
+	    st->unacked || !skb_queue_empty(&st->sndq))
+		return;
+	st->send_state = QUIC_STREAM_SEND_STATE_RECVD;
+	quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RECVD, 0, st->send_off);
+}
+
+/* Drop @st's chunks that wait to be (re)sent. */
+static void quic_stream_drop_unsent(struct sock *sk, struct quic_stream *st)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct sk_buff *skb, *tmp;
+
+	__skb_queue_purge(&st->sndq);
+	list_del_init(&st->send_node);
+	skb_queue_walk_safe(&t->retxq, skb, tmp) {
+		if (QUIC_SND_CB(skb)->stream_id != st->id)
+			continue;
+		__skb_unlink(skb, &t->retxq);
+		kfree_skb(skb);
+		st->unacked--;
+	}
+}
+
+/**
+ * quic_stream_reset - abandon sending on a stream (RESET_STREAM)
+ * @sk: the connection (locked)
+ * @id: the stream
+ * @errcode: the application error code
+ * @user: QUIC_SOCKOPT_STREAM_RESET (else the peer sent STOP_SENDING)
+ *
+ * Return: 0 or -EINVAL.
+ */
+int quic_stream_reset(struct sock *sk, s64 id, u32 errcode, bool user)
+{
+	struct quic_stream *st = quic_stream_find(sk, id);
+
+	if (!st || !st->has_send ||
+	    st->send_state >= QUIC_STREAM_SEND_STATE_RECVD)
+		return -EINVAL;
+	quic_stream_drop_unsent(sk, st);
+	st->send_state = QUIC_STREAM_SEND_STATE_RESET_SENT;
+	st->reset_errcode = errcode;
+	st->reset_pending = 1;
+	quic_stream_ctrl_add(sk, st);
+	quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_SENT, errcode,
+			  st->send_next);
+	return 0;
+}
+
+/* QUIC_SOCKOPT_STREAM_STOP_SENDING */
+int quic_stream_stop_sending(struct sock *sk, s64 id, u32 errcode)
+{
+	struct quic_stream *st = quic_stream_find(sk, id);
+
+	if (!st || !st->has_recv ||
+	    st->recv_state >= QUIC_STREAM_RECV_STATE_RECVD)
+		return -EINVAL;
+	if (st->stop_pending || st->stop_inflight)
+		return -EAGAIN;
+	st->stop_errcode = errcode;
+	st->stop_pending = 1;
+	quic_stream_ctrl_add(sk, st);
+	return 0;
+}
+
+static void quic_stream_wake_writers(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM);
+	rcu_read_unlock();
+}
+
+/* MAX_STREAMS from the peer: it lets us open more streams of @type. */
+void quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	u64 ev;
+
+	if (max <= t->local_max[type])
+		return;
+	t->local_max[type] = max;
+	ev = (max << 2) | (type ? QUIC_STREAM_TYPE_UNI_MASK : 0) |
+	     (quic_is_serv(sk) ? QUIC_STREAM_TYPE_SERVER_MASK : 0);
+	quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_STREAM, &ev, sizeof(ev));
+	quic_stream_wake_writers(sk);
+}
+
+/* MAX_STREAM_DATA (@id >= 0) or MAX_DATA (@id == -1) from the peer. */
+int quic_stream_max_data_rcv(struct sock *sk, s64 id, u64 max)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_stream_max_data md;
+	struct quic_stream *st;
+	int err;
+
+	if (id < 0) {
+		if (max > t->send_max)
+			t->send_max = max;
+		return 0;
+	}
+	err = quic_stream_recv_get(sk, id, false, QUIC_FRAME_MAX_STREAM_DATA,
+				   &st);
+	if (err || !st || max <= st->send_max)
+		return err;
+	st->send_max = max;
+	md.id = id;
+	md.max_data = max;
+	quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_DATA, &md, sizeof(md));
+	return 0;
+}
