@@ -65,8 +65,9 @@ def recv_msg(sock: socket.socket, bufsize: int = 65536, timeout: float = 20.0) -
 
 
 def recv_stream(sock: socket.socket, nstreams: int = 1, timeout: float = 30.0,
-                ) -> dict[int, bytes]:
-    """Read stream data until ``nstreams`` streams ended (FIN)."""
+                others: list[QuicMessage] | None = None) -> dict[int, bytes]:
+    """Read stream data until ``nstreams`` streams ended (FIN); events and
+    datagrams read meanwhile go to ``others``."""
     data: dict[int, bytearray] = {}
     done: set[int] = set()
     deadline = time.monotonic() + timeout
@@ -76,6 +77,8 @@ def recv_stream(sock: socket.socket, nstreams: int = 1, timeout: float = 30.0,
             raise TimeoutError(f"streams not finished: {sorted(set(data) - done)}")
         m = recv_msg(sock, timeout=left)
         if m.is_event or m.is_datagram:
+            if others is not None:
+                others.append(m)
             continue
         assert m.stream_id is not None
         data.setdefault(m.stream_id, bytearray()).extend(m.data)

@@ -1,0 +1,195 @@
+"""Bulk transfers over kernel QUIC streams: 100 MB that must arrive intact
+(SHA-256), over loopback and over a lossy, reordering veth link (netem in
+a second network namespace)."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+from quicpair import Credentials
+from streampair import connected, write_creds
+
+from libquic import sockopt
+from libquic.cmsg import quic_sendmsg
+from libquic.handshake import quic_client_handshake, quic_server_handshake
+from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, QuicConfig, quic_socket
+
+MB = 1 << 20
+BLOCK = os.urandom(64 * 1024 + 4096)
+
+
+@pytest.fixture(scope="module")
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    return write_creds(tmp_path_factory.mktemp("creds"))
+
+
+def payload(total: int, msg: int = 64 * 1024) -> Iterator[memoryview]:
+    """``total`` pseudo-random bytes in ``msg``-sized pieces."""
+    view = memoryview(BLOCK)
+    off = 0
+    sent = 0
+    while sent < total:
+        n = min(msg, total - sent)
+        yield view[off:off + n]
+        off = (off + n + 17) % 4096
+        sent += n
+
+
+def expected_digest(total: int) -> str:
+    h = hashlib.sha256()
+    for piece in payload(total):
+        h.update(piece)
+    return h.hexdigest()
+
+
+def send_all(sk: socket.socket, total: int) -> None:
+    first = True
+    for piece in payload(total):
+        sent = 0
+        while sent < len(piece):
+            flags = MSG_QUIC_STREAM_NEW if first else 0
+            sent += quic_sendmsg(sk, piece[sent:], 0, flags)
+            first = False
+    quic_sendmsg(sk, b"", 0, MSG_QUIC_STREAM_FIN)
+
+
+def recv_all(sk: socket.socket, deadline: float) -> tuple[int, str]:
+    h = hashlib.sha256()
+    buf = bytearray(256 * 1024)
+    n = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {n} bytes arrived in time")
+        size, _anc, flags, _ = sk.recvmsg_into([buf], 64)
+        h.update(memoryview(buf)[:size])
+        n += size
+        if flags & socket.MSG_EOR:
+            return n, h.hexdigest()
+
+
+def transfer(client: socket.socket, server: socket.socket, total: int,
+             timeout: float) -> float:
+    for sk in (client, server):
+        sk.settimeout(timeout)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(send_all, client, total)
+        n, digest = recv_all(server, t0 + timeout)
+        fut.result(timeout=timeout)
+    elapsed = time.monotonic() - t0
+    assert n == total
+    assert digest == expected_digest(total)
+    print(f"\n{total / MB:.0f} MB in {elapsed:.1f} s: {total * 8 / elapsed / 1e6:.1f} Mbit/s")
+    return elapsed
+
+
+@pytest.mark.timeout(240)
+def test_bulk_100mb_loopback(creds: Credentials) -> None:
+    with connected(creds) as p:
+        transfer(p.client, p.server, 100 * MB, 200)
+
+
+# ---- lossy link ---------------------------------------------------------------
+
+CLONE_NEWNET = 0x40000000
+NS = "qlossy"
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True)
+
+
+@contextmanager
+def lossy_link() -> Iterator[tuple[str, str]]:
+    """10.77.0.1 here, 10.77.0.2 in netns NS, 5% loss, 5 ms, reordering."""
+    sh("ip", "netns", "add", NS)
+    try:
+        sh("ip", "link", "add", "qv0", "type", "veth", "peer", "name", "qv1")
+        sh("ip", "link", "set", "qv1", "netns", NS)
+        sh("ip", "addr", "add", "10.77.0.1/24", "dev", "qv0")
+        sh("ip", "link", "set", "qv0", "up")
+        ns = ("ip", "netns", "exec", NS)
+        sh(*ns, "ip", "addr", "add", "10.77.0.2/24", "dev", "qv1")
+        sh(*ns, "ip", "link", "set", "qv1", "up")
+        sh(*ns, "ip", "link", "set", "lo", "up")
+        netem = ("root", "netem", "loss", "5%", "delay", "5ms", "reorder", "25%", "50%")
+        sh("tc", "qdisc", "add", "dev", "qv0", *netem)
+        sh(*ns, "tc", "qdisc", "add", "dev", "qv1", *netem)
+        yield "10.77.0.1", "10.77.0.2"
+    finally:
+        subprocess.run(["ip", "link", "del", "qv0"], check=False)
+        subprocess.run(["ip", "netns", "del", NS], check=False)
+
+
+def socket_in_netns(name: str) -> socket.socket:
+    """A QUIC socket created in netns ``name`` (by a thread that joins it)."""
+    out: list[socket.socket | BaseException] = []
+
+    def run() -> None:
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns")
+            finally:
+                os.close(fd)
+            out.append(quic_socket(socket.AF_INET, socket.SOCK_STREAM))
+        except BaseException as exc:
+            out.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(10)
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("algo", [0, 1], ids=["newreno", "cubic"])
+def test_bulk_lossy_link(creds: Credentials, algo: int) -> None:
+    total = 100 * MB if algo == 1 else 20 * MB
+    with lossy_link() as (_, server_ip):
+        lsk = socket_in_netns(NS)
+        cfg = QuicConfig(congestion_control_algo=algo)
+        try:
+            sockopt.set_alpn(lsk, ["t"])
+            sockopt.set_config(lsk, cfg)
+            lsk.settimeout(60)
+            lsk.bind((server_ip, 0))
+            lsk.listen(1)
+            cli = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
+            cli.settimeout(60)
+            sockopt.set_alpn(cli, ["t"])
+            sockopt.set_config(cli, cfg)
+            cli.connect(lsk.getsockname()[:2])
+
+            def serve() -> socket.socket:
+                conn, _ = lsk.accept()
+                conn.settimeout(60)
+                quic_server_handshake(conn, timeout=60, pkey_file=creds.psk, cert_file=None)
+                return conn
+
+            with ThreadPoolExecutor(1) as ex:
+                fs = ex.submit(serve)
+                quic_client_handshake(cli, timeout=60, pkey_file=creds.psk)
+                srv = fs.result(timeout=90)
+            try:
+                assert sockopt.get_config(srv).congestion_control_algo == algo
+                transfer(cli, srv, total, 360)
+            finally:
+                cli.close()
+                srv.close()
+        finally:
+            lsk.close()
