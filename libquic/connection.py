@@ -39,7 +39,7 @@ DEFAULT_TIMEOUT = 30.0
 RECV_SIZE = 65536
 
 
-def _family_for(host: str) -> int:
+def family_for(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
@@ -49,11 +49,60 @@ class _StreamBuffer:
     fin: bool = False
 
 
-class QuicStream:
-    """One QUIC stream of a :class:`QuicConnection`."""
+class Demux:
+    """Files received messages by stream and kind; shared by the blocking and
+    asyncio connections, which differ only in how they wait for the next one."""
 
-    def __init__(self, conn: QuicConnection, stream_id: int) -> None:
-        self.conn = conn
+    def __init__(self, is_server: bool) -> None:
+        self.is_server = is_server
+        self.streams: dict[int, _StreamBuffer] = {}
+        self.new_streams: collections.deque[int] = collections.deque()
+        self.datagrams: collections.deque[bytes] = collections.deque()
+        self.events: collections.deque[QuicEventMessage] = collections.deque()
+
+    def add_local(self, sid: int) -> None:
+        self.streams.setdefault(sid, _StreamBuffer())
+
+    def file(self, msg: QuicMessage, waiting_for: str) -> None:
+        if msg.is_event:
+            self.events.append(msg.event())
+        elif msg.is_datagram:
+            self.datagrams.append(msg.data)
+        elif msg.stream_id is not None:
+            sid = msg.stream_id
+            if sid not in self.streams:
+                self.streams[sid] = _StreamBuffer()
+                if bool(sid & QUIC_STREAM_TYPE_SERVER_MASK) != self.is_server:
+                    self.new_streams.append(sid)
+            buf = self.streams[sid]
+            if msg.data:
+                buf.chunks.append(msg.data)
+            buf.fin = buf.fin or msg.fin
+        elif not msg.data:
+            raise ConnectionError(f"connection closed while waiting for {waiting_for}")
+
+    def take(self, sid: int, size: int, out: bytearray) -> bool:
+        """Move buffered data of stream ``sid`` into ``out``; True when the read
+        is satisfied (``size`` bytes, any data for a sized read, or the end)."""
+        buf = self.streams.setdefault(sid, _StreamBuffer())
+        while buf.chunks and (size < 0 or len(out) < size):
+            chunk = buf.chunks.popleft()
+            take = len(chunk) if size < 0 else min(len(chunk), size - len(out))
+            out += chunk[:take]
+            if take < len(chunk):
+                buf.chunks.appendleft(chunk[take:])
+        if size >= 0 and len(out) >= size:
+            return True
+        return (not buf.chunks and buf.fin) or (size >= 0 and bool(out))
+
+
+class StreamBase:
+    """What every stream object knows: its ID, kind and side, and the
+    socket-option actions (shared by the blocking and asyncio streams)."""
+
+    def __init__(self, sock: socket.socket, is_server: bool, stream_id: int) -> None:
+        self._sock = sock
+        self._is_server = is_server
         self.id = stream_id
 
     @property
@@ -62,7 +111,7 @@ class QuicStream:
 
     @property
     def is_local(self) -> bool:
-        return bool(self.id & QUIC_STREAM_TYPE_SERVER_MASK) == self.conn.is_server
+        return bool(self.id & QUIC_STREAM_TYPE_SERVER_MASK) == self._is_server
 
     @property
     def readable(self) -> bool:
@@ -72,10 +121,36 @@ class QuicStream:
     def writable(self) -> bool:
         return not (self.is_uni and not self.is_local)
 
+    def _check(self, write: bool) -> None:
+        if write and not self.writable:
+            raise OSError(f"stream {self.id} is the peer's unidirectional stream: read-only")
+        if not write and not self.readable:
+            raise OSError(f"stream {self.id} is our unidirectional stream: write-only")
+
+    def reset(self, errcode: int = 0) -> None:
+        """Abort sending (RESET_STREAM) with an application error code."""
+        sockopt.stream_reset(self._sock, self.id, errcode)
+
+    def stop_sending(self, errcode: int = 0) -> None:
+        """Ask the peer to stop sending (STOP_SENDING)."""
+        sockopt.stream_stop_sending(self._sock, self.id, errcode)
+
+    def __repr__(self) -> str:
+        kind = "uni" if self.is_uni else "bidi"
+        side = "local" if self.is_local else "peer"
+        return f"<{type(self).__name__} {self.id} {kind} {side}>"
+
+
+class QuicStream(StreamBase):
+    """One QUIC stream of a :class:`QuicConnection`."""
+
+    def __init__(self, conn: QuicConnection, stream_id: int) -> None:
+        super().__init__(conn.sock, conn.is_server, stream_id)
+        self.conn = conn
+
     def write(self, data: bytes | bytearray | memoryview, fin: bool = False) -> None:
         """Send all of ``data``; with ``fin`` the stream's send side ends after it."""
-        if not self.writable:
-            raise OSError(f"stream {self.id} is the peer's unidirectional stream: read-only")
+        self._check(write=True)
         self.conn._send_all(data, self.id, QuicMsgFlag.STREAM_FIN if fin else 0)
 
     def finish(self) -> None:
@@ -84,26 +159,12 @@ class QuicStream:
 
     def read(self, size: int = -1, timeout: float | None = DEFAULT_TIMEOUT) -> bytes:
         """Up to ``size`` bytes (all until the end with -1); ``b""`` at the end."""
-        if not self.readable:
-            raise OSError(f"stream {self.id} is our unidirectional stream: write-only")
+        self._check(write=False)
         return self.conn._read_stream(self.id, size, timeout)
 
     def read_all(self, timeout: float | None = DEFAULT_TIMEOUT) -> bytes:
         """Everything until the peer's FIN."""
         return self.read(-1, timeout)
-
-    def reset(self, errcode: int = 0) -> None:
-        """Abort sending (RESET_STREAM) with an application error code."""
-        sockopt.stream_reset(self.conn.sock, self.id, errcode)
-
-    def stop_sending(self, errcode: int = 0) -> None:
-        """Ask the peer to stop sending (STOP_SENDING)."""
-        sockopt.stream_stop_sending(self.conn.sock, self.id, errcode)
-
-    def __repr__(self) -> str:
-        kind = "uni" if self.is_uni else "bidi"
-        side = "local" if self.is_local else "peer"
-        return f"<QuicStream {self.id} {kind} {side}>"
 
 
 class QuicConnection:
@@ -113,10 +174,7 @@ class QuicConnection:
         self.sock = sock
         self.handshake = handshake
         self.is_server = handshake.is_server
-        self._streams: dict[int, _StreamBuffer] = {}
-        self._new_streams: collections.deque[int] = collections.deque()
-        self._datagrams: collections.deque[bytes] = collections.deque()
-        self._events: collections.deque[QuicEventMessage] = collections.deque()
+        self._demux = Demux(self.is_server)
 
     # -- construction ---------------------------------------------------------
     @classmethod
@@ -129,7 +187,7 @@ class QuicConnection:
         certificate; further keywords go to :func:`quic_client_handshake`
         (``cafile``, ``pkey_file`` for PSK, ``session_data``...).
         """
-        sock = quic_socket(_family_for(host))
+        sock = quic_socket(family_for(host))
         try:
             sock.settimeout(timeout)
             if alpns:
@@ -147,15 +205,15 @@ class QuicConnection:
         """Open the next local stream (bidirectional unless ``uni``)."""
         flags = QuicMsgFlag.STREAM_UNI if uni else 0
         sid = sockopt.stream_open(self.sock, -1, flags)
-        self._streams.setdefault(sid, _StreamBuffer())
+        self._demux.add_local(sid)
         return QuicStream(self, sid)
 
     def accept_stream(self, timeout: float | None = DEFAULT_TIMEOUT) -> QuicStream:
         """The next stream the peer opened (waits for its first data)."""
-        deadline = _deadline(timeout)
-        while not self._new_streams:
+        deadline = deadline_after(timeout)
+        while not self._demux.new_streams:
             self._pump(deadline, "a new stream")
-        return QuicStream(self, self._new_streams.popleft())
+        return QuicStream(self, self._demux.new_streams.popleft())
 
     # -- datagrams and events ---------------------------------------------------
     def send_datagram(self, data: bytes) -> None:
@@ -163,20 +221,20 @@ class QuicConnection:
         quic_sendmsg(self.sock, data, flags=MSG_QUIC_DATAGRAM)
 
     def recv_datagram(self, timeout: float | None = DEFAULT_TIMEOUT) -> bytes:
-        deadline = _deadline(timeout)
-        while not self._datagrams:
+        deadline = deadline_after(timeout)
+        while not self._demux.datagrams:
             self._pump(deadline, "a datagram")
-        return self._datagrams.popleft()
+        return self._demux.datagrams.popleft()
 
     def enable_event(self, event: int, on: bool = True) -> None:
         sockopt.set_event(self.sock, event, on)  # type: ignore[arg-type]
 
     def next_event(self, timeout: float | None = DEFAULT_TIMEOUT) -> QuicEventMessage:
         """The next enabled event (see :func:`enable_event`)."""
-        deadline = _deadline(timeout)
-        while not self._events:
+        deadline = deadline_after(timeout)
+        while not self._demux.events:
             self._pump(deadline, "an event")
-        return self._events.popleft()
+        return self._demux.events.popleft()
 
     # -- closing ---------------------------------------------------------------
     def close(self, errcode: int = 0, phrase: str = "") -> None:
@@ -206,19 +264,9 @@ class QuicConnection:
             view = view[n:]
 
     def _read_stream(self, sid: int, size: int, timeout: float | None) -> bytes:
-        deadline = _deadline(timeout)
-        buf = self._streams.setdefault(sid, _StreamBuffer())
+        deadline = deadline_after(timeout)
         out = bytearray()
-        while size < 0 or len(out) < size:
-            if buf.chunks:
-                chunk = buf.chunks.popleft()
-                take = len(chunk) if size < 0 else min(len(chunk), size - len(out))
-                out += chunk[:take]
-                if take < len(chunk):
-                    buf.chunks.appendleft(chunk[take:])
-                continue
-            if buf.fin or (out and size >= 0):
-                break
+        while not self._demux.take(sid, size, out):
             self._pump(deadline, f"data on stream {sid}")
         return bytes(out)
 
@@ -232,28 +280,10 @@ class QuicConnection:
             msg = quic_recvmsg(self.sock, RECV_SIZE)
         except TimeoutError:
             raise TimeoutError(f"timed out waiting for {waiting_for}") from None
-        self._file(msg, waiting_for)
-
-    def _file(self, msg: QuicMessage, waiting_for: str) -> None:
-        if msg.is_event:
-            self._events.append(msg.event())
-        elif msg.is_datagram:
-            self._datagrams.append(msg.data)
-        elif msg.stream_id is not None:
-            sid = msg.stream_id
-            if sid not in self._streams:
-                self._streams[sid] = _StreamBuffer()
-                if bool(sid & QUIC_STREAM_TYPE_SERVER_MASK) != self.is_server:
-                    self._new_streams.append(sid)
-            buf = self._streams[sid]
-            if msg.data:
-                buf.chunks.append(msg.data)
-            buf.fin = buf.fin or msg.fin
-        elif not msg.data:
-            raise ConnectionError(f"connection closed while waiting for {waiting_for}")
+        self._demux.file(msg, waiting_for)
 
 
-def _deadline(timeout: float | None) -> float | None:
+def deadline_after(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
@@ -267,7 +297,7 @@ class QuicListener:
         self.cert_file = cert_file
         self.key_file = key_file
         self.handshake_kw = handshake_kw
-        self.sock = quic_socket(_family_for(host))
+        self.sock = quic_socket(family_for(host))
         try:
             sockopt.set_alpn(self.sock, list(alpns))
             self.sock.bind((host, port))

@@ -170,3 +170,31 @@ def test_datagrams(creds: Credentials) -> None:
                 assert cli.recv_datagram(WAIT) == word.upper()
         thread.join(WAIT)
     assert result == [None]
+
+
+def test_asyncio_api(creds: Credentials) -> None:
+    import asyncio
+
+    from libquic.aio import AsyncQuicConnection, AsyncQuicListener
+
+    async def run() -> None:
+        async with AsyncQuicListener("127.0.0.1", 0, alpns=[ALPN], cert_file=creds.cert,
+                                     key_file=creds.key) as lsk:
+            async def serve() -> None:
+                async with await lsk.accept(WAIT) as conn:
+                    for _ in range(2):
+                        s = await conn.accept_stream(WAIT)
+                        await s.write((await s.read_all(WAIT)).upper(), fin=True)
+
+            server = asyncio.ensure_future(serve())
+            async with await AsyncQuicConnection.connect(
+                    "127.0.0.1", lsk.address[1], alpns=[ALPN], hostname="localhost",
+                    cafile=creds.ca, timeout=WAIT) as cli:
+                a, b = await cli.open_stream(), await cli.open_stream()
+                big = os.urandom(300_000)
+                await asyncio.gather(a.write(b"abc", fin=True), b.write(big, fin=True))
+                got_a, got_b = await asyncio.gather(a.read_all(WAIT), b.read_all(WAIT))
+                assert got_a == b"ABC" and got_b == big.upper()
+            await asyncio.wait_for(server, WAIT)
+
+    asyncio.run(run())
