@@ -669,10 +669,20 @@ static int qst_fuzz(void)
 		pi.pn_offset = (i / 60) % 12;
 		pi.largest_pn = -1;
 		err = quic_crypto_decrypt(c, buf, len, &pi);
-		kfree(buf);
 		QST_CHECK(err == -EINVAL || err == -EBADMSG ||
 			  err == -EKEYREJECTED, "packet fuzz (%d bytes): %d",
 			  len, err);
+		if (len)
+			buf[0] |= 0x80;
+		memset(&pi, 0, sizeof(pi));
+		pi.pn_offset = (i / 60) % 12;
+		pi.largest_pn = -1;
+		err = quic_crypto_initial_open_atomic(secret, 8,
+						      QUIC_VERSION_V1, buf,
+						      len, &pi);
+		kfree(buf);
+		QST_CHECK(err == -EINVAL || err == -EBADMSG,
+			  "Initial fuzz (%d bytes): %d", len, err);
 	}
 	err = 0;
 out:
