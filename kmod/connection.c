@@ -221,6 +221,11 @@ int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)
 	struct quic_sock *qs = quic_sk(sk);
 
 	qs->local_tp.chosen_version = qs->version ?: qs->config.version;
+	if (quic_is_serv(sk) && qs->local_tp.stateless_reset &&
+	    qs->token_ctx.hmac)
+		quic_stateless_reset_token(&qs->token_ctx, qs->scid.data,
+					   qs->scid.len,
+					   qs->local_tp.stateless_reset_token);
 	return quic_tp_encode(&qs->local_tp, quic_is_serv(sk), buf, size);
 }
 

@@ -136,6 +136,7 @@ struct quic_sock {
 	u8 draining:1;			/* peer closed: send nothing */
 	u8 ack_eliciting_sent:1;	/* since the last packet received */
 	u8 rtp_set:1;			/* peer's transport params known */
+	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
 };
 
 struct quic6_sock {
