@@ -36,6 +36,21 @@ void quic_set_state(struct sock *sk, int state)
 	sk->sk_state_change(sk);
 }
 
+/* After a peer-initiated key update, rekey the spare slots: that
+ * allocates, so it runs here in process context (scheduled from the
+ * receive path with a socket reference).
+ */
+static void quic_ku_work(struct work_struct *work)
+{
+	struct quic_sock *qs = container_of(work, struct quic_sock, ku_work);
+	struct sock *sk = &qs->inet.sk;
+
+	lock_sock(sk);
+	quic_crypto_key_update_prepare(&qs->crypto[QUIC_CRYPTO_APP]);
+	release_sock(sk);
+	sock_put(sk);
+}
+
 static int quic_init_sock(struct sock *sk)
 {
 	struct quic_net *qn = quic_net(sock_net(sk));
@@ -59,6 +74,7 @@ static int quic_init_sock(struct sock *sk)
 	}
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 	quic_timer_init(sk);
+	INIT_WORK(&qs->ku_work, quic_ku_work);
 	qs->local.sa.sa_family = sk->sk_family;
 	qs->peer.sa.sa_family = sk->sk_family;
 

@@ -299,3 +299,32 @@ def test_accept_nonblocking_and_timeout():
             lsk.accept()
     finally:
         lsk.close()
+
+
+def test_key_update_both_directions():
+    lsk, c, s = qt.connect_pair()
+    try:
+        for x in (c, s):
+            x.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_EVENT, struct.pack("BB", 7, 1))
+        # the client starts an update; its next 1-RTT packet shows the peer
+        c.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_KEY_UPDATE, b"")
+        qt.hs_send(c, qt.QUIC_CRYPTO_APP, b"x")
+        s.settimeout(10)
+        data, _, flags, _ = s.recvmsg(64)
+        assert flags & qt.MSG_QUIC_NOTIFICATION and data == bytes([7, 1])
+        # and the other way round, with data still flowing afterwards
+        time.sleep(0.2)
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_KEY_UPDATE, b"")
+        qt.hs_send(s, qt.QUIC_CRYPTO_APP, b"after-update")
+        c.settimeout(10)
+        data, _, flags, _ = c.recvmsg(64)
+        assert flags & qt.MSG_QUIC_NOTIFICATION and data == bytes([7, 0])
+        qt.wait_for(
+            lambda: (
+                c.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_SESSION_TICKET, 1024) == b"after-update"
+            ),
+            5,
+            "data after two key updates",
+        )
+    finally:
+        closeall(c, s, lsk)
