@@ -212,7 +212,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		eliciting = true;
 	}
 
-	if (!eliciting && (qs->probe_mask & BIT(space))) {
+	if (!eliciting && (qs->probe_mask & BIT(space)) &&
+	    quic_dgram_room(dg)) {
 		skb_put_u8(skb, QUIC_FRAME_PING);
 		eliciting = true;
 	}

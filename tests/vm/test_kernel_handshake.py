@@ -62,6 +62,21 @@ def test_handshake_other_ciphers(cipher):
         closeall(c, s, lsk)
 
 
+def test_handshake_quic_v2():
+    def v2(s):
+        cfg = struct.pack("<IIIIBBBBB3xI", 0x6B3343CF, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_CONFIG, cfg)
+
+    lsk, c, s = qt.connect_pair(client_setup=v2)
+    try:
+        qt.wait_for(lambda: qt.state_of(s) == "ESTABLISHED", 5, "v2 ESTABLISHED")
+        # the accepted socket speaks the client's version
+        got = struct.unpack("<I", s.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_CONFIG, 4))[0]
+        assert got == 0x6B3343CF
+    finally:
+        closeall(c, s, lsk)
+
+
 def test_transport_params_exchanged():
     def srv(s):
         qt.set_tp(s, max_idle_timeout=45_000_000, max_streams_bidi=7)
