@@ -84,6 +84,7 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 
 	quic_conn_common_init(sk);
 	qs->version = req->version;
+	qs->config.version = req->version;	/* reported by CONFIG get */
 	qs->dcid = req->scid;
 	qs->odcid = req->dcid;
 	do {
@@ -224,6 +225,11 @@ int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)
 	struct quic_sock *qs = quic_sk(sk);
 
 	qs->local_tp.chosen_version = qs->version ?: qs->config.version;
+	if (quic_is_serv(sk) && qs->local_tp.stateless_reset &&
+	    qs->token_ctx.hmac)
+		quic_stateless_reset_token(&qs->token_ctx, qs->scid.data,
+					   qs->scid.len,
+					   qs->local_tp.stateless_reset_token);
 	return quic_tp_encode(&qs->local_tp, quic_is_serv(sk), buf, size);
 }
 
@@ -290,6 +296,18 @@ int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 	for (i = 0; i < qs->dcid_count; i++)
 		if (qs->dcids[i].seq == seq)
 			return 0;	/* a repeat */
+	/* IDs below Retire Prior To no longer count towards the limit
+	 * (we do not use spare IDs yet, so there is nothing to switch)
+	 */
+	for (i = 0; i < qs->dcid_count;) {
+		if (qs->dcids[i].seq < prior) {
+			qs->dcids[i] = qs->dcids[--qs->dcid_count];
+			continue;
+		}
+		i++;
+	}
+	if (seq < prior)
+		return 0;
 	/* the one in use counts towards our limit too */
 	if (qs->dcid_count + 1 >= qs->local_tp.active_connection_id_limit ||
 	    qs->dcid_count >= QUIC_DCID_MAX) {

@@ -17,6 +17,18 @@
  * quic_crypto_decrypt() are mapped with a scatterlist, so they must be
  * linear, directly mapped memory: skb linear data or kmalloc()ed memory.
  * Never pass stack or vmalloc() memory.
+ *
+ * Key update (1-RTT, RFC 9001 section 6): each direction keeps its current
+ * key generation and a precomputed next one; receive also keeps the
+ * previous one.  A short header packet whose key phase bit differs from
+ * the current phase is opened with the previous keys if its packet number
+ * is below the first one received in the current phase, else with the next
+ * keys; success with the next keys rotates both directions (the peer
+ * started an update).  Rotation only moves key slots, so it can happen in
+ * softirq context; refilling the freed slot with the generation after
+ * (quic_crypto_key_update_prepare()) needs process context.  Our own update
+ * (quic_crypto_key_update()) is pending until a packet in the new phase
+ * arrives; no further update may start before that.
  */
 
 #ifndef __NET_QUIC_CRYPTO_H

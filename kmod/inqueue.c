@@ -59,6 +59,8 @@ static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
 	if (!len)
 		return 0;
 	if (level == QUIC_CRYPTO_APP) {
+		if (quic_is_serv(sk))	/* only servers send tickets */
+			return 0;
 		if (!qs->ticket) {
 			qs->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_ATOMIC);
 			if (!qs->ticket)

@@ -66,7 +66,7 @@ static bool quic_outq_space_wants(struct sock *sk, u8 space)
 		return false;
 	if (s->ack_pending && s->ack_immediate)
 		return true;
-	if (qs->cout[space].sent < qs->cout[space].len)
+	if (qs->cout[space].sent < qs->cout[space].len && !qs->corked)
 		return true;
 	if (qs->probe_mask & BIT(space))
 		return true;
@@ -855,7 +855,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		eliciting = true;
 
 	/* CRYPTO data: lost ranges rewind o->sent, so this resends too */
-	while (o->sent < o->len && sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
+	while (!qs->corked && o->sent < o->len &&
+	       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
 		room = quic_dgram_room(dg);
 		hdr = 1 + quic_varint_len(o->sent) + 2;
 		if (room < hdr + 16)
@@ -872,7 +873,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		eliciting = true;
 	}
 
-	if (!eliciting && (qs->probe_mask & BIT(space))) {
+	if (!eliciting && (qs->probe_mask & BIT(space)) &&
+	    quic_dgram_room(dg)) {
 		skb_put_u8(skb, QUIC_FRAME_PING);
 		eliciting = true;
 	}

@@ -172,6 +172,29 @@ static struct sock *quic_listener_pick(struct quic_udp_sock *us,
 	return pick ? &pick->inet.sk : NULL;
 }
 
+/* Open a copy of a would-be first Initial: only packets made with the
+ * Initial keys of their DCID may create a request (no socket yet, so the
+ * transform-free variant; the packet itself stays untouched for accept).
+ */
+static bool quic_initial_authentic(const struct quic_hdr *h, const u8 *data)
+{
+	struct quic_crypto_pktinfo pi = {};
+	bool ok;
+	u8 *copy;
+
+	if (h->len < h->pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+		return false;
+	copy = kmemdup(data, h->len, GFP_ATOMIC);
+	if (!copy)
+		return false;
+	pi.pn_offset = h->pn_offset;
+	pi.largest_pn = -1;
+	ok = !quic_crypto_initial_open_atomic(h->dcid.data, h->dcid.len,
+					      h->version, copy, h->len, &pi);
+	kfree_sensitive(copy);
+	return ok;
+}
+
 static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	bh_lock_sock(sk);
@@ -228,6 +251,8 @@ static void quic_listen_rcv(struct quic_udp_sock *us, struct sk_buff *skb,
 		}
 	}
 	if (sk_acceptq_is_full(lsk))
+		goto unlock;
+	if (!quic_initial_authentic(h, skb->data))
 		goto unlock;
 	req = kzalloc(sizeof(*req), GFP_ATOMIC);
 	if (!req)
@@ -369,7 +394,24 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	err = quic_crypto_decrypt(&qs->crypto[level], data, h.len, &pi);
 	if (err) {
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
+		/* RFC 9001 6.6: too many forgeries under one key */
+		if (err == -EBADMSG &&
+		    quic_crypto_integrity_limit_reached(&qs->crypto[level])) {
+			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_AEAD_LIMIT_REACHED, 0);
+			return -EPROTO;
+		}
 		return h.len;
+	}
+	if (pi.key_update) {
+		/* the peer moved to new 1-RTT keys; refill the spare slots
+		 * from process context (quic_ku_work())
+		 */
+		u8 phase = quic_crypto_key_phase(&qs->crypto[level]);
+
+		sock_hold(sk);
+		if (!schedule_work(&qs->ku_work))
+			sock_put(sk);
+		quic_inq_event(sk, QUIC_EVENT_KEY_UPDATE, &phase, 1);
 	}
 	/* reserved bits must be zero once protection is removed */
 	if (pi.first_byte & (h.type == QUIC_PKT_SHORT ? 0x18 : 0x0c)) {

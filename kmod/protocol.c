@@ -155,7 +155,7 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	struct sock *sk;
 
 	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS\n");
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID\n");
 		return 0;
 	}
 	qs = list_entry(v, struct quic_sock, node);
@@ -163,12 +163,21 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	if (sk->sk_state < ARRAY_SIZE(quic_state_names) &&
 	    quic_state_names[sk->sk_state])
 		state = quic_state_names[sk->sk_state];
-	seq_printf(seq, "%lu  %u  %s  %s  %-12s  %-45pISpc  %pISpc\n",
+	seq_printf(seq, "%lu  %u  %s  %s  %-12s  %-45pISpc  %pISpc",
 		   sock_i_ino(sk),
 		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
 		   sk->sk_family == AF_INET6 ? "INET6" : "INET",
 		   sk->sk_type == SOCK_STREAM ? "STREAM" : "DGRAM",
 		   state, &qs->local.sa, &qs->peer.sa);
+	/* connection IDs in hex, "-" when there is none */
+	if (qs->scid.len)
+		seq_printf(seq, "  %*phN", qs->scid.len, qs->scid.data);
+	else
+		seq_puts(seq, "  -");
+	if (qs->dcid.len)
+		seq_printf(seq, "  %*phN\n", qs->dcid.len, qs->dcid.data);
+	else
+		seq_puts(seq, "  -\n");
 	return 0;
 }
 

@@ -72,6 +72,10 @@ static const char qst_chacha_secret[] =
  * @version: QUIC version
  * @client_secret: client_initial_secret (A.1)
  * @client_iv: client Initial IV (A.1)
+ * @client_key: client Initial key (A.1)
+ * @client_hp: client Initial header protection key (A.1)
+ * @server_key: server Initial key (A.1)
+ * @server_hp: server Initial header protection key (A.1)
  * @server_secret: server_initial_secret (A.1)
  * @server_iv: server Initial IV (A.1)
  * @client_hdr: unprotected client Initial header (A.2)
@@ -87,6 +91,10 @@ struct qst_version {
 	u32		version;
 	const char	*client_secret;
 	const char	*client_iv;
+	const char	*client_key;
+	const char	*client_hp;
+	const char	*server_key;
+	const char	*server_hp;
 	const char	*server_secret;
 	const char	*server_iv;
 	const char	*client_hdr;
@@ -105,6 +113,10 @@ static const struct qst_version qst_versions[] = {
 		.client_secret = "c00cf151ca5be075ed0ebfb5c80323c4"
 				 "2d6b7db67881289af4008f1f6c357aea",
 		.client_iv = "fa044b2f42a3fd3b46fb255c",
+		.client_key = "1f369613dd76d5467730efcbe3b1a22d",
+		.client_hp = "9f50449e04a0e810283a1e9933adedd2",
+		.server_key = "cf3a5331653c364c88f0f379b6067e37",
+		.server_hp = "c206b8d9b9f0f37644430b490eeaa314",
 		.server_secret = "3c199828fd139efd216c155ad844cc81"
 				 "fb82fa8d7446fa7d78be803acdda951b",
 		.server_iv = "0ac1493ca1905853b0bba03e",
@@ -131,6 +143,10 @@ static const struct qst_version qst_versions[] = {
 		.client_secret = "14ec9d6eb9fd7af83bf5a668bc17a7e2"
 				 "83766aade7ecd0891f70f9ff7f4bf47b",
 		.client_iv = "91f73e2351d8fa91660e909f",
+		.client_key = "8b1a0bc121284290a29e0971b5cd045d",
+		.client_hp = "45b95e15235d6f45a6b19cbcb0294ba9",
+		.server_key = "82db637861d55e1d011f19ea71d5d2a7",
+		.server_hp = "edf6d05c83121201b436e16877593c3a",
 		.server_secret = "0263db1782731bf4588e7e4d93b74639"
 				 "07cb8cd8200b5da55a8bd488eafc37c1",
 		.server_iv = "dd13c276499c0249d3310652",
@@ -272,6 +288,24 @@ out:
 	return err;
 }
 
+/* Key and HP key of @secret (A.1) */
+static bool qst_keys(struct crypto_shash *hmac, const u8 *secret, u32 version,
+		     const char *key_hex, const char *hp_hex)
+{
+	bool v2 = version == QUIC_VERSION_V2;
+	u8 key[16], hp[16];
+
+	if (quic_crypto_hkdf_expand_label(hmac, secret, 32,
+					  v2 ? "quicv2 key" : "quic key", key,
+					  sizeof(key)) ||
+	    quic_crypto_hkdf_expand_label(hmac, secret, 32,
+					  v2 ? "quicv2 hp" : "quic hp", hp,
+					  sizeof(hp)))
+		return false;
+	return qst_eq_hex(key, key_hex, sizeof(key)) &&
+	       qst_eq_hex(hp, hp_hex, sizeof(hp));
+}
+
 /* A client Initial opened by the transform-free listener path */
 static int qst_initial_atomic(struct quic_crypto *c, const struct qst_version *v,
 			      const u8 *dcid, u32 dlen, const u8 *payload)
@@ -343,6 +377,10 @@ static int qst_version(const struct qst_version *v, bool corrupt)
 		  qst_eq_hex(s->rx.secret, v->client_secret, 32) &&
 		  qst_eq_hex(s->tx.secret, v->server_secret, 32),
 		  "v%x initial secrets", v->version);
+	QST_CHECK(qst_keys(c->hmac, c->tx.secret, v->version, v->client_key,
+			   v->client_hp) &&
+		  qst_keys(c->hmac, c->rx.secret, v->version, v->server_key,
+			   v->server_hp), "v%x initial keys", v->version);
 
 	/* A.2: client Initial, 1200 bytes, packet number 2 */
 	err = qst_protect(c, s, v->client_hdr, payload, 1162, 18, 2, NULL,
@@ -631,10 +669,20 @@ static int qst_fuzz(void)
 		pi.pn_offset = (i / 60) % 12;
 		pi.largest_pn = -1;
 		err = quic_crypto_decrypt(c, buf, len, &pi);
-		kfree(buf);
 		QST_CHECK(err == -EINVAL || err == -EBADMSG ||
 			  err == -EKEYREJECTED, "packet fuzz (%d bytes): %d",
 			  len, err);
+		if (len)
+			buf[0] |= 0x80;
+		memset(&pi, 0, sizeof(pi));
+		pi.pn_offset = (i / 60) % 12;
+		pi.largest_pn = -1;
+		err = quic_crypto_initial_open_atomic(secret, 8,
+						      QUIC_VERSION_V1, buf,
+						      len, &pi);
+		kfree(buf);
+		QST_CHECK(err == -EINVAL || err == -EBADMSG,
+			  "Initial fuzz (%d bytes): %d", len, err);
 	}
 	err = 0;
 out:

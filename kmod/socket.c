@@ -36,6 +36,21 @@ void quic_set_state(struct sock *sk, int state)
 	sk->sk_state_change(sk);
 }
 
+/* After a peer-initiated key update, rekey the spare slots: that
+ * allocates, so it runs here in process context (scheduled from the
+ * receive path with a socket reference).
+ */
+static void quic_ku_work(struct work_struct *work)
+{
+	struct quic_sock *qs = container_of(work, struct quic_sock, ku_work);
+	struct sock *sk = &qs->inet.sk;
+
+	lock_sock(sk);
+	quic_crypto_key_update_prepare(&qs->crypto[QUIC_CRYPTO_APP]);
+	release_sock(sk);
+	sock_put(sk);
+}
+
 static int quic_init_sock(struct sock *sk)
 {
 	struct quic_net *qn = quic_net(sock_net(sk));
@@ -61,6 +76,7 @@ static int quic_init_sock(struct sock *sk)
 	quic_streams_init(sk);
 	quic_cong_init(&qs->cong, QUIC_CONG_ALG_RENO, QUIC_MAX_DGRAM);
 	quic_timer_init(sk);
+	INIT_WORK(&qs->ku_work, quic_ku_work);
 	qs->local.sa.sa_family = sk->sk_family;
 	qs->peer.sa.sa_family = sk->sk_family;
 
@@ -528,6 +544,7 @@ static struct sock *quic_accept(struct sock *sk, struct proto_accept_arg *arg)
 	if (!quic_is_listen(sk))
 		goto out;
 	timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
+again:
 	add_wait_queue(sk_sleep(sk), &wait);
 	for (;;) {
 		err = 0;
@@ -552,6 +569,17 @@ static struct sock *quic_accept(struct sock *sk, struct proto_accept_arg *arg)
 	req = list_first_entry(&qs->reqs, struct quic_request, list);
 	spin_unlock_bh(&qs->req_lock);
 	newsk = quic_accept_request(sk, req, arg->kern, &err);
+	if (newsk && quic_sk(newsk)->space[QUIC_PN_INITIAL].largest_recv < 0 &&
+	    !quic_sk(newsk)->space[QUIC_PN_INITIAL].discarded) {
+		/* not one Initial could be opened: forged, drop it quietly */
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_REQDROPS);
+		lock_sock(newsk);
+		quic_set_state(newsk, QUIC_SS_CLOSED);
+		release_sock(newsk);
+		sk_common_release(newsk);
+		newsk = NULL;
+		goto again;
+	}
 out:
 	release_sock(sk);
 	arg->err = err;
@@ -676,7 +704,9 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 				      &msg->msg_iter);
 	if (err)
 		goto out;
-	if (!(msg->msg_flags & MSG_MORE))
+	/* MSG_MORE batches a flight so it can share datagrams */
+	qs->corked = !!(msg->msg_flags & MSG_MORE);
+	if (!qs->corked)
 		quic_outq_flush(sk);
 	err = len;
 out:
@@ -922,6 +952,26 @@ static int quic_sockopt_tp_set(struct sock *sk, sockptr_t optval,
 	return quic_tp_set_user(&qs->local_tp, &in, false);
 }
 
+static int quic_sockopt_ticket_set(struct sock *sk, sockptr_t optval,
+				   unsigned int optlen)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (optlen < QUIC_TICKET_KEY_LEN || optlen > QUIC_TICKET_MAX_LEN)
+		return -EINVAL;
+	if (quic_is_listen(sk))
+		return -EINVAL;
+	if (!qs->ticket) {
+		qs->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
+		if (!qs->ticket)
+			return -ENOMEM;
+	}
+	if (copy_from_sockptr(qs->ticket, optval, optlen))
+		return -EFAULT;
+	qs->ticket_len = optlen;
+	return 0;
+}
+
 static int quic_sockopt_secret_set(struct sock *sk, sockptr_t optval,
 				   unsigned int optlen)
 {
@@ -1135,13 +1185,15 @@ int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
 	case QUIC_SOCKOPT_KEY_UPDATE:
 		err = quic_sockopt_key_update(sk);
 		break;
+	case QUIC_SOCKOPT_SESSION_TICKET:
+		err = quic_sockopt_ticket_set(sk, optval, optlen);
+		break;
 	case QUIC_SOCKOPT_STREAM_RESET:
 	case QUIC_SOCKOPT_STREAM_STOP_SENDING:
 		err = quic_sockopt_stream_ctl(sk, optname, optval, optlen);
 		break;
 	case QUIC_SOCKOPT_CONNECTION_ID:
 	case QUIC_SOCKOPT_CONNECTION_MIGRATION:
-	case QUIC_SOCKOPT_SESSION_TICKET:
 		err = -EOPNOTSUPP;
 		break;
 	default:
@@ -1261,14 +1313,41 @@ out:
 	return err;
 }
 
+/* SESSION_TICKET get: the client's NewSessionTicket (or the session data
+ * it set); on an accepted server socket a 64-byte ticket key derived from
+ * the listener's secret and the peer address, unless one was set.
+ */
 static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 				   sockptr_t optlen)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	int n = qs->ticket_len;
+	const void *addr;
+	int n, err;
 
-	if (quic_is_serv(sk))
-		return -EOPNOTSUPP;	/* server ticket keys: not yet */
+	if (quic_is_listen(sk))
+		return -EPIPE;
+	if (quic_is_serv(sk) && !qs->ticket_len) {
+		if (!qs->token_ctx.aead)
+			return -EPIPE;
+		if (!qs->ticket) {
+			qs->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
+			if (!qs->ticket)
+				return -ENOMEM;
+		}
+		if (sk->sk_family == AF_INET6) {
+			addr = &qs->peer.v6.sin6_addr;
+			n = sizeof(struct in6_addr);
+		} else {
+			addr = &qs->peer.v4.sin_addr;
+			n = sizeof(struct in_addr);
+		}
+		err = quic_session_ticket_key(qs->token_ctx.secret, addr, n,
+					      qs->ticket);
+		if (err)
+			return err;
+		qs->ticket_len = QUIC_TICKET_KEY_LEN;
+	}
+	n = qs->ticket_len;
 	if (len < n)
 		return -EINVAL;
 	if (n && copy_to_sockptr(optval, qs->ticket, n))

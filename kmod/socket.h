@@ -124,6 +124,7 @@ struct quic_sock {
 	u64 tx_bytes;
 
 	struct timer_list timers[QUIC_TIMER_MAX];
+	struct work_struct ku_work;	/* key update preparation */
 	u64 idle_timeout;		/* us, effective */
 
 	u8 *ticket;			/* APP-level CRYPTO data (NST) */

@@ -263,15 +263,23 @@ def connect_pair(
     client_setup: Callable[[socket.socket], None] | None = None,
     server_setup: Callable[[socket.socket], None] | None = None,
     timeout: float = 30,
+    listener: socket.socket | None = None,
     **kw: int,
 ) -> tuple[socket.socket, socket.socket, socket.socket]:
-    """Listener, client and accepted server socket, handshake done."""
+    """Listener, client and accepted server socket, handshake done.
+
+    With `listener`, that bound and listening socket is used (e.g. one
+    created in another network namespace) and `host` is where it is.
+    """
     host = host or ("127.0.0.1" if family == socket.AF_INET else "::1")
-    lsk = quic_socket(family, type_)
-    if server_setup:
-        server_setup(lsk)
-    lsk.bind((host, 0))
-    lsk.listen(8)
+    if listener is None:
+        lsk = quic_socket(family, type_)
+        if server_setup:
+            server_setup(lsk)
+        lsk.bind((host, 0))
+        lsk.listen(8)
+    else:
+        lsk = listener
     port = lsk.getsockname()[1]
     c = quic_socket(family, type_)
     if client_setup:
@@ -292,6 +300,38 @@ def connect_pair(
 
 
 # ---- /proc helpers -----------------------------------------------------
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def in_netns(name: str, fn: Callable[[], object]) -> object:
+    """Run fn in a thread that joined network namespace `name` (ip netns):
+    sockets it creates live in that namespace."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        fd = os.open(f"/var/run/netns/{name}", os.O_RDONLY)
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, os.strerror(e))
+            box["v"] = fn()
+        except BaseException as e:  # reported to the caller
+            box["e"] = e
+        finally:
+            os.close(fd)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(30)
+    if "e" in box:
+        raise box["e"]  # type: ignore[misc]
+    return box["v"]
+
+
+def eps_fields(s: socket.socket) -> list[str]:
+    return eps_line(s).split()
 
 
 def eps_line(s: socket.socket) -> str:

@@ -102,8 +102,8 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
     ``client_kw``/``server_kw`` go to quic_client_handshake/quic_server_handshake
     (``pkey_file``, ``cert_file``, ``hostname``, ``cafile``, ...).  Raises
     :class:`HandshakeFailed` with both outcomes when either side fails; both
-    sockets are closed then, the client's after the server has failed, so the
-    client sees the server's CONNECTION_CLOSE.
+    sockets are closed then: a side that fails closes its socket at once, so
+    the other sees its CONNECTION_CLOSE instead of waiting for a timeout.
     """
     family = lsk.family
     cli = quic_socket(family, socket.SOCK_STREAM)
@@ -123,9 +123,16 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
             conn.close()  # sends the CONNECTION_CLOSE the handshake set
             raise
 
+    def client() -> HandshakeResult:
+        try:
+            return quic_client_handshake(cli, timeout=WAIT, **client_kw)
+        except BaseException:
+            cli.close()  # sends the CONNECTION_CLOSE the handshake set
+            raise
+
     with ThreadPoolExecutor(2) as ex:
         fs = ex.submit(serve)
-        fc = ex.submit(quic_client_handshake, cli, timeout=WAIT, **client_kw)
+        fc = ex.submit(client)
         sres = _outcome(fs)
         cres = _outcome(fc)
     if isinstance(cres, HandshakeResult) and isinstance(sres, HandshakeResult):

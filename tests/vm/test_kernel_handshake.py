@@ -62,6 +62,21 @@ def test_handshake_other_ciphers(cipher):
         closeall(c, s, lsk)
 
 
+def test_handshake_quic_v2():
+    def v2(s):
+        cfg = struct.pack("<IIIIBBBBB3xI", 0x6B3343CF, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_CONFIG, cfg)
+
+    lsk, c, s = qt.connect_pair(client_setup=v2)
+    try:
+        qt.wait_for(lambda: qt.state_of(s) == "ESTABLISHED", 5, "v2 ESTABLISHED")
+        # the accepted socket speaks the client's version
+        got = struct.unpack("<I", s.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_CONFIG, 4))[0]
+        assert got == 0x6B3343CF
+    finally:
+        closeall(c, s, lsk)
+
+
 def test_transport_params_exchanged():
     def srv(s):
         qt.set_tp(s, max_idle_timeout=45_000_000, max_streams_bidi=7)
@@ -299,3 +314,32 @@ def test_accept_nonblocking_and_timeout():
             lsk.accept()
     finally:
         lsk.close()
+
+
+def test_key_update_both_directions():
+    lsk, c, s = qt.connect_pair()
+    try:
+        for x in (c, s):
+            x.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_EVENT, struct.pack("BB", 7, 1))
+        # the client starts an update; its next 1-RTT packet shows the peer
+        c.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_KEY_UPDATE, b"")
+        qt.hs_send(c, qt.QUIC_CRYPTO_APP, b"x")
+        s.settimeout(10)
+        data, _, flags, _ = s.recvmsg(64)
+        assert flags & qt.MSG_QUIC_NOTIFICATION and data == bytes([7, 1])
+        # and the other way round, with data still flowing afterwards
+        time.sleep(0.2)
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_KEY_UPDATE, b"")
+        qt.hs_send(s, qt.QUIC_CRYPTO_APP, b"after-update")
+        c.settimeout(10)
+        data, _, flags, _ = c.recvmsg(64)
+        assert flags & qt.MSG_QUIC_NOTIFICATION and data == bytes([7, 0])
+        qt.wait_for(
+            lambda: (
+                c.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_SESSION_TICKET, 1024) == b"after-update"
+            ),
+            5,
+            "data after two key updates",
+        )
+    finally:
+        closeall(c, s, lsk)

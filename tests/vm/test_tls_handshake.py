@@ -85,9 +85,14 @@ def test_alpn_mismatch_fails_with_crypto_error(creds: Credentials) -> None:
     assert isinstance(server, TLSError)
     assert server.alert == AlertDescription.no_application_protocol
     assert server.quic_error_code == QuicTransportError.CRYPTO + 120
-    # The client learns it from the server's CONNECTION_CLOSE, not a timeout.
-    assert isinstance(client, (ConnectionError, OSError)), repr(client)
-    assert not isinstance(client, TimeoutError), "client waited instead of seeing the close"
+    _assert_saw_close(client)
+
+
+def _assert_saw_close(outcome: object) -> None:
+    """The side that did not fail learns of the failure from the peer's
+    CONNECTION_CLOSE, not from its own timeout."""
+    assert isinstance(outcome, (ConnectionError, OSError)), repr(outcome)
+    assert not isinstance(outcome, TimeoutError), "waited instead of seeing the close"
 
 
 def test_untrusted_server_certificate_is_refused(creds: Credentials,
@@ -99,6 +104,7 @@ def test_untrusted_server_certificate_is_refused(creds: Credentials,
         with pytest.raises(HandshakeFailed) as info:
             handshake(lsk, client_kw={"hostname": "localhost", "cafile": str(other)},
                       server_kw=skw, client_alpns=["h3"])
+    _assert_saw_close(info.value.server)
     client = info.value.client
     assert isinstance(client, TLSError)
     assert client.alert in (AlertDescription.unknown_ca, AlertDescription.bad_certificate)
@@ -110,6 +116,7 @@ def test_wrong_hostname_is_refused(creds: Credentials) -> None:
         with pytest.raises(HandshakeFailed) as info:
             handshake(lsk, client_kw={"hostname": "not-this-host.example", "cafile": creds.ca},
                       server_kw=skw, client_alpns=["h3"])
+    _assert_saw_close(info.value.server)
     client = info.value.client
     assert isinstance(client, TLSError)
     assert client.alert == AlertDescription.bad_certificate

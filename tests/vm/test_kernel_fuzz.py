@@ -1,0 +1,196 @@
+"""Malformed, truncated and random datagrams: the kernel must survive them
+(no Oops, leak or hang; vm-run checks dmesg) and keep serving."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import struct
+import time
+
+import quic_testdriver as qt
+
+SEED = int(os.environ.get("QUIC_FUZZ_SEED", "0")) or random.randrange(1 << 30)
+
+
+def rng() -> random.Random:
+    print(f"fuzz seed {SEED} (QUIC_FUZZ_SEED to repeat)")
+    return random.Random(SEED)
+
+
+def mutations(r: random.Random, base: bytes, n: int):
+    """Truncations, bit flips, byte stomps and splices of a valid packet."""
+    for _ in range(n):
+        b = bytearray(base)
+        k = r.randrange(5)
+        if k == 0:
+            b = b[: r.randrange(len(b))]
+        elif k == 1:
+            for _ in range(r.randrange(1, 8)):
+                i = r.randrange(len(b))
+                b[i] ^= 1 << r.randrange(8)
+        elif k == 2:
+            i = r.randrange(min(len(b), 64))
+            b[i : i + 4] = os.urandom(4)
+        elif k == 3:
+            b = b[: r.randrange(1, 64)] + os.urandom(r.randrange(0, 1400))
+        else:
+            i = r.randrange(len(b))
+            b = b[:i] + b[i : i + r.randrange(1, 50)] * r.randrange(1, 5) + b[i:]
+        yield bytes(b)
+
+
+def random_headers(r: random.Random, dcid: bytes, n: int):
+    for _ in range(n):
+        k = r.randrange(6)
+        if k == 0:  # pure noise
+            yield os.urandom(r.randrange(0, 1500))
+        elif k == 1:  # short header to a real CID
+            yield bytes([0x40 | r.randrange(64)]) + dcid + os.urandom(r.randrange(0, 1300))
+        elif k == 2:  # long header, huge CID lengths
+            yield (
+                bytes([0xC0 | r.randrange(64)])
+                + struct.pack(">I", 1)
+                + bytes([r.randrange(256)])
+                + os.urandom(r.randrange(0, 100))
+            )
+        elif k == 3:  # Initial/Handshake to a real CID with a bogus Length
+            t = r.choice([0xC3, 0xE3])
+            h = bytes([t]) + struct.pack(">I", 1) + bytes([len(dcid)]) + dcid + b"\x08"
+            h += os.urandom(8) + (b"\x00" if t == 0xC3 else b"")
+            yield h + qt.varint(r.randrange(0, 1 << 14)) + os.urandom(r.randrange(0, 1300))
+        elif k == 4:  # other versions / version negotiation / retry
+            v = r.choice([0, 2, 0xFF00001D, 0x6B3343CF])
+            yield (
+                bytes([0xC0 | r.randrange(64)])
+                + struct.pack(">I", v)
+                + b"\x08"
+                + dcid
+                + (os.urandom(r.randrange(0, 1300)))
+            )
+        else:  # varint edge cases
+            yield (
+                bytes([0xC3])
+                + struct.pack(">I", 1)
+                + b"\x08"
+                + dcid
+                + b"\x00"
+                + (b"\xff" * r.randrange(1, 20))
+            )
+
+
+def send_all(u: socket.socket, dst, pkts) -> int:
+    n = 0
+    for p in pkts:
+        try:
+            u.sendto(p, dst)
+            n += 1
+        except OSError:
+            pass
+    return n
+
+
+def test_fuzz_listener_then_handshake():
+    r = rng()
+    lsk = qt.quic_socket(socket.AF_INET)
+    lsk.bind(("127.0.0.1", 0))
+    lsk.listen(8)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        dcid, scid = os.urandom(8), os.urandom(8)
+        hello = qt.msg(b"CH")
+        valid = qt.build_initial(
+            dcid,
+            scid,
+            0,
+            b"\x06\x00" + qt.varint(len(hello)) + hello,
+            qt.initial_keys(dcid, server=False),
+        )
+        sent = send_all(u, lsk.getsockname(), mutations(r, valid, 400))
+        sent += send_all(u, lsk.getsockname(), random_headers(r, dcid, 400))
+        assert sent > 700
+        # junk never becomes a connection; a real one still does
+        lsk.settimeout(1)
+        junk = 0
+        while qt.wait_readable(lsk, 0.5):
+            try:
+                a, _ = lsk.accept()
+            except (TimeoutError, BlockingIOError):
+                break
+            junk += 1
+            a.close()
+        assert junk <= 1  # only an intact copy of `valid` could be accepted
+        _, c, s = qt.connect_pair(listener=lsk)
+        for x in (c, s):
+            x.close()
+    finally:
+        lsk.close()
+        u.close()
+
+
+def test_fuzz_handshaking_connection_frames():
+    """Well-protected Initials with random frame bytes: dropped or closed
+    with a transport error, never anything worse."""
+    r = rng()
+    for i in range(25):
+        lsk = qt.quic_socket(socket.AF_INET)
+        lsk.bind(("127.0.0.1", 0))
+        lsk.listen(4)
+        lsk.settimeout(10)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            dcid, scid = os.urandom(8), os.urandom(8)
+            keys = qt.initial_keys(dcid, server=False)
+            hello = qt.msg(b"CH")
+            u.sendto(
+                qt.build_initial(dcid, scid, 0, b"\x06\x00" + qt.varint(len(hello)) + hello, keys),
+                lsk.getsockname(),
+            )
+            s, _ = lsk.accept()
+            for pn in range(1, 6):
+                frames = bytes(r.randrange(256) for _ in range(r.randrange(1, 60)))
+                if i % 3 == 0:  # keep to the frame types allowed in Initials
+                    frames = bytes([r.choice([0x01, 0x02, 0x03, 0x06, 0x1C])]) + frames
+                u.sendto(qt.build_initial(dcid, scid, pn, frames, keys), lsk.getsockname())
+            time.sleep(0.05)
+            assert qt.state_of(s) in ("ESTABLISHING", "CLOSED")
+            s.close()
+        finally:
+            lsk.close()
+            u.close()
+
+
+def test_fuzz_established_connection_survives():
+    r = rng()
+    lsk, c, s = qt.connect_pair()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        qt.wait_for(lambda: qt.state_of(s) == "ESTABLISHED", 5, "ESTABLISHED")
+        f = qt.eps_fields(s)
+        server_cid = bytes.fromhex(f[-2])
+        client_cid = bytes.fromhex(f[-1])
+        assert len(server_cid) == 8 and len(client_cid) == 8
+        for cid, dst in ((server_cid, s.getsockname()), (client_cid, c.getsockname())):
+            sent = send_all(u, dst, random_headers(r, cid, 500))
+            assert sent > 400
+        time.sleep(0.3)
+        assert qt.state_of(s) == "ESTABLISHED" and qt.state_of(c) == "ESTABLISHED"
+        # the connection still carries data both ways: a ticket (APP CRYPTO)
+        qt.hs_send(s, qt.QUIC_CRYPTO_APP, b"still-alive")
+        qt.wait_for(
+            lambda: (
+                c.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_SESSION_TICKET, 1024) == b"still-alive"
+            ),
+            5,
+            "ticket after the fuzzing",
+        )
+        qt.set_close_info(c, 99, b"done")
+        c.close()
+        s.settimeout(10)
+        assert s.recv(10) == b""
+        assert qt.close_info(s)[:1] == (99,)
+    finally:
+        u.close()
+        s.close()
+        lsk.close()
