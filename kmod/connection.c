@@ -186,6 +186,13 @@ int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt)
 	if (srt->level != QUIC_CRYPTO_APP && srt->level != QUIC_CRYPTO_HANDSHAKE &&
 	    srt->level != QUIC_CRYPTO_EARLY)
 		return -EINVAL;
+	/* The peer may close right after its last flight, before our TLS
+	 * stack has caught up: let the handshake finish (as accept() may
+	 * return a TCP connection the peer already closed); recvmsg() then
+	 * reports the close.
+	 */
+	if (sk->sk_state == QUIC_SS_CLOSED && qs->draining)
+		return 0;
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
 	space = quic_level_space(srt->level);

@@ -636,6 +636,13 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 		return err;
 
 	lock_sock(sk);
+	if (has_hinfo && qs->draining) {
+		/* the peer closed: handshake data would never be sent (RFC
+		 * 9000 10.2.2); see quic_conn_set_secret()
+		 */
+		err = len;
+		goto out;
+	}
 	if (sk->sk_state == QUIC_SS_CLOSED && sk->sk_shutdown) {
 		err = sock_error(sk) ?: -EPIPE;
 		if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
@@ -854,6 +861,8 @@ static int quic_sockopt_tp_ext_set(struct sock *sk, sockptr_t optval,
 
 	if (optlen > QUIC_TP_EXT_MAX_LEN)
 		return -EINVAL;
+	if (sk->sk_state == QUIC_SS_CLOSED && quic_sk(sk)->draining)
+		return 0;	/* as for CRYPTO_SECRET */
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
 	buf = kmalloc(QUIC_TP_EXT_MAX_LEN, GFP_KERNEL);

@@ -39,6 +39,7 @@ enum quic_state {
 #define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
 #define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
 #define QUIC_REQ_PKTS_MAX	8	/* queued Initials per request */
+#define QUIC_CLOSE_RESENDS_MAX	4	/* CONNECTION_CLOSE repeats when closing */
 
 /* A connection attempt queued at a listener until accept(). */
 struct quic_request {
@@ -125,6 +126,7 @@ struct quic_sock {
 
 	u8 path_response[8];
 	u32 close_errcode;		/* transport close we send */
+	u8 close_resends;
 	u64 close_frame;
 
 	u8 addr_validated:1;

@@ -343,3 +343,51 @@ def test_key_update_both_directions():
         )
     finally:
         closeall(c, s, lsk)
+
+
+def test_peer_closes_before_server_finishes():
+    """The client completes and closes at once; the server's TLS stack is
+    slower: it still finishes, then sees the close."""
+    lsk = qt.quic_socket(socket.AF_INET)
+    lsk.bind(("127.0.0.1", 0))
+    lsk.listen(4)
+    c = qt.quic_socket(socket.AF_INET)
+    c.connect(lsk.getsockname())
+    aes = qt.TLS_CIPHER_AES_GCM_128
+
+    def client():
+        qt.client_handshake(c)
+        qt.set_close_info(c, 5, b"quick")
+        c.close()
+
+    t = qt.threading.Thread(target=client, daemon=True)
+    t.start()
+    lsk.settimeout(10)
+    s, _ = lsk.accept()
+    try:
+        deadline = time.monotonic() + 20
+        r = qt.Reader(s)
+        _, body = r.message(qt.QUIC_CRYPTO_INITIAL, deadline)
+        n = struct.unpack(">H", body[:2])[0]
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, body[2 : 2 + n])
+        qt.hs_send(s, qt.QUIC_CRYPTO_INITIAL, qt.msg(b"SH"), more=True)
+        qt.install(s, True, qt.QUIC_CRYPTO_HANDSHAKE, True, aes)
+        qt.install(s, True, qt.QUIC_CRYPTO_HANDSHAKE, False, aes)
+        tp = s.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, 512)
+        qt.hs_send(
+            s, qt.QUIC_CRYPTO_HANDSHAKE, qt.msg(b"EE", struct.pack(">H", len(tp)) + tp), more=True
+        )
+        qt.hs_send(s, qt.QUIC_CRYPTO_HANDSHAKE, qt.msg(b"SF"))
+        qt.install(s, True, qt.QUIC_CRYPTO_APP, True, aes)
+        t.join(20)
+        assert not t.is_alive()
+        qt.wait_for(lambda: qt.state_of(s) == "CLOSED", 5, "the client's close arrived")
+        assert r.message(qt.QUIC_CRYPTO_HANDSHAKE, deadline)[0] == b"CF"
+        qt.install(s, True, qt.QUIC_CRYPTO_APP, False, aes)  # no error
+        qt.hs_send(s, qt.QUIC_CRYPTO_APP, b"ticket")  # silently dropped
+        assert s.recv(10) == b""
+        # the 1-RTT close was unreadable yet: APPLICATION_ERROR from the Handshake one
+        assert qt.close_info(s)[0] in (5, 0x0C)
+    finally:
+        s.close()
+        lsk.close()
