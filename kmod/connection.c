@@ -16,6 +16,7 @@
  */
 
 #include <linux/slab.h>
+#include <crypto/utils.h>
 #include <net/sock.h>
 
 #include "protocol.h"
@@ -65,6 +66,10 @@ int quic_conn_init_client(struct sock *sk)
 		return err;
 	quic_cid_generate(&qs->dcid, QUIC_CID_LEN);
 	qs->odcid = qs->dcid;
+	/* keys the stateless reset tokens of the IDs we issue */
+	err = quic_token_ctx_init(&qs->token_ctx, NULL);
+	if (err)
+		return err;
 
 	err = quic_crypto_initial_keys_install(&qs->crypto[QUIC_CRYPTO_INITIAL],
 					       qs->dcid.data, qs->dcid.len,
@@ -374,6 +379,42 @@ static void quic_conn_set_closed(struct sock *sk)
 	quic_outq_free(sk);
 	qs->hs_done_pending = 0;
 	qs->new_cid_pending = 0;
+}
+
+/**
+ * quic_conn_is_stateless_reset - does an unopenable packet end in one of
+ *	the peer's stateless reset tokens (RFC 9000 10.3.1)?
+ * @sk: the connection
+ * @data: the packet (the rest of the datagram)
+ * @len: its length
+ */
+bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	const u8 *tail = data + len - QUIC_RESET_TOKEN_LEN;
+	int i;
+
+	if (len < 21)	/* RFC 9000 10.3: at least 21 bytes */
+		return false;
+	if (qs->rtp_set && qs->remote_tp.stateless_reset &&
+	    !crypto_memneq(tail, qs->remote_tp.stateless_reset_token,
+			   QUIC_RESET_TOKEN_LEN))
+		return true;
+	for (i = 0; i < qs->dcid_count; i++)
+		if (!crypto_memneq(tail, qs->dcids[i].token, QUIC_RESET_TOKEN_LEN))
+			return true;
+	return false;
+}
+
+/* The peer lost its state: the connection is gone, nothing is sent. */
+void quic_conn_reset(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	qs->draining = 1;
+	WRITE_ONCE(sk->sk_err, ECONNRESET);
+	quic_conn_set_closed(sk);
+	sk_error_report(sk);
 }
 
 void quic_conn_idle_timeout(struct sock *sk)

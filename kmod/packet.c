@@ -479,14 +479,25 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 			quic_pending_add(sk, space, data, h.len);
 		return h.len;
 	}
-	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN) {
+		if (h.type == QUIC_PKT_SHORT &&
+		    quic_conn_is_stateless_reset(sk, data, h.len)) {
+			quic_conn_reset(sk);
+			return -ECONNRESET;
+		}
 		return h.len;
+	}
 
 	pi.pn_offset = h.pn_offset;
 	pi.largest_pn = s->largest_recv;
 	err = quic_crypto_decrypt(&qs->crypto[level], data, h.len, &pi);
 	if (err) {
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
+		if (h.type == QUIC_PKT_SHORT &&
+		    quic_conn_is_stateless_reset(sk, data, h.len)) {
+			quic_conn_reset(sk);
+			return -ECONNRESET;
+		}
 		/* RFC 9001 6.6: too many forgeries under one key */
 		if (err == -EBADMSG &&
 		    quic_crypto_integrity_limit_reached(&qs->crypto[level])) {

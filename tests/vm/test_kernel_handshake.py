@@ -8,6 +8,7 @@ these tests check the kernel side alone: packets, keys, state machine.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import struct
 import time
@@ -391,3 +392,26 @@ def test_peer_closes_before_server_finishes():
     finally:
         s.close()
         lsk.close()
+
+
+def test_stateless_reset_closes_client():
+    def srv(s):
+        qt.set_tp(s, stateless_reset=1)
+
+    lsk, c, s = qt.connect_pair(server_setup=srv)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        token = qt.tp_param(qt.LAST_READERS["c"].peer_tp, 0x02)
+        assert token and len(token) == 16, "the server sent a stateless_reset_token"
+        client_cid = bytes.fromhex(qt.eps_fields(c)[-2])
+        # wrong token: ignored
+        u.sendto(bytes([0x41]) + client_cid + os.urandom(30) + bytes(16), c.getsockname())
+        time.sleep(0.2)
+        assert qt.state_of(c) == "ESTABLISHED"
+        u.sendto(bytes([0x41]) + client_cid + os.urandom(30) + token, c.getsockname())
+        c.settimeout(5)
+        qt.expect_errno(lambda: c.recv(10), errno.ECONNRESET)
+        assert qt.state_of(c) == "CLOSED"
+    finally:
+        u.close()
+        closeall(c, s, lsk)
