@@ -478,6 +478,9 @@ void quic_conn_close(struct sock *sk)
 	qs->close_frame = qs->local_close.frame;
 	qs->close_app = 1;
 	qs->closing = 1;
-	quic_outq_send_close(sk);
+	/* a client that never sent anything has no peer to tell */
+	if (quic_is_serv(sk) || qs->space[QUIC_PN_INITIAL].next_pn ||
+	    qs->space[QUIC_PN_INITIAL].discarded)
+		quic_outq_send_close(sk);
 	quic_conn_set_closed(sk);
 }

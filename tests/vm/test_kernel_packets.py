@@ -249,3 +249,18 @@ def test_version_negotiation():
     finally:
         lsk.close()
         u.close()
+
+
+def test_connect_sends_nothing_until_the_handshake():
+    """connect() sends nothing; closing such a socket sends nothing either."""
+    u = udp_peer()
+    c = qt.quic_socket(socket.AF_INET)
+    try:
+        c.connect(u.getsockname())
+        assert qt.state_of(c) == "ESTABLISHING"
+        c.close()
+        u.settimeout(1)
+        with pytest.raises(TimeoutError):
+            u.recv(2048)
+    finally:
+        u.close()
