@@ -793,6 +793,13 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 	}
 	qs->tx_bytes += skb->len;
 	QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_PKT_SENT, dg->nr);
+	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
+	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]) &&
+	    !work_pending(&qs->ku_work)) {
+		sock_hold(sk);
+		if (!schedule_work(&qs->ku_work))
+			sock_put(sk);
+	}
 	skb->ignore_df = 1;
 	err = quic_xmit(sk, skb);
 	if (err)

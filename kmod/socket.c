@@ -36,9 +36,9 @@ void quic_set_state(struct sock *sk, int state)
 	sk->sk_state_change(sk);
 }
 
-/* After a peer-initiated key update, rekey the spare slots: that
- * allocates, so it runs here in process context (scheduled from the
- * receive path with a socket reference).
+/* After a peer-initiated key update, rekey the spare slots, and start
+ * our own update when the send key nears its limit: both allocate, so they
+ * run here in process context (scheduled with a socket reference).
  */
 static void quic_ku_work(struct work_struct *work)
 {
@@ -47,6 +47,10 @@ static void quic_ku_work(struct work_struct *work)
 
 	lock_sock(sk);
 	quic_crypto_key_update_prepare(&qs->crypto[QUIC_CRYPTO_APP]);
+	/* RFC 9001 6.6: rotate before the confidentiality limit */
+	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
+	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]))
+		quic_crypto_key_update(&qs->crypto[QUIC_CRYPTO_APP]);
 	release_sock(sk);
 	sock_put(sk);
 }
