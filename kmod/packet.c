@@ -280,64 +280,65 @@ drop:
 	kfree_skb(skb);
 }
 
+static int quic_udp_send6(struct quic_udp_sock *us, struct sk_buff *skb,
+			  const union quic_addr *src,
+			  const union quic_addr *dst, int oif)
+{
+	struct sock *usk = us->sock->sk;
+	struct dst_entry *dste;
+	struct flowi6 fl6 = {};
+	int err;
+
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.daddr = dst->v6.sin6_addr;
+	fl6.saddr = src->v6.sin6_addr;
+	fl6.flowi6_oif = dst->v6.sin6_scope_id ?: oif;
+	fl6.fl6_dport = dst->v6.sin6_port;
+	fl6.fl6_sport = src->v6.sin6_port;
+	dste = ip6_dst_lookup_flow(us->net, usk, &fl6, NULL);
+	if (IS_ERR(dste))
+		return PTR_ERR(dste);
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) + dste->header_len +
+				sizeof(struct ipv6hdr) + sizeof(struct udphdr));
+	if (err) {
+		dst_release(dste);
+		return err;
+	}
+	udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &fl6.saddr, &fl6.daddr, 0,
+			     ip6_dst_hoplimit(dste), 0, src->v6.sin6_port,
+			     dst->v6.sin6_port, false);
+	return 0;
+}
+
 /* Send @skb (data at the UDP payload) from the tunnel socket @us. */
 static int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
 			 const union quic_addr *src, const union quic_addr *dst,
 			 int oif)
 {
 	struct sock *usk = us->sock->sk;
-	struct net *net = us->net;
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
 	int err;
 
-	if (dst->sa.sa_family == AF_INET6) {
-		struct dst_entry *dste;
-		struct flowi6 fl6 = {};
+	if (dst->sa.sa_family == AF_INET6)
+		return quic_udp_send6(us, skb, src, dst, oif);
 
-		fl6.flowi6_proto = IPPROTO_UDP;
-		fl6.daddr = dst->v6.sin6_addr;
-		fl6.saddr = src->v6.sin6_addr;
-		fl6.flowi6_oif = dst->v6.sin6_scope_id ?: oif;
-		fl6.fl6_dport = dst->v6.sin6_port;
-		fl6.fl6_sport = src->v6.sin6_port;
-		dste = ip6_dst_lookup_flow(net, usk, &fl6, NULL);
-		if (IS_ERR(dste))
-			return PTR_ERR(dste);
-		err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) +
-					dste->header_len + sizeof(struct ipv6hdr) +
-					sizeof(struct udphdr));
-		if (err) {
-			dst_release(dste);
-			return err;
-		}
-		udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &fl6.saddr,
-				     &fl6.daddr, 0, ip6_dst_hoplimit(dste), 0,
-				     src->v6.sin6_port, dst->v6.sin6_port, false);
-		return 0;
-	} else {
-		struct flowi4 fl4 = {};
-		struct rtable *rt;
-
-		rt = ip_route_output_ports(net, &fl4, NULL,
-					   dst->v4.sin_addr.s_addr,
-					   src->v4.sin_addr.s_addr,
-					   dst->v4.sin_port, src->v4.sin_port,
-					   IPPROTO_UDP, 0, oif);
-		if (IS_ERR(rt))
-			return PTR_ERR(rt);
-		err = skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
-					rt->dst.header_len +
-					sizeof(struct iphdr) +
-					sizeof(struct udphdr));
-		if (err) {
-			ip_rt_put(rt);
-			return err;
-		}
-		udp_tunnel_xmit_skb(rt, usk, skb, fl4.saddr, fl4.daddr, 0,
-				    ip4_dst_hoplimit(&rt->dst), 0,
-				    src->v4.sin_port, dst->v4.sin_port,
-				    false, false);
-		return 0;
+	rt = ip_route_output_ports(us->net, &fl4, NULL, dst->v4.sin_addr.s_addr,
+				   src->v4.sin_addr.s_addr, dst->v4.sin_port,
+				   src->v4.sin_port, IPPROTO_UDP, 0, oif);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
+				rt->dst.header_len + sizeof(struct iphdr) +
+				sizeof(struct udphdr));
+	if (err) {
+		ip_rt_put(rt);
+		return err;
 	}
+	udp_tunnel_xmit_skb(rt, usk, skb, fl4.saddr, fl4.daddr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, src->v4.sin_port,
+			    dst->v4.sin_port, false, false);
+	return 0;
 }
 
 /* RFC 9000 6.1: answer a client Initial of an unknown version with the

@@ -82,7 +82,6 @@ static int quic_init_sock(struct sock *sk)
 	qs->local.sa.sa_family = sk->sk_family;
 	qs->peer.sa.sa_family = sk->sk_family;
 
-
 	spin_lock_bh(&qn->sock_lock);
 	list_add_tail(&qs->node, &qn->sock_list);
 	spin_unlock_bh(&qn->sock_lock);
