@@ -24,6 +24,7 @@ from libquic.connection import (
     RECV_SIZE,
     Demux,
     StreamBase,
+    configure,
     deadline_after,
     family_for,
 )
@@ -33,7 +34,14 @@ from libquic.handshake import (
     quic_client_handshake_async,
     quic_server_handshake_async,
 )
-from libquic.uapi import MSG_DONTWAIT, MSG_QUIC_DATAGRAM, QuicMsgFlag, quic_socket
+from libquic.uapi import (
+    MSG_DONTWAIT,
+    MSG_QUIC_DATAGRAM,
+    QuicConfig,
+    QuicMsgFlag,
+    QuicTransportParam,
+    quic_socket,
+)
 
 
 class AsyncQuicStream(StreamBase):
@@ -74,13 +82,14 @@ class AsyncQuicConnection:
     @classmethod
     async def connect(cls, host: str, port: int, *, alpns: Sequence[str] | None = None,
                       hostname: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                      transport_param: QuicTransportParam | None = None,
+                      config: QuicConfig | None = None,
                       **handshake_kw: Any) -> AsyncQuicConnection:
         """Connect and run the client handshake (see ``QuicConnection.connect``)."""
         sock = quic_socket(family_for(host))
         try:
             sock.setblocking(False)
-            if alpns:
-                sockopt.set_alpn(sock, list(alpns))
+            configure(sock, alpns, transport_param, config)
             sock.connect((host, port))  # QUIC's connect sends nothing and never blocks
             result = await quic_client_handshake_async(sock, hostname=hostname or host,
                                                        timeout=timeout, **handshake_kw)
@@ -175,14 +184,16 @@ class AsyncQuicListener:
     connections (arguments as for ``QuicListener``)."""
 
     def __init__(self, host: str, port: int, *, alpns: Sequence[str], cert_file: str | None,
-                 key_file: str, backlog: int = 16, **handshake_kw: Any) -> None:
+                 key_file: str, backlog: int = 16,
+                 transport_param: QuicTransportParam | None = None,
+                 config: QuicConfig | None = None, **handshake_kw: Any) -> None:
         self.cert_file = cert_file
         self.key_file = key_file
         self.handshake_kw = handshake_kw
         self.sock = quic_socket(family_for(host))
         try:
             self.sock.setblocking(False)
-            sockopt.set_alpn(self.sock, list(alpns))
+            configure(self.sock, alpns, transport_param, config)
             self.sock.bind((host, port))
             self.sock.listen(backlog)
         except BaseException:

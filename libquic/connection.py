@@ -31,7 +31,9 @@ from libquic.uapi import (
     MSG_QUIC_DATAGRAM,
     QUIC_STREAM_TYPE_SERVER_MASK,
     QUIC_STREAM_TYPE_UNI_MASK,
+    QuicConfig,
     QuicMsgFlag,
+    QuicTransportParam,
     quic_socket,
 )
 
@@ -41,6 +43,17 @@ RECV_SIZE = 65536
 
 def family_for(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def configure(sock: socket.socket, alpns: Sequence[str] | None,
+              transport_param: QuicTransportParam | None, config: QuicConfig | None) -> None:
+    """Apply the settings that must precede the handshake (and listen())."""
+    if alpns:
+        sockopt.set_alpn(sock, list(alpns))
+    if transport_param is not None:
+        sockopt.set_transport_param(sock, transport_param)
+    if config is not None:
+        sockopt.set_config(sock, config)
 
 
 @dataclass
@@ -180,18 +193,20 @@ class QuicConnection:
     @classmethod
     def connect(cls, host: str, port: int, *, alpns: Sequence[str] | None = None,
                 hostname: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                **handshake_kw: Any) -> QuicConnection:
+                transport_param: QuicTransportParam | None = None,
+                config: QuicConfig | None = None, **handshake_kw: Any) -> QuicConnection:
         """Connect and run the client handshake.
 
         ``hostname`` (default ``host``) is checked against the server
-        certificate; further keywords go to :func:`quic_client_handshake`
+        certificate; ``transport_param``/``config`` are overlaid on the
+        socket's before the handshake; further keywords go to
+        :func:`quic_client_handshake`
         (``cafile``, ``pkey_file`` for PSK, ``session_data``...).
         """
         sock = quic_socket(family_for(host))
         try:
             sock.settimeout(timeout)
-            if alpns:
-                sockopt.set_alpn(sock, list(alpns))
+            configure(sock, alpns, transport_param, config)
             sock.connect((host, port))
             result = quic_client_handshake(sock, hostname=hostname or host, timeout=timeout,
                                            **handshake_kw)
@@ -291,7 +306,9 @@ class QuicListener:
     """A listening QUIC socket whose :meth:`accept` returns established connections."""
 
     def __init__(self, host: str, port: int, *, alpns: Sequence[str], cert_file: str | None,
-                 key_file: str, backlog: int = 16, **handshake_kw: Any) -> None:
+                 key_file: str, backlog: int = 16,
+                 transport_param: QuicTransportParam | None = None,
+                 config: QuicConfig | None = None, **handshake_kw: Any) -> None:
         """``cert_file``/``key_file`` for certificates; ``cert_file=None`` makes
         ``key_file`` a PSK file.  Further keywords go to :func:`quic_server_handshake`."""
         self.cert_file = cert_file
@@ -299,7 +316,7 @@ class QuicListener:
         self.handshake_kw = handshake_kw
         self.sock = quic_socket(family_for(host))
         try:
-            sockopt.set_alpn(self.sock, list(alpns))
+            configure(self.sock, alpns, transport_param, config)
             self.sock.bind((host, port))
             self.sock.listen(backlog)
         except BaseException:

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from quicpair import WAIT, Credentials, write_credentials
@@ -26,14 +27,15 @@ def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
 
 @contextmanager
 def connected(creds: Credentials, server: Callable[[QuicConnection], object],
-              host: str = "127.0.0.1", **listener_kw: object) -> Iterator[QuicConnection]:
+              host: str = "127.0.0.1", client_kw: dict[str, Any] | None = None,
+              **listener_kw: Any) -> Iterator[QuicConnection]:
     """A client connection whose server side runs ``server`` in a thread.
 
     The server's return value or exception is re-raised/checked on exit.
     """
     outcome: list[object] = []
     with QuicListener(host, 0, alpns=[ALPN], cert_file=creds.cert, key_file=creds.key,
-                      **listener_kw) as lsk:  # type: ignore[arg-type]
+                      **listener_kw) as lsk:
         def run() -> None:
             try:
                 with lsk.accept(WAIT) as conn:
@@ -45,7 +47,8 @@ def connected(creds: Credentials, server: Callable[[QuicConnection], object],
         thread.start()
         try:
             with QuicConnection.connect(host, lsk.address[1], alpns=[ALPN], hostname="localhost",
-                                        cafile=creds.ca, timeout=WAIT) as cli:
+                                        cafile=creds.ca, timeout=WAIT,
+                                        **(client_kw or {})) as cli:
                 yield cli
         finally:
             thread.join(WAIT * 2)
@@ -130,46 +133,16 @@ def test_read_times_out_cleanly(creds: Credentials) -> None:
 
 
 def test_datagrams(creds: Credentials) -> None:
-    tp = QuicTransportParam(max_datagram_frame_size=1400)
-
     def serve(conn: QuicConnection) -> None:
         for _ in range(3):
             conn.send_datagram(conn.recv_datagram(WAIT).upper())
 
-    from libquic import sockopt
-
-    def enable(sock: object) -> None:
-        sockopt.set_transport_param(sock, tp)  # type: ignore[arg-type]
-
-    with QuicListener("127.0.0.1", 0, alpns=[ALPN], cert_file=creds.cert,
-                      key_file=creds.key) as lsk:
-        enable(lsk.sock)
-        result: list[object] = []
-
-        def run() -> None:
-            try:
-                with lsk.accept(WAIT) as conn:
-                    result.append(serve(conn))
-            except BaseException as exc:
-                result.append(exc)
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        from libquic.uapi import quic_socket
-        sock = quic_socket()
-        sock.settimeout(WAIT)
-        sockopt.set_alpn(sock, [ALPN])
-        enable(sock)
-        sock.connect(lsk.address)
-        from libquic.handshake import quic_client_handshake
-        res = quic_client_handshake(sock, hostname="localhost", cafile=creds.ca, timeout=WAIT)
-        with QuicConnection(sock, res) as cli:
-            for word in (b"one", b"two", b"three"):
-                cli.send_datagram(word)
-                # Datagrams are unreliable, but loopback does not drop them.
-                assert cli.recv_datagram(WAIT) == word.upper()
-        thread.join(WAIT)
-    assert result == [None]
+    tp = QuicTransportParam(max_datagram_frame_size=1400)
+    with connected(creds, serve, transport_param=tp, client_kw={"transport_param": tp}) as cli:
+        for word in (b"one", b"two", b"three"):
+            cli.send_datagram(word)
+            # Datagrams are unreliable, but loopback does not drop them.
+            assert cli.recv_datagram(WAIT) == word.upper()
 
 
 def test_asyncio_api(creds: Credentials) -> None:
