@@ -23,6 +23,7 @@ from libquic.connection import (
     DEFAULT_TIMEOUT,
     RECV_SIZE,
     Demux,
+    ListenerBase,
     StreamBase,
     configure,
     deadline_after,
@@ -179,31 +180,13 @@ class AsyncQuicConnection:
             return
 
 
-class AsyncQuicListener:
+class AsyncQuicListener(ListenerBase):
     """A listening socket whose :meth:`accept` coroutine returns established
     connections (arguments as for ``QuicListener``)."""
 
-    def __init__(self, host: str, port: int, *, alpns: Sequence[str], cert_file: str | None,
-                 key_file: str, backlog: int = 16,
-                 transport_param: QuicTransportParam | None = None,
-                 config: QuicConfig | None = None, **handshake_kw: Any) -> None:
-        self.cert_file = cert_file
-        self.key_file = key_file
-        self.handshake_kw = handshake_kw
-        self.sock = quic_socket(family_for(host))
-        try:
-            self.sock.setblocking(False)
-            configure(self.sock, alpns, transport_param, config)
-            self.sock.bind((host, port))
-            self.sock.listen(backlog)
-        except BaseException:
-            self.sock.close()
-            raise
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.sock.getsockname()[:2]
-        return host, port
+    def __init__(self, host: str, port: int, **kw: Any) -> None:
+        super().__init__(host, port, **kw)
+        self.sock.setblocking(False)
 
     async def accept(self, timeout: float | None = DEFAULT_TIMEOUT) -> AsyncQuicConnection:
         loop = asyncio.get_running_loop()
@@ -215,9 +198,6 @@ class AsyncQuicListener:
             conn.close()
             raise
         return AsyncQuicConnection(conn, result)
-
-    def close(self) -> None:
-        self.sock.close()
 
     async def __aenter__(self) -> AsyncQuicListener:
         return self

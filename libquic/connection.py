@@ -302,8 +302,9 @@ def deadline_after(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
-class QuicListener:
-    """A listening QUIC socket whose :meth:`accept` returns established connections."""
+class ListenerBase:
+    """A bound, listening QUIC socket with the server handshake settings
+    (shared by the blocking and asyncio listeners)."""
 
     def __init__(self, host: str, port: int, *, alpns: Sequence[str], cert_file: str | None,
                  key_file: str, backlog: int = 16,
@@ -328,6 +329,13 @@ class QuicListener:
         host, port = self.sock.getsockname()[:2]
         return host, port
 
+    def close(self) -> None:
+        self.sock.close()
+
+
+class QuicListener(ListenerBase):
+    """A listening QUIC socket whose :meth:`accept` returns established connections."""
+
     def accept(self, timeout: float | None = DEFAULT_TIMEOUT) -> QuicConnection:
         """Accept the next connection and run the server handshake on it."""
         self.sock.settimeout(timeout)
@@ -340,9 +348,6 @@ class QuicListener:
             conn.close()
             raise
         return QuicConnection(conn, result)
-
-    def close(self) -> None:
-        self.sock.close()
 
     def __enter__(self) -> QuicListener:
         return self

@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from libquic.sockopt import getsockopt_inout
+
 IPPROTO_QUIC = 261
 SOL_QUIC = 288
 
@@ -73,19 +75,8 @@ class HandshakeError(Exception):
     pass
 
 
-def getsockopt_in(s: socket.socket, level: int, opt: int, val: bytes, size: int) -> bytes:
-    """getsockopt() with an input value (Python's cannot pass one)."""
-    buf = ctypes.create_string_buffer(val, max(size, len(val)))
-    n = ctypes.c_int(size)
-    if _libc.getsockopt(s.fileno(), level, opt, buf, ctypes.byref(n)) < 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-    return buf.raw[: n.value]
-
-
 def get_tp(s: socket.socket, remote: bool = False) -> tuple:
-    raw = getsockopt_in(
-        s, SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes([int(remote)]) + bytes(55), 56
+    raw = getsockopt_inout(s, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes([int(remote)]) + bytes(55), 56
     )
     return struct.unpack(TP_FMT, raw)
 

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from libquic.sockopt import getsockopt_inout
+
 IPPROTO_QUIC = 261
 SOL_QUIC = 288
 SO_PROTOCOL = 38
@@ -52,16 +54,6 @@ def refcnt() -> int:
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-def getsockopt_in(s: socket.socket, level: int, opt: int, val: bytes, size: int) -> bytes:
-    """getsockopt() with an input value (Python's cannot pass one)."""
-    buf = ctypes.create_string_buffer(val, max(size, len(val)))
-    n = ctypes.c_int(size)
-    if _libc.getsockopt(s.fileno(), level, opt, buf, ctypes.byref(n)) < 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-    return buf.raw[: n.value]
 
 
 def raw_bind(s: socket.socket, sockaddr: bytes) -> None:
@@ -246,7 +238,7 @@ def test_sockopt_rules():
 
 def get_tp(s: socket.socket, remote: int = 0) -> tuple:
     # the get reads `remote` from the buffer passed in
-    raw = getsockopt_in(s, SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes([remote]) + bytes(55), 56)
+    raw = getsockopt_inout(s, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes([remote]) + bytes(55), 56)
     return struct.unpack(TP_FMT, raw)
 
 
@@ -281,7 +273,7 @@ def test_alpn_token_event_close():
 
         # events: off by default, per type
         def event(t):
-            return getsockopt_in(s, SOL_QUIC, QUIC_SOCKOPT_EVENT, struct.pack("BB", t, 0), 2)
+            return getsockopt_inout(s, QUIC_SOCKOPT_EVENT, struct.pack("BB", t, 0), 2)
 
         assert event(5) == b"\x05\x00"
         s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_EVENT, struct.pack("BB", 5, 1))
