@@ -16,6 +16,7 @@
  */
 
 #include <linux/slab.h>
+#include <crypto/utils.h>
 #include <net/sock.h>
 
 #include "protocol.h"
@@ -65,6 +66,10 @@ int quic_conn_init_client(struct sock *sk)
 		return err;
 	quic_cid_generate(&qs->dcid, QUIC_CID_LEN);
 	qs->odcid = qs->dcid;
+	/* keys the stateless reset tokens of the IDs we issue */
+	err = quic_token_ctx_init(&qs->token_ctx, NULL);
+	if (err)
+		return err;
 
 	err = quic_crypto_initial_keys_install(&qs->crypto[QUIC_CRYPTO_INITIAL],
 					       qs->dcid.data, qs->dcid.len,
@@ -189,6 +194,13 @@ int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt)
 	if (srt->level != QUIC_CRYPTO_APP && srt->level != QUIC_CRYPTO_HANDSHAKE &&
 	    srt->level != QUIC_CRYPTO_EARLY)
 		return -EINVAL;
+	/* The peer may close right after its last flight, before our TLS
+	 * stack has caught up: let the handshake finish (as accept() may
+	 * return a TCP connection the peer already closed); recvmsg() then
+	 * reports the close.
+	 */
+	if (sk->sk_state == QUIC_SS_CLOSED && qs->draining)
+		return 0;
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
 	space = quic_level_space(srt->level);
@@ -373,6 +385,42 @@ static void quic_conn_set_closed(struct sock *sk)
 	qs->new_cid_pending = 0;
 }
 
+/**
+ * quic_conn_is_stateless_reset - does an unopenable packet end in one of
+ *	the peer's stateless reset tokens (RFC 9000 10.3.1)?
+ * @sk: the connection
+ * @data: the packet (the rest of the datagram)
+ * @len: its length
+ */
+bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	const u8 *tail = data + len - QUIC_RESET_TOKEN_LEN;
+	int i;
+
+	if (len < 21)	/* RFC 9000 10.3: at least 21 bytes */
+		return false;
+	if (qs->rtp_set && qs->remote_tp.stateless_reset &&
+	    !crypto_memneq(tail, qs->remote_tp.stateless_reset_token,
+			   QUIC_RESET_TOKEN_LEN))
+		return true;
+	for (i = 0; i < qs->dcid_count; i++)
+		if (!crypto_memneq(tail, qs->dcids[i].token, QUIC_RESET_TOKEN_LEN))
+			return true;
+	return false;
+}
+
+/* The peer lost its state: the connection is gone, nothing is sent. */
+void quic_conn_reset(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	qs->draining = 1;
+	WRITE_ONCE(sk->sk_err, ECONNRESET);
+	quic_conn_set_closed(sk);
+	sk_error_report(sk);
+}
+
 void quic_conn_idle_timeout(struct sock *sk)
 {
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_IDLETIMEOUTS);
@@ -434,6 +482,9 @@ void quic_conn_close(struct sock *sk)
 	qs->close_frame = qs->local_close.frame;
 	qs->close_app = 1;
 	qs->closing = 1;
-	quic_outq_send_close(sk);
+	/* a client that never sent anything has no peer to tell */
+	if (quic_is_serv(sk) || qs->space[QUIC_PN_INITIAL].next_pn ||
+	    qs->space[QUIC_PN_INITIAL].discarded)
+		quic_outq_send_close(sk);
 	quic_conn_set_closed(sk);
 }

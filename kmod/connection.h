@@ -25,6 +25,8 @@ int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 		       u8 len, const u8 *token);
 int quic_conn_retire_scid(struct sock *sk, u64 seq);
 
+bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len);
+void quic_conn_reset(struct sock *sk);
 void quic_conn_idle_reset(struct sock *sk);
 void quic_conn_idle_timeout(struct sock *sk);
 void quic_conn_error(struct sock *sk, u32 errcode, u64 frame);

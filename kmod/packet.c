@@ -280,6 +280,98 @@ drop:
 	kfree_skb(skb);
 }
 
+static int quic_udp_send6(struct quic_udp_sock *us, struct sk_buff *skb,
+			  const union quic_addr *src,
+			  const union quic_addr *dst, int oif)
+{
+	struct sock *usk = us->sock->sk;
+	struct dst_entry *dste;
+	struct flowi6 fl6 = {};
+	int err;
+
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.daddr = dst->v6.sin6_addr;
+	fl6.saddr = src->v6.sin6_addr;
+	fl6.flowi6_oif = dst->v6.sin6_scope_id ?: oif;
+	fl6.fl6_dport = dst->v6.sin6_port;
+	fl6.fl6_sport = src->v6.sin6_port;
+	dste = ip6_dst_lookup_flow(us->net, usk, &fl6, NULL);
+	if (IS_ERR(dste))
+		return PTR_ERR(dste);
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) + dste->header_len +
+				sizeof(struct ipv6hdr) + sizeof(struct udphdr));
+	if (err) {
+		dst_release(dste);
+		return err;
+	}
+	udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &fl6.saddr, &fl6.daddr, 0,
+			     ip6_dst_hoplimit(dste), 0, src->v6.sin6_port,
+			     dst->v6.sin6_port, false);
+	return 0;
+}
+
+/* Send @skb (data at the UDP payload) from the tunnel socket @us. */
+static int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
+			 const union quic_addr *src, const union quic_addr *dst,
+			 int oif)
+{
+	struct sock *usk = us->sock->sk;
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
+	int err;
+
+	if (dst->sa.sa_family == AF_INET6)
+		return quic_udp_send6(us, skb, src, dst, oif);
+
+	rt = ip_route_output_ports(us->net, &fl4, NULL, dst->v4.sin_addr.s_addr,
+				   src->v4.sin_addr.s_addr, dst->v4.sin_port,
+				   src->v4.sin_port, IPPROTO_UDP, 0, oif);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
+				rt->dst.header_len + sizeof(struct iphdr) +
+				sizeof(struct udphdr));
+	if (err) {
+		ip_rt_put(rt);
+		return err;
+	}
+	udp_tunnel_xmit_skb(rt, usk, skb, fl4.saddr, fl4.daddr, 0,
+			    ip4_dst_hoplimit(&rt->dst), 0, src->v4.sin_port,
+			    dst->v4.sin_port, false, false);
+	return 0;
+}
+
+/* RFC 9000 6.1: answer a client Initial of an unknown version with the
+ * versions we support (only where a listener could serve it).
+ */
+static void quic_send_version_negotiation(struct quic_udp_sock *us,
+					  const struct quic_hdr *h,
+					  const union quic_addr *from,
+					  const union quic_addr *to)
+{
+	struct sk_buff *skb;
+	u8 *p;
+
+	if (list_empty(&us->listeners))
+		return;
+	skb = alloc_skb(QUIC_HEADROOM + 64, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_reserve(skb, QUIC_HEADROOM);
+	p = skb_put(skb, 1 + 4 + 1 + h->scid.len + 1 + h->dcid.len + 8);
+	*p++ = 0x80 | (get_random_u8() & 0x7f);
+	put_unaligned_be32(0, p);
+	p += 4;
+	*p++ = h->scid.len;
+	p = quic_put_data(p, h->scid.data, h->scid.len);
+	*p++ = h->dcid.len;
+	p = quic_put_data(p, h->dcid.data, h->dcid.len);
+	put_unaligned_be32(QUIC_VERSION_V1, p);
+	put_unaligned_be32(QUIC_VERSION_V2, p + 4);
+	if (quic_udp_send(us, skb, to, from, 0))
+		kfree_skb(skb);
+}
+
 /**
  * quic_packet_rcv - entry point for datagrams on a QUIC UDP socket
  * @us: the tunnel socket
@@ -305,7 +397,9 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 	__skb_pull(skb, sizeof(struct udphdr));
 
 	err = quic_hdr_parse(skb->data, skb->len, &h);
-	if (err)	/* no Version Negotiation yet: drop unknown versions */
+	if (err == -EPROTONOSUPPORT && h.version && skb->len >= QUIC_MIN_DGRAM)
+		quic_send_version_negotiation(us, &h, &from, &to);
+	if (err)
 		goto drop;
 	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
 	if (!sk) {
@@ -386,14 +480,25 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 			quic_pending_add(sk, space, data, h.len);
 		return h.len;
 	}
-	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN) {
+		if (h.type == QUIC_PKT_SHORT &&
+		    quic_conn_is_stateless_reset(sk, data, h.len)) {
+			quic_conn_reset(sk);
+			return -ECONNRESET;
+		}
 		return h.len;
+	}
 
 	pi.pn_offset = h.pn_offset;
 	pi.largest_pn = s->largest_recv;
 	err = quic_crypto_decrypt(&qs->crypto[level], data, h.len, &pi);
 	if (err) {
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
+		if (h.type == QUIC_PKT_SHORT &&
+		    quic_conn_is_stateless_reset(sk, data, h.len)) {
+			quic_conn_reset(sk);
+			return -ECONNRESET;
+		}
 		/* RFC 9001 6.6: too many forgeries under one key */
 		if (err == -EBADMSG &&
 		    quic_crypto_integrity_limit_reached(&qs->crypto[level])) {
@@ -469,6 +574,17 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 	u32 off = 0;
 	int n;
 
+	if (sk->sk_state == QUIC_SS_CLOSED && qs->closing && !qs->draining &&
+	    !pending) {
+		/* RFC 9000 10.2.1: in the closing state, answer (a few)
+		 * packets with our CONNECTION_CLOSE again
+		 */
+		if (qs->close_resends < QUIC_CLOSE_RESENDS_MAX) {
+			qs->close_resends++;
+			quic_outq_send_close(sk);
+		}
+		goto out;
+	}
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		goto out;
@@ -628,64 +744,17 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	return 0;
 }
 
-static int quic_xmit4(struct sock *sk, struct sk_buff *skb)
+static int quic_xmit(struct sock *sk, struct sk_buff *skb)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct sock *usk = qs->udp->sock->sk;
-	struct net *net = sock_net(sk);
-	struct flowi4 fl4 = {};
-	struct rtable *rt;
-	int err;
+	union quic_addr src = qs->local;
 
-	rt = ip_route_output_ports(net, &fl4, NULL,
-				   qs->peer.v4.sin_addr.s_addr,
-				   inet_sk(sk)->inet_saddr,
-				   qs->peer.v4.sin_port, inet_sk(sk)->inet_sport,
-				   IPPROTO_UDP, 0, sk->sk_bound_dev_if);
-	if (IS_ERR(rt))
-		return PTR_ERR(rt);
-	err = skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
-				rt->dst.header_len + sizeof(struct iphdr) +
-				sizeof(struct udphdr));
-	if (err) {
-		ip_rt_put(rt);
-		return err;
-	}
-	udp_tunnel_xmit_skb(rt, usk, skb, fl4.saddr, fl4.daddr, 0,
-			    ip4_dst_hoplimit(&rt->dst), 0,
-			    inet_sk(sk)->inet_sport, qs->peer.v4.sin_port,
-			    false, false);
-	return 0;
-}
-
-static int quic_xmit6(struct sock *sk, struct sk_buff *skb)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	struct sock *usk = qs->udp->sock->sk;
-	struct net *net = sock_net(sk);
-	struct dst_entry *dst;
-	struct flowi6 fl6 = {};
-	int err;
-
-	fl6.flowi6_proto = IPPROTO_UDP;
-	fl6.daddr = qs->peer.v6.sin6_addr;
-	fl6.saddr = inet6_sk(sk)->saddr;
-	fl6.flowi6_oif = qs->peer.v6.sin6_scope_id ?: sk->sk_bound_dev_if;
-	fl6.fl6_dport = qs->peer.v6.sin6_port;
-	fl6.fl6_sport = inet_sk(sk)->inet_sport;
-	dst = ip6_dst_lookup_flow(net, usk, &fl6, NULL);
-	if (IS_ERR(dst))
-		return PTR_ERR(dst);
-	err = skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) + dst->header_len +
-				sizeof(struct ipv6hdr) + sizeof(struct udphdr));
-	if (err) {
-		dst_release(dst);
-		return err;
-	}
-	udp_tunnel6_xmit_skb(dst, usk, skb, NULL, &fl6.saddr, &fl6.daddr, 0,
-			     ip6_dst_hoplimit(dst), 0, inet_sk(sk)->inet_sport,
-			     qs->peer.v6.sin6_port, false);
-	return 0;
+	/* the source is the address the connection uses, even on a
+	 * wildcard-bound UDP socket
+	 */
+	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
+	return quic_udp_send(qs->udp, skb, &src, &qs->peer,
+			     sk->sk_bound_dev_if);
 }
 
 /**
@@ -778,11 +847,15 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 	}
 	qs->tx_bytes += skb->len;
 	QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_PKT_SENT, dg->nr);
+	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
+	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]) &&
+	    !work_pending(&qs->ku_work)) {
+		sock_hold(sk);
+		if (!schedule_work(&qs->ku_work))
+			sock_put(sk);
+	}
 	skb->ignore_df = 1;
-	if (sk->sk_family == AF_INET6)
-		err = quic_xmit6(sk, skb);
-	else
-		err = quic_xmit4(sk, skb);
+	err = quic_xmit(sk, skb);
 	if (err)
 		kfree_skb(skb);
 }

@@ -36,9 +36,9 @@ void quic_set_state(struct sock *sk, int state)
 	sk->sk_state_change(sk);
 }
 
-/* After a peer-initiated key update, rekey the spare slots: that
- * allocates, so it runs here in process context (scheduled from the
- * receive path with a socket reference).
+/* After a peer-initiated key update, rekey the spare slots, and start
+ * our own update when the send key nears its limit: both allocate, so they
+ * run here in process context (scheduled with a socket reference).
  */
 static void quic_ku_work(struct work_struct *work)
 {
@@ -47,6 +47,10 @@ static void quic_ku_work(struct work_struct *work)
 
 	lock_sock(sk);
 	quic_crypto_key_update_prepare(&qs->crypto[QUIC_CRYPTO_APP]);
+	/* RFC 9001 6.6: rotate before the confidentiality limit */
+	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
+	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]))
+		quic_crypto_key_update(&qs->crypto[QUIC_CRYPTO_APP]);
 	release_sock(sk);
 	sock_put(sk);
 }
@@ -79,7 +83,6 @@ static int quic_init_sock(struct sock *sk)
 	INIT_WORK(&qs->ku_work, quic_ku_work);
 	qs->local.sa.sa_family = sk->sk_family;
 	qs->peer.sa.sa_family = sk->sk_family;
-
 
 	spin_lock_bh(&qn->sock_lock);
 	list_add_tail(&qs->node, &qn->sock_list);
@@ -674,6 +677,13 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 		return err;
 
 	lock_sock(sk);
+	if (has_hinfo && qs->draining) {
+		/* the peer closed: handshake data would never be sent (RFC
+		 * 9000 10.2.2); see quic_conn_set_secret()
+		 */
+		err = len;
+		goto out;
+	}
 	if (sk->sk_state == QUIC_SS_CLOSED && sk->sk_shutdown) {
 		err = sock_error(sk) ?: -EPIPE;
 		if (err == -EPIPE && !(msg->msg_flags & MSG_NOSIGNAL))
@@ -993,6 +1003,8 @@ static int quic_sockopt_tp_ext_set(struct sock *sk, sockptr_t optval,
 
 	if (optlen > QUIC_TP_EXT_MAX_LEN)
 		return -EINVAL;
+	if (sk->sk_state == QUIC_SS_CLOSED && quic_sk(sk)->draining)
+		return 0;	/* as for CRYPTO_SECRET */
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
 	buf = kmalloc(QUIC_TP_EXT_MAX_LEN, GFP_KERNEL);

@@ -41,6 +41,7 @@ enum quic_state {
 #define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
 #define QUIC_MAX_DGRAM_CAP	15360	/* once established, within the path MTU */
 #define QUIC_REQ_PKTS_MAX	8	/* queued Initials per request */
+#define QUIC_CLOSE_RESENDS_MAX	4	/* CONNECTION_CLOSE repeats when closing */
 
 /* A connection attempt queued at a listener until accept(). */
 struct quic_request {
@@ -132,6 +133,7 @@ struct quic_sock {
 
 	u8 path_response[8];
 	u32 close_errcode;		/* transport close we send */
+	u8 close_resends;
 	u64 close_frame;
 
 	u8 addr_validated:1;

@@ -134,6 +134,7 @@ class Reader:
         self.s = s
         self.buf: dict[int, bytes] = {}
         self.chunks: list[tuple[int, int]] = []  # (level, size) as received
+        self.peer_tp = b""  # the peer's transport parameters extension
 
     def recv_chunk(self, deadline: float) -> None:
         left = deadline - time.monotonic()
@@ -184,7 +185,8 @@ def client_handshake(
     if kind != b"EE":
         raise HandshakeError(f"expected EE, got {kind!r}")
     n = struct.unpack(">H", body[:2])[0]
-    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, body[2 : 2 + n])
+    r.peer_tp = body[2 : 2 + n]
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, r.peer_tp)
     kind, _ = r.message(QUIC_CRYPTO_HANDSHAKE, deadline)
     if kind != b"SF":
         raise HandshakeError(f"expected SF, got {kind!r}")
@@ -288,6 +290,10 @@ def connect_pair(
     ch = {k: v for k, v in kw.items() if k in ("ch_size", "cipher")}
     sh = {k: v for k, v in kw.items() if k in ("sh_size", "ee_size", "cipher")}
     box: dict[str, socket.socket] = {}
+    readers: dict[str, Reader] = {}
+
+    def client() -> None:
+        readers["c"] = client_handshake(c, timeout=timeout, **ch)
 
     def server() -> None:
         lsk.settimeout(timeout)
@@ -295,8 +301,25 @@ def connect_pair(
         box["s"] = a
         server_handshake(a, timeout=timeout, **sh)
 
-    run_threads(lambda: client_handshake(c, timeout=timeout, **ch), server, timeout=timeout + 10)
+    run_threads(client, server, timeout=timeout + 10)
+    LAST_READERS.clear()
+    LAST_READERS.update(readers)
     return lsk, c, box["s"]
+
+
+LAST_READERS: dict[str, Reader] = {}
+
+
+def tp_param(ext: bytes, ident: int) -> bytes | None:
+    """The value of one transport parameter in an extension body."""
+    i = 0
+    while i < len(ext):
+        pid, i = read_varint(ext, i)
+        n, i = read_varint(ext, i)
+        if pid == ident:
+            return ext[i : i + n]
+        i += n
+    return None
 
 
 # ---- /proc helpers -----------------------------------------------------

@@ -8,6 +8,7 @@ these tests check the kernel side alone: packets, keys, state machine.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import struct
 import time
@@ -342,4 +343,75 @@ def test_key_update_both_directions():
             "data after two key updates",
         )
     finally:
+        closeall(c, s, lsk)
+
+
+def test_peer_closes_before_server_finishes():
+    """The client completes and closes at once; the server's TLS stack is
+    slower: it still finishes, then sees the close."""
+    lsk = qt.quic_socket(socket.AF_INET)
+    lsk.bind(("127.0.0.1", 0))
+    lsk.listen(4)
+    c = qt.quic_socket(socket.AF_INET)
+    c.connect(lsk.getsockname())
+    aes = qt.TLS_CIPHER_AES_GCM_128
+
+    def client():
+        qt.client_handshake(c)
+        qt.set_close_info(c, 5, b"quick")
+        c.close()
+
+    t = qt.threading.Thread(target=client, daemon=True)
+    t.start()
+    lsk.settimeout(10)
+    s, _ = lsk.accept()
+    try:
+        deadline = time.monotonic() + 20
+        r = qt.Reader(s)
+        _, body = r.message(qt.QUIC_CRYPTO_INITIAL, deadline)
+        n = struct.unpack(">H", body[:2])[0]
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, body[2 : 2 + n])
+        qt.hs_send(s, qt.QUIC_CRYPTO_INITIAL, qt.msg(b"SH"), more=True)
+        qt.install(s, True, qt.QUIC_CRYPTO_HANDSHAKE, True, aes)
+        qt.install(s, True, qt.QUIC_CRYPTO_HANDSHAKE, False, aes)
+        tp = s.getsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, 512)
+        qt.hs_send(
+            s, qt.QUIC_CRYPTO_HANDSHAKE, qt.msg(b"EE", struct.pack(">H", len(tp)) + tp), more=True
+        )
+        qt.hs_send(s, qt.QUIC_CRYPTO_HANDSHAKE, qt.msg(b"SF"))
+        qt.install(s, True, qt.QUIC_CRYPTO_APP, True, aes)
+        t.join(20)
+        assert not t.is_alive()
+        qt.wait_for(lambda: qt.state_of(s) == "CLOSED", 5, "the client's close arrived")
+        assert r.message(qt.QUIC_CRYPTO_HANDSHAKE, deadline)[0] == b"CF"
+        qt.install(s, True, qt.QUIC_CRYPTO_APP, False, aes)  # no error
+        qt.hs_send(s, qt.QUIC_CRYPTO_APP, b"ticket")  # silently dropped
+        assert s.recv(10) == b""
+        # the 1-RTT close was unreadable yet: APPLICATION_ERROR from the Handshake one
+        assert qt.close_info(s)[0] in (5, 0x0C)
+    finally:
+        s.close()
+        lsk.close()
+
+
+def test_stateless_reset_closes_client():
+    def srv(s):
+        qt.set_tp(s, stateless_reset=1)
+
+    lsk, c, s = qt.connect_pair(server_setup=srv)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        token = qt.tp_param(qt.LAST_READERS["c"].peer_tp, 0x02)
+        assert token and len(token) == 16, "the server sent a stateless_reset_token"
+        client_cid = bytes.fromhex(qt.eps_fields(c)[-2])
+        # wrong token: ignored
+        u.sendto(bytes([0x41]) + client_cid + os.urandom(30) + bytes(16), c.getsockname())
+        time.sleep(0.2)
+        assert qt.state_of(c) == "ESTABLISHED"
+        u.sendto(bytes([0x41]) + client_cid + os.urandom(30) + token, c.getsockname())
+        c.settimeout(5)
+        qt.expect_errno(lambda: c.recv(10), errno.ECONNRESET)
+        assert qt.state_of(c) == "CLOSED"
+    finally:
+        u.close()
         closeall(c, s, lsk)

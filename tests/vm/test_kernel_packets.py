@@ -191,6 +191,12 @@ def test_malformed_frames_close_with_error(frames, code):
             closes += [f for t, f in qt.parse_frames(p.payload) if t == 0x1C]
         assert closes and closes[-1]["code"] == code, closes
         qt.wait_for(lambda: qt.state_of(s) == "CLOSED", 5, "server socket CLOSED")
+        # closing state: a further packet is answered with the close again
+        u.sendto(fake_client_initial(None, dcid, scid, 2, b"\x01"), lsk.getsockname())
+        again = qt.udp_recv_all(u, quiet=1.0, total=3)
+        assert again, "no CONNECTION_CLOSE in the closing state"
+        p = qt.parse_initial(again[0], 0, qt.initial_keys(dcid, server=True))
+        assert [f["code"] for t, f in qt.parse_frames(p.payload) if t == 0x1C] == [code]
         s.settimeout(5)
         qt.expect_errno(lambda: s.recv(10), 103)  # ECONNABORTED
     finally:
@@ -218,4 +224,43 @@ def test_forged_initials_are_not_accepted():
             x.close()
     finally:
         lsk.close()
+        u.close()
+
+
+def test_version_negotiation():
+    lsk = listener()
+    u = udp_peer()
+    try:
+        dcid, scid = os.urandom(8), os.urandom(8)
+        pkt = bytes([0xC0]) + struct.pack(">I", 0x1A2A3A4A) + b"\x08" + dcid + b"\x08" + scid
+        u.sendto(pkt + os.urandom(1200 - len(pkt)), lsk.getsockname())
+        vn = u.recv(2048)
+        assert vn[0] & 0x80
+        assert struct.unpack(">I", vn[1:5])[0] == 0
+        assert vn[5] == 8 and vn[6:14] == scid, "VN goes back to the client's SCID"
+        assert vn[14] == 8 and vn[15:23] == dcid
+        versions = struct.unpack(f">{(len(vn) - 23) // 4}I", vn[23:])
+        assert set(versions) == {1, 0x6B3343CF}
+        # too small a datagram gets no answer
+        u.sendto(pkt + bytes(100), lsk.getsockname())
+        u.settimeout(1)
+        with pytest.raises(TimeoutError):
+            u.recv(2048)
+    finally:
+        lsk.close()
+        u.close()
+
+
+def test_connect_sends_nothing_until_the_handshake():
+    """connect() sends nothing; closing such a socket sends nothing either."""
+    u = udp_peer()
+    c = qt.quic_socket(socket.AF_INET)
+    try:
+        c.connect(u.getsockname())
+        assert qt.state_of(c) == "ESTABLISHING"
+        c.close()
+        u.settimeout(1)
+        with pytest.raises(TimeoutError):
+            u.recv(2048)
+    finally:
         u.close()
