@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
+import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks.transports import PairFactory, ktls_pair, tcp_pair
+from benchmarks.transports import Endpoint, PairFactory, ktls_pair, tcp_pair
 
 SIZES = (1024, 16384, 65536)
 RR_SIZE = 64
@@ -30,34 +29,18 @@ RR_SIZE = 64
 class Transport:
     name: str
     pair: PairFactory
-    send: Callable[[socket.socket, memoryview], int]
-    finish: Callable[[socket.socket], None]
-    recv_into: Callable[[socket.socket, memoryview], int]
 
 
-def _stream_send(s: socket.socket, buf: memoryview) -> int:
-    s.sendall(buf)
-    return len(buf)
+TCP = Transport("TCP", tcp_pair)
+KTLS = Transport("kTLS", ktls_pair)
 
 
-def _stream_finish(s: socket.socket) -> None:
-    s.shutdown(socket.SHUT_WR)
-
-
-def _stream_recv(s: socket.socket, buf: memoryview) -> int:
-    return s.recv_into(buf)
-
-
-TCP = Transport("TCP", tcp_pair, _stream_send, _stream_finish, _stream_recv)
-KTLS = Transport("kTLS", ktls_pair, _stream_send, _stream_finish, _stream_recv)
-
-
-def _receiver(t: Transport, s: socket.socket, size: int, wfd: int) -> None:
+def _receiver(rcv: Endpoint, size: int, wfd: int) -> None:
     buf = memoryview(bytearray(max(size, 65536)))
     total = 0
     start = 0.0
     while True:
-        n = t.recv_into(s, buf)
+        n = rcv.recv_into(buf)
         if n <= 0:
             break
         if not total:
@@ -76,7 +59,7 @@ def bulk(t: Transport, size: int, seconds: float) -> float:
         code = 1
         try:
             snd.close()
-            _receiver(t, rcv, size, wfd)
+            _receiver(rcv, size, wfd)
             code = 0
         finally:
             os._exit(code)
@@ -86,8 +69,8 @@ def bulk(t: Transport, size: int, seconds: float) -> float:
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
-            t.send(snd, msg)
-        t.finish(snd)
+            snd.send(msg)
+        snd.finish()
         with os.fdopen(rfd) as r:
             line = r.readline()
     finally:
@@ -99,10 +82,10 @@ def bulk(t: Transport, size: int, seconds: float) -> float:
     return int(total) * 8 / float(elapsed) / 1e6 if float(elapsed) > 0 else 0.0
 
 
-def _recv_exact(t: Transport, s: socket.socket, buf: memoryview) -> None:
+def _recv_exact(t: Transport, ep: Endpoint, buf: memoryview) -> None:
     got = 0
     while got < len(buf):
-        n = t.recv_into(s, buf[got:])
+        n = ep.recv_into(buf[got:])
         if n <= 0:
             raise ConnectionError(f"{t.name}: connection ended during request/response")
         got += n
@@ -122,7 +105,7 @@ def request_response(t: Transport, seconds: float) -> float:
                     _recv_exact(t, srv, buf)
                 except ConnectionError:
                     break
-                t.send(srv, buf)
+                srv.send(buf)
             code = 0
         finally:
             os._exit(code)
@@ -134,11 +117,11 @@ def request_response(t: Transport, seconds: float) -> float:
     deadline = start + seconds
     try:
         while time.monotonic() < deadline:
-            t.send(cli, req)
+            cli.send(req)
             _recv_exact(t, cli, resp)
             count += 1
         elapsed = time.monotonic() - start
-        t.finish(cli)
+        cli.finish()
     finally:
         os.waitpid(pid, 0)
         cli.close()
@@ -146,14 +129,9 @@ def request_response(t: Transport, seconds: float) -> float:
 
 
 def available_transports() -> list[Transport]:
-    transports = [TCP, KTLS]
-    try:
-        from benchmarks.quic_transport import QUIC  # needs streams in the module
-    except ImportError:
-        print("note: the QUIC transport is not available yet; measuring TCP and kTLS only")
-    else:
-        transports.insert(0, QUIC)
-    return transports
+    from benchmarks.quic_transport import quic_pair
+
+    return [Transport("QUIC", quic_pair), TCP, KTLS]
 
 
 def report(results: dict[str, dict[str, float]], sizes: tuple[int, ...]) -> None:
@@ -172,21 +150,34 @@ def report(results: dict[str, dict[str, float]], sizes: tuple[int, ...]) -> None
                 print(f"QUIC/{base:4}" + "".join(f"{r:11.2f}x" for r in ratios))
 
 
+def measure(transports: list[Transport], sizes: tuple[int, ...], seconds: float,
+            rounds: int) -> dict[str, dict[str, float]]:
+    """Median of ``rounds`` measurements, transports interleaved in every round
+    so that a slow spell of the (emulated) machine hits them all alike."""
+    samples: dict[str, dict[str, list[float]]] = {t.name: {} for t in transports}
+    for rnd in range(1, rounds + 1):
+        for t in transports:
+            got = samples[t.name]
+            for size in sizes:
+                v = bulk(t, size, seconds)
+                got.setdefault(f"bulk{size}", []).append(v)
+                print(f"round {rnd} {t.name:5} bulk {size:6} B: {v:9.1f} Mbit/s", flush=True)
+            v = request_response(t, seconds)
+            got.setdefault("rr", []).append(v)
+            print(f"round {rnd} {t.name:5} request/response: {v:9.1f} /s", flush=True)
+    return {name: {k: statistics.median(v) for k, v in got.items()}
+            for name, got in samples.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=3.0, help="duration of each measurement")
+    ap.add_argument("--seconds", type=float, default=2.0, help="duration of each measurement")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians reported")
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     args = ap.parse_args(argv)
     sizes = tuple(args.sizes)
-    results: dict[str, dict[str, float]] = {}
-    for t in available_transports():
-        r = results.setdefault(t.name, {})
-        for size in sizes:
-            r[f"bulk{size}"] = bulk(t, size, args.seconds)
-            print(f"{t.name:5} bulk {size:6} B messages: {r[f'bulk{size}']:9.1f} Mbit/s",
-                  flush=True)
-        r["rr"] = request_response(t, args.seconds)
-        print(f"{t.name:5} request/response: {r['rr']:9.1f} /s", flush=True)
+    results = measure(available_transports(), sizes, args.seconds, args.rounds)
+    print(f"\nmedians of {args.rounds} interleaved rounds of {args.seconds:g} s each")
     report(results, sizes)
     return 0
 

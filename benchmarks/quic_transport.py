@@ -1,83 +1,81 @@
-"""The QUIC transport of the benchmark: kernel QUIC sockets on loopback.
+"""The QUIC transport for the benchmark: kernel QUIC with a real handshake.
 
-A PSK handshake (AES-128-GCM, as kTLS uses) connects each pair; bulk data
-goes on one bidirectional stream with plain send()/recv() (the latest
-stream), and the sender ends it with a FIN, which the receiver sees as
-MSG_EOR.  stream_data_nodelay is set on both ends, as TCP_NODELAY is for
-the TCP transports.
+One bidirectional stream carries the bulk data or the requests, as one TCP
+connection does for the other transports.  The handshake (certificate
+verified against a throw-away CA) is not part of any measurement.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from pathlib import Path
 
-from benchmarks.bench import Transport
 from benchmarks.transports import CONNECT_TIMEOUT, Pair
-from libquic import sockopt
-from libquic.cmsg import quic_sendmsg
-from libquic.handshake import quic_client_handshake, quic_server_handshake
-from libquic.uapi import MSG_QUIC_STREAM_FIN, QuicConfig, quic_socket
+from libquic.cmsg import quic_recvmsg, quic_sendmsg
+from libquic.connection import QuicConnection, QuicListener
+from libquic.uapi import QuicMsgFlag
+from userspace.certgen import write_test_pki
 
-_PSK = os.path.join(tempfile.mkdtemp(prefix="quic-bench-"), "psk")
-with open(_PSK, "w") as f:
-    f.write("bench:" + os.urandom(32).hex() + "\n")
+ALPN = "bench"
+
+
+class QuicStreamEndpoint:
+    """One side of a QUIC stream as a benchmark endpoint."""
+
+    def __init__(self, conn: QuicConnection, stream_id: int) -> None:
+        self.conn = conn
+        self.sock = conn.sock
+        self.sid = stream_id
+        self._fin = False
+
+    def send(self, data: memoryview) -> None:
+        while data:
+            n = quic_sendmsg(self.sock, data, self.sid)
+            data = data[n:]
+
+    def finish(self) -> None:
+        quic_sendmsg(self.sock, b"", self.sid, QuicMsgFlag.STREAM_FIN)
+
+    def recv_into(self, buf: memoryview) -> int:
+        if self._fin:
+            return 0
+        while True:
+            msg = quic_recvmsg(self.sock, len(buf))
+            if msg.stream_id is None and not msg.data:
+                return 0  # the connection ended
+            self._fin = msg.fin
+            if msg.data or msg.fin:
+                buf[: len(msg.data)] = msg.data
+                return len(msg.data)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def quic_pair() -> Pair:
-    cfg = QuicConfig(stream_data_nodelay=1)
-    lsk = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sockopt.set_alpn(lsk, ["bench"])
-        sockopt.set_config(lsk, cfg)
-        lsk.bind(("127.0.0.1", 0))
-        lsk.listen(1)
-        lsk.settimeout(CONNECT_TIMEOUT)
-        cli = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
-        sockopt.set_alpn(cli, ["bench"])
-        sockopt.set_config(cli, cfg)
-        cli.settimeout(CONNECT_TIMEOUT)
-        cli.connect(lsk.getsockname())
+    """A kernel QUIC connection on loopback with one open bidirectional stream."""
+    pki = write_test_pki(Path(tempfile.mkdtemp(prefix="bench-")), ["localhost", "127.0.0.1"])
+    accepted: list[QuicConnection | BaseException] = []
+    with QuicListener("127.0.0.1", 0, alpns=[ALPN], cert_file=str(pki.cert),
+                      key_file=str(pki.key)) as lsk:
+        def serve() -> None:
+            try:
+                accepted.append(lsk.accept(CONNECT_TIMEOUT))
+            except BaseException as exc:  # reported below
+                accepted.append(exc)
 
-        def serve() -> socket.socket:
-            conn, _ = lsk.accept()
-            conn.settimeout(CONNECT_TIMEOUT)
-            quic_server_handshake(conn, timeout=CONNECT_TIMEOUT, pkey_file=_PSK,
-                                  cert_file=None)
-            return conn
-
-        with ThreadPoolExecutor(1) as ex:
-            fut = ex.submit(serve)
-            quic_client_handshake(cli, timeout=CONNECT_TIMEOUT, pkey_file=_PSK)
-            srv = fut.result(timeout=CONNECT_TIMEOUT * 2)
-    finally:
-        lsk.close()
-    for s in (cli, srv):
-        s.settimeout(None)
-    return cli, srv
-
-
-def _send(s: socket.socket, buf: memoryview) -> int:
-    s.sendall(buf)
-    return len(buf)
-
-
-def _finish(s: socket.socket) -> None:
-    quic_sendmsg(s, b"", -1, MSG_QUIC_STREAM_FIN)
-
-
-_ended: set[int] = set()
-
-
-def _recv_into(s: socket.socket, buf: memoryview) -> int:
-    if s.fileno() in _ended:
-        return 0
-    n, _anc, flags, _addr = s.recvmsg_into([buf])
-    if flags & socket.MSG_EOR:
-        _ended.add(s.fileno())
-    return n
-
-
-QUIC = Transport("QUIC", quic_pair, _send, _finish, _recv_into)
+        thread = threading.Thread(target=serve)
+        thread.start()
+        cli = QuicConnection.connect("127.0.0.1", lsk.address[1], alpns=[ALPN],
+                                     hostname="localhost", cafile=str(pki.ca),
+                                     timeout=CONNECT_TIMEOUT)
+        thread.join(CONNECT_TIMEOUT)
+    if not accepted or not isinstance(accepted[0], QuicConnection):
+        cli.close()
+        raise RuntimeError(f"QUIC server handshake failed: {accepted!r}")
+    srv = accepted[0]
+    for c in (cli, srv):
+        c.sock.settimeout(None)
+    stream = cli.open_stream()
+    return QuicStreamEndpoint(cli, stream.id), QuicStreamEndpoint(srv, stream.id)

@@ -1,7 +1,9 @@
-"""Connected socket pairs for the benchmark, one factory per transport.
+"""Connected endpoint pairs for the benchmark, one factory per transport.
 
-Each factory returns ``(sender, receiver)``: two connected sockets on
-loopback, ready for bulk data in one direction and request/response.
+Each factory returns ``(client, server)``: two connected endpoints on
+loopback, ready for bulk data from client to server and for
+request/response.  An endpoint sends, ends its sending side, and receives
+into a buffer (0 at the end), whatever the transport.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 SOL_TLS = 282
 TLS_TX = 1
@@ -20,14 +23,40 @@ TCP_ULP = 31
 TLS_1_3_VERSION = 0x0304
 TLS_CIPHER_AES_GCM_128 = 51
 
-Pair = tuple[socket.socket, socket.socket]
+CONNECT_TIMEOUT = 30.0
+
+
+class Endpoint(Protocol):
+    def send(self, data: memoryview) -> None: ...
+    def finish(self) -> None: ...
+    def recv_into(self, buf: memoryview) -> int: ...
+    def close(self) -> None: ...
+
+
+Pair = tuple[Endpoint, Endpoint]
 PairFactory = Callable[[], Pair]
 
-CONNECT_TIMEOUT = 10.0
+
+class StreamSocket:
+    """A TCP (or kTLS) socket as an endpoint."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def send(self, data: memoryview) -> None:
+        self.sock.sendall(data)
+
+    def finish(self) -> None:
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def recv_into(self, buf: memoryview) -> int:
+        return self.sock.recv_into(buf)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
-def tcp_pair() -> Pair:
-    """A plain TCP connection on loopback."""
+def _tcp_sockets() -> tuple[socket.socket, socket.socket]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lsk:
         lsk.bind(("127.0.0.1", 0))
         lsk.listen(1)
@@ -38,6 +67,12 @@ def tcp_pair() -> Pair:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.settimeout(None)
     return cli, srv
+
+
+def tcp_pair() -> Pair:
+    """A plain TCP connection on loopback."""
+    cli, srv = _tcp_sockets()
+    return StreamSocket(cli), StreamSocket(srv)
 
 
 def _ktls_crypto_info(key: bytes, iv: bytes, salt: bytes) -> bytes:
@@ -61,10 +96,10 @@ def ktls_pair() -> Pair:
     measures the record layer, not a handshake.
     """
     ensure_ktls()
-    cli, srv = tcp_pair()
+    cli, srv = _tcp_sockets()
     keys = {d: (os.urandom(16), os.urandom(8), os.urandom(4)) for d in ("c2s", "s2c")}
     for s, tx, rx in ((cli, "c2s", "s2c"), (srv, "s2c", "c2s")):
         s.setsockopt(socket.IPPROTO_TCP, TCP_ULP, b"tls")
         s.setsockopt(SOL_TLS, TLS_TX, _ktls_crypto_info(*keys[tx]))
         s.setsockopt(SOL_TLS, TLS_RX, _ktls_crypto_info(*keys[rx]))
-    return cli, srv
+    return StreamSocket(cli), StreamSocket(srv)

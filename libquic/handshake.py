@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from cryptography import x509
 
 from libquic import sockopt, uapi
+from libquic.aioutil import wait_fd
 from libquic.cmsg import ANCBUF_SIZE, handshake_cmsg, parse_cmsgs
 from libquic.tls import certs as _certs
 from libquic.tls.ciphers import suite_for_kernel_cipher
@@ -419,26 +420,6 @@ def quic_server_handshake(sock: Any, pkey_file: str | None, cert_file: str | Non
 # ---------------------------------------------------------------------------
 # asyncio API
 
-async def _wait_fd(loop: asyncio.AbstractEventLoop, fd: int, write: bool) -> None:
-    fut: asyncio.Future[None] = loop.create_future()
-
-    def ready() -> None:
-        if not fut.done():
-            fut.set_result(None)
-
-    if write:
-        loop.add_writer(fd, ready)
-    else:
-        loop.add_reader(fd, ready)
-    try:
-        await fut
-    finally:
-        if write:
-            loop.remove_writer(fd)
-        else:
-            loop.remove_reader(fd)
-
-
 async def quic_handshake_async(session: HandshakeSession) -> HandshakeResult:
     """:func:`quic_handshake` for asyncio: the socket is made non-blocking and
     the loop is never blocked (certificate checks and signatures still run
@@ -452,8 +433,8 @@ async def quic_handshake_async(session: HandshakeSession) -> HandshakeResult:
     async def run() -> None:
         while not drv.done:
             if drv.want_write:
-                reader = asyncio.ensure_future(_wait_fd(loop, fd, False))
-                writer = asyncio.ensure_future(_wait_fd(loop, fd, True))
+                reader = asyncio.ensure_future(wait_fd(loop, fd, False))
+                writer = asyncio.ensure_future(wait_fd(loop, fd, True))
                 done, pending = await asyncio.wait({reader, writer},
                                                    return_when=asyncio.FIRST_COMPLETED)
                 for t in pending:
@@ -463,7 +444,7 @@ async def quic_handshake_async(session: HandshakeSession) -> HandshakeResult:
                 if writer in done:
                     drv.flush()
             else:
-                await _wait_fd(loop, fd, False)
+                await wait_fd(loop, fd, False)
             drv.handle_readable()
 
     await asyncio.wait_for(run(), session.timeout)
