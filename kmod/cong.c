@@ -69,6 +69,8 @@ void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
 	c->mss = mss;
 	c->cwnd = min_t(u64, 10 * mss, max_t(u64, 14720, 2 * mss));
 	c->ssthresh = U64_MAX;
+	c->pkt_thresh = QUIC_PKT_THRESHOLD;
+	memset(c->lost_pn, 0xff, sizeof(c->lost_pn));
 }
 
 static u64 quic_cbrt(u64 x)
@@ -161,6 +163,8 @@ void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
 		return;		/* one reduction per round trip */
 	c->recovery_start = now;
 	c->acked = 0;
+	c->prior_cwnd = c->cwnd;
+	c->prior_ssthresh = c->ssthresh;
 	if (c->algo == QUIC_CONG_ALG_CUBIC) {
 		c->w_max = c->cwnd;
 		c->cwnd = c->cwnd * 7 / 10;
@@ -170,4 +174,45 @@ void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
 	}
 	c->cwnd = max_t(u64, c->cwnd, 2 * c->mss);
 	c->ssthresh = c->cwnd;
+}
+
+/* Remember a 1-RTT packet declared lost, to notice if it arrives after all. */
+void quic_cong_lost_pn(struct quic_cong *c, s64 pn, s64 largest_acked)
+{
+	c->lost_pn[c->lost_head] = pn;
+	c->lost_dist[c->lost_head] = largest_acked - pn;
+	c->lost_head = (c->lost_head + 1) % QUIC_LOST_HIST;
+}
+
+/**
+ * quic_cong_spurious - an ACK range [@start, @end] arrived
+ * @c: the controller
+ * @start: smallest packet number acknowledged
+ * @end: largest
+ *
+ * A packet declared lost was only reordered: the window reduction is
+ * undone and the packet threshold grows past the reordering seen (as
+ * RFC 9002 6.1.1 allows).
+ *
+ * Return: true if that happened.
+ */
+bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end)
+{
+	bool spurious = false;
+	int i;
+
+	for (i = 0; i < QUIC_LOST_HIST; i++) {
+		if (c->lost_pn[i] < start || c->lost_pn[i] > end)
+			continue;
+		c->pkt_thresh = clamp_t(u32, c->lost_dist[i] + 2, c->pkt_thresh,
+					QUIC_PKT_THRESHOLD_MAX);
+		c->lost_pn[i] = -1;
+		spurious = true;
+	}
+	if (spurious && c->prior_cwnd > c->cwnd) {
+		c->cwnd = c->prior_cwnd;
+		c->ssthresh = c->prior_ssthresh;
+		c->prior_cwnd = 0;
+	}
+	return spurious;
 }

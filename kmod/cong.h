@@ -25,6 +25,8 @@ void quic_rtt_update(struct quic_rtt *r, u32 latest, u32 ack_delay,
 u32 quic_rtt_pto(const struct quic_rtt *r);
 u32 quic_rtt_loss_delay(const struct quic_rtt *r);
 
+#define QUIC_LOST_HIST		32
+
 /* Congestion control (RFC 9002 section 7, RFC 9438): bytes. */
 struct quic_cong {
 	u8 algo;			/* QUIC_CONG_ALG_* */
@@ -38,13 +40,23 @@ struct quic_cong {
 	u64 w_max;
 	u64 k_ms;
 	u64 w_est;
+	/* spurious loss: undo the reduction, tolerate more reordering */
+	u64 prior_cwnd;
+	u64 prior_ssthresh;
+	u32 pkt_thresh;			/* kPacketThreshold, grows */
+	u8 lost_head;
+	s64 lost_pn[QUIC_LOST_HIST];	/* recently declared lost, -1: none */
+	u32 lost_dist[QUIC_LOST_HIST];	/* largest acked - pn at the time */
 };
 
 #define QUIC_CWND_MAX		(64ULL << 20)
+#define QUIC_PKT_THRESHOLD_MAX	64
 
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss);
 void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
 		      const struct quic_rtt *r);
 void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now);
+void quic_cong_lost_pn(struct quic_cong *c, s64 pn, s64 largest_acked);
+bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end);
 
 #endif /* __NET_QUIC_CONG_H */

@@ -286,8 +286,19 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 	if (end < st->recv_next || (end == st->recv_next && !new_fin))
 		goto out;
 	skip = off < st->recv_next ? st->recv_next - off : 0;
-	if (atomic_read(&sk->sk_rmem_alloc) + len > READ_ONCE(sk->sk_rcvbuf))
-		return -ENOBUFS;
+	if (off + skip > st->recv_next) {
+		/* out of order: bounded by the receive buffer, and a copy of
+		 * what is held already is not kept twice; in-order data is
+		 * bounded by flow control alone, so it always gets through
+		 */
+		if (atomic_read(&sk->sk_rmem_alloc) + len >
+		    READ_ONCE(sk->sk_rcvbuf))
+			return -ENOBUFS;
+		skb_queue_walk(&st->reasm, pos)
+			if (QUIC_RCV_CB(pos)->offset <= off &&
+			    QUIC_RCV_CB(pos)->offset + pos->len >= end)
+				goto out;
+	}
 	skb = alloc_skb(len - skip, GFP_ATOMIC);
 	if (!skb)
 		return -ENOMEM;

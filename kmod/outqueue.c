@@ -1077,9 +1077,12 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 		if (sp->pn > s->largest_acked)
 			break;
 		if (sp->time + delay <= now ||
-		    s->largest_acked >= sp->pn + QUIC_PKT_THRESHOLD) {
+		    s->largest_acked >= sp->pn + qs->cong.pkt_thresh) {
 			if (sp->in_flight)
 				quic_cong_on_loss(&qs->cong, sp->time, now);
+			if (space == QUIC_PN_APP)
+				quic_cong_lost_pn(&qs->cong, sp->pn,
+						  s->largest_acked);
 			quic_outq_lost(sk, space, sp);
 			quic_sent_remove(s, sp);
 			continue;
@@ -1116,6 +1119,10 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 				QUIC_FRAME_ACK);
 		return -EPROTO;
 	}
+	if (space == QUIC_PN_APP)
+		for (i = 0; i < nr; i++)
+			quic_cong_spurious(&qs->cong, ranges[i].start,
+					   ranges[i].end);
 	list_for_each_entry_safe(sp, tmp, &s->sent, list) {
 		if (sp->pn > largest)
 			break;

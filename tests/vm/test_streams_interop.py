@@ -1,0 +1,187 @@
+"""Stream data between the kernel module and aioquic, both directions,
+several streams at once (and a datagram each way)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import pytest
+from aioquic.asyncio import connect, serve
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import DatagramFrameReceived, QuicEvent, StreamDataReceived
+from quicpair import WAIT, Credentials, write_credentials
+from streampair import recv_msg, recv_stream
+
+from libquic import sockopt
+from libquic.cmsg import quic_sendmsg
+from libquic.handshake import quic_client_handshake, quic_server_handshake
+from libquic.uapi import (
+    MSG_QUIC_DATAGRAM,
+    MSG_QUIC_STREAM_FIN,
+    MSG_QUIC_STREAM_NEW,
+    QuicTransportParam,
+    quic_socket,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+ALPN = "interop"
+BLOBS = {sid: bytes([sid % 251 + 1]) * (150_000 + sid * 1000) for sid in (0, 4, 8, 12)}
+
+
+@pytest.fixture(scope="module")
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    return write_credentials(tmp_path_factory.mktemp("creds"))
+
+
+class EchoProtocol(QuicConnectionProtocol):
+    """Echo every stream back when it ends, and every datagram.
+
+    Stream events are not passed on: the base class would make asyncio
+    stream objects whose garbage collection ends the stream (an empty FIN).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.data: dict[int, bytearray] = {}
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, StreamDataReceived):
+            buf = self.data.setdefault(event.stream_id, bytearray())
+            buf += event.data
+            if event.end_stream:
+                self._quic.send_stream_data(event.stream_id, bytes(buf), end_stream=True)
+                self.transmit()
+        elif isinstance(event, DatagramFrameReceived):
+            self._quic.send_datagram_frame(b"echo:" + event.data)
+            self.transmit()
+        else:
+            super().quic_event_received(event)
+
+
+def _free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def test_kernel_client_streams_to_aioquic_server(creds: Credentials) -> None:
+    async def run() -> tuple[dict[int, bytes], bytes]:
+        config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN],
+                                   max_datagram_frame_size=1400)
+        config.load_cert_chain(creds.cert, creds.key)
+        port = _free_udp_port("127.0.0.1")
+        server = await serve("127.0.0.1", port, configuration=config,
+                             create_protocol=EchoProtocol)
+        cli = quic_socket(socket.AF_INET)
+        loop = asyncio.get_running_loop()
+        try:
+            cli.settimeout(WAIT)
+            sockopt.set_alpn(cli, [ALPN])
+            sockopt.set_transport_param(cli, QuicTransportParam(max_datagram_frame_size=1400))
+            cli.connect(("127.0.0.1", port))
+            await loop.run_in_executor(None, lambda: quic_client_handshake(
+                cli, hostname="localhost", cafile=creds.ca, timeout=WAIT))
+
+            def talk() -> tuple[dict[int, bytes], bytes]:
+                for sid, blob in BLOBS.items():
+                    quic_sendmsg(cli, blob, sid, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN)
+                quic_sendmsg(cli, b"dg", flags=MSG_QUIC_DATAGRAM)
+                others: list = []
+                got = recv_stream(cli, len(BLOBS), timeout=60, others=others)
+                dgs = [m.data for m in others if m.is_datagram]
+                if not dgs:
+                    m = recv_msg(cli)
+                    assert m.is_datagram
+                    dgs = [m.data]
+                return got, dgs[0]
+
+            return await loop.run_in_executor(None, talk)
+        finally:
+            cli.close()
+            server.close()
+
+    got, dg = asyncio.run(run())
+    assert got == BLOBS
+    assert dg == b"echo:dg"
+
+
+def test_aioquic_client_streams_to_kernel_server(creds: Credentials) -> None:
+    lsk = quic_socket(socket.AF_INET)
+    lsk.settimeout(WAIT)
+    sockopt.set_alpn(lsk, [ALPN])
+    sockopt.set_transport_param(lsk, QuicTransportParam(max_datagram_frame_size=1400))
+    lsk.bind(("127.0.0.1", 0))
+    lsk.listen(1)
+    port = lsk.getsockname()[1]
+    outcome: dict[str, object] = {}
+    accepted: list[socket.socket] = []
+
+    def serve_one() -> None:
+        try:
+            conn, _ = lsk.accept()
+            accepted.append(conn)
+            conn.settimeout(WAIT)
+            quic_server_handshake(conn, creds.key, creds.cert, timeout=WAIT)
+            others: list = []
+            got = recv_stream(conn, 3, timeout=60, others=others)
+            for sid, data in got.items():
+                quic_sendmsg(conn, data[::-1], sid, MSG_QUIC_STREAM_FIN)
+            dgs = [m for m in others if m.is_datagram]
+            m = dgs[0] if dgs else recv_msg(conn)
+            assert m.is_datagram
+            quic_sendmsg(conn, b"echo:" + m.data, flags=MSG_QUIC_DATAGRAM)
+            outcome["server"] = got
+        except BaseException as exc:  # checked below
+            outcome["server"] = exc
+
+    thread = threading.Thread(target=serve_one)
+    thread.start()
+    blobs = [bytes([i + 1]) * (120_000 + 7 * i) for i in range(3)]
+
+    async def run() -> tuple[dict[int, bytes], bytes]:
+        config = QuicConfiguration(is_client=True, alpn_protocols=[ALPN],
+                                   server_name="localhost", cafile=creds.ca,
+                                   max_datagram_frame_size=1400)
+        got: dict[int, bytearray] = {}
+        ended: set[int] = set()
+        done = asyncio.get_running_loop().create_future()
+        dgram = asyncio.get_running_loop().create_future()
+
+        class Client(QuicConnectionProtocol):
+            def quic_event_received(self, event: QuicEvent) -> None:
+                if isinstance(event, StreamDataReceived):
+                    got.setdefault(event.stream_id, bytearray()).extend(event.data)
+                    if event.end_stream:
+                        ended.add(event.stream_id)
+                    if len(ended) == 3 and not done.done():
+                        done.set_result(None)
+                elif isinstance(event, DatagramFrameReceived) and not dgram.done():
+                    dgram.set_result(event.data)
+
+        async with connect("127.0.0.1", port, configuration=config,
+                           create_protocol=Client, wait_connected=True) as proto:
+            for blob in blobs:
+                sid = proto._quic.get_next_available_stream_id()
+                proto._quic.send_stream_data(sid, blob, end_stream=True)
+            proto._quic.send_datagram_frame(b"hi")
+            proto.transmit()
+            await asyncio.wait_for(done, 60)
+            d = await asyncio.wait_for(dgram, 30)
+        return {k: bytes(v) for k, v in got.items()}, d
+
+    try:
+        echoed, d = asyncio.run(asyncio.wait_for(run(), 120))
+    finally:
+        thread.join(WAIT * 2)
+        for conn in accepted:
+            conn.close()
+        lsk.close()
+    server = outcome.get("server")
+    assert isinstance(server, dict), repr(server)
+    assert server == {4 * i: blobs[i] for i in range(3)}
+    assert echoed == {4 * i: blobs[i][::-1] for i in range(3)}
+    assert d == b"echo:hi"
