@@ -1,4 +1,5 @@
-"""Interoperability with aioquic, an independent QUIC implementation.
+"""Handshake interoperability with aioquic, an independent QUIC implementation
+(stream and datagram interop: test_streams_interop.py).
 
 aioquic runs in userspace on a UDP socket; our side is the kernel module
 driven by libquic.  Both directions: kernel client to aioquic server, and
@@ -8,8 +9,6 @@ aioquic client to kernel server.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import socket
 import threading
 
@@ -21,7 +20,6 @@ from aioquic.quic.events import HandshakeCompleted, QuicEvent
 from quicpair import WAIT, Credentials, write_credentials
 
 from libquic import sockopt
-from libquic.connection import QuicConnection, QuicListener
 from libquic.handshake import HandshakeResult, quic_client_handshake, quic_server_handshake
 from libquic.uapi import quic_socket
 
@@ -136,88 +134,3 @@ def test_aioquic_client_to_kernel_server(creds: Credentials) -> None:
     assert isinstance(server, HandshakeResult), repr(server)
     assert done.alpn_protocol == server.alpn == ALPN
 
-
-STREAMS = 4
-STREAM_BYTES = 200_000
-
-
-def _payload(i: int) -> bytes:
-    return hashlib.sha256(str(i).encode()).digest() * (STREAM_BYTES // 32)
-
-
-def test_kernel_client_streams_to_aioquic_server(creds: Credentials) -> None:
-    """Several kernel-client streams echoed (reversed) by an aioquic server."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        data = await reader.read()
-        writer.write(data[::-1])
-        writer.write_eof()
-
-    async def run() -> list[bytes]:
-        config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN])
-        config.load_cert_chain(creds.cert, creds.key)
-        port = _free_udp_port("127.0.0.1")
-        server = await serve("127.0.0.1", port, configuration=config,
-                             stream_handler=lambda r, w: asyncio.ensure_future(handle(r, w)))
-        try:
-            loop = asyncio.get_running_loop()
-
-            def client() -> list[bytes]:
-                with QuicConnection.connect("127.0.0.1", port, alpns=[ALPN],
-                                            hostname="localhost", cafile=creds.ca,
-                                            timeout=WAIT) as conn:
-                    streams = [conn.open_stream() for _ in range(STREAMS)]
-                    for i, st in enumerate(streams):
-                        st.write(_payload(i), fin=True)
-                    return [st.read_all(WAIT) for st in streams]
-
-            return await loop.run_in_executor(None, client)
-        finally:
-            server.close()
-
-    replies = asyncio.run(asyncio.wait_for(run(), WAIT * 3))
-    assert replies == [_payload(i)[::-1] for i in range(STREAMS)]
-
-
-def test_aioquic_client_streams_to_kernel_server(creds: Credentials) -> None:
-    """Several aioquic-client streams echoed (reversed) by a kernel server."""
-    outcome: list[BaseException | None] = []
-
-    with QuicListener("127.0.0.1", 0, alpns=[ALPN], cert_file=creds.cert,
-                      key_file=creds.key) as lsk:
-        port = lsk.address[1]
-
-        def serve_conn() -> None:
-            try:
-                with lsk.accept(WAIT) as conn:
-                    for _ in range(STREAMS):
-                        st = conn.accept_stream(WAIT)
-                        st.write(st.read_all(WAIT)[::-1], fin=True)
-                    # Keep the connection until the client has read everything.
-                    with contextlib.suppress(TimeoutError, ConnectionError):
-                        conn.accept_stream(WAIT)
-                outcome.append(None)
-            except BaseException as exc:  # checked below
-                outcome.append(exc)
-
-        thread = threading.Thread(target=serve_conn)
-        thread.start()
-
-        async def run() -> list[bytes]:
-            config = QuicConfiguration(is_client=True, alpn_protocols=[ALPN],
-                                       server_name="localhost", cafile=creds.ca)
-            async with connect("127.0.0.1", port, configuration=config) as proto:
-                async def one(i: int) -> bytes:
-                    reader, writer = await proto.create_stream()
-                    writer.write(_payload(i))
-                    writer.write_eof()
-                    return await reader.read()
-
-                return list(await asyncio.gather(*(one(i) for i in range(STREAMS))))
-
-        try:
-            replies = asyncio.run(asyncio.wait_for(run(), WAIT * 3))
-        finally:
-            thread.join(WAIT * 2)
-    assert replies == [_payload(i)[::-1] for i in range(STREAMS)]
-    assert outcome == [None]
