@@ -628,18 +628,8 @@ class TLSEngine:
         self.group = Group(group)
         self._shares.clear()
         self._transcript += whole
-        ks = KeySchedule(suite)
-        ks.early(self._psk.psk if self._psk_accepted and self._psk else None)
-        ks.handshake(shared)
-        wipe(shared)
-        self._ks = ks
-        thash = self._thash()
-        self._c_hs = ks.client_handshake_traffic_secret(thash)
-        self._s_hs = ks.server_handshake_traffic_secret(thash)
-        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self._c_hs)
-        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._s_hs)
-        self._install(events, Level.HANDSHAKE, Direction.SEND, self._c_hs)
-        self._install(events, Level.HANDSHAKE, Direction.RECV, self._s_hs)
+        self._handshake_keys(suite, self._psk.psk if self._psk_accepted and self._psk else None,
+                             shared, events)
         self.state = State.CLIENT_WAIT_EE
 
     def _client_hrr(self, sh: ServerHello, whole: bytes, events: list[Event]) -> None:
@@ -749,6 +739,27 @@ class TLSEngine:
         self.peer_certificates = chain
         self._transcript += whole
         self.state = State.CLIENT_WAIT_CV
+
+    def _handshake_keys(self, suite: SuiteInfo, psk: bytes | bytearray | None,
+                        shared: bytearray, events: list[Event]) -> KeySchedule:
+        """Run the key schedule up to the handshake secrets (the transcript
+        ends with ServerHello), wipe the (EC)DHE secret and install the
+        HANDSHAKE keys: our secret for sending, the peer's for receiving."""
+        ks = KeySchedule(suite)
+        ks.early(psk)
+        ks.handshake(shared)
+        wipe(shared)
+        self._ks = ks
+        thash = self._thash()
+        self._c_hs = ks.client_handshake_traffic_secret(thash)
+        self._s_hs = ks.server_handshake_traffic_secret(thash)
+        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self._c_hs)
+        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._s_hs)
+        ours, theirs = ((self._c_hs, self._s_hs) if self.is_client
+                        else (self._s_hs, self._c_hs))
+        self._install(events, Level.HANDSHAKE, Direction.SEND, ours)
+        self._install(events, Level.HANDSHAKE, Direction.RECV, theirs)
+        return ks
 
     def _peer_cv(self, body: bytes, whole: bytes, context: bytes, next_state: State) -> None:
         """Check the peer's CertificateVerify over the transcript so far."""
@@ -1016,18 +1027,8 @@ class TLSEngine:
         self._transcript += raw
         events.append(SendData(Level.INITIAL, raw))
 
-        ks = KeySchedule(suite)
-        ks.early(psk_sel.psk if psk_sel else None)
-        ks.handshake(shared)
-        wipe(shared)
-        self._ks = ks
-        thash = self._thash()
-        self._c_hs = ks.client_handshake_traffic_secret(thash)
-        self._s_hs = ks.server_handshake_traffic_secret(thash)
-        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self._c_hs)
-        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._s_hs)
-        self._install(events, Level.HANDSHAKE, Direction.SEND, self._s_hs)
-        self._install(events, Level.HANDSHAKE, Direction.RECV, self._c_hs)
+        ks = self._handshake_keys(suite, psk_sel.psk if psk_sel else None, shared, events)
+        assert self._s_hs is not None
 
         ee_exts: dict[int, bytes] = {}
         if alpn is not None:
