@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from quicpair import Credentials, write_credentials
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -19,3 +20,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def results_dir() -> Path:
     """A folder whose files reach the host (scripts/vm-run's results folder)."""
     return Path(os.environ["KQUIC_RESULTS"])
+
+
+@pytest.fixture(scope="session")
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    """A test PKI and PSK file shared by every VM test (quicpair.Credentials)."""
+    return write_credentials(tmp_path_factory.mktemp("creds"))

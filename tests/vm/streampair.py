@@ -13,7 +13,6 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from quicpair import Credentials, Pair, handshake, listener
 
@@ -85,9 +84,3 @@ def recv_stream(sock: socket.socket, nstreams: int = 1, timeout: float = 30.0,
         if m.fin:
             done.add(m.stream_id)
     return {k: bytes(v) for k, v in data.items()}
-
-
-def write_creds(folder: Path) -> Credentials:
-    from quicpair import write_credentials
-
-    return write_credentials(folder)

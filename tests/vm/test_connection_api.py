@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from quicpair import WAIT, Credentials, write_credentials
+from quicpair import WAIT, Credentials
 
 from libquic.connection import QuicConnection, QuicListener
 from libquic.uapi import QuicTransportParam
@@ -18,11 +18,6 @@ from libquic.uapi import QuicTransportParam
 pytestmark = pytest.mark.timeout(240)
 
 ALPN = "api-test"
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_credentials(tmp_path_factory.mktemp("creds"))
 
 
 @contextmanager

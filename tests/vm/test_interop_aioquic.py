@@ -10,27 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 
 import pytest
+from aiopeer import free_udp_port, kernel_server
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import HandshakeCompleted, QuicEvent
-from quicpair import WAIT, Credentials, write_credentials
+from quicpair import WAIT, Credentials
 
 from libquic import sockopt
-from libquic.handshake import HandshakeResult, quic_client_handshake, quic_server_handshake
+from libquic.handshake import HandshakeResult, quic_client_handshake
 from libquic.uapi import quic_socket
 
 pytestmark = pytest.mark.timeout(180)
 
 ALPN = "interop"
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_credentials(tmp_path_factory.mktemp("creds"))
 
 
 class RecordingProtocol(QuicConnectionProtocol):
@@ -47,12 +42,6 @@ class RecordingProtocol(QuicConnectionProtocol):
         super().quic_event_received(event)
 
 
-def _free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize("cipher", [None, "TLS_CHACHA20_POLY1305_SHA256"])
 def test_kernel_client_to_aioquic_server(creds: Credentials, cipher: str | None) -> None:
     from aioquic.tls import CipherSuite
@@ -62,7 +51,7 @@ def test_kernel_client_to_aioquic_server(creds: Credentials, cipher: str | None)
         config.load_cert_chain(creds.cert, creds.key)
         if cipher:
             config.cipher_suites = [CipherSuite[cipher.removeprefix("TLS_")]]
-        port = _free_udp_port("127.0.0.1")
+        port = free_udp_port("127.0.0.1")
         protocols: list[RecordingProtocol] = []
 
         def make(*args: object, **kwargs: object) -> RecordingProtocol:
@@ -93,44 +82,16 @@ def test_kernel_client_to_aioquic_server(creds: Credentials, cipher: str | None)
 
 
 def test_aioquic_client_to_kernel_server(creds: Credentials) -> None:
-    lsk = quic_socket(socket.AF_INET)
-    lsk.settimeout(WAIT)
-    sockopt.set_alpn(lsk, [ALPN])
-    lsk.bind(("127.0.0.1", 0))
-    lsk.listen(1)
-    port = lsk.getsockname()[1]
-    outcome: dict[str, object] = {}
-    accepted: list[socket.socket] = []
+    with kernel_server(creds, ALPN, lambda conn, res: res) as server:
+        async def run() -> HandshakeCompleted:
+            config = QuicConfiguration(is_client=True, alpn_protocols=[ALPN],
+                                       server_name="localhost", cafile=creds.ca)
+            async with connect("127.0.0.1", server.port, configuration=config,
+                               create_protocol=RecordingProtocol,
+                               wait_connected=True) as proto:
+                assert isinstance(proto, RecordingProtocol)
+                return await asyncio.wait_for(proto.completed, WAIT)
 
-    def serve_one() -> None:
-        try:
-            conn, _ = lsk.accept()
-            accepted.append(conn)
-            conn.settimeout(WAIT)
-            outcome["server"] = quic_server_handshake(conn, creds.key, creds.cert, timeout=WAIT)
-        except BaseException as exc:  # checked below
-            outcome["server"] = exc
-
-    thread = threading.Thread(target=serve_one)
-    thread.start()
-
-    async def run() -> HandshakeCompleted:
-        config = QuicConfiguration(is_client=True, alpn_protocols=[ALPN],
-                                   server_name="localhost", cafile=creds.ca)
-        async with connect("127.0.0.1", port, configuration=config,
-                           create_protocol=RecordingProtocol,
-                           wait_connected=True) as proto:
-            assert isinstance(proto, RecordingProtocol)
-            return await asyncio.wait_for(proto.completed, WAIT)
-
-    try:
         done = asyncio.run(asyncio.wait_for(run(), WAIT * 2))
-    finally:
-        thread.join(WAIT * 2)
-        for conn in accepted:
-            conn.close()
-        lsk.close()
-    server = outcome.get("server")
-    assert isinstance(server, HandshakeResult), repr(server)
-    assert done.alpn_protocol == server.alpn == ALPN
-
+        result = server.outcome()
+    assert done.alpn_protocol == result.alpn == ALPN

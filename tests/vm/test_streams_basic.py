@@ -7,7 +7,7 @@ import socket
 
 import pytest
 from quicpair import Credentials
-from streampair import connected, recv_msg, recv_stream, write_creds
+from streampair import connected, recv_msg, recv_stream
 
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
@@ -20,11 +20,6 @@ from libquic.uapi import (
 pytestmark = pytest.mark.timeout(120)
 
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 @pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["ipv4", "ipv6"])

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 from quicpair import Credentials
-from streampair import connected, write_creds
+from streampair import connected
 
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
@@ -26,11 +26,6 @@ from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, QuicConfig, q
 
 MB = 1 << 20
 BLOCK = os.urandom(64 * 1024 + 4096)
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 def payload(total: int, msg: int = 64 * 1024) -> Iterator[memoryview]:

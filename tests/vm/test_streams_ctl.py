@@ -11,7 +11,7 @@ import time
 
 import pytest
 from quicpair import Credentials
-from streampair import connected, recv_msg, recv_stream, write_creds
+from streampair import connected, recv_msg, recv_stream
 
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
@@ -31,11 +31,6 @@ from libquic.uapi import (
 pytestmark = pytest.mark.timeout(120)
 
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 def tp(**kw: int):

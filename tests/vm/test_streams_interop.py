@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 
 import pytest
+from aiopeer import free_udp_port, kernel_server
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import DatagramFrameReceived, QuicEvent, StreamDataReceived
-from quicpair import WAIT, Credentials, write_credentials
+from quicpair import WAIT, Credentials
 from streampair import recv_msg, recv_stream
 
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
-from libquic.handshake import quic_client_handshake, quic_server_handshake
+from libquic.handshake import quic_client_handshake
 from libquic.uapi import (
     MSG_QUIC_DATAGRAM,
     MSG_QUIC_STREAM_FIN,
@@ -30,11 +30,6 @@ pytestmark = pytest.mark.timeout(180)
 
 ALPN = "interop"
 BLOBS = {sid: bytes([sid % 251 + 1]) * (150_000 + sid * 1000) for sid in (0, 4, 8, 12)}
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_credentials(tmp_path_factory.mktemp("creds"))
 
 
 class EchoProtocol(QuicConnectionProtocol):
@@ -62,18 +57,12 @@ class EchoProtocol(QuicConnectionProtocol):
             super().quic_event_received(event)
 
 
-def _free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def test_kernel_client_streams_to_aioquic_server(creds: Credentials) -> None:
     async def run() -> tuple[dict[int, bytes], bytes]:
         config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN],
                                    max_datagram_frame_size=1400)
         config.load_cert_chain(creds.cert, creds.key)
-        port = _free_udp_port("127.0.0.1")
+        port = free_udp_port("127.0.0.1")
         server = await serve("127.0.0.1", port, configuration=config,
                              create_protocol=EchoProtocol)
         cli = quic_socket(socket.AF_INET)
@@ -110,39 +99,20 @@ def test_kernel_client_streams_to_aioquic_server(creds: Credentials) -> None:
 
 
 def test_aioquic_client_streams_to_kernel_server(creds: Credentials) -> None:
-    lsk = quic_socket(socket.AF_INET)
-    lsk.settimeout(WAIT)
-    sockopt.set_alpn(lsk, [ALPN])
-    sockopt.set_transport_param(lsk, QuicTransportParam(max_datagram_frame_size=1400))
-    lsk.bind(("127.0.0.1", 0))
-    lsk.listen(1)
-    port = lsk.getsockname()[1]
-    outcome: dict[str, object] = {}
-    accepted: list[socket.socket] = []
+    def serve_one(conn: socket.socket, _res: object) -> dict[int, bytes]:
+        others: list = []
+        got = recv_stream(conn, 3, timeout=60, others=others)
+        for sid, data in got.items():
+            quic_sendmsg(conn, data[::-1], sid, MSG_QUIC_STREAM_FIN)
+        dgs = [m for m in others if m.is_datagram]
+        m = dgs[0] if dgs else recv_msg(conn)
+        assert m.is_datagram
+        quic_sendmsg(conn, b"echo:" + m.data, flags=MSG_QUIC_DATAGRAM)
+        return got
 
-    def serve_one() -> None:
-        try:
-            conn, _ = lsk.accept()
-            accepted.append(conn)
-            conn.settimeout(WAIT)
-            quic_server_handshake(conn, creds.key, creds.cert, timeout=WAIT)
-            others: list = []
-            got = recv_stream(conn, 3, timeout=60, others=others)
-            for sid, data in got.items():
-                quic_sendmsg(conn, data[::-1], sid, MSG_QUIC_STREAM_FIN)
-            dgs = [m for m in others if m.is_datagram]
-            m = dgs[0] if dgs else recv_msg(conn)
-            assert m.is_datagram
-            quic_sendmsg(conn, b"echo:" + m.data, flags=MSG_QUIC_DATAGRAM)
-            outcome["server"] = got
-        except BaseException as exc:  # checked below
-            outcome["server"] = exc
-
-    thread = threading.Thread(target=serve_one)
-    thread.start()
     blobs = [bytes([i + 1]) * (120_000 + 7 * i) for i in range(3)]
 
-    async def run() -> tuple[dict[int, bytes], bytes]:
+    async def run(port: int) -> tuple[dict[int, bytes], bytes]:
         config = QuicConfiguration(is_client=True, alpn_protocols=[ALPN],
                                    server_name="localhost", cafile=creds.ca,
                                    max_datagram_frame_size=1400)
@@ -173,15 +143,10 @@ def test_aioquic_client_streams_to_kernel_server(creds: Credentials) -> None:
             d = await asyncio.wait_for(dgram, 30)
         return {k: bytes(v) for k, v in got.items()}, d
 
-    try:
-        echoed, d = asyncio.run(asyncio.wait_for(run(), 120))
-    finally:
-        thread.join(WAIT * 2)
-        for conn in accepted:
-            conn.close()
-        lsk.close()
-    server = outcome.get("server")
-    assert isinstance(server, dict), repr(server)
-    assert server == {4 * i: blobs[i] for i in range(3)}
+    tp = QuicTransportParam(max_datagram_frame_size=1400)
+    with kernel_server(creds, ALPN, serve_one, tp=tp) as server:
+        echoed, d = asyncio.run(asyncio.wait_for(run(server.port), 120))
+        got = server.outcome()
+    assert got == {4 * i: blobs[i] for i in range(3)}
     assert echoed == {4 * i: blobs[i][::-1] for i in range(3)}
     assert d == b"echo:hi"

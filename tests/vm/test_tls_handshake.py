@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from quicpair import WAIT, Credentials, HandshakeFailed, handshake, listener, write_credentials
+from quicpair import WAIT, Credentials, HandshakeFailed, handshake, listener
 from tls_fixtures import untrusted_ca
 
 from libquic import sockopt
@@ -16,11 +16,6 @@ from libquic.tls import AlertDescription, TLSError
 from libquic.uapi import QuicTransportError, QuicTransportParam, quic_socket
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_credentials(tmp_path_factory.mktemp("creds"))
 
 
 def x509_kw(creds: Credentials) -> tuple[dict[str, object], dict[str, object]]:

@@ -1,0 +1,96 @@
+"""Helpers for interop tests against aioquic (a userspace QUIC peer).
+
+``kernel_server`` runs one kernel QUIC server connection in a thread while
+the test drives an aioquic client on its own event loop; ``free_udp_port``
+finds a port for an aioquic server.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+from quicpair import WAIT, Credentials, listener
+
+from libquic import sockopt
+from libquic.handshake import HandshakeResult, quic_server_handshake
+from libquic.uapi import QuicTransportParam
+
+T = TypeVar("T")
+Serve = Callable[[socket.socket, HandshakeResult], T]
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class KernelServer(Generic[T]):
+    """One accepted kernel connection served in a thread.
+
+    ``outcome()`` waits for the thread and returns what ``serve`` returned,
+    or raises what the accept, the handshake or ``serve`` raised.
+    """
+
+    def __init__(self, lsk: socket.socket, creds: Credentials, serve: Serve[T]) -> None:
+        self.port: int = lsk.getsockname()[1]
+        self._lsk = lsk
+        self._creds = creds
+        self._serve = serve
+        self._conns: list[socket.socket] = []
+        self._result: list[T] = []
+        self._error: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn, _ = self._lsk.accept()
+            self._conns.append(conn)
+            conn.settimeout(WAIT)
+            res = quic_server_handshake(conn, self._creds.key, self._creds.cert,
+                                        timeout=WAIT)
+            self._result.append(self._serve(conn, res))
+        except BaseException as exc:  # handed to the test by outcome()
+            self._error.append(exc)
+
+    def join(self) -> None:
+        self._thread.join(WAIT * 2)
+        if self._thread.is_alive():
+            raise TimeoutError("the kernel server thread did not finish in time")
+
+    def outcome(self) -> T:
+        self.join()
+        if self._error:
+            raise self._error[0]
+        return self._result[0]
+
+    def close(self) -> None:
+        for conn in self._conns:
+            conn.close()
+
+
+@contextmanager
+def kernel_server(creds: Credentials, alpn: str, serve: Serve[T], *,
+                  tp: QuicTransportParam | None = None) -> Iterator[KernelServer[T]]:
+    """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``),
+    accept one connection, run the server handshake with the test
+    certificate, then ``serve(conn, result)``; everything is closed on exit."""
+
+    def setup(lsk: socket.socket) -> None:
+        if tp is not None:
+            sockopt.set_transport_param(lsk, tp)
+
+    with listener(alpns=[alpn], setup=setup) as lsk:
+        server: KernelServer[T] = KernelServer(lsk, creds, serve)
+        try:
+            yield server
+        finally:
+            try:
+                server.join()
+            finally:
+                server.close()
