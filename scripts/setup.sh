@@ -16,7 +16,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 APT_PKGS=(qemu-system-x86 busybox-static dwarves kmod gcc-12 make bc flex bison
 	  libelf-dev python3-venv python3-dev iproute2 cpio zstd xz-utils
-	  ca-certificates)
+	  ca-certificates libev4)
 
 apt_ready() {
 	for p in "${APT_PKGS[@]}"; do
@@ -117,6 +117,28 @@ ensure_kernel() {
 	log "kernel $rel ready"
 }
 
+# ngtcp2's example peers (gtlsclient/gtlsserver, HTTP/3 over GnuTLS) for the
+# interop tests, unpacked into the cache like the kernel: bookworm itself
+# only has the 0.12 pre-release, and the package would enable a systemd
+# service.  Run them through scripts/ngtcp2.
+NGTCP2_DEBS=(ngtcp2-client ngtcp2-server libngtcp2-16 libngtcp2-crypto-gnutls8
+	     libnghttp3-9)
+ensure_ngtcp2() {
+	local dir="$KQUIC_CACHE/ngtcp2"
+	[ -x "$dir/usr/bin/gtlsclient" ] && [ -x "$dir/usr/sbin/gtlsserver" ] && return 0
+	apt_update
+	local dl="$KQUIC_CACHE/ngtcp2-debs" p
+	rm -rf "$dl" "$dir"
+	mkdir -p "$dl" "$dir"
+	log "fetching ngtcp2 from bookworm-backports into $dir"
+	for p in "${NGTCP2_DEBS[@]}"; do
+		(cd "$dl" && apt-get download -qq "$p/bookworm-backports" >&2)
+	done
+	for p in "$dl"/*.deb; do
+		dpkg -x "$p" "$dir"
+	done
+}
+
 ensure_venv() {
 	local py="$ROOT/.venv/bin/python"
 	local stamp="$ROOT/.venv/.installed"
@@ -136,5 +158,6 @@ else
 	apt_ready || { log "run as root once to install apt packages"; exit 1; }
 fi
 ensure_kernel
+ensure_ngtcp2
 ensure_venv
 log "ready: kernel $(cat "$KQUIC_CACHE/kver"), venv $ROOT/.venv"

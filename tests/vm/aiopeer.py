@@ -30,17 +30,21 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 
 class KernelServer(Generic[T]):
-    """One accepted kernel connection served in a thread.
+    """``count`` kernel connections accepted and served one after another in
+    a thread.
 
-    ``outcome()`` waits for the thread and returns what ``serve`` returned,
-    or raises what the accept, the handshake or ``serve`` raised.
+    ``outcomes()`` waits for the thread and returns what ``serve`` returned
+    for each connection, or raises what the accept, a handshake or ``serve``
+    raised; ``outcome()`` is the first connection's.
     """
 
-    def __init__(self, lsk: socket.socket, creds: Credentials, serve: Serve[T]) -> None:
+    def __init__(self, lsk: socket.socket, creds: Credentials, serve: Serve[T],
+                 count: int = 1) -> None:
         self.port: int = lsk.getsockname()[1]
         self._lsk = lsk
         self._creds = creds
         self._serve = serve
+        self._count = count
         self._conns: list[socket.socket] = []
         self._result: list[T] = []
         self._error: list[BaseException] = []
@@ -49,12 +53,13 @@ class KernelServer(Generic[T]):
 
     def _run(self) -> None:
         try:
-            conn, _ = self._lsk.accept()
-            self._conns.append(conn)
-            conn.settimeout(WAIT)
-            res = quic_server_handshake(conn, self._creds.key, self._creds.cert,
-                                        timeout=WAIT)
-            self._result.append(self._serve(conn, res))
+            for _ in range(self._count):
+                conn, _ = self._lsk.accept()
+                self._conns.append(conn)
+                conn.settimeout(WAIT)
+                res = quic_server_handshake(conn, self._creds.key, self._creds.cert,
+                                            timeout=WAIT)
+                self._result.append(self._serve(conn, res))
         except BaseException as exc:  # handed to the test by outcome()
             self._error.append(exc)
 
@@ -63,11 +68,14 @@ class KernelServer(Generic[T]):
         if self._thread.is_alive():
             raise TimeoutError("the kernel server thread did not finish in time")
 
-    def outcome(self) -> T:
+    def outcomes(self) -> list[T]:
         self.join()
         if self._error:
             raise self._error[0]
-        return self._result[0]
+        return self._result
+
+    def outcome(self) -> T:
+        return self.outcomes()[0]
 
     def close(self) -> None:
         for conn in self._conns:
@@ -76,17 +84,19 @@ class KernelServer(Generic[T]):
 
 @contextmanager
 def kernel_server(creds: Credentials, alpn: str, serve: Serve[T], *,
-                  tp: QuicTransportParam | None = None) -> Iterator[KernelServer[T]]:
-    """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``),
-    accept one connection, run the server handshake with the test
-    certificate, then ``serve(conn, result)``; everything is closed on exit."""
+                  tp: QuicTransportParam | None = None,
+                  count: int = 1) -> Iterator[KernelServer[T]]:
+    """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``);
+    for each of ``count`` connections: accept, run the server handshake with
+    the test certificate, then ``serve(conn, result)``.  Everything is closed
+    on exit."""
 
     def setup(lsk: socket.socket) -> None:
         if tp is not None:
             sockopt.set_transport_param(lsk, tp)
 
     with listener(alpns=[alpn], setup=setup) as lsk:
-        server: KernelServer[T] = KernelServer(lsk, creds, serve)
+        server: KernelServer[T] = KernelServer(lsk, creds, serve, count)
         try:
             yield server
         finally:

@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from libquic.sockopt import getsockopt_inout
+from libquic.varint import decode_varint as read_varint
+from libquic.varint import encode_varint as varint
 
 IPPROTO_QUIC = 261
 SOL_QUIC = 288
@@ -428,24 +430,6 @@ def initial_keys(dcid: bytes, server: bool) -> tuple[bytes, bytes, bytes]:
 def hp_mask(hp: bytes, sample: bytes) -> bytes:
     enc = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
     return enc.update(sample) + enc.finalize()
-
-
-def varint(v: int) -> bytes:
-    if v < 0x40:
-        return bytes([v])
-    if v < 0x4000:
-        return struct.pack(">H", v | 0x4000)
-    if v < 0x40000000:
-        return struct.pack(">I", v | 0x80000000)
-    return struct.pack(">Q", v | 0xC000000000000000)
-
-
-def read_varint(b: bytes, i: int) -> tuple[int, int]:
-    n = 1 << (b[i] >> 6)
-    v = b[i] & 0x3F
-    for k in range(1, n):
-        v = (v << 8) | b[i + k]
-    return v, i + n
 
 
 class LongPacket:

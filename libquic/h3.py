@@ -1,0 +1,235 @@
+"""A small HTTP/3 (RFC 9114) client and server on a :class:`QuicConnection`.
+
+Enough HTTP/3 to exchange requests with other implementations (the ngtcp2
+interop tests use it): a control stream with SETTINGS, requests and
+responses as HEADERS and DATA frames on bidirectional streams, and QPACK
+(RFC 9204) without the dynamic table, so no encoder or decoder streams are
+needed.  Server push, trailers, CONNECT and priorities are not supported::
+
+    with QuicConnection.connect("example.net", 443, alpns=[H3_ALPN]) as conn:
+        resp = H3Connection(conn).get("example.net", "/index.html")
+        print(resp.status, len(resp.body))
+
+The QPACK codec is ``pylsqpack`` (installed with aioquic, or on its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from libquic.connection import DEFAULT_TIMEOUT, QuicConnection
+from libquic.varint import decode_varint, encode_varint
+
+H3_ALPN = "h3"
+
+FRAME_DATA = 0x00
+FRAME_HEADERS = 0x01
+FRAME_CANCEL_PUSH = 0x03
+FRAME_SETTINGS = 0x04
+FRAME_PUSH_PROMISE = 0x05
+FRAME_GOAWAY = 0x07
+FRAME_MAX_PUSH_ID = 0x0D
+
+STREAM_CONTROL = 0x00
+
+SETTING_QPACK_MAX_TABLE_CAPACITY = 0x01
+SETTING_QPACK_BLOCKED_STREAMS = 0x07
+
+H3_NO_ERROR = 0x100
+H3_GENERAL_PROTOCOL_ERROR = 0x101
+H3_FRAME_UNEXPECTED = 0x105
+H3_FRAME_ERROR = 0x106
+H3_MESSAGE_ERROR = 0x10E
+
+# Frames that belong on the control stream, never on a request stream.
+_CONTROL_ONLY = {FRAME_CANCEL_PUSH, FRAME_SETTINGS, FRAME_GOAWAY, FRAME_MAX_PUSH_ID}
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class H3Error(Exception):
+    """An HTTP/3 protocol error; ``code`` is the RFC 9114 error code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"HTTP/3 error 0x{code:x}: {message}")
+        self.code = code
+
+
+@dataclass
+class H3Message:
+    """A request or response: its header fields (pseudo-headers first) and body."""
+
+    headers: Headers
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        key = name.encode()
+        for k, v in self.headers:
+            if k == key:
+                return v.decode()
+        return None
+
+    @property
+    def status(self) -> int:
+        value = self.header(":status")
+        if value is None or not value.isdigit():
+            raise H3Error(H3_MESSAGE_ERROR, "the response has no valid :status")
+        return int(value)
+
+
+def encode_frame(ftype: int, payload: bytes) -> bytes:
+    return encode_varint(ftype) + encode_varint(len(payload)) + payload
+
+
+def parse_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """Split a complete stream into ``(type, payload)`` frames."""
+    frames = []
+    pos = 0
+    while pos < len(data):
+        try:
+            ftype, pos = decode_varint(data, pos)
+            length, pos = decode_varint(data, pos)
+        except IndexError:
+            raise H3Error(H3_FRAME_ERROR, "the stream ends inside a frame header") from None
+        if pos + length > len(data):
+            raise H3Error(H3_FRAME_ERROR, f"frame 0x{ftype:x} is cut short by the stream end")
+        frames.append((ftype, data[pos:pos + length]))
+        pos += length
+    return frames
+
+
+def _settings() -> bytes:
+    # No dynamic table: the peer's encoder must use literals only.
+    body = b"".join(encode_varint(v) for v in (SETTING_QPACK_MAX_TABLE_CAPACITY, 0,
+                                               SETTING_QPACK_BLOCKED_STREAMS, 0))
+    return encode_frame(FRAME_SETTINGS, body)
+
+
+@dataclass
+class QpackCodec:
+    """QPACK with a zero-capacity dynamic table on both sides."""
+
+    encoder: object = field(init=False)
+    decoder: object = field(init=False)
+
+    def __post_init__(self) -> None:
+        try:
+            import pylsqpack
+        except ImportError as exc:
+            raise ImportError("libquic.h3 needs pylsqpack: pip install pylsqpack") from exc
+        self.encoder = pylsqpack.Encoder()
+        self.decoder = pylsqpack.Decoder(0, 0)
+
+    def encode(self, sid: int, headers: Headers) -> bytes:
+        enc_stream, block = self.encoder.encode(sid, headers)  # type: ignore[attr-defined]
+        if enc_stream:
+            raise H3Error(H3_GENERAL_PROTOCOL_ERROR, "QPACK tried to use the dynamic table")
+        return bytes(block)
+
+    def decode(self, sid: int, block: bytes) -> Headers:
+        import pylsqpack
+
+        try:
+            _ctrl, headers = self.decoder.feed_header(sid, block)  # type: ignore[attr-defined]
+        except (pylsqpack.DecompressionFailed, pylsqpack.StreamBlocked) as exc:
+            raise H3Error(H3_MESSAGE_ERROR, f"bad QPACK field section: {exc!r}") from exc
+        return list(headers)
+
+
+def encode_message(codec: QpackCodec, sid: int, headers: Headers, body: bytes) -> bytes:
+    """A whole request or response: HEADERS, then DATA if there is a body."""
+    out = encode_frame(FRAME_HEADERS, codec.encode(sid, headers))
+    if body:
+        out += encode_frame(FRAME_DATA, body)
+    return out
+
+
+def parse_message(codec: QpackCodec, sid: int, data: bytes) -> H3Message:
+    """Parse a whole request or response stream (RFC 9114 4.1)."""
+    headers: Headers | None = None
+    body = bytearray()
+    for ftype, payload in parse_frames(data):
+        if ftype in _CONTROL_ONLY or ftype == FRAME_PUSH_PROMISE:
+            raise H3Error(H3_FRAME_UNEXPECTED, f"frame 0x{ftype:x} on a request stream")
+        if ftype == FRAME_HEADERS:
+            decoded = codec.decode(sid, payload)
+            if headers is None:
+                headers = decoded
+            # a second HEADERS frame holds trailers; they are not kept
+        elif ftype == FRAME_DATA:
+            if headers is None:
+                raise H3Error(H3_FRAME_UNEXPECTED, "DATA before HEADERS")
+            body += payload
+        # other (reserved or unknown) frame types are ignored, RFC 9114 9
+    if headers is None:
+        raise H3Error(H3_MESSAGE_ERROR, f"stream {sid} ended without HEADERS")
+    return H3Message(headers, bytes(body))
+
+
+Handler = Callable[[H3Message], H3Message]
+
+
+class H3Connection:
+    """HTTP/3 on an established :class:`QuicConnection` negotiated with ALPN "h3".
+
+    Creating it opens our control stream and sends SETTINGS.
+    """
+
+    def __init__(self, conn: QuicConnection) -> None:
+        self.conn = conn
+        self._codec = QpackCodec()
+        control = conn.open_stream(uni=True)
+        control.write(encode_varint(STREAM_CONTROL) + _settings())
+        self._control = control
+
+    # -- client ----------------------------------------------------------------
+    def request(self, method: str, authority: str, path: str, body: bytes = b"",
+                headers: Iterable[tuple[str, str]] = (),
+                timeout: float | None = DEFAULT_TIMEOUT) -> H3Message:
+        """Send one request and wait for its whole response."""
+        fields: Headers = [(b":method", method.encode()), (b":scheme", b"https"),
+                           (b":authority", authority.encode()), (b":path", path.encode())]
+        fields += [(k.lower().encode(), v.encode()) for k, v in headers]
+        stream = self.conn.open_stream()
+        stream.write(encode_message(self._codec, stream.id, fields, body), fin=True)
+        resp = parse_message(self._codec, stream.id, stream.read_all(timeout))
+        _ = resp.status  # validates :status
+        return resp
+
+    def get(self, authority: str, path: str,
+            timeout: float | None = DEFAULT_TIMEOUT) -> H3Message:
+        return self.request("GET", authority, path, timeout=timeout)
+
+    # -- server ----------------------------------------------------------------
+    def serve(self, handler: Handler, *, max_requests: int | None = None,
+              timeout: float | None = DEFAULT_TIMEOUT) -> int:
+        """Answer requests with ``handler`` until ``max_requests`` were served
+        or the peer closed the connection; returns how many were served.
+
+        ``timeout`` bounds the wait for each request.
+        """
+        served = 0
+        while max_requests is None or served < max_requests:
+            try:
+                stream = self.conn.accept_stream(timeout)
+            except ConnectionError:
+                break
+            if stream.is_uni:
+                continue  # the peer's control/QPACK streams: nothing we need
+            req = parse_message(self._codec, stream.id, stream.read_all(timeout))
+            if req.header(":method") is None or req.header(":path") is None:
+                raise H3Error(H3_MESSAGE_ERROR, "a request lacks :method or :path")
+            resp = handler(req)
+            stream.write(encode_message(self._codec, stream.id, resp.headers, resp.body), fin=True)
+            served += 1
+        return served
+
+
+def response(status: int, body: bytes = b"",
+             headers: Sequence[tuple[str, str]] = ()) -> H3Message:
+    """A response message for :meth:`H3Connection.serve` handlers."""
+    fields: Headers = [(b":status", str(status).encode()),
+                       (b"content-length", str(len(body)).encode())]
+    fields += [(k.lower().encode(), v.encode()) for k, v in headers]
+    return H3Message(fields, body)
