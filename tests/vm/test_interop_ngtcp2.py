@@ -144,3 +144,23 @@ def test_ngtcp2_client_to_kernel_h3_server(creds: Credentials, tmp_path: Path,
     for name, data in FILES.items():
         got = (tmp_path / name.lstrip("/")).read_bytes()
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest(), name
+
+
+def test_ngtcp2_client_resumes_session(creds: Credentials, tmp_path: Path) -> None:
+    """gtlsclient stores our NewSessionTicket and the transport parameters,
+    then resumes with them on a second connection."""
+    session, tpf = tmp_path / "session.pem", tmp_path / "tp.pem"
+    first, second = tmp_path / "1", tmp_path / "2"
+    first.mkdir()
+    second.mkdir()
+    with kernel_server(creds, H3_ALPN, serve_files, count=2) as server:
+        run_gtlsclient(server.port, first, "--wait-for-ticket",
+                       f"--session-file={session}", f"--tp-file={tpf}")
+        assert session.stat().st_size > 0
+        run_gtlsclient(server.port, second, f"--session-file={session}",
+                       f"--tp-file={tpf}")
+        full, resumed = server.outcomes()
+    assert not full.handshake.session_resumed
+    assert resumed.handshake.session_resumed
+    for folder in (first, second):
+        assert (folder / "blob").read_bytes() == FILES["/blob"]
