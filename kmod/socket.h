@@ -9,6 +9,7 @@
 #include <linux/sockptr.h>
 #include <net/inet_sock.h>
 #include <net/ipv6.h>
+#include <net/quic.h>
 #include <net/tcp_states.h>
 
 #include "path.h"
@@ -198,11 +199,6 @@ static inline u64 quic_now(void)
 {
 	return ktime_to_us(ktime_get());
 }
-
-int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
-		       unsigned int optlen);
-int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
-		       sockptr_t optlen);
 
 extern const struct proto_ops quic_proto_ops;
 extern const struct proto_ops quicv6_proto_ops;

@@ -277,8 +277,8 @@ class HandshakeDriver:
                     ev.wipe()
             elif isinstance(ev, SendData):
                 flight.append(ev)
-            elif isinstance(ev, HandshakeComplete) and self.is_server:
-                self._write_alpn()
+            elif isinstance(ev, HandshakeComplete):
+                self._write_alpn()  # kernel users read the choice back
         for i, ev in enumerate(flight):
             self._out.append((int(ev.level), ev.data, i < len(flight) - 1))
         self.flush()

@@ -8,14 +8,25 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KDIR=${KDIR:-$(kernel_build)}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! make -C "$ROOT/kmod" KDIR="$KDIR" W=1 -j"$(nproc)" 2>&1 | tee "$log"; then
-	echo "build-kmod: the module failed to build" >&2
-	exit 1
-fi
-if grep -E 'warning:' "$log" >/dev/null; then
-	echo "build-kmod: the build printed compiler warnings (W=1 must be clean):" >&2
-	grep -E 'warning:' "$log" >&2
-	exit 1
-fi
+
+# build DIR: make the modules in DIR with W=1; any warning fails.
+build() {
+	local dir=$1
+	if ! make -C "$dir" KDIR="$KDIR" W=1 -j"$(nproc)" 2>&1 | tee "$log"; then
+		echo "build-kmod: the module in $dir failed to build" >&2
+		exit 1
+	fi
+	if grep -E 'warning:' "$log" >/dev/null; then
+		echo "build-kmod: the build printed compiler warnings (W=1 must be clean):" >&2
+		grep -E 'warning:' "$log" >&2
+		exit 1
+	fi
+}
+
+build "$ROOT/kmod"
 [ -f "$ROOT/kmod/quic.ko" ] || { echo "build-kmod: kmod/quic.ko was not produced" >&2; exit 1; }
-echo "build-kmod: kmod/quic.ko built against $KDIR" >&2
+# The test-only consumer (tests/kmod) links against quic.ko's symbols.
+build "$ROOT/tests/kmod"
+[ -f "$ROOT/tests/kmod/quic_consumer.ko" ] ||
+	{ echo "build-kmod: tests/kmod/quic_consumer.ko was not produced" >&2; exit 1; }
+echo "build-kmod: kmod/quic.ko and tests/kmod/quic_consumer.ko built against $KDIR" >&2

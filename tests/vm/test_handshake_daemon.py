@@ -1,0 +1,199 @@
+"""Kernel users of QUIC through the netlink handshake upcall.
+
+tests/kmod/quic_consumer.ko plays the kernel user (as SMB or NFS would): it
+opens a QUIC socket in the kernel and calls tls_client_hello_*() or
+tls_server_hello_*(); userspace/handshaked.py, started here, answers the
+net/handshake upcall and runs the TLS handshake; the module then exchanges
+one message on a stream with a userspace libquic peer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiopeer import free_udp_port
+from quicpair import WAIT, Credentials
+
+from libquic.connection import QuicConnection, QuicListener
+from userspace.keyring import add_key, revoke_key, set_perm
+
+pytestmark = pytest.mark.timeout(300)
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSUMER = ROOT / "tests" / "kmod" / "quic_consumer.ko"
+PROC = Path("/proc/quic_consumer")
+ALPNS = "smbd,nfs"
+PSK_IDENTITY = "client1"
+PSK_KEY = bytes(range(32))  # the PSK in quicpair's credentials
+
+
+@pytest.fixture(scope="module")
+def consumer() -> Iterator[Path]:
+    subprocess.run(["insmod", str(CONSUMER)], check=True)
+    try:
+        yield PROC
+    finally:
+        subprocess.run(["rmmod", "quic_consumer"], check=True)
+
+
+@pytest.fixture(scope="module")
+def daemon(creds: Credentials, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("handshaked")
+    conf = folder / "tlshd.conf"
+    conf.write_text(f"""[authenticate.client]
+x509.truststore = {creds.ca}
+
+[authenticate.server]
+x509.certificate = {creds.cert}
+x509.private_key = {creds.key}
+""")
+    logfile = folder / "log"
+    with logfile.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "userspace.handshaked", "-v",
+                                 "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 150  # importing pyroute2 is slow in the VM
+        while b"waiting for handshake requests" not in logfile.read_bytes():
+            assert proc.poll() is None, logfile.read_text()
+            assert time.monotonic() < deadline, "handshaked did not start"
+            time.sleep(0.1)
+        yield logfile
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, logfile.read_text()
+
+
+@pytest.fixture
+def psk_key() -> Iterator[int]:
+    serial = add_key("user", PSK_IDENTITY, PSK_KEY)
+    set_perm(serial, 0x3F3F0000)  # possessor and owner: all (the daemon reads it)
+    try:
+        yield serial
+    finally:
+        revoke_key(serial)
+
+
+def consumer_run(proc: Path, command: str) -> dict[str, str]:
+    """Write one command (it blocks until the exchange is over) and read the outcome.
+
+    One write(2): a buffered file would retry the failed write on close,
+    starting a second exchange.
+    """
+    fd = os.open(proc, os.O_WRONLY)
+    try:
+        os.write(fd, command.encode())
+    finally:
+        os.close(fd)
+    fields = proc.read_text().strip().split(" ", 2)
+    return dict(f.split("=", 1) for f in fields)
+
+
+class EchoServer:
+    """A userspace libquic server answering one stream of one connection."""
+
+    def __init__(self, creds: Credentials, alpns: list[str], psk: bool = False) -> None:
+        kw = {"cert_file": None, "key_file": creds.psk} if psk else {
+            "cert_file": creds.cert, "key_file": creds.key}
+        self.listener = QuicListener("127.0.0.1", 0, alpns=alpns, **kw)
+        self.port = self.listener.address[1]
+        self.received: list[bytes] = []
+        self.alpn: list[str | None] = []
+        self.error: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self.listener.accept(timeout=WAIT) as conn:
+                self.alpn.append(conn.handshake.alpn)
+                stream = conn.accept_stream(timeout=WAIT)
+                data = stream.read_all(timeout=WAIT)
+                self.received.append(data)
+                stream.write(b"echo: " + data, fin=True)
+                # close() drops unsent data: let the kernel client close first
+                with contextlib.suppress(ConnectionError):
+                    conn.accept_stream(timeout=WAIT)
+        except BaseException as exc:  # checked by the test
+            self.error.append(exc)
+
+    def join(self) -> None:
+        self.thread.join(WAIT * 2)
+        self.listener.close()
+        assert not self.thread.is_alive(), "the userspace server hung"
+
+
+def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
+    server = EchoServer(creds, ["nfs"])
+    out = consumer_run(consumer, f"client 127.0.0.1 {server.port} {ALPNS} localhost x509 0")
+    server.join()
+    assert not server.error, server.error
+    assert out == {"status": "0", "alpn": "nfs",
+                   "message": "echo: hello from the kernel"}
+    assert server.received == [b"hello from the kernel"]
+    assert server.alpn == ["nfs"]
+
+
+def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
+    port = free_udp_port()
+    outcome: list[dict[str, str] | BaseException] = []
+
+    def kernel_side() -> None:
+        try:
+            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - x509 0"))
+        except BaseException as exc:  # checked below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=kernel_side, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the kernel listener binds; Initials are retransmitted anyway
+    with QuicConnection.connect("127.0.0.1", port, alpns=["smbd"], hostname="localhost",
+                                cafile=creds.ca, timeout=WAIT) as conn:
+        assert conn.handshake.alpn == "smbd"
+        stream = conn.open_stream()
+        stream.write(b"ping from userspace", fin=True)
+        assert stream.read_all(timeout=WAIT) == b"kernel got: ping from userspace"
+    thread.join(WAIT * 2)
+    assert outcome == [{"status": "0", "alpn": "smbd", "message": "ping from userspace"}]
+
+
+def test_kernel_client_rejects_wrong_host(consumer: Path, daemon: Path,
+                                          creds: Credentials) -> None:
+    server = EchoServer(creds, ["nfs"])
+    with pytest.raises(OSError) as exc:
+        consumer_run(consumer, f"client 127.0.0.1 {server.port} {ALPNS} wrong.example x509 0")
+    assert exc.value.errno == errno.EACCES, daemon.read_text()
+    server.join()
+    assert server.error and not server.received
+    assert "handshake failed (EACCES)" in daemon.read_text()
+
+
+def test_kernel_client_psk(consumer: Path, daemon: Path, creds: Credentials,
+                           psk_key: int) -> None:
+    server = EchoServer(creds, ["smbd"], psk=True)
+    out = consumer_run(consumer, f"client 127.0.0.1 {server.port} {ALPNS} - psk {psk_key}")
+    server.join()
+    assert not server.error, server.error
+    assert out["status"] == "0" and out["alpn"] == "smbd"
+    assert out["message"] == "echo: hello from the kernel"
+
+
+def test_kernel_client_psk_unknown_key(consumer: Path, daemon: Path,
+                                       creds: Credentials) -> None:
+    with pytest.raises(OSError) as exc:
+        consumer_run(consumer, f"client 127.0.0.1 {free_udp_port()} {ALPNS} - psk 12345")
+    assert exc.value.errno in (errno.ENOKEY, errno.EACCES)
