@@ -22,6 +22,7 @@
 #include "protocol.h"
 #include "socket.h"
 #include "packet.h"
+#include "frame.h"
 #include "connection.h"
 
 static int quic_conn_add_scid(struct sock *sk, const struct quic_conn_id *cid)
@@ -42,6 +43,8 @@ static int quic_conn_add_scid(struct sock *sk, const struct quic_conn_id *cid)
 	qs->scid_next_seq++;
 	return i;
 }
+
+static void quic_conn_issue_scids(struct sock *sk);
 
 static void quic_conn_common_init(struct sock *sk)
 {
@@ -123,6 +126,7 @@ void quic_conn_free(struct sock *sk)
 	}
 	quic_cid_del(qs->odcid_entry);
 	qs->odcid_entry = NULL;
+	quic_path_free(sk);
 	for (i = 0; i < QUIC_CRYPTO_MAX; i++)
 		quic_crypto_free(&qs->crypto[i]);
 	quic_outq_free(sk);
@@ -149,8 +153,6 @@ void quic_conn_discard_space(struct sock *sk, u8 space)
 static void quic_conn_established(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_conn_id cid;
-	int i, n, idx;
 
 	quic_set_state(sk, QUIC_SS_ESTABLISHED);
 	qs->mss = quic_packet_mss(sk);
@@ -166,14 +168,7 @@ static void quic_conn_established(struct sock *sk)
 		qs->cout[QUIC_PN_HANDSHAKE].sent = qs->cout[QUIC_PN_HANDSHAKE].len;
 	}
 	/* give the peer spare connection IDs up to its limit */
-	n = min_t(u64, qs->remote_tp.active_connection_id_limit, QUIC_SCID_MAX);
-	for (i = 1; i < n; i++) {
-		quic_cid_generate(&cid, QUIC_CID_LEN);
-		idx = quic_conn_add_scid(sk, &cid);
-		if (idx < 0)
-			break;
-		qs->new_cid_pending |= BIT(idx);
-	}
+	quic_conn_issue_scids(sk);
 	quic_conn_idle_reset(sk);
 }
 
@@ -298,62 +293,498 @@ out:
 
 /* ---- connection IDs --------------------------------------------------- */
 
-int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
-		       u8 len, const u8 *token)
+/* Source IDs: scids[] holds every ID we issued that the peer has not
+ * retired; those numbered below scid_prior_to are being retired (we sent
+ * Retire Prior To and wait for its RETIRE_CONNECTION_ID).  Destination
+ * IDs: @dcid (number dcid_seq) is in use, dcids[] are the spares; the
+ * alternative path may hold one more while it is validated.
+ */
+
+static u32 quic_conn_scids_unretired(const struct quic_sock *qs)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < QUIC_SCID_MAX; i++)
+		if (qs->scids[i] && qs->scids[i]->seq >= qs->scid_prior_to)
+			n++;
+	return n;
+}
+
+/* Issue new source IDs until the peer holds as many as it allows. */
+static void quic_conn_issue_scids(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_dcid_entry *d;
+	u32 want, n = quic_conn_scids_unretired(qs);
+	struct quic_conn_id cid;
+	int idx, tries = 3;
+
+	want = min_t(u64, qs->remote_tp.active_connection_id_limit,
+		     QUIC_SCID_ISSUE_MAX);
+	while (n < want && tries) {
+		quic_cid_generate(&cid, QUIC_CID_LEN);
+		idx = quic_conn_add_scid(sk, &cid);
+		if (idx == -EADDRINUSE) {
+			tries--;
+			continue;
+		}
+		if (idx < 0)
+			break;
+		qs->new_cid_pending |= BIT(idx);
+		n++;
+	}
+}
+
+static u64 quic_conn_scid_lowest(const struct quic_sock *qs)
+{
+	u64 low = U64_MAX;
+	int i;
+
+	for (i = 0; i < QUIC_SCID_MAX; i++)
+		if (qs->scids[i] && qs->scids[i]->seq >= qs->scid_prior_to)
+			low = min(low, qs->scids[i]->seq);
+	return low == U64_MAX ? qs->scid_prior_to : low;
+}
+
+static u64 quic_conn_dcid_lowest(const struct quic_sock *qs)
+{
+	u64 low = qs->dcid_seq;
+	int i;
+
+	for (i = 0; i < qs->dcid_count; i++)
+		low = min(low, qs->dcids[i].seq);
+	return low;
+}
+
+static void quic_conn_cid_event(struct sock *sk, bool dest)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_connection_id_info info = { .dest = dest };
+
+	if (dest) {
+		info.active = qs->dcid_seq;
+		info.prior_to = quic_conn_dcid_lowest(qs);
+	} else {
+		info.active = qs->scid_active;
+		info.prior_to = quic_conn_scid_lowest(qs);
+	}
+	quic_inq_event(sk, QUIC_EVENT_CONNECTION_ID, &info, sizeof(info));
+}
+
+static int quic_conn_retire_queue(struct quic_sock *qs, u64 seq)
+{
+	int i;
+
+	for (i = 0; i < qs->retire_count; i++)
+		if (qs->retire[i] == seq)
+			return 0;
+	if (qs->retire_count >= QUIC_RETIRE_MAX)
+		return -ENOSPC;
+	qs->retire[qs->retire_count++] = seq;
+	return 0;
+}
+
+/**
+ * quic_conn_retire_dcid - owe the peer a RETIRE_CONNECTION_ID
+ * @sk: the connection (locked)
+ * @seq: the number of its ID we stop using
+ *
+ * Return: 0, or -EPROTO once the connection is closed (too many owed,
+ * RFC 9000 5.1.2).
+ */
+int quic_conn_retire_dcid(struct sock *sk, u64 seq)
+{
+	if (!quic_conn_retire_queue(quic_sk(sk), seq))
+		return 0;
+	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_CONNECTION_ID_LIMIT,
+			QUIC_FRAME_NEW_CONNECTION_ID);
+	return -EPROTO;
+}
+
+/* A RETIRE_CONNECTION_ID we sent was lost (its slot was freed then). */
+void quic_conn_retire_lost(struct sock *sk, u64 seq)
+{
+	quic_conn_retire_queue(quic_sk(sk), seq);
+}
+
+static void quic_conn_spare_del(struct quic_sock *qs, int i)
+{
+	qs->dcids[i] = qs->dcids[--qs->dcid_count];
+}
+
+static int quic_conn_spare_find(const struct quic_sock *qs, u64 seq)
+{
 	int i;
 
 	for (i = 0; i < qs->dcid_count; i++)
 		if (qs->dcids[i].seq == seq)
-			return 0;	/* a repeat */
-	/* IDs below Retire Prior To no longer count towards the limit
-	 * (we do not use spare IDs yet, so there is nothing to switch)
-	 */
-	for (i = 0; i < qs->dcid_count;) {
-		if (qs->dcids[i].seq < prior) {
-			qs->dcids[i] = qs->dcids[--qs->dcid_count];
-			continue;
-		}
-		i++;
+			return i;
+	return -1;
+}
+
+static int quic_conn_spare_lowest(const struct quic_sock *qs)
+{
+	int i, best = -1;
+
+	for (i = 0; i < qs->dcid_count; i++)
+		if (best < 0 || qs->dcids[i].seq < qs->dcids[best].seq)
+			best = i;
+	return best;
+}
+
+/**
+ * quic_conn_use_dcid - send to another of the peer's connection IDs
+ * @sk: the connection
+ * @e: the ID (not in dcids[] any more)
+ * @retire: retire the one in use (else it becomes a spare again)
+ *
+ * Return: 0, or -EPROTO once the connection is closed.
+ */
+int quic_conn_use_dcid(struct sock *sk, const struct quic_dcid_entry *e,
+		       bool retire)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_dcid_entry *old;
+
+	if (retire) {
+		if (quic_conn_retire_dcid(sk, qs->dcid_seq))
+			return -EPROTO;
+	} else if (qs->dcid_count < QUIC_DCID_MAX) {
+		old = &qs->dcids[qs->dcid_count++];
+		old->seq = qs->dcid_seq;
+		old->cid = qs->dcid;
+		memcpy(old->token, qs->dcid_token, QUIC_RESET_TOKEN_LEN);
 	}
-	if (seq < prior)
+	qs->dcid = e->cid;
+	qs->dcid_seq = e->seq;
+	memcpy(qs->dcid_token, e->token, QUIC_RESET_TOKEN_LEN);
+	qs->dcid_token_set = 1;
+	return 0;
+}
+
+/**
+ * quic_conn_take_spare - remove the lowest-numbered spare peer ID
+ * @sk: the connection
+ * @e: out: the ID
+ *
+ * Return: 0, or -ENOENT if there is no spare.
+ */
+int quic_conn_take_spare(struct sock *sk, struct quic_dcid_entry *e)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int i = quic_conn_spare_lowest(qs);
+
+	if (i < 0)
+		return -ENOENT;
+	*e = qs->dcids[i];
+	quic_conn_spare_del(qs, i);
+	return 0;
+}
+
+/* The alternative path's ID is retired or invalid: drop that path. */
+static int quic_conn_alt_dcid_check(struct sock *sk, u64 prior)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (!qs->alt.active || !qs->alt.spare_dcid || qs->alt.dcid_seq >= prior)
 		return 0;
-	/* the one in use counts towards our limit too */
-	if (qs->dcid_count + 1 >= qs->local_tp.active_connection_id_limit ||
+	quic_path_abandon(sk);
+	return sk->sk_state == QUIC_SS_CLOSED ? -EPROTO : 0;
+}
+
+static bool quic_conn_dcid_known(struct sock *sk, u64 seq, const u8 *cid,
+				 u8 len, int *err)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_conn_id c;
+	bool same_seq, same_cid;
+	int i;
+
+	quic_cid_set(&c, cid, len);
+	*err = 0;
+	for (i = -2; i < (int)qs->dcid_count; i++) {
+		const struct quic_conn_id *k;
+		u64 s;
+
+		if (i == -2) {
+			k = &qs->dcid;
+			s = qs->dcid_seq;
+		} else if (i == -1) {
+			if (!qs->alt.active || !qs->alt.spare_dcid)
+				continue;
+			k = &qs->alt.dcid;
+			s = qs->alt.dcid_seq;
+		} else {
+			k = &qs->dcids[i].cid;
+			s = qs->dcids[i].seq;
+		}
+		same_seq = s == seq;
+		same_cid = quic_cid_equal(k, &c);
+		if (same_seq != same_cid)
+			*err = -EPROTO;	/* RFC 9000 19.15 */
+		if (same_seq || same_cid)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * quic_conn_new_dcid - a NEW_CONNECTION_ID from the peer (RFC 9000 19.15)
+ * @sk: the connection (locked, ESTABLISHED or finishing the handshake)
+ * @seq: Sequence Number
+ * @prior: Retire Prior To (<= @seq, checked by the caller)
+ * @cid: the ID
+ * @len: its length (1..20)
+ * @token: its stateless reset token
+ *
+ * Return: 0, or -EPROTO once the connection is closed for an error.
+ */
+int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
+		       u8 len, const u8 *token)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_dcid_entry *d, e;
+	bool switch_active = false, repeat;
+	int i, err;
+
+	repeat = quic_conn_dcid_known(sk, seq, cid, len, &err);
+	if (err) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
+				QUIC_FRAME_NEW_CONNECTION_ID);
+		return -EPROTO;
+	}
+	/* already retired by an earlier Retire Prior To */
+	if (!repeat && seq < qs->dcid_prior_to)
+		return quic_conn_retire_dcid(sk, seq);
+	if (prior > qs->dcid_prior_to) {
+		qs->dcid_prior_to = prior;
+		for (i = 0; i < qs->dcid_count;) {
+			if (qs->dcids[i].seq < prior) {
+				if (quic_conn_retire_dcid(sk, qs->dcids[i].seq))
+					return -EPROTO;
+				quic_conn_spare_del(qs, i);
+				continue;
+			}
+			i++;
+		}
+		if (quic_conn_alt_dcid_check(sk, prior))
+			return -EPROTO;
+		switch_active = qs->dcid_seq < prior;
+	}
+	if (repeat)
+		goto out;
+	/* the one in use (unless just retired) and the alternative path's
+	 * count towards the limit
+	 */
+	if (qs->dcid_count + !switch_active +
+	    (qs->alt.active && qs->alt.spare_dcid) >=
+	    qs->local_tp.active_connection_id_limit ||
 	    qs->dcid_count >= QUIC_DCID_MAX) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_CONNECTION_ID_LIMIT,
-				0x18);
+				QUIC_FRAME_NEW_CONNECTION_ID);
 		return -EPROTO;
 	}
 	d = &qs->dcids[qs->dcid_count++];
 	d->seq = seq;
 	quic_cid_set(&d->cid, cid, len);
 	memcpy(d->token, token, QUIC_RESET_TOKEN_LEN);
+out:
+	if (!switch_active)
+		return 0;
+	/* RFC 9000 5.1.2: stop using the retired ID at once */
+	if (quic_conn_take_spare(sk, &e)) {
+		/* a repeat retiring all we have: the peer broke its limit */
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
+				QUIC_FRAME_NEW_CONNECTION_ID);
+		return -EPROTO;
+	}
+	if (quic_conn_use_dcid(sk, &e, true))
+		return -EPROTO;
+	quic_conn_cid_event(sk, true);
 	return 0;
 }
 
+/**
+ * quic_conn_retire_scid - a RETIRE_CONNECTION_ID from the peer (19.16)
+ * @sk: the connection (locked)
+ * @seq: the number of the source ID retired
+ *
+ * The ID is forgotten and a new one issued in its place.
+ *
+ * Return: 0, or -EPROTO once the connection is closed for an error.
+ */
 int quic_conn_retire_scid(struct sock *sk, u64 seq)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	int i, live = 0;
+	struct quic_cid_entry *e;
+	int i;
 
 	if (seq >= qs->scid_next_seq) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
-				0x19);
+				QUIC_FRAME_RETIRE_CONNECTION_ID);
 		return -EPROTO;
 	}
-	for (i = 0; i < QUIC_SCID_MAX; i++)
-		live += !!qs->scids[i];
 	for (i = 0; i < QUIC_SCID_MAX; i++) {
-		if (qs->scids[i] && qs->scids[i]->seq == seq && live > 1) {
-			quic_cid_del(qs->scids[i]);
-			qs->scids[i] = NULL;
-			qs->new_cid_pending &= ~BIT(i);
+		e = qs->scids[i];
+		if (!e || e->seq != seq)
+			continue;
+		/* not the ID the packet was sent to */
+		if (qs->rx_dcid && quic_cid_equal(&e->cid, qs->rx_dcid)) {
+			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
+					QUIC_FRAME_RETIRE_CONNECTION_ID);
+			return -EPROTO;
+		}
+		quic_cid_del(e);
+		qs->scids[i] = NULL;
+		qs->new_cid_pending &= ~BIT(i);
+		break;
+	}
+	quic_conn_issue_scids(sk);
+	return 0;
+}
+
+/* After a packet from the peer: which of our IDs does it use now? */
+void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int i;
+
+	for (i = 0; i < QUIC_SCID_MAX; i++) {
+		if (!qs->scids[i] || !quic_cid_equal(&qs->scids[i]->cid, cid))
+			continue;
+		if (qs->scids[i]->seq == qs->scid_active)
+			return;
+		qs->scid_active = qs->scids[i]->seq;
+		quic_conn_cid_event(sk, false);
+		return;
+	}
+}
+
+/**
+ * quic_conn_get_cid - QUIC_SOCKOPT_CONNECTION_ID get
+ * @sk: the connection (locked)
+ * @info: in: dest; out: the active and the lowest valid numbers
+ */
+void quic_conn_get_cid(struct sock *sk, struct quic_connection_id_info *info)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (info->dest) {
+		info->active = qs->dcid_seq;
+		info->prior_to = quic_conn_dcid_lowest(qs);
+	} else {
+		info->active = qs->scid_active;
+		info->prior_to = quic_conn_scid_lowest(qs);
+	}
+}
+
+static int quic_conn_set_scid(struct sock *sk, u64 active, u64 prior)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u64 lowest = quic_conn_scid_lowest(qs), next;
+	u32 i, live = 0;
+
+	if (prior > lowest) {
+		if (prior > qs->scid_next_seq)
+			return -EINVAL;
+		for (i = 0; i < QUIC_SCID_MAX; i++)
+			live += !!qs->scids[i];
+		/* one Retire Prior To at a time, with room for new IDs */
+		if (quic_conn_scids_unretired(qs) != live ||
+		    live >= QUIC_SCID_MAX)
+			return -EAGAIN;
+		qs->scid_prior_to = prior;
+		next = qs->scid_next_seq;
+		quic_conn_issue_scids(sk);
+		/* the new IDs carry the Retire Prior To; else resend one */
+		for (i = 0; i < QUIC_SCID_MAX && next == qs->scid_next_seq; i++)
+			if (qs->scids[i] && qs->scids[i]->seq >= prior) {
+				qs->new_cid_pending |= BIT(i);
+				break;
+			}
+	}
+	if (active < qs->scid_prior_to || active == qs->scid_active)
+		return 0;
+	for (i = 0; i < QUIC_SCID_MAX; i++) {
+		if (qs->scids[i] && qs->scids[i]->seq == active) {
+			qs->scid_active = active;
+			return 0;
 		}
 	}
+	return -EINVAL;
+}
+
+static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u64 lowest = quic_conn_dcid_lowest(qs);
+	struct quic_dcid_entry e;
+	u32 i, n = 0;
+	int idx;
+
+	prior = max(prior, lowest);
+	if (active < prior) {
+		if (qs->dcid_seq >= prior) {
+			active = qs->dcid_seq;
+		} else {
+			for (i = 0, idx = -1; i < qs->dcid_count; i++)
+				if (qs->dcids[i].seq >= prior &&
+				    (idx < 0 || qs->dcids[i].seq < qs->dcids[idx].seq))
+					idx = i;
+			if (idx < 0)
+				return -EINVAL;	/* nothing would be left */
+			active = qs->dcids[idx].seq;
+		}
+	}
+	idx = quic_conn_spare_find(qs, active);
+	if (active != qs->dcid_seq && idx < 0)
+		return -EINVAL;
+	for (i = 0; i < qs->dcid_count; i++)
+		n += qs->dcids[i].seq < prior;
+	n += qs->dcid_seq < prior;
+	if (qs->retire_count + n > QUIC_RETIRE_MAX)
+		return -EAGAIN;
+	if (idx >= 0) {
+		e = qs->dcids[idx];
+		quic_conn_spare_del(qs, idx);
+		if (quic_conn_use_dcid(sk, &e, qs->dcid_seq < prior))
+			return -EPIPE;
+	}
+	for (i = 0; i < qs->dcid_count;) {
+		if (qs->dcids[i].seq < prior) {
+			if (quic_conn_retire_dcid(sk, qs->dcids[i].seq))
+				return -EPIPE;
+			quic_conn_spare_del(qs, i);
+			continue;
+		}
+		i++;
+	}
 	return 0;
+}
+
+/**
+ * quic_conn_set_cid - QUIC_SOCKOPT_CONNECTION_ID set
+ * @sk: the connection (locked)
+ * @info: dest, the ID number to use and the number to retire below
+ *
+ * An @info->active below the (new) @info->prior_to is ignored: for
+ * destination IDs the lowest remaining one is used then.
+ *
+ * Return: 0 or a negative errno.
+ */
+int quic_conn_set_cid(struct sock *sk,
+		      const struct quic_connection_id_info *info)
+{
+	int err;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -EINVAL;
+	if (info->dest)
+		err = quic_conn_set_dcid(sk, info->active, info->prior_to);
+	else
+		err = quic_conn_set_scid(sk, info->active, info->prior_to);
+	if (!err)
+		quic_outq_flush(sk);
+	return err;
 }
 
 /* ---- idle timeout and closing ----------------------------------------- */
@@ -403,6 +834,9 @@ bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
 	if (qs->rtp_set && qs->remote_tp.stateless_reset &&
 	    !crypto_memneq(tail, qs->remote_tp.stateless_reset_token,
 			   QUIC_RESET_TOKEN_LEN))
+		return true;
+	if (qs->dcid_token_set &&
+	    !crypto_memneq(tail, qs->dcid_token, QUIC_RESET_TOKEN_LEN))
 		return true;
 	for (i = 0; i < qs->dcid_count; i++)
 		if (!crypto_memneq(tail, qs->dcids[i].token, QUIC_RESET_TOKEN_LEN))

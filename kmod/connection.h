@@ -10,6 +10,9 @@
 struct sock;
 struct quic_request;
 struct quic_crypto_secret;
+struct quic_conn_id;
+struct quic_dcid_entry;
+struct quic_connection_id_info;
 
 int quic_conn_init_client(struct sock *sk);
 int quic_conn_init_server(struct sock *sk, const struct quic_request *req);
@@ -24,6 +27,15 @@ void quic_conn_confirmed(struct sock *sk);
 int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 		       u8 len, const u8 *token);
 int quic_conn_retire_scid(struct sock *sk, u64 seq);
+int quic_conn_retire_dcid(struct sock *sk, u64 seq);
+void quic_conn_retire_lost(struct sock *sk, u64 seq);
+void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid);
+int quic_conn_take_spare(struct sock *sk, struct quic_dcid_entry *e);
+int quic_conn_use_dcid(struct sock *sk, const struct quic_dcid_entry *e,
+		       bool retire);
+void quic_conn_get_cid(struct sock *sk, struct quic_connection_id_info *info);
+int quic_conn_set_cid(struct sock *sk,
+		      const struct quic_connection_id_info *info);
 
 bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len);
 void quic_conn_reset(struct sock *sk);

@@ -254,6 +254,7 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 	const u8 *p;
 	int err;
 
+	qs->rx_non_probing = 0;
 	while (r.p < r.end) {
 		if (!quic_get_varint(&r, &type)) {
 			type = 0;
@@ -269,6 +270,12 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		    type != QUIC_FRAME_CONNECTION_CLOSE &&
 		    type != QUIC_FRAME_CONNECTION_CLOSE_APP)
 			*ack_eliciting = true;
+		/* RFC 9000 9.1: probing frames do not move the peer */
+		if (type != QUIC_FRAME_PADDING &&
+		    type != QUIC_FRAME_NEW_CONNECTION_ID &&
+		    type != QUIC_FRAME_PATH_CHALLENGE &&
+		    type != QUIC_FRAME_PATH_RESPONSE)
+			qs->rx_non_probing = 1;
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_RCV);
 
 		switch (type) {
@@ -320,12 +327,16 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 				err = -EINVAL;
 				break;
 			}
-			memcpy(qs->path_response, p, 8);
-			qs->path_response_pending = 1;
+			quic_path_challenge_rcv(sk, p);
 			err = 0;
 			break;
 		case QUIC_FRAME_PATH_RESPONSE:
-			err = quic_get_bytes(&r, &p, 8) ? 0 : -EINVAL;
+			if (!quic_get_bytes(&r, &p, 8)) {
+				err = -EINVAL;
+				break;
+			}
+			quic_path_response_rcv(sk, p);
+			err = 0;
 			break;
 		case QUIC_FRAME_CONNECTION_CLOSE:
 		case QUIC_FRAME_CONNECTION_CLOSE_APP:

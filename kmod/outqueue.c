@@ -72,7 +72,7 @@ static bool quic_outq_space_wants(struct sock *sk, u8 space)
 		return true;
 	if (space == QUIC_PN_APP &&
 	    (qs->hs_done_pending || qs->new_cid_pending ||
-	     qs->path_response_pending))
+	     qs->path_response_pending || qs->retire_count))
 		return true;
 	if (space == QUIC_PN_APP && quic_outq_app_wants(sk))
 		return true;
@@ -840,12 +840,28 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 							   e->cid.len, token);
 			*p++ = QUIC_FRAME_NEW_CONNECTION_ID;
 			p = quic_put_varint(p, e->seq);
-			p = quic_put_varint(p, 0);
+			/* at most the ID's own number (a late resend) */
+			p = quic_put_varint(p, min(qs->scid_prior_to, e->seq));
 			*p++ = e->cid.len;
 			p = quic_put_data(p, e->cid.data, e->cid.len);
 			p = quic_put_data(p, token, QUIC_RESET_TOKEN_LEN);
 			quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID,
 					    i, 0);
+			eliciting = true;
+		}
+		while (qs->retire_count &&
+		       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
+			u64 seq;
+
+			skb_put(skb, p - base);
+			base = p;
+			if (quic_dgram_room(dg) < 16)
+				break;
+			seq = qs->retire[--qs->retire_count];
+			*p++ = QUIC_FRAME_RETIRE_CONNECTION_ID;
+			p = quic_put_varint(p, seq);
+			quic_sent_add_frame(sp, QUIC_FRAME_RETIRE_CONNECTION_ID,
+					    seq, 0);
 			eliciting = true;
 		}
 	}
@@ -1045,6 +1061,9 @@ static void quic_outq_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp)
 		case QUIC_FRAME_NEW_CONNECTION_ID:
 			if (qs->scids[sp->frames[i].offset])
 				qs->new_cid_pending |= BIT(sp->frames[i].offset);
+			break;
+		case QUIC_FRAME_RETIRE_CONNECTION_ID:
+			quic_conn_retire_lost(sk, sp->frames[i].offset);
 			break;
 		}
 	}

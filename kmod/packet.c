@@ -544,10 +544,14 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 
+	qs->rx_dcid = &h.dcid;
 	err = quic_frame_process(sk, level, data + pi.hlen, pi.payload_len,
 				 &ack_eliciting);
+	qs->rx_dcid = NULL;
 	if (err)
 		return err;
+	if (level == QUIC_CRYPTO_APP)
+		quic_path_rcv(sk, &h.dcid, pi.pn > s->largest_recv);
 	if (s->discarded)
 		return h.len;
 	/* RFC 9000 13.2.1: acknowledge out-of-order packets at once */
@@ -590,6 +594,13 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 		goto out;
 	if (!pending && quic_is_serv(sk) && !qs->addr_validated)
 		qs->rx_bytes += skb->len;
+	qs->rx_from_set = !pending;
+	if (!pending) {
+		union quic_addr to;
+
+		quic_skb_addrs(skb, &qs->rx_from, &to);
+		quic_path_rx_bytes(sk, skb->len);
+	}
 	while (off < skb->len) {
 		n = quic_packet_one(sk, skb->data + off, skb->len - off, pending);
 		if (n <= 0)
@@ -685,6 +696,7 @@ u32 quic_dgram_room(const struct quic_dgram *dg)
 int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 {
 	struct quic_sock *qs = quic_sk(sk);
+	const struct quic_conn_id *dcid = dg->tx ? dg->tx->dcid : &qs->dcid;
 	struct sk_buff *skb = dg->skb;
 	u32 hlen, start;
 	u8 *p, *base, type;
@@ -692,7 +704,7 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	if (dg->nr >= ARRAY_SIZE(dg->pkts))
 		return -ENOSPC;
 	if (level == QUIC_CRYPTO_APP)
-		hlen = 1 + qs->dcid.len + QUIC_PN_LEN;
+		hlen = 1 + dcid->len + QUIC_PN_LEN;
 	else
 		hlen = 1 + 4 + 1 + qs->dcid.len + 1 + qs->scid.len + 8 + 2 +
 		       QUIC_PN_LEN + qs->token_len;
@@ -710,7 +722,7 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	if (level == QUIC_CRYPTO_APP) {
 		*p++ = 0x40 | (quic_crypto_key_phase(&qs->crypto[level]) << 2) |
 		       (QUIC_PN_LEN - 1);
-		p = quic_put_data(p, qs->dcid.data, qs->dcid.len);
+		p = quic_put_data(p, dcid->data, dcid->len);
 		dg->pkts[dg->nr].is_long = 0;
 	} else {
 		type = level == QUIC_CRYPTO_INITIAL ? QUIC_PKT_INITIAL :
@@ -744,10 +756,15 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	return 0;
 }
 
-static int quic_xmit(struct sock *sk, struct sk_buff *skb)
+static int quic_xmit(struct sock *sk, struct sk_buff *skb,
+		     const struct quic_path_tx *tx)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	union quic_addr src = qs->local;
+
+	if (tx)		/* a probe on another path */
+		return quic_udp_send(tx->udp, skb, tx->local, tx->peer,
+				     sk->sk_bound_dev_if);
 
 	/* the source is the address the connection uses, even on a
 	 * wildcard-bound UDP socket
@@ -855,7 +872,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 			sock_put(sk);
 	}
 	skb->ignore_df = 1;
-	err = quic_xmit(sk, skb);
+	err = quic_xmit(sk, skb, dg->tx);
 	if (err)
 		kfree_skb(skb);
 }

@@ -23,9 +23,21 @@ enum quic_pkt_type {
 #define QUIC_HEADROOM		(MAX_HEADER + sizeof(struct ipv6hdr) + \
 				 sizeof(struct udphdr))
 
+union quic_addr;
+struct quic_conn_id;
+
+/* Where a probe goes when it is not for the connection's path. */
+struct quic_path_tx {
+	struct quic_udp_sock *udp;
+	const union quic_addr *local;	/* port included */
+	const union quic_addr *peer;
+	const struct quic_conn_id *dcid;
+};
+
 /* A datagram being assembled: up to one packet per number space. */
 struct quic_dgram {
 	struct sk_buff *skb;
+	const struct quic_path_tx *tx;	/* NULL: the connection's path */
 	u32 max;		/* payload bytes allowed */
 	u8 nr;
 	u8 pad:1;		/* must be padded to QUIC_MIN_DGRAM */

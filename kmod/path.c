@@ -11,13 +11,17 @@
  */
 
 #include <linux/module.h>
+#include <crypto/utils.h>
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
 #include <net/ipv6.h>
 
 #include "protocol.h"
+#include "socket.h"
 #include "path.h"
 #include "packet.h"
+#include "frame.h"
+#include "connection.h"
 
 static struct workqueue_struct *quic_path_wq;
 
@@ -182,6 +186,323 @@ free:
 unlock:
 	mutex_unlock(&qn->udp_lock);
 	return ERR_PTR(err);
+}
+
+/* ---- path validation and migration (RFC 9000 8.2, 9) ----------------- */
+
+#define QUIC_PATH_TRIES		7	/* PATH_CHALLENGEs before giving up */
+#define QUIC_PATH_RETRY_MIN	300000	/* us between them, at least */
+#define QUIC_PATH_PROBE_MIN	64	/* an unpadded probe, for the 3x limit */
+
+static bool quic_addr_same_host(const union quic_addr *a,
+				const union quic_addr *b)
+{
+	union quic_addr x = *a;
+
+	quic_addr_set_port(&x, quic_addr_port(b));
+	return quic_addr_equal(&x, b);
+}
+
+/* Send PATH_CHALLENGE or PATH_RESPONSE @data on the alternative path, in
+ * a datagram of its own padded to 1200 bytes (RFC 9000 8.2.1) unless the
+ * server's three-times limit on an unvalidated peer address forbids it.
+ */
+static void quic_path_send_alt(struct sock *sk, u8 type, const u8 *data)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt = &qs->alt;
+	struct quic_pnspace *s = &qs->space[QUIC_PN_APP];
+	u64 allow = alt->udp ? U64_MAX : 3 * alt->rx_bytes;
+	struct quic_path_tx tx = {};
+	struct quic_dgram dg;
+	bool pad;
+	u32 len;
+
+	pad = alt->tx_bytes + QUIC_MIN_DGRAM <= allow;
+	if (!pad && alt->tx_bytes + QUIC_PATH_PROBE_MIN > allow)
+		return;
+	tx.udp = alt->udp ?: qs->udp;
+	tx.local = alt->udp ? &alt->local : &qs->local;
+	tx.peer = &alt->peer;
+	tx.dcid = &alt->dcid;
+	if (quic_dgram_init(sk, &dg, QUIC_MIN_DGRAM))
+		return;
+	dg.tx = &tx;
+	if (quic_pkt_begin(sk, &dg, QUIC_CRYPTO_APP, s->next_pn)) {
+		kfree_skb(dg.skb);
+		return;
+	}
+	s->next_pn++;	/* not tracked for loss: probes are resent by timer */
+	skb_put_u8(dg.skb, type);
+	skb_put_data(dg.skb, data, 8);
+	dg.pad = pad;
+	len = pad ? QUIC_MIN_DGRAM : dg.skb->len + QUIC_TAG_LEN;
+	quic_dgram_send(sk, &dg);
+	alt->tx_bytes += len;
+}
+
+static u64 quic_path_retry_time(struct sock *sk)
+{
+	return max_t(u64, 2 * quic_rtt_pto(&quic_sk(sk)->rtt),
+		     QUIC_PATH_RETRY_MIN);
+}
+
+static void quic_path_challenge(struct sock *sk)
+{
+	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+
+	if (!alt->validating) {
+		get_random_bytes(alt->challenge, sizeof(alt->challenge));
+		alt->validating = 1;
+		alt->tries = 0;
+	}
+	quic_path_send_alt(sk, QUIC_FRAME_PATH_CHALLENGE, alt->challenge);
+	quic_timer_reset(sk, QUIC_TIMER_PATH, quic_path_retry_time(sk));
+}
+
+/**
+ * quic_path_abandon - give up the alternative path
+ * @sk: the connection (locked)
+ *
+ * A spare peer ID it used is retired.  A client's new UDP socket is kept
+ * as @old_udp (released from process context, by the next migration or
+ * at close), since this may run in softirq.
+ */
+void quic_path_abandon(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt = &qs->alt;
+
+	if (!alt->active)
+		return;
+	quic_timer_stop(sk, QUIC_TIMER_PATH);
+	if (alt->udp) {
+		WARN_ON_ONCE(qs->old_udp);	/* cleared by the migration */
+		if (!qs->old_udp)
+			qs->old_udp = alt->udp;
+	}
+	if (alt->spare_dcid)
+		quic_conn_retire_dcid(sk, alt->dcid_seq);
+	memset(alt, 0, sizeof(*alt));
+}
+
+/* Process context: release the UDP sockets of other paths. */
+void quic_path_free(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (qs->alt.udp) {
+		quic_udp_sock_put(qs->alt.udp);
+		qs->alt.udp = NULL;
+	}
+	if (qs->old_udp) {
+		quic_udp_sock_put(qs->old_udp);
+		qs->old_udp = NULL;
+	}
+	memset(&qs->alt, 0, sizeof(qs->alt));
+}
+
+void quic_path_timeout(struct sock *sk)
+{
+	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+
+	if (!alt->validating)
+		return;
+	if (++alt->tries >= QUIC_PATH_TRIES) {
+		quic_path_abandon(sk);
+		quic_outq_flush(sk);	/* a RETIRE_CONNECTION_ID */
+		return;
+	}
+	quic_path_challenge(sk);
+}
+
+/* The alternative path is validated: make it the connection's path. */
+static void quic_path_validated(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt = &qs->alt;
+	struct quic_dcid_entry e = {};
+	u8 local = !!alt->udp;
+	bool same_host;
+
+	quic_timer_stop(sk, QUIC_TIMER_PATH);
+	if (alt->spare_dcid) {
+		/* RFC 9000 9.5: a new ID on the new path, the old retired */
+		e.seq = alt->dcid_seq;
+		e.cid = alt->dcid;
+		memcpy(e.token, alt->dcid_token, QUIC_RESET_TOKEN_LEN);
+		alt->spare_dcid = 0;
+		if (quic_conn_use_dcid(sk, &e, true))
+			return;
+	}
+	if (local) {
+		same_host = quic_addr_same_host(&alt->local, &qs->local);
+		qs->old_udp = qs->udp;	/* NULL: cleared by the migration */
+		qs->udp = alt->udp;
+		alt->udp = NULL;
+		quic_set_local(sk, &alt->local);
+	} else {
+		same_host = quic_addr_same_host(&alt->peer, &qs->peer);
+		quic_set_peer(sk, &alt->peer);
+	}
+	memset(alt, 0, sizeof(*alt));
+	qs->mss = quic_packet_mss(sk);
+	if (!same_host) {
+		/* RFC 9000 9.4: a new path starts from scratch */
+		quic_cong_init(&qs->cong, qs->config.congestion_control_algo,
+			       qs->mss);
+		quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
+	}
+	quic_inq_event(sk, QUIC_EVENT_CONNECTION_MIGRATION, &local, 1);
+}
+
+/**
+ * quic_path_migrate - QUIC_SOCKOPT_CONNECTION_MIGRATION on a client
+ * @sk: the connection (locked, process context)
+ * @a: the new local address (family checked)
+ *
+ * Return: 0 once the new path is being validated, or a negative errno.
+ */
+int quic_path_migrate(struct sock *sk, const union quic_addr *a)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt = &qs->alt;
+	struct quic_dcid_entry e;
+	struct quic_udp_sock *us;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED || quic_is_serv(sk) ||
+	    quic_addr_any(a) || quic_addr_equal(a, &qs->local))
+		return -EINVAL;
+	if (qs->remote_tp.disable_active_migration)
+		return -EPERM;
+	if (alt->active || !qs->dcid_count)
+		return -EAGAIN;	/* pending, or no spare ID (yet) */
+	if (qs->old_udp) {	/* at most two paths */
+		quic_udp_sock_put(qs->old_udp);
+		qs->old_udp = NULL;
+	}
+	us = quic_udp_sock_get(sock_net(sk), a);
+	if (IS_ERR(us))
+		return PTR_ERR(us);
+	quic_conn_take_spare(sk, &e);
+	memset(alt, 0, sizeof(*alt));
+	alt->udp = us;
+	alt->local = us->addr;
+	alt->peer = qs->peer;
+	alt->dcid = e.cid;
+	alt->dcid_seq = e.seq;
+	memcpy(alt->dcid_token, e.token, QUIC_RESET_TOKEN_LEN);
+	alt->spare_dcid = 1;
+	alt->active = 1;
+	quic_path_challenge(sk);
+	return 0;
+}
+
+/* Server: the peer sent from @from, not its validated address. */
+static struct quic_path_alt *quic_path_alt_peer(struct sock *sk,
+						const union quic_addr *from)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt = &qs->alt;
+	struct quic_dcid_entry e;
+
+	if (alt->active && quic_addr_equal(&alt->peer, from))
+		return alt;
+	quic_path_abandon(sk);
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return NULL;
+	alt->peer = *from;
+	alt->local = qs->local;
+	if (!quic_conn_take_spare(sk, &e)) {
+		alt->dcid = e.cid;
+		alt->dcid_seq = e.seq;
+		memcpy(alt->dcid_token, e.token, QUIC_RESET_TOKEN_LEN);
+		alt->spare_dcid = 1;
+	} else {
+		alt->dcid = qs->dcid;	/* the peer gave us no spare */
+	}
+	alt->rx_bytes = qs->rx_len;
+	alt->active = 1;
+	return alt;
+}
+
+static bool quic_path_from_peer(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	return !qs->rx_from_set || !quic_is_serv(sk) ||
+	       quic_addr_equal(&qs->rx_from, &qs->peer);
+}
+
+/**
+ * quic_path_challenge_rcv - a PATH_CHALLENGE from the peer
+ * @sk: the connection (locked)
+ * @data: its 8 bytes
+ *
+ * Answered on the path it came from (RFC 9000 8.2.2).
+ */
+void quic_path_challenge_rcv(struct sock *sk, const u8 *data)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt;
+
+	if (quic_path_from_peer(sk)) {
+		memcpy(qs->path_response, data, 8);
+		qs->path_response_pending = 1;
+		return;
+	}
+	if (qs->local_tp.disable_active_migration ||
+	    sk->sk_state != QUIC_SS_ESTABLISHED)
+		return;
+	alt = quic_path_alt_peer(sk, &qs->rx_from);
+	if (alt)
+		quic_path_send_alt(sk, QUIC_FRAME_PATH_RESPONSE, data);
+}
+
+void quic_path_response_rcv(struct sock *sk, const u8 *data)
+{
+	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+
+	if (alt->validating && !crypto_memneq(alt->challenge, data, 8))
+		quic_path_validated(sk);
+}
+
+/**
+ * quic_path_rcv - after the frames of a 1-RTT packet were handled
+ * @sk: the connection (locked)
+ * @dcid: the packet's Destination Connection ID
+ * @newest: it has the highest packet number so far
+ *
+ * RFC 9000 9.3: only the newest non-probing packet moves the peer; a
+ * server validates the new address before it sends there.
+ */
+void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
+		   bool newest)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED || !qs->rx_non_probing ||
+	    !newest)
+		return;
+	quic_conn_scid_used(sk, dcid);
+	if (quic_path_from_peer(sk) || qs->local_tp.disable_active_migration)
+		return;
+	alt = quic_path_alt_peer(sk, &qs->rx_from);
+	if (alt && !alt->validating)
+		quic_path_challenge(sk);
+}
+
+/* Server: count bytes from the address being validated (3x limit). */
+void quic_path_rx_bytes(struct sock *sk, u32 len)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_path_alt *alt = &qs->alt;
+
+	qs->rx_len = len;
+	if (alt->active && !alt->udp && qs->rx_from_set &&
+	    quic_addr_equal(&alt->peer, &qs->rx_from))
+		alt->rx_bytes += len;
 }
 
 int quic_path_init(void)

@@ -44,6 +44,17 @@ struct quic_udp_sock *quic_udp_sock_get(struct net *net,
 struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us);
 void quic_udp_sock_put(struct quic_udp_sock *us);
 
+int quic_path_migrate(struct sock *sk, const union quic_addr *a);
+void quic_path_abandon(struct sock *sk);
+void quic_path_free(struct sock *sk);
+void quic_path_timeout(struct sock *sk);
+void quic_path_challenge_rcv(struct sock *sk, const u8 *data);
+void quic_path_response_rcv(struct sock *sk, const u8 *data);
+struct quic_conn_id;
+void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
+		   bool newest);
+void quic_path_rx_bytes(struct sock *sk, u32 len);
+
 int quic_path_init(void);
 void quic_path_exit(void);
 void quic_path_flush(void);

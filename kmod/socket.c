@@ -189,7 +189,7 @@ static int quic_get_user_addr(struct sock *sk, union quic_addr *a,
 }
 
 /* Record the local address in the inet fields getsockname() reads. */
-static void quic_set_local(struct sock *sk, const union quic_addr *a)
+void quic_set_local(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);
 
@@ -281,7 +281,7 @@ static int quic_route_saddr(struct sock *sk, const union quic_addr *peer,
 	return 0;
 }
 
-static void quic_set_peer(struct sock *sk, const union quic_addr *a)
+void quic_set_peer(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);
 
@@ -1149,6 +1149,36 @@ static int quic_sockopt_stream_ctl(struct sock *sk, int optname,
 	return err;
 }
 
+static int quic_sockopt_cid_set(struct sock *sk, sockptr_t optval,
+				unsigned int optlen)
+{
+	struct quic_connection_id_info info;
+	int err;
+
+	err = quic_copy_in(&info, sizeof(info), optval, optlen);
+	if (err)
+		return err;
+	return quic_conn_set_cid(sk, &info);
+}
+
+static int quic_sockopt_migration_set(struct sock *sk, sockptr_t optval,
+				      unsigned int optlen)
+{
+	union quic_addr a;
+	u8 buf[sizeof(a)] = {};
+
+	if (optlen < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (copy_from_sockptr(buf, optval, min_t(u32, optlen, sizeof(buf))))
+		return -EFAULT;
+	if (quic_is_serv(sk) && sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -EOPNOTSUPP;	/* preferred_address: not yet */
+	if (quic_get_user_addr(sk, &a, (struct sockaddr *)buf,
+			       min_t(u32, optlen, sizeof(buf))))
+		return -EINVAL;
+	return quic_path_migrate(sk, &a);
+}
+
 /**
  * quic_do_setsockopt - set a SOL_QUIC option
  * @sk: the QUIC socket
@@ -1205,8 +1235,10 @@ int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
 		err = quic_sockopt_stream_ctl(sk, optname, optval, optlen);
 		break;
 	case QUIC_SOCKOPT_CONNECTION_ID:
+		err = quic_sockopt_cid_set(sk, optval, optlen);
+		break;
 	case QUIC_SOCKOPT_CONNECTION_MIGRATION:
-		err = -EOPNOTSUPP;
+		err = quic_sockopt_migration_set(sk, optval, optlen);
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -1384,6 +1416,21 @@ static int quic_sockopt_bytes_get(sockptr_t optval, sockptr_t optlen, int len,
 	return 0;
 }
 
+static int quic_sockopt_cid_get(struct sock *sk, int len, sockptr_t optval,
+				sockptr_t optlen)
+{
+	struct quic_connection_id_info info = {};
+
+	if (len < (int)sizeof(info.dest))
+		return -EINVAL;
+	if (copy_from_sockptr(&info, optval, min_t(int, len, sizeof(info))))
+		return -EFAULT;
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		return -EINVAL;
+	quic_conn_get_cid(sk, &info);
+	return quic_copy_out(optval, optlen, len, &info, sizeof(info));
+}
+
 /**
  * quic_do_getsockopt - get a SOL_QUIC option
  * @sk: the QUIC socket
@@ -1445,7 +1492,7 @@ int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
 		err = quic_sockopt_stream_open(sk, len, optval, optlen);
 		break;
 	case QUIC_SOCKOPT_CONNECTION_ID:
-		err = -EOPNOTSUPP;
+		err = quic_sockopt_cid_get(sk, len, optval, optlen);
 		break;
 	default:
 		err = -ENOPROTOOPT;

@@ -36,8 +36,10 @@ enum quic_state {
 #define QUIC_ALPN_MAX_LEN	128	/* comma-separated form, as set */
 #define QUIC_USER_TOKEN_MAX	120
 #define QUIC_OPT_MAX_LEN	4096
-#define QUIC_SCID_MAX		8	/* source CIDs we keep issued */
-#define QUIC_DCID_MAX		8	/* peer CIDs we store */
+#define QUIC_SCID_MAX		16	/* source CID slots: issued and retiring */
+#define QUIC_SCID_ISSUE_MAX	8	/* unretired source CIDs we issue */
+#define QUIC_DCID_MAX		8	/* spare peer CIDs we store */
+#define QUIC_RETIRE_MAX		16	/* RETIRE_CONNECTION_IDs owed */
 #define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
 #define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
 #define QUIC_MAX_DGRAM_CAP	15360	/* once established, within the path MTU */
@@ -59,6 +61,27 @@ struct quic_dcid_entry {
 	u64 seq;
 	struct quic_conn_id cid;
 	u8 token[QUIC_RESET_TOKEN_LEN];
+};
+
+/* The second path of a connection while it is validated (RFC 9000 8.2,
+ * 9): a client's new local address (@udp set), or a server's new peer
+ * address.  It becomes the connection's path once a PATH_RESPONSE echoes
+ * @challenge.
+ */
+struct quic_path_alt {
+	struct quic_udp_sock *udp;	/* client: the new local socket */
+	union quic_addr local;		/* client: the new local address */
+	union quic_addr peer;
+	struct quic_conn_id dcid;	/* used on this path (RFC 9000 9.5) */
+	u64 dcid_seq;
+	u8 dcid_token[QUIC_RESET_TOKEN_LEN];
+	u64 rx_bytes;			/* anti-amplification on this path */
+	u64 tx_bytes;
+	u8 challenge[8];
+	u8 tries;
+	u8 active:1;			/* the slot is in use */
+	u8 validating:1;		/* PATH_CHALLENGE outstanding */
+	u8 spare_dcid:1;		/* @dcid was a spare, not the active */
 };
 
 struct quic_sock {
@@ -97,9 +120,23 @@ struct quic_sock {
 	struct quic_cid_entry *scids[QUIC_SCID_MAX];
 	struct quic_cid_entry *odcid_entry;
 	u64 scid_next_seq;
-	struct quic_dcid_entry dcids[QUIC_DCID_MAX];
+	u64 scid_prior_to;		/* our Retire Prior To */
+	u64 scid_active;		/* number of the ID the peer uses */
+	struct quic_dcid_entry dcids[QUIC_DCID_MAX];	/* spares */
 	u8 dcid_count;
-	u8 new_cid_pending;		/* bitmap of scids[] to announce */
+	u16 new_cid_pending;		/* bitmap of scids[] to announce */
+	u64 dcid_seq;			/* number of @dcid */
+	u64 dcid_prior_to;		/* the peer's largest Retire Prior To */
+	u8 dcid_token[QUIC_RESET_TOKEN_LEN];	/* of @dcid, once switched */
+	u64 retire[QUIC_RETIRE_MAX];	/* RETIRE_CONNECTION_IDs to send */
+	u8 retire_count;
+
+	/* migration: the path being validated (path.c) */
+	struct quic_path_alt alt;
+	struct quic_udp_sock *old_udp;	/* client: the path left behind */
+	union quic_addr rx_from;	/* source of the datagram processed */
+	const struct quic_conn_id *rx_dcid;	/* DCID of the packet processed */
+	u32 rx_len;			/* length of the datagram processed */
 
 	/* packet protection, per QUIC_CRYPTO_* level */
 	struct quic_crypto crypto[QUIC_CRYPTO_MAX];
@@ -148,6 +185,9 @@ struct quic_sock {
 	u8 ack_eliciting_sent:1;	/* since the last packet received */
 	u8 rtp_set:1;			/* peer's transport params known */
 	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
+	u8 dcid_token_set:1;
+	u8 rx_from_set:1;		/* rx_from is known (not a replay) */
+	u8 rx_non_probing:1;		/* the packet had non-probing frames */
 };
 
 struct quic6_sock {
@@ -171,6 +211,8 @@ static inline bool quic_is_serv(const struct sock *sk)
 }
 
 void quic_set_state(struct sock *sk, int state);
+void quic_set_local(struct sock *sk, const union quic_addr *a);
+void quic_set_peer(struct sock *sk, const union quic_addr *a);
 
 static inline u8 quic_level_space(u8 level)
 {

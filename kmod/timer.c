@@ -36,6 +36,9 @@ static void quic_timer_run(struct sock *sk, u8 id)
 		qs->space[QUIC_PN_APP].ack_immediate = 1;
 		quic_outq_flush(sk);
 		break;
+	case QUIC_TIMER_PATH:
+		quic_path_timeout(sk);
+		break;
 	}
 out:
 	bh_unlock_sock(sk);
@@ -63,6 +66,13 @@ static void quic_timer_ack(struct timer_list *t)
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_ACK);
 }
 
+static void quic_timer_path(struct timer_list *t)
+{
+	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_PATH]);
+
+	quic_timer_run(&qs->inet.sk, QUIC_TIMER_PATH);
+}
+
 void quic_timer_init(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -70,6 +80,7 @@ void quic_timer_init(struct sock *sk)
 	timer_setup(&qs->timers[QUIC_TIMER_LOSS], quic_timer_loss, 0);
 	timer_setup(&qs->timers[QUIC_TIMER_IDLE], quic_timer_idle, 0);
 	timer_setup(&qs->timers[QUIC_TIMER_ACK], quic_timer_ack, 0);
+	timer_setup(&qs->timers[QUIC_TIMER_PATH], quic_timer_path, 0);
 }
 
 void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us)

@@ -11,6 +11,7 @@ enum quic_timer_id {
 	QUIC_TIMER_LOSS,	/* loss detection / probe timeout */
 	QUIC_TIMER_IDLE,	/* idle timeout */
 	QUIC_TIMER_ACK,		/* delayed ACK */
+	QUIC_TIMER_PATH,	/* path validation (PATH_CHALLENGE resend) */
 	QUIC_TIMER_MAX,
 };
 

@@ -162,8 +162,10 @@ def get_connection_close(sock: SockoptTarget) -> QuicConnectionClose:
 
 
 def migrate(sock: SockoptTarget, address: tuple[str, int]) -> None:
-    """Migrate to a new local address (or, on a server before the handshake,
-    set the preferred_address to offer)."""
+    """Migrate a client to a new local address (port 0: any); the kernel
+    validates the new path and raises CONNECTION_MIGRATION when it is used.
+    ``EAGAIN`` while a migration is pending.  (The server's preferred_address,
+    set this way before the handshake, is not implemented by the kernel.)"""
     ip = ipaddress.ip_address(address[0])
     if ip.version == 4:
         raw = struct.pack("=H", socket.AF_INET) + struct.pack("!H", address[1]) + ip.packed
