@@ -21,6 +21,7 @@ from libquic.uapi import QuicTransportParam
 
 T = TypeVar("T")
 Serve = Callable[[socket.socket, HandshakeResult], T]
+Setup = Callable[[socket.socket], None]
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
@@ -39,12 +40,13 @@ class KernelServer(Generic[T]):
     """
 
     def __init__(self, lsk: socket.socket, creds: Credentials, serve: Serve[T],
-                 count: int = 1) -> None:
+                 count: int = 1, setup: Setup | None = None) -> None:
         self.port: int = lsk.getsockname()[1]
         self._lsk = lsk
         self._creds = creds
         self._serve = serve
         self._count = count
+        self._setup = setup
         self._conns: list[socket.socket] = []
         self._result: list[T] = []
         self._error: list[BaseException] = []
@@ -57,6 +59,8 @@ class KernelServer(Generic[T]):
                 conn, _ = self._lsk.accept()
                 self._conns.append(conn)
                 conn.settimeout(WAIT)
+                if self._setup is not None:
+                    self._setup(conn)
                 res = quic_server_handshake(conn, self._creds.key, self._creds.cert,
                                             timeout=WAIT)
                 self._result.append(self._serve(conn, res))
@@ -84,19 +88,20 @@ class KernelServer(Generic[T]):
 
 @contextmanager
 def kernel_server(creds: Credentials, alpn: str, serve: Serve[T], *,
-                  tp: QuicTransportParam | None = None,
-                  count: int = 1) -> Iterator[KernelServer[T]]:
+                  tp: QuicTransportParam | None = None, count: int = 1,
+                  setup: Setup | None = None) -> Iterator[KernelServer[T]]:
     """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``);
-    for each of ``count`` connections: accept, run the server handshake with
-    the test certificate, then ``serve(conn, result)``.  Everything is closed
-    on exit."""
+    for each of ``count`` connections: accept, ``setup(conn)`` (socket options
+    and events that must precede the handshake), run the server handshake
+    with the test certificate, then ``serve(conn, result)``.  Everything is
+    closed on exit."""
 
-    def setup(lsk: socket.socket) -> None:
+    def listener_setup(lsk: socket.socket) -> None:
         if tp is not None:
             sockopt.set_transport_param(lsk, tp)
 
-    with listener(alpns=[alpn], setup=setup) as lsk:
-        server: KernelServer[T] = KernelServer(lsk, creds, serve, count)
+    with listener(alpns=[alpn], setup=listener_setup) as lsk:
+        server: KernelServer[T] = KernelServer(lsk, creds, serve, count, setup)
         try:
             yield server
         finally:

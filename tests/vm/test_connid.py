@@ -10,21 +10,23 @@ import hashlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import pytest
+from aiopeer import KernelServer, kernel_server
 from aioquic.asyncio import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnectionId
 from aioquic.quic.events import ConnectionTerminated, QuicEvent, StreamDataReceived
 from quicpair import WAIT, Credentials, Pair
-from streampair import connected, recv_msg, write_creds
+from streampair import connected, recv_msg
 
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.events import QuicEventMessage
-from libquic.handshake import quic_server_handshake
 from libquic.uapi import (
     MSG_QUIC_STREAM_FIN,
     MSG_QUIC_STREAM_NEW,
@@ -36,11 +38,7 @@ pytestmark = pytest.mark.timeout(180)
 
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
 ALPN = "cid"
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
+T = TypeVar("T")
 
 
 def cid_events(sk: socket.socket) -> None:
@@ -253,37 +251,14 @@ class Recorder(QuicConnectionProtocol):
             self.closed.set_result(event.error_code)
 
 
-def kernel_server(creds: Credentials,
-                  serve: Callable[[socket.socket], object]) -> tuple[int, Callable[[], object]]:
-    """A kernel listener; ``serve`` runs on the accepted socket in a thread.
-    Returns the port and a function that joins and returns the outcome."""
-    lsk = quic_socket(socket.AF_INET)
-    lsk.settimeout(WAIT)
-    sockopt.set_alpn(lsk, [ALPN])
-    lsk.bind(("127.0.0.1", 0))
-    lsk.listen(1)
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            conn, _ = lsk.accept()
-            with conn:
-                conn.settimeout(WAIT)
-                sockopt.set_event(conn, QuicEventType.CONNECTION_ID)
-                quic_server_handshake(conn, creds.key, creds.cert, timeout=WAIT)
-                outcome.append(serve(conn))
-        except BaseException as exc:  # returned to the caller
-            outcome.append(exc)
-
-    t = threading.Thread(target=run)
-    t.start()
-
-    def join() -> object:
-        t.join(WAIT * 2)
-        lsk.close()
-        return outcome[0] if outcome else TimeoutError("server thread")
-
-    return lsk.getsockname()[1], join
+@contextmanager
+def cid_server(creds: Credentials,
+               serve: Callable[[socket.socket], T]) -> Iterator[KernelServer[T]]:
+    """A kernel server with CONNECTION_ID events on; ``serve`` runs on the
+    accepted socket in a thread."""
+    with kernel_server(creds, ALPN, lambda conn, _res: serve(conn),
+                       setup=cid_events) as srv:
+        yield srv
 
 
 def client_config(creds: Credentials) -> QuicConfiguration:
@@ -304,9 +279,7 @@ def test_aioquic_client_changes_connection_id(creds: Credentials) -> None:
         time.sleep(0.5)  # let the replacement NEW_CONNECTION_ID go out
         return ev
 
-    port, join = kernel_server(creds, serve)
-
-    async def run() -> tuple[bytes, int]:
+    async def run(port: int) -> tuple[bytes, int]:
         async with connect("127.0.0.1", port, configuration=client_config(creds),
                            create_protocol=Recorder, wait_connected=True) as proto:
             q = proto._quic
@@ -322,8 +295,9 @@ def test_aioquic_client_changes_connection_id(creds: Credentials) -> None:
             await asyncio.sleep(0.6)
             return reply, max(c.sequence_number for c in q._peer_cid_available)
 
-    reply, highest = asyncio.run(asyncio.wait_for(run(), 90))
-    ev = join()
+    with cid_server(creds, serve) as server:
+        reply, highest = asyncio.run(asyncio.wait_for(run(server.port), 90))
+        ev = server.outcome()
     assert ev == (0, 1, 1), ev
     assert reply == b"ok"
     # the server issued 0..7 (aioquic's limit is 8) and replaced number 0
@@ -343,9 +317,7 @@ def patched_peer(creds: Credentials, patch: Callable[[object], None]) -> object:
                 return exc.errno or 0
         return 0
 
-    port, join = kernel_server(creds, serve)
-
-    async def run() -> int:
+    async def run(port: int) -> int:
         async with connect("127.0.0.1", port, configuration=client_config(creds),
                            create_protocol=Recorder, wait_connected=True) as proto:
             patch(proto._quic)
@@ -354,8 +326,9 @@ def patched_peer(creds: Credentials, patch: Callable[[object], None]) -> object:
             proto.transmit()
             return await asyncio.wait_for(proto.closed, 20)
 
-    code = asyncio.run(asyncio.wait_for(run(), 60))
-    assert join() == errno.ECONNABORTED
+    with cid_server(creds, serve) as server:
+        code = asyncio.run(asyncio.wait_for(run(server.port), 60))
+        assert server.outcome() == errno.ECONNABORTED
     return code
 
 

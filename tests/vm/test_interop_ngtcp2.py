@@ -22,9 +22,10 @@ from aiopeer import free_udp_port, kernel_server
 from quicpair import WAIT, Credentials
 
 from libquic.connection import QuicConnection
+from libquic.events import QuicEventMessage
 from libquic.h3 import H3_ALPN, H3Connection, H3Message, response
 from libquic.handshake import HandshakeResult
-from libquic.uapi import QUIC_EVENT_KEY_UPDATE
+from libquic.uapi import QUIC_EVENT_CONNECTION_MIGRATION, QUIC_EVENT_KEY_UPDATE
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -91,14 +92,19 @@ def test_kernel_h3_client_to_ngtcp2_server(creds: Credentials, htdocs: Path,
 class Served:
     requests: int
     handshake: HandshakeResult
-    key_updates: int
+    events: list[QuicEventMessage]
+
+    def count(self, etype: int) -> int:
+        return sum(e.type == etype for e in self.events)
 
 
-def serve_files(sock: socket.socket, res: HandshakeResult) -> Served:
-    """Answer GETs for FILES until the client closes the connection; count
-    the peer's key updates on the way."""
+def serve_files(sock: socket.socket, res: HandshakeResult,
+                events: tuple[int, ...] = (QUIC_EVENT_KEY_UPDATE,)) -> Served:
+    """Answer GETs for FILES until the client closes the connection, and
+    collect the ``events`` that arrived on the way."""
     conn = QuicConnection(sock, res)
-    conn.enable_event(QUIC_EVENT_KEY_UPDATE)
+    for etype in events:
+        conn.enable_event(etype)
     h3 = H3Connection(conn)
 
     def handler(req: H3Message) -> H3Message:
@@ -106,14 +112,13 @@ def serve_files(sock: socket.socket, res: HandshakeResult) -> Served:
         return response(200, body) if body is not None else response(404)
 
     served = h3.serve(handler, timeout=WAIT)
-    updates = 0
+    seen = []
     while True:
         try:
-            ev = conn.next_event(timeout=0)
+            seen.append(conn.next_event(timeout=0))
         except (TimeoutError, ConnectionError):
             break
-        updates += ev.type == QUIC_EVENT_KEY_UPDATE
-    return Served(served, res, updates)
+    return Served(served, res, seen)
 
 
 def run_gtlsclient(port: int, download: Path, *args: str) -> None:
@@ -138,9 +143,9 @@ def test_ngtcp2_client_to_kernel_h3_server(creds: Credentials, tmp_path: Path,
     assert served.handshake.alpn == H3_ALPN
     assert served.requests == len(FILES)
     if any(a.startswith("--key-update") for a in extra):
-        assert served.key_updates >= 1
+        assert served.count(QUIC_EVENT_KEY_UPDATE) >= 1
     else:
-        assert served.key_updates == 0
+        assert served.count(QUIC_EVENT_KEY_UPDATE) == 0
     for name, data in FILES.items():
         got = (tmp_path / name.lstrip("/")).read_bytes()
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest(), name
@@ -164,3 +169,24 @@ def test_ngtcp2_client_resumes_session(creds: Credentials, tmp_path: Path) -> No
     assert resumed.handshake.session_resumed
     for folder in (first, second):
         assert (folder / "blob").read_bytes() == FILES["/blob"]
+
+
+@pytest.mark.parametrize("how", [["--change-local-addr=100ms"],
+                                 ["--change-local-addr=100ms", "--nat-rebinding"]],
+                         ids=["migration", "nat-rebinding"])
+def test_ngtcp2_client_migrates(creds: Credentials, tmp_path: Path, how: list[str]) -> None:
+    """gtlsclient moves to a new local port mid-connection (an active
+    migration, or a NAT rebinding it does not announce); our server validates
+    the new path, reports the migration and the files arrive intact."""
+
+    def serve(sock: socket.socket, res: HandshakeResult) -> Served:
+        return serve_files(sock, res, (QUIC_EVENT_CONNECTION_MIGRATION,))
+
+    with kernel_server(creds, H3_ALPN, serve) as server:
+        run_gtlsclient(server.port, tmp_path, *how, "--delay-stream=300ms")
+        served = server.outcome()
+    assert served.requests == len(FILES)
+    migrations = [e for e in served.events if e.type == QUIC_EVENT_CONNECTION_MIGRATION]
+    assert migrations and all(e.payload == 0 for e in migrations), served.events
+    for name, data in FILES.items():
+        assert (tmp_path / name.lstrip("/")).read_bytes() == data, name

@@ -15,23 +15,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from aiopeer import kernel_server
 from aioquic.asyncio import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
-from quicpair import WAIT, Credentials, Pair
-from streampair import connected, recv_msg, write_creds
+from quicpair import Credentials, Pair
+from streampair import connected, recv_msg
 
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.events import QuicEventMessage
-from libquic.handshake import quic_server_handshake
 from libquic.uapi import (
     MSG_QUIC_STREAM_FIN,
     MSG_QUIC_STREAM_NEW,
     QuicEventType,
     QuicTransportParam,
-    quic_socket,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -39,11 +38,6 @@ pytestmark = pytest.mark.timeout(180)
 NEW_ADDR = {socket.AF_INET: "127.0.0.2", socket.AF_INET6: "fd00:5155::2"}
 TOTAL = 6 * 1024 * 1024
 CHUNK = 32 * 1024
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -289,37 +283,18 @@ def test_server_follows_aioquic_client_rebinding(creds: Credentials) -> None:
     """aioquic's client moves to a new UDP socket on 127.0.0.2 without
     probing (as after a NAT rebinding): the kernel server validates the new
     address, switches, and reports it."""
-    lsk = quic_socket(socket.AF_INET)
-    lsk.settimeout(WAIT)
-    sockopt.set_alpn(lsk, ["mig"])
-    lsk.bind(("127.0.0.1", 0))
-    lsk.listen(1)
-    port = lsk.getsockname()[1]
-    outcome: list[object] = []
+    def serve(conn: socket.socket, _res: object) -> tuple[bytes, bytes, list[int], tuple]:
+        first = recv_msg(conn)
+        data: list[QuicMessage] = []
+        events = drain_events(conn, QuicEventType.CONNECTION_MIGRATION, data=data)
+        if not data:
+            data.append(recv_msg(conn))
+        peer = conn.getpeername()
+        quic_sendmsg(conn, b"ok", 1, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN)
+        time.sleep(1.0)
+        return first.data, data[0].data, migration_events(events), peer
 
-    def serve() -> None:
-        try:
-            conn, _ = lsk.accept()
-            with conn:
-                conn.settimeout(WAIT)
-                sockopt.set_event(conn, QuicEventType.CONNECTION_MIGRATION)
-                quic_server_handshake(conn, creds.key, creds.cert, timeout=WAIT)
-                first = recv_msg(conn)
-                data: list[QuicMessage] = []
-                events = drain_events(conn, QuicEventType.CONNECTION_MIGRATION, data=data)
-                if not data:
-                    data.append(recv_msg(conn))
-                peer = conn.getpeername()
-                quic_sendmsg(conn, b"ok", 1, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN)
-                time.sleep(1.0)
-                outcome.append((first.data, data[0].data, migration_events(events), peer))
-        except BaseException as exc:  # checked below
-            outcome.append(exc)
-
-    t = threading.Thread(target=serve)
-    t.start()
-
-    async def run() -> tuple[bytes, tuple[int, int]]:
+    async def run(port: int) -> tuple[bytes, tuple[int, int]]:
         config = QuicConfiguration(is_client=True, alpn_protocols=["mig"],
                                    server_name="localhost", cafile=creds.ca)
         got = asyncio.get_running_loop().create_future()
@@ -365,14 +340,16 @@ def test_server_follows_aioquic_client_rebinding(creds: Credentials) -> None:
             if new is not None:
                 new.close()
 
-    try:
-        reply, (challenge, before) = asyncio.run(asyncio.wait_for(run(), 90))
-    except TimeoutError as exc:
-        reply, challenge, before = exc, 0, 0  # type: ignore[assignment]
-    finally:
-        t.join(WAIT * 2)
-        lsk.close()
-    result = outcome[0] if outcome else TimeoutError("server")
+    with kernel_server(creds, "mig", serve,
+                       setup=events_on(QuicEventType.CONNECTION_MIGRATION)) as server:
+        try:
+            reply, (challenge, before) = asyncio.run(asyncio.wait_for(run(server.port), 90))
+        except TimeoutError as exc:
+            reply, challenge, before = exc, 0, 0  # type: ignore[assignment]
+        try:
+            result: object = server.outcome()
+        except BaseException as exc:  # shown by the asserts below
+            result = exc
     assert reply == b"ok", (reply, result)
     assert isinstance(result, tuple), repr(result)
     first, second, mig, peer = result
