@@ -153,14 +153,27 @@ static u32 quic_outq_in_flight(struct sock *sk)
 	       qs->space[QUIC_PN_APP].bytes_in_flight;
 }
 
-/* May the packet being built take more new data?  A probe may always. */
+static u64 quic_outq_max_pacing_rate(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_max_pacing_rate);
+}
+
+/* May the packet being built take more new data?  Within the window, and
+ * when the pacing clock allows a datagram (one being built already has
+ * its turn: the clock moves on only once it is sent).  A probe may always.
+ */
 static bool quic_outq_cwnd_ok(struct sock *sk, u32 building)
 {
 	struct quic_sock *qs = quic_sk(sk);
 
 	if (qs->probe_mask & BIT(QUIC_PN_APP))
 		return true;
-	return quic_outq_in_flight(sk) + building < qs->cong.cwnd;
+	if (quic_outq_in_flight(sk) + building >= qs->cong.cwnd)
+		return false;
+	if (quic_cong_pace_ok(&qs->cong, ktime_get_ns()))
+		return true;
+	qs->pace_wait = 1;
+	return false;
 }
 
 static bool quic_outq_wspace(struct sock *sk)
@@ -913,6 +926,20 @@ undo:
 	return false;
 }
 
+/* A datagram left: new bytes in flight move the pacing clock on.  ACK-only
+ * datagrams are not paced and do not count.
+ */
+static void quic_outq_paced(struct sock *sk, u32 before)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u32 now = quic_outq_in_flight(sk);
+
+	if (now <= before || sk->sk_state != QUIC_SS_ESTABLISHED)
+		return;
+	quic_cong_pace_sent(&qs->cong, &qs->rtt, quic_outq_max_pacing_rate(sk),
+			    now - before, ktime_get_ns());
+}
+
 /**
  * quic_outq_flush - send everything that is due
  * @sk: the connection (locked)
@@ -922,6 +949,7 @@ void quic_outq_flush(struct sock *sk)
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dgram dg;
 	u64 now = quic_now();
+	u32 inflight;
 	bool any;
 	u8 space;
 	int loops = 64;
@@ -939,6 +967,7 @@ void quic_outq_flush(struct sock *sk)
 			break;
 		if (quic_dgram_init(sk, &dg, quic_outq_mss(sk)))
 			break;
+		inflight = quic_outq_in_flight(sk);
 		any = false;
 		for (space = 0; space < QUIC_PN_MAX; space++) {
 			if (!quic_outq_space_wants(sk, space))
@@ -954,6 +983,7 @@ void quic_outq_flush(struct sock *sk)
 		 * those with an ack-eliciting Initial (RFC 9000 14.1)
 		 */
 		quic_dgram_send(sk, &dg);
+		quic_outq_paced(sk, inflight);
 		if (!quic_is_serv(sk) && qs->space[QUIC_PN_HANDSHAKE].next_pn &&
 		    !qs->space[QUIC_PN_INITIAL].discarded)
 			/* RFC 9001 4.9.1: client drops Initial keys once it
@@ -962,6 +992,10 @@ void quic_outq_flush(struct sock *sk)
 			quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 	quic_outq_set_loss_timer(sk);
+	if (qs->pace_wait) {
+		qs->pace_wait = 0;
+		quic_timer_pace_arm(sk, qs->cong.pace_next);
+	}
 }
 
 /* ---- close ---------------------------------------------------------- */

@@ -155,7 +155,7 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	struct sock *sk;
 
 	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID\n");
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE\n");
 		return 0;
 	}
 	qs = list_entry(v, struct quic_sock, node);
@@ -175,9 +175,16 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	else
 		seq_puts(seq, "  -");
 	if (qs->dcid.len)
-		seq_printf(seq, "  %*phN\n", qs->dcid.len, qs->dcid.data);
+		seq_printf(seq, "  %*phN", qs->dcid.len, qs->dcid.data);
 	else
-		seq_puts(seq, "  -\n");
+		seq_puts(seq, "  -");
+	/* congestion: window (bytes), smoothed RTT (us), pacing rate
+	 * (bytes/s)
+	 */
+	seq_printf(seq, "  %llu  %u  %llu\n", qs->cong.cwnd,
+		   qs->rtt.smoothed,
+		   quic_cong_pacing_rate(&qs->cong, &qs->rtt,
+					 READ_ONCE(sk->sk_max_pacing_rate)));
 	return 0;
 }
 

@@ -125,6 +125,8 @@ struct quic_sock {
 	u64 tx_bytes;
 
 	struct timer_list timers[QUIC_TIMER_MAX];
+	struct hrtimer pace_timer;	/* the next paced datagram is due */
+	unsigned long deferred;		/* QUIC_DEFERRED_* for release_cb */
 	struct work_struct ku_work;	/* key update preparation */
 	u64 idle_timeout;		/* us, effective */
 
@@ -147,6 +149,7 @@ struct quic_sock {
 	u8 ack_eliciting_sent:1;	/* since the last packet received */
 	u8 rtp_set:1;			/* peer's transport params known */
 	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
+	u8 pace_wait:1;			/* data held back by pacing */
 };
 
 struct quic6_sock {
