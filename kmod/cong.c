@@ -22,6 +22,7 @@ void quic_rtt_init(struct quic_rtt *r, u32 initial_us)
 {
 	r->latest = 0;
 	r->min = 0;
+	r->first_sample = 0;
 	r->smoothed = initial_us;
 	r->var = initial_us / 2;
 	r->has_sample = 0;
@@ -228,6 +229,40 @@ bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end)
 		c->prior_cwnd = 0;
 	}
 	return spurious;
+}
+
+/* ---- persistent congestion (RFC 9002 section 7.6) ---------------------- */
+
+/**
+ * quic_cong_persistent_duration - the persistent congestion duration
+ * @r: the RTT estimate
+ * @max_ack_delay: the peer's max_ack_delay (us)
+ *
+ * Return: (smoothed_rtt + max(4 rttvar, kGranularity) + max_ack_delay) *
+ * kPersistentCongestionThreshold, in us.
+ */
+u64 quic_cong_persistent_duration(const struct quic_rtt *r, u32 max_ack_delay)
+{
+	return ((u64)quic_rtt_pto(r) + max_ack_delay) * QUIC_PERSISTENT_THRESHOLD;
+}
+
+/**
+ * quic_cong_on_persistent - persistent congestion was established
+ * @c: the controller; the loss reaction (ssthresh, CUBIC's W_max) has
+ *     already been applied for the same losses
+ * @now_ns: the time (ktime_get_ns())
+ *
+ * The window collapses to the minimum window of two datagrams, CUBIC
+ * starts a new epoch from there, and the pacing clock restarts at now.
+ */
+void quic_cong_on_persistent(struct quic_cong *c, u64 now_ns)
+{
+	c->cwnd = 2 * c->mss;
+	c->acked = 0;
+	c->epoch_start = 0;
+	c->prior_cwnd = 0;	/* no undo: these losses were real */
+	c->pace_next = now_ns;
+	c->persistent++;
 }
 
 /* ---- pacing (RFC 9002 section 7.7) -------------------------------------- */

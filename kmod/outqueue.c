@@ -1098,20 +1098,36 @@ static void quic_sent_remove(struct quic_pnspace *s, struct quic_sent_pkt *sp)
 
 /* RFC 9002 6.1: packets sent before an acknowledged one are lost after
  * three later packets or 9/8 RTT.
+ *
+ * RFC 9002 7.6.2: ack-eliciting packets declared lost together, sent
+ * after the first RTT sample, with nothing sent between them
+ * acknowledged, and spanning more than the persistent congestion
+ * duration establish persistent congestion.
  */
 static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_pnspace *s = &qs->space[space];
-	u64 delay = quic_rtt_loss_delay(&qs->rtt);
+	u64 delay = quic_rtt_loss_delay(&qs->rtt), run = 0, pc;
 	struct quic_sent_pkt *sp, *tmp;
+	bool persistent = false, later;
 
+	pc = quic_cong_persistent_duration(&qs->rtt,
+					   qs->remote_tp.max_ack_delay);
 	s->loss_time = 0;
 	list_for_each_entry_safe(sp, tmp, &s->sent, list) {
 		if (sp->pn > s->largest_acked)
 			break;
+		later = sp->acked_later;
 		if (sp->time + delay <= now ||
 		    s->largest_acked >= sp->pn + qs->cong.pkt_thresh) {
+			if (sp->ack_eliciting && qs->rtt.has_sample &&
+			    sp->time >= qs->rtt.first_sample) {
+				if (!run)
+					run = sp->time;
+				else if (sp->time - run > pc)
+					persistent = true;
+			}
 			if (sp->in_flight)
 				quic_cong_on_loss(&qs->cong, sp->time, now);
 			if (space == QUIC_PN_APP)
@@ -1119,10 +1135,15 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 						  s->largest_acked);
 			quic_outq_lost(sk, space, sp);
 			quic_sent_remove(s, sp);
-			continue;
-		}
-		if (!s->loss_time || sp->time + delay < s->loss_time)
+		} else if (!s->loss_time || sp->time + delay < s->loss_time) {
 			s->loss_time = sp->time + delay;
+		}
+		if (later)
+			run = 0;
+	}
+	if (persistent) {
+		quic_cong_on_persistent(&qs->cong, ktime_get_ns());
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PERSISTENT);
 	}
 }
 
@@ -1178,6 +1199,9 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 			quic_cong_on_ack(&qs->cong, sp->time, sp->size, now,
 					 &qs->rtt);
 		quic_outq_chunks_acked(sk, sp);
+		/* the one before it has an acknowledged packet after it */
+		if (sp->ack_eliciting && !list_is_first(&sp->list, &s->sent))
+			list_prev_entry(sp, list)->acked_later = 1;
 		quic_sent_remove(s, sp);
 	}
 	/* the client has the handshake: drop our Handshake keys */
@@ -1186,6 +1210,8 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 	if (largest > s->largest_acked) {
 		s->largest_acked = largest;
 		if (largest_time && eliciting) {
+			if (!qs->rtt.has_sample)
+				qs->rtt.first_sample = now;
 			if (space == QUIC_PN_APP)
 				ack_delay = min_t(u64, delay <<
 						  qs->remote_tp.ack_delay_exponent,

@@ -22,7 +22,7 @@ from pyroute2 import IPRoute
 from quicpair import WAIT, Credentials, Pair, handshake
 
 from libquic import sockopt
-from libquic.uapi import quic_socket
+from libquic.uapi import QuicConfig, quic_socket
 
 HERE, THERE = "10.78.0.1", "10.78.0.2"
 QUEUE_LIMIT = 100_000  # packets: a long delay holds a whole window
@@ -32,26 +32,26 @@ def sh(*args: str) -> None:
     subprocess.run(args, check=True, timeout=30, capture_output=True)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Link:
     ns: str
     dev: str  # this side's veth: its root qdisc is the netem one
     peer_dev: str  # the namespace's veth
     delay_ms: int
+    ipr: IPRoute  # open, so that a change is one netlink request
+    ifindex: int = 0  # of dev
 
     def loss(self, percent: int) -> None:
         """Drop ``percent`` % of what the client sends (100: a blackhole)."""
-        with IPRoute() as ipr:
-            idx = ipr.link_lookup(ifname=self.dev)[0]
-            ipr.tc("change", "netem", idx, delay=self.delay_ms * 1000,
-                   loss=percent, limit=QUEUE_LIMIT)
+        self.ipr.tc("change", "netem", self.ifindex, delay=self.delay_ms * 1000,
+                    loss=percent, limit=QUEUE_LIMIT)
 
 
 @contextmanager
 def netem_link(delay_ms: int) -> Iterator[Link]:
     """HERE on a veth, THERE in a new namespace, ``delay_ms`` HERE->THERE."""
     ns = f"qc{uuid.uuid4().hex[:8]}"
-    link = Link(ns, f"ca{ns[2:8]}", f"cb{ns[2:8]}", delay_ms)
+    link = Link(ns, f"ca{ns[2:8]}", f"cb{ns[2:8]}", delay_ms, IPRoute())
     sh("ip", "netns", "add", ns)
     try:
         sh("ip", "link", "add", link.dev, "type", "veth", "peer", "name", link.peer_dev)
@@ -63,30 +63,45 @@ def netem_link(delay_ms: int) -> Iterator[Link]:
         sh("ip", "-n", ns, "link", "set", "lo", "up")
         sh("tc", "qdisc", "add", "dev", link.dev, "root", "netem",
            "delay", f"{delay_ms}ms", "limit", str(QUEUE_LIMIT))
+        link.ifindex = link.ipr.link_lookup(ifname=link.dev)[0]
         yield link
     finally:
+        link.ipr.close()
         subprocess.run(["ip", "link", "del", link.dev], capture_output=True, timeout=30)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
 
 
 @contextmanager
-def connected_across(link: Link, creds: Credentials) -> Iterator[Pair]:
-    """A PSK-connected pair: client HERE, server THERE; closed afterwards."""
+def connected_across(link: Link, creds: Credentials,
+                     config: QuicConfig | None = None) -> Iterator[Pair]:
+    """A PSK-connected pair: client HERE, server THERE, both with ``config``
+    if given; closed afterwards."""
+    import quicpair
 
     def make() -> socket.socket:
         s = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(WAIT)
         sockopt.set_alpn(s, ["t"])
+        if config:
+            sockopt.set_config(s, config)  # accepted sockets inherit it
         s.bind((THERE, 0))
         s.listen(1)
         return s
 
+    def client_socket(family: int, kind: int) -> socket.socket:
+        s = quic_socket(family, kind)
+        if config:
+            sockopt.set_config(s, config)
+        return s
+
     lsk: socket.socket = qt.in_netns(link.ns, make)  # type: ignore[assignment]
+    quicpair.quic_socket = client_socket  # handshake() creates the client
     try:
         pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
                          server_kw={"pkey_file": creds.psk, "cert_file": None},
                          client_alpns=["t"])
     finally:
+        quicpair.quic_socket = quic_socket
         lsk.close()
     try:
         yield pair
@@ -101,8 +116,9 @@ class CongInfo:
     cwnd: int  # bytes
     srtt: int  # us
     pacing_rate: int  # bytes/s
+    persistent: int  # persistent congestion declared
 
 
 def cong_info(sk: socket.socket) -> CongInfo:
-    cwnd, srtt, rate = (int(x) for x in qt.eps_fields(sk)[-3:])
-    return CongInfo(cwnd, srtt, rate)
+    cwnd, srtt, rate, pc = (int(x) for x in qt.eps_fields(sk)[-4:])
+    return CongInfo(cwnd, srtt, rate, pc)
