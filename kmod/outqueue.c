@@ -160,7 +160,8 @@ static u64 quic_outq_max_pacing_rate(struct sock *sk)
 
 /* May the packet being built take more new data?  Within the window, and
  * when the pacing clock allows a datagram (one being built already has
- * its turn: the clock moves on only once it is sent).  A probe may always.
+ * its turn: the clock moves on only once it is sent; quic_outq_flush()
+ * reads the time once and keeps pace_blocked).  A probe may always.
  */
 static bool quic_outq_cwnd_ok(struct sock *sk, u32 building)
 {
@@ -170,7 +171,7 @@ static bool quic_outq_cwnd_ok(struct sock *sk, u32 building)
 		return true;
 	if (quic_outq_in_flight(sk) + building >= qs->cong.cwnd)
 		return false;
-	if (quic_cong_pace_ok(&qs->cong, ktime_get_ns()))
+	if (!qs->pace_blocked)
 		return true;
 	qs->pace_wait = 1;
 	return false;
@@ -926,10 +927,10 @@ undo:
 	return false;
 }
 
-/* A datagram left: new bytes in flight move the pacing clock on.  ACK-only
- * datagrams are not paced and do not count.
+/* A datagram left at @now_ns: new bytes in flight move the pacing clock
+ * on.  ACK-only datagrams are not paced and do not count.
  */
-static void quic_outq_paced(struct sock *sk, u32 before)
+static void quic_outq_paced(struct sock *sk, u32 before, u64 now_ns)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	u32 now = quic_outq_in_flight(sk);
@@ -937,7 +938,8 @@ static void quic_outq_paced(struct sock *sk, u32 before)
 	if (now <= before || sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
 	quic_cong_pace_sent(&qs->cong, &qs->rtt, quic_outq_max_pacing_rate(sk),
-			    now - before, ktime_get_ns());
+			    now - before, now_ns);
+	qs->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
 }
 
 /**
@@ -948,7 +950,7 @@ void quic_outq_flush(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dgram dg;
-	u64 now = quic_now();
+	u64 now = quic_now(), now_ns = ktime_get_ns();
 	u32 inflight;
 	bool any;
 	u8 space;
@@ -957,6 +959,7 @@ void quic_outq_flush(struct sock *sk)
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
+	qs->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
 	while (loops--) {
 		if (quic_outq_amp_limited(sk))
 			break;
@@ -983,7 +986,7 @@ void quic_outq_flush(struct sock *sk)
 		 * those with an ack-eliciting Initial (RFC 9000 14.1)
 		 */
 		quic_dgram_send(sk, &dg);
-		quic_outq_paced(sk, inflight);
+		quic_outq_paced(sk, inflight, now_ns);
 		if (!quic_is_serv(sk) && qs->space[QUIC_PN_HANDSHAKE].next_pn &&
 		    !qs->space[QUIC_PN_INITIAL].discarded)
 			/* RFC 9001 4.9.1: client drops Initial keys once it

@@ -150,6 +150,7 @@ struct quic_sock {
 	u8 rtp_set:1;			/* peer's transport params known */
 	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
 	u8 pace_wait:1;			/* data held back by pacing */
+	u8 pace_blocked:1;		/* flush: the pacing clock is ahead */
 };
 
 struct quic6_sock {

@@ -107,6 +107,8 @@ void quic_release_cb(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
 
+	if (!READ_ONCE(qs->deferred))	/* the common case: no atomic op */
+		return;
 	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred)) {
 		if (!sock_flag(sk, SOCK_DEAD))
 			quic_outq_flush(sk);
