@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -72,10 +72,12 @@ def netem_link(delay_ms: int) -> Iterator[Link]:
 
 
 @contextmanager
-def connected_across(link: Link, creds: Credentials,
-                     config: QuicConfig | None = None) -> Iterator[Pair]:
+def connected_across(link: Link, creds: Credentials, config: QuicConfig | None = None,
+                     server_setup: Callable[[socket.socket], None] | None = None
+                     ) -> Iterator[Pair]:
     """A PSK-connected pair: client HERE, server THERE, both with ``config``
-    if given; closed afterwards."""
+    if given, the listener (whose settings the server inherits) tuned by
+    ``server_setup``; closed afterwards."""
     import quicpair
 
     def make() -> socket.socket:
@@ -84,6 +86,8 @@ def connected_across(link: Link, creds: Credentials,
         sockopt.set_alpn(s, ["t"])
         if config:
             sockopt.set_config(s, config)  # accepted sockets inherit it
+        if server_setup:
+            server_setup(s)
         s.bind((THERE, 0))
         s.listen(1)
         return s
