@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QUIC: RTT estimation and probe timeout (RFC 9002 sections 5, 6).
+ * QUIC: RTT estimation and probe timeout (RFC 9002 sections 5, 6),
+ * congestion control (section 7, RFC 9438) and pacing (section 7.7).
+ *
+ * Pacing keeps a virtual clock, @pace_next: a paced datagram may leave
+ * once the clock is not ahead of now, and each one moves it on by its
+ * size over the pacing rate.  The clock may lag now by at most the
+ * burst allowance (the initial window, or 1 ms worth at high rates), so
+ * an idle sender starts with a short burst and a busy one is spread out.
  */
 
 #include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/string.h>
+#include <linux/time64.h>
 #include <linux/quic.h>
 
 #include "cong.h"
@@ -14,6 +22,7 @@ void quic_rtt_init(struct quic_rtt *r, u32 initial_us)
 {
 	r->latest = 0;
 	r->min = 0;
+	r->first_sample = 0;
 	r->smoothed = initial_us;
 	r->var = initial_us / 2;
 	r->has_sample = 0;
@@ -62,12 +71,17 @@ u32 quic_rtt_loss_delay(const struct quic_rtt *r)
 /* ---- congestion control ----------------------------------------------- */
 
 /* RFC 9002 7.2: the initial window, 10 datagrams within 14720 bytes. */
+static u64 quic_cong_initial_window(const struct quic_cong *c)
+{
+	return min_t(u64, 10 * c->mss, max_t(u64, 14720, 2 * c->mss));
+}
+
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
 {
 	memset(c, 0, sizeof(*c));
 	c->algo = algo;
 	c->mss = mss;
-	c->cwnd = min_t(u64, 10 * mss, max_t(u64, 14720, 2 * mss));
+	c->cwnd = quic_cong_initial_window(c);
 	c->ssthresh = U64_MAX;
 	c->pkt_thresh = QUIC_PKT_THRESHOLD;
 	memset(c->lost_pn, 0xff, sizeof(c->lost_pn));
@@ -215,4 +229,81 @@ bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end)
 		c->prior_cwnd = 0;
 	}
 	return spurious;
+}
+
+/* ---- persistent congestion (RFC 9002 section 7.6) ---------------------- */
+
+/**
+ * quic_cong_persistent_duration - the persistent congestion duration
+ * @r: the RTT estimate
+ * @max_ack_delay: the peer's max_ack_delay (us)
+ *
+ * Return: (smoothed_rtt + max(4 rttvar, kGranularity) + max_ack_delay) *
+ * kPersistentCongestionThreshold, in us.
+ */
+u64 quic_cong_persistent_duration(const struct quic_rtt *r, u32 max_ack_delay)
+{
+	return ((u64)quic_rtt_pto(r) + max_ack_delay) * QUIC_PERSISTENT_THRESHOLD;
+}
+
+/**
+ * quic_cong_on_persistent - persistent congestion was established
+ * @c: the controller; the loss reaction (ssthresh, CUBIC's W_max) has
+ *     already been applied for the same losses
+ * @now_ns: the time (ktime_get_ns())
+ *
+ * The window collapses to the minimum window of two datagrams, CUBIC
+ * starts a new epoch from there, and the pacing clock restarts at now.
+ */
+void quic_cong_on_persistent(struct quic_cong *c, u64 now_ns)
+{
+	c->cwnd = 2 * c->mss;
+	c->acked = 0;
+	c->epoch_start = 0;
+	c->prior_cwnd = 0;	/* no undo: these losses were real */
+	c->pace_next = now_ns;
+	c->persistent++;
+}
+
+/* ---- pacing (RFC 9002 section 7.7) -------------------------------------- */
+
+/**
+ * quic_cong_pacing_rate - the rate paced datagrams leave at
+ * @c: the controller
+ * @r: the RTT estimate
+ * @max_rate: the socket's cap (sk_max_pacing_rate), bytes/s
+ *
+ * Twice the window per smoothed RTT in slow start, 1.25 times after it
+ * (RFC 9002 7.7 suggests N = 1.25; slow start needs room to double).
+ *
+ * Return: bytes/s, at least QUIC_PACE_MIN_RATE.
+ */
+u64 quic_cong_pacing_rate(const struct quic_cong *c, const struct quic_rtt *r,
+			  u64 max_rate)
+{
+	u64 srtt = max_t(u32, r->smoothed, 1), win;
+
+	win = c->cwnd < c->ssthresh ? 2 * c->cwnd : c->cwnd + c->cwnd / 4;
+	win = div64_u64(win * USEC_PER_SEC, srtt);
+	return max_t(u64, min(win, max_rate), QUIC_PACE_MIN_RATE);
+}
+
+/**
+ * quic_cong_pace_sent - a paced datagram of @bytes left at @now_ns
+ * @c: the controller
+ * @r: the RTT estimate
+ * @max_rate: the socket's cap, bytes/s
+ * @bytes: its in-flight bytes
+ * @now_ns: the time (ktime_get_ns())
+ */
+void quic_cong_pace_sent(struct quic_cong *c, const struct quic_rtt *r,
+			 u64 max_rate, u32 bytes, u64 now_ns)
+{
+	u64 rate = quic_cong_pacing_rate(c, r, max_rate), burst, t;
+
+	burst = div64_u64(quic_cong_initial_window(c) * NSEC_PER_SEC, rate);
+	burst = max_t(u64, burst, QUIC_PACE_BURST_NS);
+	t = now_ns > burst ? now_ns - burst : 0;
+	t = max(t, c->pace_next);
+	c->pace_next = t + div64_u64((u64)bytes * NSEC_PER_SEC, rate);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QUIC: RTT estimation and probe timeout (RFC 9002).
+ * QUIC: RTT estimation, probe timeout, congestion control and pacing
+ * (RFC 9002).
  */
 #ifndef __NET_QUIC_CONG_H
 #define __NET_QUIC_CONG_H
@@ -16,6 +17,7 @@ struct quic_rtt {
 	u32 min;
 	u32 smoothed;
 	u32 var;
+	u64 first_sample;	/* us, when the first sample was taken */
 	u8 has_sample:1;
 };
 
@@ -47,10 +49,16 @@ struct quic_cong {
 	u8 lost_head;
 	s64 lost_pn[QUIC_LOST_HIST];	/* recently declared lost, -1: none */
 	u32 lost_dist[QUIC_LOST_HIST];	/* largest acked - pn at the time */
+	/* pacing (RFC 9002 7.7), in ns of ktime_get_ns() */
+	u64 pace_next;			/* earliest time of the next paced send */
+	u32 persistent;			/* persistent congestion declared */
 };
 
 #define QUIC_CWND_MAX		(64ULL << 20)
 #define QUIC_PKT_THRESHOLD_MAX	64
+#define QUIC_PERSISTENT_THRESHOLD 3	/* kPersistentCongestionThreshold */
+#define QUIC_PACE_BURST_NS	(1000 * 1000)	/* or the initial window */
+#define QUIC_PACE_MIN_RATE	1200	/* bytes/s, below any sane cap */
 
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss);
 void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
@@ -58,5 +66,18 @@ void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
 void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now);
 void quic_cong_lost_pn(struct quic_cong *c, s64 pn, s64 largest_acked);
 bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end);
+u64 quic_cong_persistent_duration(const struct quic_rtt *r, u32 max_ack_delay);
+void quic_cong_on_persistent(struct quic_cong *c, u64 now_ns);
+
+u64 quic_cong_pacing_rate(const struct quic_cong *c, const struct quic_rtt *r,
+			  u64 max_rate);
+void quic_cong_pace_sent(struct quic_cong *c, const struct quic_rtt *r,
+			 u64 max_rate, u32 bytes, u64 now_ns);
+
+/* May a paced (ack-eliciting, new or resent data) datagram leave now? */
+static inline bool quic_cong_pace_ok(const struct quic_cong *c, u64 now_ns)
+{
+	return c->pace_next <= now_ns;
+}
 
 #endif /* __NET_QUIC_CONG_H */

@@ -153,14 +153,28 @@ static u32 quic_outq_in_flight(struct sock *sk)
 	       qs->space[QUIC_PN_APP].bytes_in_flight;
 }
 
-/* May the packet being built take more new data?  A probe may always. */
+static u64 quic_outq_max_pacing_rate(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_max_pacing_rate);
+}
+
+/* May the packet being built take more new data?  Within the window, and
+ * when the pacing clock allows a datagram (one being built already has
+ * its turn: the clock moves on only once it is sent; quic_outq_flush()
+ * reads the time once and keeps pace_blocked).  A probe may always.
+ */
 static bool quic_outq_cwnd_ok(struct sock *sk, u32 building)
 {
 	struct quic_sock *qs = quic_sk(sk);
 
 	if (qs->probe_mask & BIT(QUIC_PN_APP))
 		return true;
-	return quic_outq_in_flight(sk) + building < qs->cong.cwnd;
+	if (quic_outq_in_flight(sk) + building >= qs->cong.cwnd)
+		return false;
+	if (!qs->pace_blocked)
+		return true;
+	qs->pace_wait = 1;
+	return false;
 }
 
 static bool quic_outq_wspace(struct sock *sk)
@@ -929,6 +943,21 @@ undo:
 	return false;
 }
 
+/* A datagram left at @now_ns: new bytes in flight move the pacing clock
+ * on.  ACK-only datagrams are not paced and do not count.
+ */
+static void quic_outq_paced(struct sock *sk, u32 before, u64 now_ns)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u32 now = quic_outq_in_flight(sk);
+
+	if (now <= before || sk->sk_state != QUIC_SS_ESTABLISHED)
+		return;
+	quic_cong_pace_sent(&qs->cong, &qs->rtt, quic_outq_max_pacing_rate(sk),
+			    now - before, now_ns);
+	qs->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
+}
+
 /**
  * quic_outq_flush - send everything that is due
  * @sk: the connection (locked)
@@ -937,7 +966,8 @@ void quic_outq_flush(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dgram dg;
-	u64 now = quic_now();
+	u64 now = quic_now(), now_ns = ktime_get_ns();
+	u32 inflight;
 	bool any;
 	u8 space;
 	int loops = 64;
@@ -945,6 +975,7 @@ void quic_outq_flush(struct sock *sk)
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
+	qs->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
 	while (loops--) {
 		if (quic_outq_amp_limited(sk))
 			break;
@@ -955,6 +986,7 @@ void quic_outq_flush(struct sock *sk)
 			break;
 		if (quic_dgram_init(sk, &dg, quic_outq_mss(sk)))
 			break;
+		inflight = quic_outq_in_flight(sk);
 		any = false;
 		for (space = 0; space < QUIC_PN_MAX; space++) {
 			if (!quic_outq_space_wants(sk, space))
@@ -970,6 +1002,7 @@ void quic_outq_flush(struct sock *sk)
 		 * those with an ack-eliciting Initial (RFC 9000 14.1)
 		 */
 		quic_dgram_send(sk, &dg);
+		quic_outq_paced(sk, inflight, now_ns);
 		if (!quic_is_serv(sk) && qs->space[QUIC_PN_HANDSHAKE].next_pn &&
 		    !qs->space[QUIC_PN_INITIAL].discarded)
 			/* RFC 9001 4.9.1: client drops Initial keys once it
@@ -978,6 +1011,10 @@ void quic_outq_flush(struct sock *sk)
 			quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 	quic_outq_set_loss_timer(sk);
+	if (qs->pace_wait) {
+		qs->pace_wait = 0;
+		quic_timer_pace_arm(sk, qs->cong.pace_next);
+	}
 }
 
 /* ---- close ---------------------------------------------------------- */
@@ -1083,20 +1120,36 @@ static void quic_sent_remove(struct quic_pnspace *s, struct quic_sent_pkt *sp)
 
 /* RFC 9002 6.1: packets sent before an acknowledged one are lost after
  * three later packets or 9/8 RTT.
+ *
+ * RFC 9002 7.6.2: ack-eliciting packets declared lost together, sent
+ * after the first RTT sample, with nothing sent between them
+ * acknowledged, and spanning more than the persistent congestion
+ * duration establish persistent congestion.
  */
 static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_pnspace *s = &qs->space[space];
-	u64 delay = quic_rtt_loss_delay(&qs->rtt);
+	u64 delay = quic_rtt_loss_delay(&qs->rtt), run = 0, pc;
 	struct quic_sent_pkt *sp, *tmp;
+	bool persistent = false, later;
 
+	pc = quic_cong_persistent_duration(&qs->rtt,
+					   qs->remote_tp.max_ack_delay);
 	s->loss_time = 0;
 	list_for_each_entry_safe(sp, tmp, &s->sent, list) {
 		if (sp->pn > s->largest_acked)
 			break;
+		later = sp->acked_later;
 		if (sp->time + delay <= now ||
 		    s->largest_acked >= sp->pn + qs->cong.pkt_thresh) {
+			if (sp->ack_eliciting && qs->rtt.has_sample &&
+			    sp->time >= qs->rtt.first_sample) {
+				if (!run)
+					run = sp->time;
+				else if (sp->time - run > pc)
+					persistent = true;
+			}
 			if (sp->in_flight)
 				quic_cong_on_loss(&qs->cong, sp->time, now);
 			if (space == QUIC_PN_APP)
@@ -1104,10 +1157,15 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 						  s->largest_acked);
 			quic_outq_lost(sk, space, sp);
 			quic_sent_remove(s, sp);
-			continue;
-		}
-		if (!s->loss_time || sp->time + delay < s->loss_time)
+		} else if (!s->loss_time || sp->time + delay < s->loss_time) {
 			s->loss_time = sp->time + delay;
+		}
+		if (later)
+			run = 0;
+	}
+	if (persistent) {
+		quic_cong_on_persistent(&qs->cong, ktime_get_ns());
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PERSISTENT);
 	}
 }
 
@@ -1163,6 +1221,9 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 			quic_cong_on_ack(&qs->cong, sp->time, sp->size, now,
 					 &qs->rtt);
 		quic_outq_chunks_acked(sk, sp);
+		/* the one before it has an acknowledged packet after it */
+		if (sp->ack_eliciting && !list_is_first(&sp->list, &s->sent))
+			list_prev_entry(sp, list)->acked_later = 1;
 		quic_sent_remove(s, sp);
 	}
 	/* the client has the handshake: drop our Handshake keys */
@@ -1171,6 +1232,8 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 	if (largest > s->largest_acked) {
 		s->largest_acked = largest;
 		if (largest_time && eliciting) {
+			if (!qs->rtt.has_sample)
+				qs->rtt.first_sample = now;
 			if (space == QUIC_PN_APP)
 				ack_delay = min_t(u64, delay <<
 						  qs->remote_tp.ack_delay_exponent,

@@ -104,6 +104,7 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_PKT_PTO]		= "QuicPktProbeTimeouts",
 	[QUIC_MIB_FRM_RCV]		= "QuicFrmRcv",
 	[QUIC_MIB_FRM_SENT]		= "QuicFrmSent",
+	[QUIC_MIB_CONN_PERSISTENT]	= "QuicPersistentCongestion",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)
@@ -155,7 +156,7 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	struct sock *sk;
 
 	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID\n");
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT\n");
 		return 0;
 	}
 	qs = list_entry(v, struct quic_sock, node);
@@ -175,9 +176,17 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	else
 		seq_puts(seq, "  -");
 	if (qs->dcid.len)
-		seq_printf(seq, "  %*phN\n", qs->dcid.len, qs->dcid.data);
+		seq_printf(seq, "  %*phN", qs->dcid.len, qs->dcid.data);
 	else
-		seq_puts(seq, "  -\n");
+		seq_puts(seq, "  -");
+	/* congestion: window (bytes), smoothed RTT (us), pacing rate
+	 * (bytes/s) and how often persistent congestion was declared
+	 */
+	seq_printf(seq, "  %llu  %u  %llu  %u\n", qs->cong.cwnd,
+		   qs->rtt.smoothed,
+		   quic_cong_pacing_rate(&qs->cong, &qs->rtt,
+					 READ_ONCE(sk->sk_max_pacing_rate)),
+		   qs->cong.persistent);
 	return 0;
 }
 

@@ -30,6 +30,7 @@ enum quic_mib_field {
 	QUIC_MIB_PKT_PTO,		/* probe timeouts fired */
 	QUIC_MIB_FRM_RCV,		/* frames received */
 	QUIC_MIB_FRM_SENT,		/* frames sent */
+	QUIC_MIB_CONN_PERSISTENT,	/* persistent congestion declared */
 	QUIC_MIB_MAX
 };
 

@@ -1655,6 +1655,7 @@ struct proto quic_prot = {
 	.hash		= quic_hash,
 	.unhash		= quic_unhash,
 	.backlog_rcv	= quic_packet_backlog_rcv,
+	.release_cb	= quic_release_cb,
 	.no_autobind	= true,
 	.obj_size	= sizeof(struct quic_sock),
 };
@@ -1677,6 +1678,7 @@ struct proto quicv6_prot = {
 	.hash		= quic_hash,
 	.unhash		= quic_unhash,
 	.backlog_rcv	= quic_packet_backlog_rcv,
+	.release_cb	= quic_release_cb,
 	.no_autobind	= true,
 	.obj_size	= sizeof(struct quic6_sock),
 	.ipv6_pinfo_offset = offsetof(struct quic6_sock, inet6),

@@ -163,6 +163,8 @@ struct quic_sock {
 	u64 tx_bytes;
 
 	struct timer_list timers[QUIC_TIMER_MAX];
+	struct hrtimer pace_timer;	/* the next paced datagram is due */
+	unsigned long deferred;		/* QUIC_DEFERRED_* for release_cb */
 	struct work_struct ku_work;	/* key update preparation */
 	u64 idle_timeout;		/* us, effective */
 
@@ -188,6 +190,8 @@ struct quic_sock {
 	u8 dcid_token_set:1;
 	u8 rx_from_set:1;		/* rx_from is known (not a replay) */
 	u8 rx_non_probing:1;		/* the packet had non-probing frames */
+	u8 pace_wait:1;			/* data held back by pacing */
+	u8 pace_blocked:1;		/* flush: the pacing clock is ahead */
 };
 
 struct quic6_sock {

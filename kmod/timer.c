@@ -5,6 +5,11 @@
  * Each armed timer holds a socket reference (sk_reset_timer()).  The
  * handlers take the socket spinlock; if the user owns the socket they
  * retry a jiffy later rather than run concurrently with it.
+ *
+ * The pacing timer is an hrtimer (softirq, pinned): it also holds a
+ * socket reference while armed; if the user owns the socket when it
+ * fires, it leaves QUIC_DEFERRED_PACE (and its reference) for
+ * quic_release_cb(), which release_sock() calls.
  */
 
 #include <net/sock.h>
@@ -73,9 +78,61 @@ static void quic_timer_path(struct timer_list *t)
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_PATH);
 }
 
+static enum hrtimer_restart quic_timer_pace(struct hrtimer *t)
+{
+	struct quic_sock *qs = container_of(t, struct quic_sock, pace_timer);
+	struct sock *sk = &qs->inet.sk;
+
+	bh_lock_sock(sk);
+	if (!sock_owned_by_user(sk)) {
+		if (!sock_flag(sk, SOCK_DEAD))
+			quic_outq_flush(sk);
+	} else if (!test_and_set_bit(QUIC_DEFERRED_PACE, &qs->deferred)) {
+		sock_hold(sk);	/* dropped by quic_release_cb() */
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return HRTIMER_NORESTART;
+}
+
+/**
+ * quic_timer_pace_arm - send again at @when_ns (ktime_get_ns())
+ * @sk: the connection (locked)
+ * @when_ns: the pacing clock's next send time
+ *
+ * A timer already queued stays as it is: the pacing clock only moves on.
+ */
+void quic_timer_pace_arm(struct sock *sk, u64 when_ns)
+{
+	struct hrtimer *t = &quic_sk(sk)->pace_timer;
+
+	if (hrtimer_is_queued(t))
+		return;
+	sock_hold(sk);
+	hrtimer_start(t, ns_to_ktime(when_ns), HRTIMER_MODE_ABS_PINNED_SOFT);
+}
+
+/* release_sock(): run what timers deferred while the user held the lock. */
+void quic_release_cb(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (!READ_ONCE(qs->deferred))	/* the common case: no atomic op */
+		return;
+	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred)) {
+		if (!sock_flag(sk, SOCK_DEAD))
+			quic_outq_flush(sk);
+		__sock_put(sk);
+	}
+}
+
 void quic_timer_init(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
+
+	hrtimer_init(&qs->pace_timer, CLOCK_MONOTONIC,
+		     HRTIMER_MODE_ABS_PINNED_SOFT);
+	qs->pace_timer.function = quic_timer_pace;
 
 	timer_setup(&qs->timers[QUIC_TIMER_LOSS], quic_timer_loss, 0);
 	timer_setup(&qs->timers[QUIC_TIMER_IDLE], quic_timer_idle, 0);
@@ -97,8 +154,15 @@ void quic_timer_stop(struct sock *sk, u8 id)
 
 void quic_timer_stop_all(struct sock *sk)
 {
+	struct quic_sock *qs = quic_sk(sk);
 	u8 id;
 
 	for (id = 0; id < QUIC_TIMER_MAX; id++)
 		quic_timer_stop(sk, id);
+	/* a handler already running drops its own reference */
+	if (hrtimer_try_to_cancel(&qs->pace_timer) == 1)
+		__sock_put(sk);
+	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred))
+		__sock_put(sk);
+	qs->pace_wait = 0;
 }

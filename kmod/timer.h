@@ -5,6 +5,7 @@
 #ifndef __NET_QUIC_TIMER_H
 #define __NET_QUIC_TIMER_H
 
+#include <linux/hrtimer.h>
 #include <linux/timer.h>
 
 enum quic_timer_id {
@@ -15,11 +16,18 @@ enum quic_timer_id {
 	QUIC_TIMER_MAX,
 };
 
+/* work a timer handed to release_sock() because the user owned the socket */
+enum quic_deferred {
+	QUIC_DEFERRED_PACE,	/* the pacing timer fired: send */
+};
+
 struct sock;
 
 void quic_timer_init(struct sock *sk);
 void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us);
 void quic_timer_stop(struct sock *sk, u8 id);
 void quic_timer_stop_all(struct sock *sk);
+void quic_timer_pace_arm(struct sock *sk, u64 when_ns);
+void quic_release_cb(struct sock *sk);
 
 #endif /* __NET_QUIC_TIMER_H */
