@@ -147,6 +147,8 @@ struct quic_sock {
 	u8 ack_eliciting_sent:1;	/* since the last packet received */
 	u8 rtp_set:1;			/* peer's transport params known */
 	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
+	u8 early_ok:1;			/* client: remembered TPs, 0-RTT usable */
+	u8 early_used:1;		/* client: streams/data under them */
 };
 
 struct quic6_sock {
@@ -170,6 +172,15 @@ static inline bool quic_is_serv(const struct sock *sk)
 }
 
 void quic_set_state(struct sock *sk, int state);
+
+/* May stream data be queued?  Once established, or before on a client
+ * whose peer's transport parameters were restored for 0-RTT.
+ */
+static inline bool quic_can_send_data(const struct sock *sk)
+{
+	return sk->sk_state == QUIC_SS_ESTABLISHED ||
+	       (sk->sk_state == QUIC_SS_ESTABLISHING && quic_sk(sk)->early_ok);
+}
 
 static inline u8 quic_level_space(u8 level)
 {
