@@ -1,0 +1,330 @@
+"""0-RTT: stream data written before the handshake completes, on a resumed session.
+
+The client restores the server's transport parameters (and token) from the
+previous connection's session data; the kernel holds stream data written
+while ESTABLISHING until the TLS stack installs the early key, then sends it
+in 0-RTT packets.  A server that accepts early data hands it to the
+application once the handshake is complete; one that refuses it drops the
+0-RTT packets and the client sends the data again in 1-RTT.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import quic_testdriver as qt
+from quicpair import WAIT, Credentials, write_credentials
+
+from libquic import sockopt
+from libquic.cmsg import quic_sendmsg
+from libquic.connection import QuicConnection, QuicListener, QuicStream, configure
+from libquic.handshake import quic_client_handshake, restore_session
+from libquic.uapi import (
+    MSG_DONTWAIT,
+    QuicMsgFlag,
+    QuicTransportParam,
+    quic_socket,
+)
+
+pytestmark = pytest.mark.timeout(240)
+
+ALPN = "zrtt"
+ETH_P_IP = 0x0800
+PACKET_HOST = 0
+ZERO_RTT_V1 = 1  # long header packet type bits of 0-RTT in QUIC v1
+
+
+@pytest.fixture(scope="module")
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    return write_credentials(tmp_path_factory.mktemp("creds"))
+
+
+# -- capturing QUIC long headers on lo ------------------------------------------
+
+def _varint(buf: bytes, off: int) -> tuple[int, int]:
+    n = 1 << (buf[off] >> 6)
+    v = buf[off] & 0x3F
+    for i in range(1, n):
+        v = (v << 8) | buf[off + i]
+    return v, off + n
+
+
+def long_packets(dgram: bytes) -> list[tuple[int, int]]:
+    """(type bits, payload length) of the coalesced long-header packets."""
+    out: list[tuple[int, int]] = []
+    off = 0
+    while off < len(dgram) and dgram[off] & 0x80:
+        ptype = (dgram[off] >> 4) & 3
+        off += 5
+        off += 1 + dgram[off]  # DCID
+        off += 1 + dgram[off]  # SCID
+        if ptype == 0:  # Initial: token
+            tlen, off = _varint(dgram, off)
+            off += tlen
+        plen, off = _varint(dgram, off)
+        out.append((ptype, plen))
+        off += plen
+    return out
+
+
+class Capture:
+    """UDP payloads sent to one port on lo (IPv4), read after the fact."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(("lo", ETH_P_IP))
+
+    def datagrams_to(self, port: int) -> list[bytes]:
+        out: list[bytes] = []
+        self.sock.setblocking(False)
+        while True:
+            try:
+                pkt, addr = self.sock.recvfrom(65535)
+            except BlockingIOError:
+                return out
+            if addr[2] != PACKET_HOST or pkt[9] != socket.IPPROTO_UDP:
+                continue
+            ihl = (pkt[0] & 0xF) * 4
+            if struct.unpack_from("!H", pkt, ihl + 2)[0] == port:
+                out.append(pkt[ihl + 8:])
+
+    def zero_rtt_lengths(self, port: int) -> list[int]:
+        return [plen for d in self.datagrams_to(port)
+                for ptype, plen in long_packets(d) if ptype == ZERO_RTT_V1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# -- a listener that serves one connection at a time ----------------------------
+
+@contextmanager
+def zrtt_listener(creds: Credentials, **kw: Any) -> Iterator[QuicListener]:
+    with QuicListener("127.0.0.1", 0, alpns=[ALPN], cert_file=creds.cert, key_file=creds.key,
+                      **kw) as lsk:
+        yield lsk
+
+
+@contextmanager
+def serving(lsk: QuicListener, serve: Callable[[QuicConnection], object]) -> Iterator[list[object]]:
+    """Run ``serve`` on the next accepted connection in a thread; its result
+    (or exception) is in the yielded list afterwards."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            with lsk.accept(WAIT) as conn:
+                outcome.append(serve(conn))
+        except BaseException as exc:  # checked by the caller
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield outcome
+    finally:
+        thread.join(WAIT * 2)
+    assert outcome, "the server thread did not finish"
+
+
+def connect_kw() -> dict[str, Any]:
+    return dict(alpns=[ALPN], hostname="localhost", timeout=WAIT)
+
+
+def first_session(lsk: QuicListener, creds: Credentials) -> bytes:
+    """A full handshake whose session data (with the server's parameters) is kept."""
+    def serve(conn: QuicConnection) -> None:
+        stream = conn.accept_stream(WAIT)
+        stream.write(stream.read_all(WAIT), fin=True)
+
+    with serving(lsk, serve) as outcome, \
+            QuicConnection.connect("127.0.0.1", lsk.address[1], cafile=creds.ca,
+                                   **connect_kw()) as cli:
+        stream = cli.open_stream()
+        stream.write(b"ping", fin=True)
+        assert stream.read_all(WAIT) == b"ping"
+        data = cli.session_data(timeout=10)
+    assert outcome == [None]
+    assert data, "no session ticket"
+    return data
+
+
+def hash_server(conn: QuicConnection) -> tuple[int, str, bool]:
+    """Read the first stream to its end; answer with its SHA-256."""
+    stream = conn.accept_stream(WAIT)
+    data = stream.read_all(WAIT)
+    digest = hashlib.sha256(data).hexdigest()
+    stream.write(digest.encode(), fin=True)
+    return len(data), digest, conn.early_data_accepted
+
+
+def run_early(lsk: QuicListener, creds: Credentials, session: bytes,
+              payload: bytes) -> tuple[tuple[int, str, bool], bool, list[int], dict[str, int]]:
+    """Resume with ``payload`` as early data on stream 0; return the server's
+    view, whether the client saw 0-RTT accepted, the 0-RTT packet lengths on
+    the wire and the SNMP counter deltas."""
+    cap = Capture()
+    before = qt.snmp()
+    try:
+        with serving(lsk, hash_server) as outcome, \
+                QuicConnection.connect("127.0.0.1", lsk.address[1], cafile=creds.ca,
+                                       session_data=session, early_data=payload,
+                                       early_fin=True, **connect_kw()) as cli:
+            assert cli.handshake.session_resumed
+            assert cli.early_stream is not None and cli.early_stream.id == 0
+            answer = cli.early_stream.read_all(WAIT)
+            accepted = cli.early_data_accepted
+        lengths = cap.zero_rtt_lengths(lsk.address[1])
+    finally:
+        cap.close()
+    after = qt.snmp()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    server = outcome[0]
+    assert isinstance(server, tuple)
+    assert answer.decode() == server[1]
+    delta = {k: after[k] - before.get(k, 0) for k in after}
+    return server, accepted, lengths, delta
+
+
+def test_early_data_accepted(creds: Credentials) -> None:
+    payload = os.urandom(3000)
+    with zrtt_listener(creds, early_data=True) as lsk:
+        session = first_session(lsk, creds)
+        (size, digest, srv_accepted), accepted, lengths, delta = \
+            run_early(lsk, creds, session, payload)
+    assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
+    # both TLS stacks agree the early data was taken ...
+    assert accepted and srv_accepted
+    # ... and it really travelled in 0-RTT packets, opened by the server
+    assert sum(lengths) >= len(payload), lengths
+    assert delta["QuicPkt0RttSent"] >= len(lengths) >= 3
+    assert delta["QuicPkt0RttRcv"] >= 3
+    # nothing had to be resent
+    assert delta["QuicPktLost"] == 0
+
+
+def test_early_data_refused_is_resent_once(creds: Credentials) -> None:
+    payload = os.urandom(5000)
+    with zrtt_listener(creds, early_data=True) as lsk:
+        session = first_session(lsk, creds)
+        # the ticket allows 0-RTT, but this time the server refuses it
+        lsk.handshake_kw["early_data"] = False
+        (size, digest, srv_accepted), accepted, lengths, delta = \
+            run_early(lsk, creds, session, payload)
+    assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
+    assert not accepted and not srv_accepted
+    # the client did send 0-RTT packets; the server could not open them and
+    # the data came again in 1-RTT (exactly once: the size and hash match)
+    assert lengths and delta["QuicPkt0RttSent"] >= 1
+    assert delta["QuicPkt0RttRcv"] == 0
+    assert delta["QuicPktLost"] >= 1
+
+
+def test_sendmsg_before_established_needs_remembered_params() -> None:
+    with quic_socket(socket.AF_INET) as s:
+        s.connect(("127.0.0.1", 9))  # sends nothing yet
+        # no remembered parameters: as before, no data until the handshake
+        with pytest.raises(OSError) as exc:
+            quic_sendmsg(s, b"early", -1, QuicMsgFlag.STREAM_NEW | MSG_DONTWAIT)
+        assert exc.value.errno == errno.ENOTCONN
+        with pytest.raises(OSError) as exc:
+            sockopt.stream_open(s, -1, 0)
+        assert exc.value.errno == errno.EINVAL
+
+        # the server's remembered limits: one bidirectional stream
+        sockopt.set_transport_param(s, QuicTransportParam(
+            remote=1, max_streams_bidi=1, max_data=1 << 20,
+            max_stream_data_bidi_remote=1 << 16))
+        assert quic_sendmsg(s, b"early", -1, QuicMsgFlag.STREAM_NEW | MSG_DONTWAIT) == 5
+        # a second stream is beyond the limit: refused without waiting
+        with pytest.raises(OSError) as exc:
+            quic_sendmsg(s, b"x", -1,
+                         QuicMsgFlag.STREAM_NEW | QuicMsgFlag.STREAM_DONTWAIT | MSG_DONTWAIT)
+        assert exc.value.errno == errno.EAGAIN
+        with pytest.raises(OSError) as exc:
+            sockopt.stream_open(s, -1, QuicMsgFlag.STREAM_DONTWAIT)
+        assert exc.value.errno == errno.EAGAIN
+        # datagrams wait for the handshake in any case
+        with pytest.raises(OSError) as exc:
+            quic_sendmsg(s, b"d", flags=int(QuicMsgFlag.DATAGRAM) | MSG_DONTWAIT)
+        assert exc.value.errno == errno.ENOTCONN
+        # only a client remembers the server's parameters
+    with quic_socket(socket.AF_INET) as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        with pytest.raises(OSError) as exc:
+            sockopt.set_transport_param(srv, QuicTransportParam(remote=1, max_data=1000))
+        assert exc.value.errno == errno.EINVAL
+
+
+def test_early_data_within_remembered_flow_control(creds: Credentials) -> None:
+    """0-RTT carries at most the remembered stream window; the rest follows
+    in 1-RTT once the server opens the window, all of it delivered once."""
+    window = 4096
+    payload = os.urandom(20000)
+    tp = QuicTransportParam(max_stream_data_bidi_remote=window, max_streams_bidi=1)
+    with zrtt_listener(creds, early_data=True, transport_param=tp) as lsk:
+        session = first_session(lsk, creds)
+        cap = Capture()
+        try:
+            with serving(lsk, hash_server) as outcome:
+                sock = quic_socket(socket.AF_INET)
+                try:
+                    sock.settimeout(WAIT)
+                    configure(sock, [ALPN], None, None)
+                    sock.connect(lsk.address)
+                    restore_session(sock, session)
+                    # written before the handshake: queued whole, sent within limits
+                    n = quic_sendmsg(sock, payload, 0,
+                                     QuicMsgFlag.STREAM_NEW | QuicMsgFlag.STREAM_FIN)
+                    assert n == len(payload)
+                    # the remembered stream limit holds as well
+                    with pytest.raises(OSError) as exc:
+                        sockopt.stream_open(sock, -1, QuicMsgFlag.STREAM_DONTWAIT)
+                    assert exc.value.errno == errno.EAGAIN
+                    res = quic_client_handshake(sock, hostname="localhost", cafile=creds.ca,
+                                                session_data=session, early_data=True,
+                                                restore_session=False, timeout=WAIT)
+                    assert res.early_data_accepted
+                    answer = QuicStream(QuicConnection(sock, res), 0).read_all(WAIT)
+                finally:
+                    sock.close()
+            lengths = cap.zero_rtt_lengths(lsk.address[1])
+        finally:
+            cap.close()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    result = outcome[0]
+    assert isinstance(result, tuple)
+    size, digest, _ = result
+    assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
+    assert answer.decode() == digest
+    # 0-RTT stayed within the window (plus per-packet frame overhead)
+    assert lengths and window <= sum(lengths) < window + 60 * len(lengths), lengths
+
+
+def test_reduced_limits_after_0rtt_close_the_connection(creds: Credentials) -> None:
+    """A server may not lower, below what 0-RTT used, the limits the client
+    remembered (RFC 9000 7.4.1): the client closes with PROTOCOL_VIOLATION."""
+    with zrtt_listener(creds, early_data=True) as lsk:
+        session = first_session(lsk, creds)
+        sockopt.set_transport_param(lsk.sock, QuicTransportParam(max_streams_bidi=50))
+        before = qt.snmp()["QuicConnProtocolErrors"]
+        with serving(lsk, hash_server) as outcome, \
+                pytest.raises((OSError, ConnectionError, TimeoutError)):
+            QuicConnection.connect("127.0.0.1", lsk.address[1], cafile=creds.ca,
+                                   session_data=session, early_data=b"x" * 100,
+                                   early_fin=True, **connect_kw())
+        assert qt.snmp()["QuicConnProtocolErrors"] > before
+    assert isinstance(outcome[0], BaseException)
