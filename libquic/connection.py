@@ -229,20 +229,12 @@ class QuicConnection:
         so it goes out as 0-RTT; if the server refuses 0-RTT the kernel sends
         it again after the handshake.
         """
-        if early_data is not None and not session_data:
-            raise ValueError("early_data needs session_data from an earlier connection")
         sock = quic_socket(family_for(host))
         try:
             sock.settimeout(timeout)
             configure(sock, alpns, transport_param, config)
             sock.connect((host, port))
-            rest = b""
-            if session_data:
-                restore_session(sock, session_data)
-                handshake_kw.update(session_data=session_data, restore_session=False)
-            if early_data is not None:
-                handshake_kw.setdefault("early_data", True)
-                rest = _write_early(sock, early_data, early_fin)
+            rest = prepare_resumption(sock, session_data, early_data, early_fin, handshake_kw)
             result = quic_client_handshake(sock, hostname=hostname or host, timeout=timeout,
                                            **handshake_kw)
         except BaseException:
@@ -340,6 +332,24 @@ class QuicConnection:
 
 
 EARLY_STREAM_ID = 0  # the client's first bidirectional stream
+
+
+def prepare_resumption(sock: socket.socket, session_data: bytes | None,
+                       early_data: bytes | None, early_fin: bool,
+                       handshake_kw: dict[str, Any]) -> bytes:
+    """Before the client handshake: restore the session's kernel state and
+    queue ``early_data`` on stream 0 (0-RTT); return what is left to write
+    after the handshake.  ``handshake_kw`` gets the resumption settings."""
+    if early_data is not None and not session_data:
+        raise ValueError("early_data needs session_data from an earlier connection")
+    if not session_data:
+        return b""
+    restore_session(sock, session_data)
+    handshake_kw.update(session_data=session_data, restore_session=False)
+    if early_data is None:
+        return b""
+    handshake_kw.setdefault("early_data", True)
+    return _write_early(sock, early_data, early_fin)
 
 
 def _write_early(sock: socket.socket, data: bytes, fin: bool) -> bytes:

@@ -10,6 +10,7 @@ application once the handshake is complete; one that refuses it drops the
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import os
@@ -25,6 +26,7 @@ import quic_testdriver as qt
 from quicpair import WAIT, Credentials, write_credentials
 
 from libquic import sockopt
+from libquic.aio import AsyncQuicConnection
 from libquic.cmsg import quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener, QuicStream, configure
 from libquic.handshake import quic_client_handshake, restore_session
@@ -328,3 +330,25 @@ def test_reduced_limits_after_0rtt_close_the_connection(creds: Credentials) -> N
                                    early_fin=True, **connect_kw())
         assert qt.snmp()["QuicConnProtocolErrors"] > before
     assert isinstance(outcome[0], BaseException)
+
+
+def test_async_connect_with_early_data(creds: Credentials) -> None:
+    payload = os.urandom(1500)
+
+    async def client(port: int, session: bytes) -> tuple[bytes, bool]:
+        conn = await AsyncQuicConnection.connect(
+            "127.0.0.1", port, cafile=creds.ca, session_data=session, early_data=payload,
+            early_fin=True, **connect_kw())
+        async with conn:
+            assert conn.early_stream is not None
+            return await conn.early_stream.read_all(WAIT), conn.early_data_accepted
+
+    with zrtt_listener(creds, early_data=True) as lsk:
+        session = first_session(lsk, creds)
+        before = qt.snmp()["QuicPkt0RttRcv"]
+        with serving(lsk, hash_server) as outcome:
+            answer, accepted = asyncio.run(client(lsk.address[1], session))
+        assert qt.snmp()["QuicPkt0RttRcv"] > before
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    assert accepted and answer.decode() == hashlib.sha256(payload).hexdigest()
