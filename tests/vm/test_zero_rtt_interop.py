@@ -1,21 +1,24 @@
-"""0-RTT interop: an aioquic client resumes at the kernel server and sends its
-request as early data; the kernel server accepts it."""
+"""0-RTT interop with aioquic, both directions: a resumed client sends its
+request as early data and the server accepts it."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
+import socket
 
 import pytest
 import quic_testdriver as qt
-from aioquic.asyncio import connect
+from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
 from aioquic.tls import SessionTicket
 from quicpair import WAIT, Credentials, write_credentials
 from test_zero_rtt import ALPN, Capture, hash_server, serving, zrtt_listener
+
+from libquic.connection import QuicConnection
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -95,3 +98,71 @@ def test_aioquic_client_0rtt_to_kernel_server(creds: Credentials) -> None:
     assert accepted and srv_accepted
     assert lengths, "no 0-RTT packet on the wire"
     assert after["QuicPkt0RttRcv"] > before["QuicPkt0RttRcv"]
+
+
+class HashServer(QuicConnectionProtocol):
+    """aioquic server side: answer each stream with the SHA-256 of its data."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.data: dict[int, bytearray] = {}
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, StreamDataReceived):
+            buf = self.data.setdefault(event.stream_id, bytearray())
+            buf += event.data
+            if event.end_stream:
+                digest = hashlib.sha256(bytes(buf)).hexdigest().encode()
+                self._quic.send_stream_data(event.stream_id, digest, end_stream=True)
+                self.transmit()
+        else:
+            super().quic_event_received(event)
+
+
+def test_kernel_client_0rtt_to_aioquic_server(creds: Credentials) -> None:
+    payload = os.urandom(2500)
+    store: dict[bytes, SessionTicket] = {}
+
+    def kernel_client(port: int) -> tuple[str, bool, dict[str, int]]:
+        kw = dict(alpns=[ALPN], hostname="localhost", cafile=creds.ca, timeout=WAIT)
+        with QuicConnection.connect("127.0.0.1", port, **kw) as cli:  # type: ignore[arg-type]
+            stream = cli.open_stream()
+            stream.write(b"one", fin=True)
+            assert stream.read_all(WAIT).decode() == hashlib.sha256(b"one").hexdigest()
+            session = cli.session_data(timeout=10)
+        assert session, "no session ticket from aioquic"
+        before = qt.snmp()
+        with QuicConnection.connect("127.0.0.1", port, session_data=session,  # type: ignore[arg-type]
+                                    early_data=payload, early_fin=True, **kw) as cli:
+            assert cli.early_stream is not None
+            answer = cli.early_stream.read_all(WAIT).decode()
+            accepted = cli.early_data_accepted
+        after = qt.snmp()
+        return answer, accepted, {k: after[k] - before[k] for k in after}
+
+    async def run() -> tuple[str, bool, dict[str, int]]:
+        config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN])
+        config.load_cert_chain(creds.cert, creds.key)
+        port = _free_udp_port()
+        server = await serve("127.0.0.1", port, configuration=config,
+                             create_protocol=HashServer,
+                             session_ticket_fetcher=lambda t: store.pop(t, None),
+                             session_ticket_handler=lambda t: store.__setitem__(t.ticket, t))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, kernel_client, port)
+        finally:
+            server.close()
+
+    answer, accepted, delta = asyncio.run(asyncio.wait_for(run(), 120))
+    assert answer == hashlib.sha256(payload).hexdigest()
+    # aioquic took the 0-RTT data: accepted in TLS, sent at 0-RTT, never resent
+    assert accepted
+    assert delta["QuicPkt0RttSent"] >= 3
+    assert delta["QuicPktLost"] == 0
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
