@@ -279,7 +279,8 @@ unlock:
 	spin_unlock(&lqs->req_lock);
 	sock_put(lsk);
 drop:
-	QUIC_INC_STATS(net, QUIC_MIB_CONN_REQDROPS);
+	QUIC_INC_STATS(net, initial ? QUIC_MIB_CONN_REQDROPS :
+				      QUIC_MIB_PKT_RCVDROP);
 	kfree_skb(skb);
 }
 
