@@ -107,7 +107,7 @@ class AsyncQuicConnection:
         if early_data is not None:
             conn.early_stream = AsyncQuicStream(conn, EARLY_STREAM_ID)
             conn._demux.add_local(EARLY_STREAM_ID)
-            if rest:
+            if rest is not None:
                 await conn.early_stream.write(rest, fin=early_fin)
         return conn
 

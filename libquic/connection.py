@@ -17,6 +17,7 @@ stops being credited.
 from __future__ import annotations
 
 import collections
+import errno
 import socket
 import time
 from collections.abc import Sequence
@@ -244,7 +245,7 @@ class QuicConnection:
         if early_data is not None:
             conn.early_stream = QuicStream(conn, EARLY_STREAM_ID)
             conn._demux.add_local(EARLY_STREAM_ID)
-            if rest:
+            if rest is not None:
                 conn.early_stream.write(rest, fin=early_fin)
         return conn
 
@@ -336,32 +337,40 @@ EARLY_STREAM_ID = 0  # the client's first bidirectional stream
 
 def prepare_resumption(sock: socket.socket, session_data: bytes | None,
                        early_data: bytes | None, early_fin: bool,
-                       handshake_kw: dict[str, Any]) -> bytes:
+                       handshake_kw: dict[str, Any]) -> bytes | None:
     """Before the client handshake: restore the session's kernel state and
     queue ``early_data`` on stream 0 (0-RTT); return what is left to write
-    after the handshake.  ``handshake_kw`` gets the resumption settings."""
+    after the handshake (None: nothing).  ``handshake_kw`` gets the
+    resumption settings."""
     if early_data is not None and not session_data:
         raise ValueError("early_data needs session_data from an earlier connection")
     if not session_data:
-        return b""
+        return None
     restore_session(sock, session_data)
     handshake_kw.update(session_data=session_data, restore_session=False)
     if early_data is None:
-        return b""
+        return None
     handshake_kw.setdefault("early_data", True)
     return _write_early(sock, early_data, early_fin)
 
 
-def _write_early(sock: socket.socket, data: bytes, fin: bool) -> bytes:
+def _write_early(sock: socket.socket, data: bytes, fin: bool) -> bytes | None:
     """Queue what the kernel takes now of ``data`` (without waiting: the
-    handshake has not run yet); return the rest, for after the handshake."""
+    handshake has not run yet); return the rest, for after the handshake, or
+    None if all of it (and the FIN) was taken.  Without remembered transport
+    parameters (old session data) the kernel takes nothing before the
+    handshake (ENOTCONN)."""
     flags = QuicMsgFlag.STREAM_NEW | QuicMsgFlag.STREAM_DONTWAIT | MSG_DONTWAIT
     try:
         n = quic_sendmsg(sock, data, EARLY_STREAM_ID,
                          flags | (QuicMsgFlag.STREAM_FIN if fin else 0))
     except BlockingIOError:
-        n = 0
-    return data[n:]
+        return data
+    except OSError as exc:
+        if exc.errno != errno.ENOTCONN:
+            raise
+        return data
+    return data[n:] if n < len(data) else None
 
 
 def deadline_after(timeout: float | None) -> float | None:

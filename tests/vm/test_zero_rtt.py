@@ -30,6 +30,7 @@ from libquic.aio import AsyncQuicConnection
 from libquic.cmsg import quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener, QuicStream, configure
 from libquic.handshake import quic_client_handshake, restore_session
+from libquic.tls import SessionData
 from libquic.uapi import (
     MSG_DONTWAIT,
     QuicMsgFlag,
@@ -352,3 +353,17 @@ def test_async_connect_with_early_data(creds: Credentials) -> None:
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     assert accepted and answer.decode() == hashlib.sha256(payload).hexdigest()
+
+
+def test_early_data_without_remembered_params_goes_after_handshake(
+        creds: Credentials) -> None:
+    """Session data lacking the server's parameters (an older libquic): the
+    kernel refuses data before the handshake, so connect() writes it after."""
+    payload = os.urandom(2000)
+    with zrtt_listener(creds, early_data=True) as lsk:
+        full = SessionData.from_bytes(first_session(lsk, creds))
+        full.transport_param = b""
+        (size, digest, _), _, lengths, delta = \
+            run_early(lsk, creds, full.to_bytes(), payload)
+    assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
+    assert not lengths and delta["QuicPkt0RttSent"] == 0
