@@ -79,6 +79,10 @@ def long_packets(dgram: bytes) -> list[tuple[int, int]]:
     return out
 
 
+def zero_rtt_lengths(dgrams: list[list[tuple[int, int]]]) -> list[int]:
+    return [plen for d in dgrams for ptype, plen in d if ptype == ZERO_RTT_V1]
+
+
 class Capture:
     """UDP payloads sent to one port on lo (IPv4), read after the fact."""
 
@@ -101,9 +105,12 @@ class Capture:
             if struct.unpack_from("!H", pkt, ihl + 2)[0] == port:
                 out.append(pkt[ihl + 8:])
 
+    def long_headers(self, port: int) -> list[list[tuple[int, int]]]:
+        """Per datagram to ``port``: its long-header packets (type, length)."""
+        return [long_packets(d) for d in self.datagrams_to(port)]
+
     def zero_rtt_lengths(self, port: int) -> list[int]:
-        return [plen for d in self.datagrams_to(port)
-                for ptype, plen in long_packets(d) if ptype == ZERO_RTT_V1]
+        return zero_rtt_lengths(self.long_headers(port))
 
     def close(self) -> None:
         self.sock.close()
@@ -172,10 +179,11 @@ def hash_server(conn: QuicConnection) -> tuple[int, str, bool]:
 
 
 def run_early(lsk: QuicListener, creds: Credentials, session: bytes,
-              payload: bytes) -> tuple[tuple[int, str, bool], bool, list[int], dict[str, int]]:
+              payload: bytes
+              ) -> tuple[tuple[int, str, bool], bool, list[list[tuple[int, int]]], dict[str, int]]:
     """Resume with ``payload`` as early data on stream 0; return the server's
-    view, whether the client saw 0-RTT accepted, the 0-RTT packet lengths on
-    the wire and the SNMP counter deltas."""
+    view, whether the client saw 0-RTT accepted, the long-header packets of
+    each datagram to the server and the SNMP counter deltas."""
     cap = Capture()
     before = qt.snmp()
     try:
@@ -187,7 +195,7 @@ def run_early(lsk: QuicListener, creds: Credentials, session: bytes,
             assert cli.early_stream is not None and cli.early_stream.id == 0
             answer = cli.early_stream.read_all(WAIT)
             accepted = cli.early_data_accepted
-        lengths = cap.zero_rtt_lengths(lsk.address[1])
+        dgrams = cap.long_headers(lsk.address[1])
     finally:
         cap.close()
     after = qt.snmp()
@@ -197,15 +205,16 @@ def run_early(lsk: QuicListener, creds: Credentials, session: bytes,
     assert isinstance(server, tuple)
     assert answer.decode() == server[1]
     delta = {k: after[k] - before.get(k, 0) for k in after}
-    return server, accepted, lengths, delta
+    return server, accepted, dgrams, delta
 
 
 def test_early_data_accepted(creds: Credentials) -> None:
     payload = os.urandom(3000)
     with zrtt_listener(creds, early_data=True) as lsk:
         session = first_session(lsk, creds)
-        (size, digest, srv_accepted), accepted, lengths, delta = \
+        (size, digest, srv_accepted), accepted, dgrams, delta = \
             run_early(lsk, creds, session, payload)
+    lengths = zero_rtt_lengths(dgrams)
     assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
     # both TLS stacks agree the early data was taken ...
     assert accepted and srv_accepted
@@ -223,8 +232,9 @@ def test_early_data_refused_is_resent_once(creds: Credentials) -> None:
         session = first_session(lsk, creds)
         # the ticket allows 0-RTT, but this time the server refuses it
         lsk.handshake_kw["early_data"] = False
-        (size, digest, srv_accepted), accepted, lengths, delta = \
+        (size, digest, srv_accepted), accepted, dgrams, delta = \
             run_early(lsk, creds, session, payload)
+    lengths = zero_rtt_lengths(dgrams)
     assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
     assert not accepted and not srv_accepted
     # the client did send 0-RTT packets; the server could not open them and
@@ -363,7 +373,21 @@ def test_early_data_without_remembered_params_goes_after_handshake(
     with zrtt_listener(creds, early_data=True) as lsk:
         full = SessionData.from_bytes(first_session(lsk, creds))
         full.transport_param = b""
-        (size, digest, _), _, lengths, delta = \
+        (size, digest, _), _, dgrams, delta = \
             run_early(lsk, creds, full.to_bytes(), payload)
     assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
-    assert not lengths and delta["QuicPkt0RttSent"] == 0
+    assert not zero_rtt_lengths(dgrams) and delta["QuicPkt0RttSent"] == 0
+
+
+def test_small_early_data_rides_with_the_initial(creds: Credentials) -> None:
+    """Early data that fits goes in the ClientHello's datagram, behind the
+    Initial packet (which pads the datagram to 1200 bytes)."""
+    payload = os.urandom(200)
+    with zrtt_listener(creds, early_data=True) as lsk:
+        session = first_session(lsk, creds)
+        (size, digest, srv_accepted), accepted, dgrams, _ = \
+            run_early(lsk, creds, session, payload)
+    assert size == len(payload) and digest == hashlib.sha256(payload).hexdigest()
+    assert accepted and srv_accepted
+    first = next([t for t, _ in d] for d in dgrams if d)
+    assert first == [0, ZERO_RTT_V1], dgrams
