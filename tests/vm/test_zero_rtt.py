@@ -14,9 +14,11 @@ import asyncio
 import errno
 import hashlib
 import os
+import pathlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -79,6 +81,39 @@ def long_packets(dgram: bytes) -> list[tuple[int, int]]:
     return out
 
 
+def udp_payload(ip_packet: bytes) -> bytes:
+    return ip_packet[(ip_packet[0] & 0xF) * 4 + 8:]
+
+
+LO_SYSCTLS = ("/proc/sys/net/ipv4/conf/lo/route_localnet",
+              "/proc/sys/net/ipv4/conf/lo/accept_local")
+
+
+@contextmanager
+def lo_takes_injected_packets() -> Iterator[None]:
+    """Let lo accept 127.0.0.1 packets that come without a route from the
+    output path (injected through a packet socket), for the duration."""
+    old = [pathlib.Path(p).read_text() for p in LO_SYSCTLS]
+    try:
+        for p in LO_SYSCTLS:
+            pathlib.Path(p).write_text("1")
+        yield
+    finally:
+        for p, v in zip(LO_SYSCTLS, old, strict=True):
+            pathlib.Path(p).write_text(v)
+
+
+def replay(ip_packets: list[bytes]) -> None:
+    """Inject IPv4/UDP packets on lo again, as if their sender resent them
+    (UDP checksum cleared: the captured one may be a partial offload value)."""
+    with socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP)) as s:
+        for pkt in ip_packets:
+            raw = bytearray(pkt)
+            ihl = (raw[0] & 0xF) * 4
+            raw[ihl + 6:ihl + 8] = b"\0\0"
+            s.sendto(bytes(raw), ("lo", ETH_P_IP, 0, 0, bytes(6)))
+
+
 def zero_rtt_lengths(dgrams: list[list[tuple[int, int]]]) -> list[int]:
     return [plen for d in dgrams for ptype, plen in d if ptype == ZERO_RTT_V1]
 
@@ -91,7 +126,8 @@ class Capture:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         self.sock.bind(("lo", ETH_P_IP))
 
-    def datagrams_to(self, port: int) -> list[bytes]:
+    def ip_packets_to(self, port: int) -> list[bytes]:
+        """The IPv4 packets of the UDP datagrams to ``port`` seen so far."""
         out: list[bytes] = []
         self.sock.setblocking(False)
         while True:
@@ -103,7 +139,10 @@ class Capture:
                 continue
             ihl = (pkt[0] & 0xF) * 4
             if struct.unpack_from("!H", pkt, ihl + 2)[0] == port:
-                out.append(pkt[ihl + 8:])
+                out.append(pkt)
+
+    def datagrams_to(self, port: int) -> list[bytes]:
+        return [udp_payload(p) for p in self.ip_packets_to(port)]
 
     def long_headers(self, port: int) -> list[list[tuple[int, int]]]:
         """Per datagram to ``port``: its long-header packets (type, length)."""
@@ -391,3 +430,62 @@ def test_small_early_data_rides_with_the_initial(creds: Credentials) -> None:
     assert accepted and srv_accepted
     first = next([t for t, _ in d] for d in dgrams if d)
     assert first == [0, ZERO_RTT_V1], dgrams
+
+
+def assert_replay_reaches_udp() -> None:
+    """replay() really delivers: a captured datagram arrives twice."""
+    cap = Capture()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            rx.bind(("127.0.0.1", 0))
+            rx.settimeout(WAIT)
+            tx.sendto(b"probe", rx.getsockname())
+            assert rx.recv(16) == b"probe"
+            replay(cap.ip_packets_to(rx.getsockname()[1]))
+            assert rx.recv(16) == b"probe"
+    finally:
+        cap.close()
+
+
+def test_replayed_0rtt_after_the_handshake_is_dropped(creds: Credentials) -> None:
+    """The client's 0-RTT datagrams, injected again once the connection is
+    established, reach the server's QUIC stack but are not opened again and
+    deliver nothing twice."""
+    payload = os.urandom(2000)
+
+    def serve(conn: QuicConnection) -> tuple[bytes, bytes]:
+        first = conn.accept_stream(WAIT)
+        data = first.read_all(WAIT)
+        first.write(b"got it", fin=True)
+        second = conn.accept_stream(WAIT)  # the client's next stream, nothing else
+        return data, second.read_all(WAIT)
+
+    with lo_takes_injected_packets(), zrtt_listener(creds, early_data=True) as lsk:
+        assert_replay_reaches_udp()
+        session = first_session(lsk, creds)
+        port = lsk.address[1]
+        cap = Capture()
+        try:
+            with serving(lsk, serve) as outcome, \
+                    QuicConnection.connect("127.0.0.1", port, cafile=creds.ca,
+                                           session_data=session, early_data=payload,
+                                           early_fin=True, **connect_kw()) as cli:
+                assert cli.early_stream is not None
+                assert cli.early_stream.read_all(WAIT) == b"got it"
+                early = [p for p in cap.ip_packets_to(port)
+                         if any(t == ZERO_RTT_V1 for t, _ in long_packets(udp_payload(p)))]
+                assert early, "no 0-RTT datagram captured"
+                before = qt.snmp()
+                replay(early)
+                time.sleep(0.5)
+                after = qt.snmp()
+                stream = cli.open_stream()
+                stream.write(b"bye", fin=True)
+        finally:
+            cap.close()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    assert outcome[0] == (payload, b"bye")
+    assert after["QuicPktRcv"] >= before["QuicPktRcv"] + len(early)
+    assert after["QuicPkt0RttRcv"] == before["QuicPkt0RttRcv"]
