@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import socket
 
 import pytest
 import quic_testdriver as qt
@@ -16,6 +15,7 @@ from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
 from aioquic.tls import SessionTicket
 from quicpair import WAIT, Credentials, write_credentials
+from test_streams_interop import _free_udp_port
 from test_zero_rtt import ALPN, Capture, hash_server, serving, zrtt_listener
 
 from libquic.connection import QuicConnection
@@ -143,7 +143,7 @@ def test_kernel_client_0rtt_to_aioquic_server(creds: Credentials) -> None:
     async def run() -> tuple[str, bool, dict[str, int]]:
         config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN])
         config.load_cert_chain(creds.cert, creds.key)
-        port = _free_udp_port()
+        port = _free_udp_port("127.0.0.1")
         server = await serve("127.0.0.1", port, configuration=config,
                              create_protocol=HashServer,
                              session_ticket_fetcher=lambda t: store.pop(t, None),
@@ -160,9 +160,3 @@ def test_kernel_client_0rtt_to_aioquic_server(creds: Credentials) -> None:
     assert accepted
     assert delta["QuicPkt0RttSent"] >= 3
     assert delta["QuicPktLost"] == 0
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
