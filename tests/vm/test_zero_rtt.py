@@ -35,6 +35,8 @@ from libquic.handshake import quic_client_handshake, restore_session
 from libquic.tls import SessionData
 from libquic.uapi import (
     MSG_DONTWAIT,
+    QUIC_CRYPTO_EARLY,
+    TLS_CIPHER_AES_GCM_128,
     QuicMsgFlag,
     QuicTransportParam,
     quic_socket,
@@ -489,3 +491,15 @@ def test_replayed_0rtt_after_the_handshake_is_dropped(creds: Credentials) -> Non
     assert outcome[0] == (payload, b"bye")
     assert after["QuicPktRcv"] >= before["QuicPktRcv"] + len(early)
     assert after["QuicPkt0RttRcv"] == before["QuicPkt0RttRcv"]
+
+
+def test_early_key_direction() -> None:
+    """The EARLY key sends on a client; a receive key there is refused."""
+    with quic_socket(socket.AF_INET) as s:
+        s.connect(("127.0.0.1", 9))
+        with pytest.raises(OSError) as exc:
+            sockopt.set_crypto_secret(s, QUIC_CRYPTO_EARLY, False, TLS_CIPHER_AES_GCM_128,
+                                      bytearray(32))
+        assert exc.value.errno == errno.EINVAL
+        sockopt.set_crypto_secret(s, QUIC_CRYPTO_EARLY, True, TLS_CIPHER_AES_GCM_128,
+                                  bytearray(range(32)))
