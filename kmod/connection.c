@@ -155,6 +155,11 @@ static void quic_conn_established(struct sock *sk)
 	struct quic_sock *qs = quic_sk(sk);
 
 	quic_set_state(sk, QUIC_SS_ESTABLISHED);
+	/* RFC 9001 4.9.3: no 0-RTT once 1-RTT keys are in use; the server's
+	 * 0-RTT data goes to the application now
+	 */
+	quic_crypto_free(&qs->crypto[QUIC_CRYPTO_EARLY]);
+	quic_inq_early_deliver(sk);
 	qs->mss = quic_packet_mss(sk);
 	quic_cong_init(&qs->cong, qs->config.congestion_control_algo, qs->mss);
 	quic_streams_established(sk);
@@ -198,6 +203,12 @@ int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt)
 		return 0;
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
+	/* 0-RTT keys: the client sends with them, the server receives */
+	if (srt->level == QUIC_CRYPTO_EARLY &&
+	    ((quic_is_serv(sk) ? srt->send : !srt->send) ||
+	     qs->crypto[QUIC_CRYPTO_APP].tx_ready ||
+	     qs->crypto[QUIC_CRYPTO_APP].rx_ready))
+		return -EINVAL;
 	space = quic_level_space(srt->level);
 	if (qs->space[space].discarded)
 		return -EINVAL;
@@ -205,8 +216,6 @@ int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt)
 	err = quic_crypto_set_secret(c, srt, qs->version);
 	if (err)
 		return err;
-	if (srt->level == QUIC_CRYPTO_EARLY)
-		return 0;	/* 0-RTT is not supported yet */
 	if (!srt->send)
 		quic_packet_process_pending(sk, space);
 	if (sk->sk_state == QUIC_SS_ESTABLISHING && srt->level == QUIC_CRYPTO_APP &&
@@ -282,6 +291,15 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_TRANSPORT_PARAM, 0);
 		goto out;
 	}
+	if (!quic_is_serv(sk) && qs->early_used &&
+	    quic_tp_early_reduced(&qs->remote_tp, tp)) {
+		/* RFC 9000 7.4.1: what 0-RTT used may not be taken back */
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
+		err = -EPROTO;
+		goto out;
+	}
+	if (!quic_is_serv(sk) && qs->early_ok && !qs->early_used)
+		quic_streams_early_reset(sk);
 	qs->remote_tp = *tp;
 	qs->rtp_set = 1;
 	quic_streams_established(sk);

@@ -20,6 +20,20 @@ static bool quic_frame_allowed(u8 level, u64 type)
 {
 	if (level == QUIC_CRYPTO_APP)
 		return true;
+	if (level == QUIC_CRYPTO_EARLY) {
+		/* 0-RTT: RFC 9000 12.5 */
+		switch (type) {
+		case QUIC_FRAME_ACK:
+		case QUIC_FRAME_ACK_ECN:
+		case QUIC_FRAME_CRYPTO:
+		case QUIC_FRAME_NEW_TOKEN:
+		case QUIC_FRAME_PATH_RESPONSE:
+		case QUIC_FRAME_RETIRE_CONNECTION_ID:
+		case QUIC_FRAME_HANDSHAKE_DONE:
+			return false;
+		}
+		return true;
+	}
 	/* Initial and Handshake packets (RFC 9000 Table 3) */
 	switch (type) {
 	case QUIC_FRAME_PADDING:

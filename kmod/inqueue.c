@@ -178,6 +178,42 @@ void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len)
 
 /* ---- stream data ---------------------------------------------------- */
 
+/* Where received stream data and datagrams go: the application sees the
+ * 0-RTT data of a server only once the handshake is complete.
+ */
+static struct sk_buff_head *quic_inq_data_queue(struct sock *sk)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+
+	return sk->sk_state == QUIC_SS_ESTABLISHED ? &t->rcvq : &t->earlyq;
+}
+
+/**
+ * quic_inq_early_deliver - hand the 0-RTT data to the application
+ * @sk: the connection (locked), now ESTABLISHED
+ */
+void quic_inq_early_deliver(struct sock *sk)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+
+	if (skb_queue_empty(&t->earlyq))
+		return;
+	skb_queue_splice_tail_init(&t->earlyq, &t->rcvq);
+	sk->sk_data_ready(sk);
+}
+
+static void quic_inq_purge_stream(struct sk_buff_head *q, s64 id)
+{
+	struct sk_buff *skb, *tmp;
+
+	skb_queue_walk_safe(q, skb, tmp) {
+		if (QUIC_RCV_CB(skb)->dgram || QUIC_RCV_CB(skb)->stream_id != id)
+			continue;
+		__skb_unlink(skb, q);
+		kfree_skb(skb);
+	}
+}
+
 static void quic_inq_stream_queue(struct sock *sk, struct quic_stream *st,
 				  struct sk_buff *skb)
 {
@@ -190,7 +226,7 @@ static void quic_inq_stream_queue(struct sock *sk, struct quic_stream *st,
 		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
 				  st->final_size);
 	}
-	__skb_queue_tail(&quic_sk(sk)->streams.rcvq, skb);
+	__skb_queue_tail(quic_inq_data_queue(sk), skb);
 }
 
 /* Move what became in order from the reassembly queue to the user. */
@@ -385,7 +421,6 @@ int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
 		       u64 final)
 {
 	struct quic_stream_table *t = &quic_sk(sk)->streams;
-	struct sk_buff *skb, *tmp;
 	int err;
 
 	if (!st)
@@ -399,13 +434,8 @@ int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
 		return 0;
 	st->final_size = final;
 	__skb_queue_purge(&st->reasm);
-	skb_queue_walk_safe(&t->rcvq, skb, tmp) {
-		if (QUIC_RCV_CB(skb)->dgram ||
-		    QUIC_RCV_CB(skb)->stream_id != st->id)
-			continue;
-		__skb_unlink(skb, &t->rcvq);
-		kfree_skb(skb);
-	}
+	quic_inq_purge_stream(&t->rcvq, st->id);
+	quic_inq_purge_stream(&t->earlyq, st->id);
 	if (final > st->recv_read) {
 		quic_inq_conn_read(sk, final - st->recv_read);
 		st->recv_read = final;
@@ -432,7 +462,7 @@ int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len)
 	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
 	QUIC_RCV_CB(skb)->dgram = 1;
 	skb_set_owner_r(skb, sk);
-	__skb_queue_tail(&quic_sk(sk)->streams.rcvq, skb);
+	__skb_queue_tail(quic_inq_data_queue(sk), skb);
 	sk->sk_data_ready(sk);
 	return 0;
 }

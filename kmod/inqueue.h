@@ -50,5 +50,6 @@ int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
 		       u64 final);
 int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len);
 void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n);
+void quic_inq_early_deliver(struct sock *sk);
 
 #endif /* __NET_QUIC_INQUEUE_H */

@@ -57,13 +57,35 @@ static bool quic_outq_amp_limited(struct sock *sk)
 
 static bool quic_outq_app_wants(struct sock *sk);
 
+/* The level packets of @space are sent at, QUIC_CRYPTO_MAX if none yet.
+ * Before its 1-RTT keys a client sends 0-RTT, behind its first Initial
+ * so that the server can route it (RFC 9001 4.6, 5.6).
+ */
+static u8 quic_outq_level(struct sock *sk, u8 space)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u8 level = quic_space_level(space);
+
+	if (qs->crypto[level].tx_ready)
+		return level;
+	if (space == QUIC_PN_APP && !quic_is_serv(sk) &&
+	    qs->crypto[QUIC_CRYPTO_EARLY].tx_ready &&
+	    (qs->space[QUIC_PN_INITIAL].next_pn ||
+	     qs->space[QUIC_PN_INITIAL].discarded))
+		return QUIC_CRYPTO_EARLY;
+	return QUIC_CRYPTO_MAX;
+}
+
 static bool quic_outq_space_wants(struct sock *sk, u8 space)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_pnspace *s = &qs->space[space];
+	u8 level = quic_outq_level(sk, space);
 
-	if (s->discarded || !qs->crypto[quic_space_level(space)].tx_ready)
+	if (s->discarded || level == QUIC_CRYPTO_MAX)
 		return false;
+	if (level == QUIC_CRYPTO_EARLY)	/* stream frames only */
+		return quic_outq_app_wants(sk);
 	if (s->ack_pending && s->ack_immediate)
 		return true;
 	if (qs->cout[space].sent < qs->cout[space].len && !qs->corked)
@@ -194,7 +216,7 @@ static int quic_outq_wait_space(struct sock *sk, s64 id, long *timeo)
 		if (err)
 			break;
 		err = -EPIPE;
-		if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		if (!quic_can_send_data(sk))
 			break;
 		st = id >= 0 ? quic_stream_find(sk, id) : NULL;
 		if (id >= 0 && (!st || st->send_state > QUIC_STREAM_SEND_STATE_SEND))
@@ -210,7 +232,7 @@ static int quic_outq_wait_space(struct sock *sk, s64 id, long *timeo)
 			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 		sk_wait_event(sk, timeo, quic_outq_wspace(sk) ||
 			      READ_ONCE(sk->sk_err) ||
-			      sk->sk_state != QUIC_SS_ESTABLISHED, &wait);
+			      !quic_can_send_data(sk), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return err;
@@ -641,7 +663,7 @@ static bool quic_outq_app_wants(struct sock *sk)
 	struct sk_buff *skb;
 	u32 max;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+	if (!quic_can_send_data(sk))
 		return false;
 	if (t->max_data_pending || t->data_blocked_pending ||
 	    t->max_streams_pending || t->streams_blocked_pending ||
@@ -679,7 +701,7 @@ static bool quic_outq_put_app(struct sock *sk, struct quic_dgram *dg,
 {
 	bool put;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+	if (!quic_can_send_data(sk))
 		return false;
 	put = quic_outq_put_ctrl(sk, dg, sp);
 	put |= quic_outq_put_dgrams(sk, dg);
@@ -796,11 +818,12 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 	struct sk_buff *skb = dg->skb;
 	struct quic_sent_pkt *sp;
 	u32 room, n, hdr, start;
+	u8 *p, *base, level = quic_outq_level(sk, space);
+	bool early = level == QUIC_CRYPTO_EARLY;
 	bool eliciting = false;
-	u8 *p, *base;
 	int i;
 
-	if (quic_pkt_begin(sk, dg, quic_space_level(space), s->next_pn))
+	if (quic_pkt_begin(sk, dg, level, s->next_pn))
 		return false;
 	sp = kzalloc(sizeof(*sp), GFP_ATOMIC);
 	if (!sp)
@@ -809,7 +832,10 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 	base = skb_tail_pointer(skb);
 	p = base;
 
-	if (s->ack_pending) {
+	/* 0-RTT carries no ACK, CRYPTO, HANDSHAKE_DONE, PATH_RESPONSE or
+	 * RETIRE_CONNECTION_ID (RFC 9000 12.5)
+	 */
+	if (s->ack_pending && !early) {
 		room = quic_dgram_room(dg);
 		p = quic_put_ack(s, p, room, now,
 				 space == QUIC_PN_APP ?
@@ -822,7 +848,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 				quic_timer_stop(sk, QUIC_TIMER_ACK);
 		}
 	}
-	if (space == QUIC_PN_APP) {
+	if (space == QUIC_PN_APP && !early) {
 		if (qs->hs_done_pending) {
 			*p++ = QUIC_FRAME_HANDSHAKE_DONE;
 			qs->hs_done_pending = 0;
@@ -885,7 +911,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		eliciting = true;
 
 	/* CRYPTO data: lost ranges rewind o->sent, so this resends too */
-	while (!qs->corked && o->sent < o->len &&
+	while (!qs->corked && !early && o->sent < o->len &&
 	       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
 		room = quic_dgram_room(dg);
 		hdr = 1 + quic_varint_len(o->sent) + 2;

@@ -212,15 +212,18 @@ static void quic_listen_rcv(struct quic_udp_sock *us, struct sk_buff *skb,
 			    const union quic_addr *from,
 			    const union quic_addr *to)
 {
+	bool initial = h->type == QUIC_PKT_INITIAL;
 	struct quic_request *req;
 	struct quic_sock *lqs;
 	struct sock *lsk, *sk;
 	struct net *net = us->net;
 
 	/* RFC 9000 14.1: a server discards Initials in small datagrams;
-	 * 7.2: the client's first DCID is at least 8 bytes.
+	 * 7.2: the client's first DCID is at least 8 bytes.  0-RTT packets
+	 * only join the request their Initial made.
 	 */
-	if (skb->len < QUIC_MIN_DGRAM || h->dcid.len < QUIC_CID_MIN_ODCID)
+	if ((initial && skb->len < QUIC_MIN_DGRAM) ||
+	    h->dcid.len < QUIC_CID_MIN_ODCID)
 		goto drop;
 	lsk = quic_listener_pick(us, from);
 	if (!lsk)
@@ -250,7 +253,7 @@ static void quic_listen_rcv(struct quic_udp_sock *us, struct sk_buff *skb,
 			return;
 		}
 	}
-	if (sk_acceptq_is_full(lsk))
+	if (!initial || sk_acceptq_is_full(lsk))
 		goto unlock;
 	if (!quic_initial_authentic(h, skb->data))
 		goto unlock;
@@ -276,7 +279,8 @@ unlock:
 	spin_unlock(&lqs->req_lock);
 	sock_put(lsk);
 drop:
-	QUIC_INC_STATS(net, QUIC_MIB_CONN_REQDROPS);
+	QUIC_INC_STATS(net, initial ? QUIC_MIB_CONN_REQDROPS :
+				      QUIC_MIB_PKT_RCVDROP);
 	kfree_skb(skb);
 }
 
@@ -403,7 +407,7 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 		goto drop;
 	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
 	if (!sk) {
-		if (h.type == QUIC_PKT_INITIAL) {
+		if (h.type == QUIC_PKT_INITIAL || h.type == QUIC_PKT_0RTT) {
 			quic_listen_rcv(us, skb, &h, &from, &to);
 			return;
 		}
@@ -467,7 +471,16 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		case QUIC_PKT_HANDSHAKE:
 			level = QUIC_CRYPTO_HANDSHAKE;
 			break;
-		default:	/* 0-RTT not supported yet; Retry not requested */
+		case QUIC_PKT_0RTT:
+			/* RFC 9001 5.6: for servers only, and not after the
+			 * handshake (or its 1-RTT keys, early data refused)
+			 */
+			if (!quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
+			    qs->crypto[QUIC_CRYPTO_APP].rx_ready)
+				return h.len;
+			level = QUIC_CRYPTO_EARLY;
+			break;
+		default:	/* Retry not requested */
 			return h.len;
 		}
 	}
@@ -476,8 +489,10 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	if (s->discarded)
 		return h.len;
 	if (!qs->crypto[level].rx_ready) {
-		if (!pending)
-			quic_pending_add(sk, space, data, h.len);
+		/* kept (bounded) until the keys come; a 0-RTT packet still
+		 * waits when 1-RTT packets waiting with it are processed
+		 */
+		quic_pending_add(sk, space, data, h.len);
 		return h.len;
 	}
 	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN) {
@@ -529,6 +544,8 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
 		return -EPROTO;
 	}
+	if (level == QUIC_CRYPTO_EARLY)
+		QUIC_INC_STATS(net, QUIC_MIB_PKT_0RTT_RCV);
 
 	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) &&
 	    !qs->got_peer_scid) {
@@ -621,13 +638,19 @@ int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* The receive keys of @space were installed: process what waited. */
+/* The receive keys of @space were installed: process what waited.  A
+ * packet of a level still without keys (0-RTT and 1-RTT share a space)
+ * goes back onto the queue.
+ */
 void quic_packet_process_pending(struct sock *sk, u8 space)
 {
 	struct sk_buff_head *q = &quic_sk(sk)->pending[space];
+	struct sk_buff_head list;
 	struct sk_buff *skb;
 
-	while ((skb = __skb_dequeue(q)))
+	__skb_queue_head_init(&list);
+	skb_queue_splice_init(q, &list);
+	while ((skb = __skb_dequeue(&list)))
 		quic_packet_process(sk, skb, true);
 }
 
@@ -726,7 +749,8 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 		dg->pkts[dg->nr].is_long = 0;
 	} else {
 		type = level == QUIC_CRYPTO_INITIAL ? QUIC_PKT_INITIAL :
-						      QUIC_PKT_HANDSHAKE;
+		       level == QUIC_CRYPTO_EARLY ? QUIC_PKT_0RTT :
+						    QUIC_PKT_HANDSHAKE;
 		*p++ = 0xc0 | (quic_long_type_bits(qs->version, type) << 4) |
 		       (QUIC_PN_LEN - 1);
 		put_unaligned_be32(qs->version, p);
@@ -864,6 +888,9 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 	}
 	qs->tx_bytes += skb->len;
 	QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_PKT_SENT, dg->nr);
+	for (i = 0; i < dg->nr; i++)
+		if (dg->pkts[i].level == QUIC_CRYPTO_EARLY)
+			QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_0RTT_SENT);
 	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
 	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]) &&
 	    !work_pending(&qs->ku_work)) {

@@ -105,6 +105,8 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_FRM_RCV]		= "QuicFrmRcv",
 	[QUIC_MIB_FRM_SENT]		= "QuicFrmSent",
 	[QUIC_MIB_CONN_PERSISTENT]	= "QuicPersistentCongestion",
+	[QUIC_MIB_PKT_0RTT_SENT]	= "QuicPkt0RttSent",
+	[QUIC_MIB_PKT_0RTT_RCV]		= "QuicPkt0RttRcv",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)

@@ -31,6 +31,8 @@ enum quic_mib_field {
 	QUIC_MIB_FRM_RCV,		/* frames received */
 	QUIC_MIB_FRM_SENT,		/* frames sent */
 	QUIC_MIB_CONN_PERSISTENT,	/* persistent congestion declared */
+	QUIC_MIB_PKT_0RTT_SENT,		/* 0-RTT packets sent */
+	QUIC_MIB_PKT_0RTT_RCV,		/* 0-RTT packets opened */
 	QUIC_MIB_MAX
 };
 

@@ -638,8 +638,15 @@ static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 	ssize_t n;
 	int err;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHED)
-		return -ENOTCONN;	/* no 0-RTT: wait for the handshake */
+	/* before the handshake completes only a client with the server's
+	 * remembered parameters writes streams (0-RTT), no datagrams
+	 */
+	if (!quic_can_send_data(sk) ||
+	    (sk->sk_state != QUIC_SS_ESTABLISHED &&
+	     (msg->msg_flags & MSG_QUIC_DATAGRAM)))
+		return -ENOTCONN;
+	if (sk->sk_state != QUIC_SS_ESTABLISHED && !qs->rtp_set)
+		qs->early_used = 1;
 	if (sinfo) {
 		id = sinfo->stream_id;
 		flags |= sinfo->stream_flags;
@@ -954,10 +961,17 @@ static int quic_sockopt_tp_set(struct sock *sk, sockptr_t optval,
 	if (sk->sk_state == QUIC_SS_ESTABLISHED)
 		return -EINVAL;
 	if (in.remote) {
-		/* restoring the server's limits for 0-RTT is a client thing */
-		if (quic_is_serv(sk))
+		/* restoring the server's limits for 0-RTT is a client thing,
+		 * before they are known from the handshake
+		 */
+		if (quic_is_serv(sk) || qs->rtp_set)
 			return -EINVAL;
-		return quic_tp_set_user(&qs->remote_tp, &in, true);
+		err = quic_tp_set_user(&qs->remote_tp, &in, true);
+		if (err)
+			return err;
+		qs->early_ok = 1;
+		quic_streams_early(sk);
+		return 0;
 	}
 	return quic_tp_set_user(&qs->local_tp, &in, false);
 }
@@ -1299,8 +1313,10 @@ static int quic_sockopt_stream_open(struct sock *sk, int len,
 		return -EINVAL;
 	if (copy_from_sockptr(&info, optval, min_t(int, len, sizeof(info))))
 		return -EFAULT;
-	if (sk->sk_state != QUIC_SS_ESTABLISHED)
+	if (!quic_can_send_data(sk))
 		return -EINVAL;
+	if (sk->sk_state != QUIC_SS_ESTABLISHED && !quic_sk(sk)->rtp_set)
+		quic_sk(sk)->early_used = 1;
 	timeo = sock_sndtimeo(sk, 0);
 	err = quic_stream_open(sk, info.stream_id, info.stream_flags, &id,
 			       &timeo);

@@ -192,6 +192,8 @@ struct quic_sock {
 	u8 rx_non_probing:1;		/* the packet had non-probing frames */
 	u8 pace_wait:1;			/* data held back by pacing */
 	u8 pace_blocked:1;		/* flush: the pacing clock is ahead */
+	u8 early_ok:1;			/* client: remembered TPs, 0-RTT usable */
+	u8 early_used:1;		/* client: streams/data under them */
 };
 
 struct quic6_sock {
@@ -217,6 +219,15 @@ static inline bool quic_is_serv(const struct sock *sk)
 void quic_set_state(struct sock *sk, int state);
 void quic_set_local(struct sock *sk, const union quic_addr *a);
 void quic_set_peer(struct sock *sk, const union quic_addr *a);
+
+/* May stream data be queued?  Once established, or before on a client
+ * whose peer's transport parameters were restored for 0-RTT.
+ */
+static inline bool quic_can_send_data(const struct sock *sk)
+{
+	return sk->sk_state == QUIC_SS_ESTABLISHED ||
+	       (sk->sk_state == QUIC_SS_ESTABLISHING && quic_sk(sk)->early_ok);
+}
 
 static inline u8 quic_level_space(u8 level)
 {

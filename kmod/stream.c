@@ -52,7 +52,67 @@ void quic_streams_init(struct sock *sk)
 	skb_queue_head_init(&t->retxq);
 	skb_queue_head_init(&t->dgramq);
 	skb_queue_head_init(&t->rcvq);
+	skb_queue_head_init(&t->earlyq);
 	t->latest = -1;
+}
+
+static u64 quic_stream_initial_send_max(struct sock *sk, s64 id)
+{
+	struct quic_tp *rtp = &quic_sk(sk)->remote_tp;
+
+	if (quic_stream_type(id) == QUIC_STREAM_UNI)
+		return rtp->max_stream_data_uni;
+	if (quic_stream_is_local(sk, id))
+		return rtp->max_stream_data_bidi_remote;
+	return rtp->max_stream_data_bidi_local;
+}
+
+/* Streams opened under remembered (0-RTT) limits take the initial limits
+ * of the handshake, which may only be larger (RFC 9000 7.4.1).
+ */
+static void quic_streams_raise_send_max(struct sock *sk)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_stream *st;
+	int i;
+
+	if (!quic_sk(sk)->early_used)
+		return;
+	for (i = 0; i < QUIC_STREAM_HASH_SIZE; i++)
+		hlist_for_each_entry(st, &t->hash[i], node)
+			st->send_max = max(st->send_max,
+					   quic_stream_initial_send_max(sk, st->id));
+}
+
+/**
+ * quic_streams_early - a client restored the server's transport parameters
+ * @sk: the connection (locked)
+ *
+ * Streams may be opened and data queued within the remembered limits
+ * until the handshake tells the real ones (0-RTT).
+ */
+void quic_streams_early(struct sock *sk)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	struct quic_tp *rtp = &quic_sk(sk)->remote_tp;
+
+	t->local_max[QUIC_STREAM_BIDI] = rtp->max_streams_bidi;
+	t->local_max[QUIC_STREAM_UNI] = rtp->max_streams_uni;
+	t->send_max = rtp->max_data;
+	if (!(sk->sk_userlocks & SOCK_SNDBUF_LOCK))
+		WRITE_ONCE(sk->sk_sndbuf,
+			   max_t(u64, READ_ONCE(sk->sk_sndbuf),
+				 min_t(u64, 2 * t->send_max, 16 << 20)));
+}
+
+/* Remembered limits nobody used: the handshake's replace them. */
+void quic_streams_early_reset(struct sock *sk)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+
+	t->local_max[QUIC_STREAM_BIDI] = 0;
+	t->local_max[QUIC_STREAM_UNI] = 0;
+	t->send_max = 0;
 }
 
 /* The peer's transport parameters are known (and again once established):
@@ -77,6 +137,7 @@ void quic_streams_established(struct sock *sk)
 	t->send_max = max(t->send_max, qs->remote_tp.max_data);
 	t->recv_window = qs->local_tp.max_data;
 	t->recv_max = max(t->recv_max, t->recv_window);
+	quic_streams_raise_send_max(sk);
 
 	/* the windows, with room for skb overhead, bound the memory */
 	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
@@ -115,6 +176,7 @@ void quic_streams_free(struct sock *sk)
 	__skb_queue_purge(&t->retxq);
 	__skb_queue_purge(&t->dgramq);
 	__skb_queue_purge(&t->rcvq);
+	__skb_queue_purge(&t->earlyq);
 }
 
 struct quic_stream *quic_stream_find(struct sock *sk, s64 id)
@@ -149,12 +211,7 @@ static struct quic_stream *quic_stream_create(struct sock *sk, s64 id)
 	st->send_state = QUIC_STREAM_SEND_STATE_READY;
 	st->recv_state = QUIC_STREAM_RECV_STATE_RECV;
 	st->final_size = QUIC_FINAL_UNKNOWN;
-	if (uni)
-		st->send_max = qs->remote_tp.max_stream_data_uni;
-	else if (local)
-		st->send_max = qs->remote_tp.max_stream_data_bidi_remote;
-	else
-		st->send_max = qs->remote_tp.max_stream_data_bidi_local;
+	st->send_max = quic_stream_initial_send_max(sk, id);
 	if (uni)
 		st->recv_window = qs->local_tp.max_stream_data_uni;
 	else if (local)
@@ -214,7 +271,7 @@ static int quic_stream_open_local(struct sock *sk, s64 id,
 static bool quic_stream_open_ready(struct sock *sk, u8 type, u64 n)
 {
 	return n < quic_streams(sk)->local_max[type] || READ_ONCE(sk->sk_err) ||
-	       sk->sk_state != QUIC_SS_ESTABLISHED;
+	       !quic_can_send_data(sk);
 }
 
 /* Open local stream @id, waiting for MAX_STREAMS if the peer's limit is
@@ -233,7 +290,7 @@ static int quic_stream_open_wait(struct sock *sk, s64 id, u32 flags,
 	add_wait_queue(sk_sleep(sk), &wait);
 	for (;;) {
 		err = -EPIPE;
-		if (sk->sk_state != QUIC_SS_ESTABLISHED)
+		if (!quic_can_send_data(sk))
 			break;
 		err = quic_stream_open_local(sk, id, out);
 		if (err != -EAGAIN)

@@ -75,6 +75,7 @@ struct quic_stream_table {
 	struct sk_buff_head retxq;	/* lost chunks to send again */
 	struct sk_buff_head dgramq;	/* DATAGRAMs to send */
 	struct sk_buff_head rcvq;	/* stream data and datagrams for recvmsg */
+	struct sk_buff_head earlyq;	/* ... received before ESTABLISHED */
 	u32 count;
 
 	/* streams we open, per type: how many, and the peer's limit */
@@ -113,6 +114,8 @@ static inline u8 quic_stream_type(s64 id)
 bool quic_stream_is_local(struct sock *sk, s64 id);
 void quic_streams_init(struct sock *sk);
 void quic_streams_established(struct sock *sk);
+void quic_streams_early(struct sock *sk);
+void quic_streams_early_reset(struct sock *sk);
 void quic_streams_free(struct sock *sk);
 
 struct quic_stream *quic_stream_find(struct sock *sk, s64 id);

@@ -610,3 +610,21 @@ int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 	tp->max_stream_data_uni = v.max_stream_data_uni;
 	return 0;
 }
+
+/**
+ * quic_tp_early_reduced - did a server lower a limit a client used in 0-RTT?
+ * @old: the remembered parameters
+ * @cur: the ones of the handshake
+ *
+ * RFC 9000 7.4.1 lists the parameters that may not be smaller.
+ */
+bool quic_tp_early_reduced(const struct quic_tp *old, const struct quic_tp *cur)
+{
+	return cur->active_connection_id_limit < old->active_connection_id_limit ||
+	       cur->max_data < old->max_data ||
+	       cur->max_stream_data_bidi_local < old->max_stream_data_bidi_local ||
+	       cur->max_stream_data_bidi_remote < old->max_stream_data_bidi_remote ||
+	       cur->max_stream_data_uni < old->max_stream_data_uni ||
+	       cur->max_streams_bidi < old->max_streams_bidi ||
+	       cur->max_streams_uni < old->max_streams_uni;
+}

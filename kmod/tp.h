@@ -224,4 +224,7 @@ void quic_tp_to_user(const struct quic_tp *tp, struct quic_transport_param *p);
 int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 		     bool remote);
 
+bool quic_tp_early_reduced(const struct quic_tp *old,
+			   const struct quic_tp *cur);
+
 #endif /* __NET_QUIC_TP_H */

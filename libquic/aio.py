@@ -21,6 +21,7 @@ from libquic.aioutil import wait_fd
 from libquic.cmsg import quic_recvmsg, quic_sendmsg
 from libquic.connection import (
     DEFAULT_TIMEOUT,
+    EARLY_STREAM_ID,
     RECV_SIZE,
     Demux,
     ListenerBase,
@@ -28,6 +29,7 @@ from libquic.connection import (
     configure,
     deadline_after,
     family_for,
+    prepare_resumption,
 )
 from libquic.events import QuicEventMessage
 from libquic.handshake import (
@@ -79,25 +81,44 @@ class AsyncQuicConnection:
         self.is_server = handshake.is_server
         self._demux = Demux(self.is_server)
         self._loop = asyncio.get_running_loop()
+        self.early_stream: AsyncQuicStream | None = None  # connect(early_data=...)
 
     @classmethod
     async def connect(cls, host: str, port: int, *, alpns: Sequence[str] | None = None,
                       hostname: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                       transport_param: QuicTransportParam | None = None,
-                      config: QuicConfig | None = None,
+                      config: QuicConfig | None = None, session_data: bytes | None = None,
+                      early_data: bytes | None = None, early_fin: bool = False,
                       **handshake_kw: Any) -> AsyncQuicConnection:
-        """Connect and run the client handshake (see ``QuicConnection.connect``)."""
+        """Connect and run the client handshake (see ``QuicConnection.connect``,
+        also for resuming with ``session_data`` and 0-RTT ``early_data``)."""
         sock = quic_socket(family_for(host))
         try:
             sock.setblocking(False)
             configure(sock, alpns, transport_param, config)
             sock.connect((host, port))  # QUIC's connect sends nothing and never blocks
+            rest = prepare_resumption(sock, session_data, early_data, early_fin, handshake_kw)
             result = await quic_client_handshake_async(sock, hostname=hostname or host,
                                                        timeout=timeout, **handshake_kw)
         except BaseException:
             sock.close()
             raise
-        return cls(sock, result)
+        conn = cls(sock, result)
+        if early_data is not None:
+            conn.early_stream = AsyncQuicStream(conn, EARLY_STREAM_ID)
+            conn._demux.add_local(EARLY_STREAM_ID)
+            if rest is not None:
+                await conn.early_stream.write(rest, fin=early_fin)
+        return conn
+
+    @property
+    def early_data_accepted(self) -> bool:
+        """See ``QuicConnection.early_data_accepted``."""
+        return self.handshake.early_data_accepted
+
+    async def session_data(self, timeout: float = 5.0) -> bytes | None:
+        """Client: resumption data for ``connect(session_data=...)``."""
+        return await self.handshake.get_session_data_async(timeout=timeout)
 
     async def open_stream(self, uni: bool = False) -> AsyncQuicStream:
         sid = sockopt.stream_open(self.sock, -1, QuicMsgFlag.STREAM_UNI if uni else 0)

@@ -17,6 +17,7 @@ stops being credited.
 from __future__ import annotations
 
 import collections
+import errno
 import socket
 import time
 from collections.abc import Sequence
@@ -26,8 +27,14 @@ from typing import Any
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
 from libquic.events import QuicEventMessage
-from libquic.handshake import HandshakeResult, quic_client_handshake, quic_server_handshake
+from libquic.handshake import (
+    HandshakeResult,
+    quic_client_handshake,
+    quic_server_handshake,
+    restore_session,
+)
 from libquic.uapi import (
+    MSG_DONTWAIT,
     MSG_QUIC_DATAGRAM,
     QUIC_STREAM_TYPE_SERVER_MASK,
     QUIC_STREAM_TYPE_UNI_MASK,
@@ -188,32 +195,59 @@ class QuicConnection:
         self.handshake = handshake
         self.is_server = handshake.is_server
         self._demux = Demux(self.is_server)
+        self.early_stream: QuicStream | None = None  # connect(early_data=...)
+
+    @property
+    def early_data_accepted(self) -> bool:
+        """Whether the server took our 0-RTT data (or, on a server, we took
+        the client's); refused early data was resent in 1-RTT."""
+        return self.handshake.early_data_accepted
+
+    def session_data(self, timeout: float = 5.0) -> bytes | None:
+        """Client: resumption data for ``connect(session_data=...)``, with the
+        server's transport parameters and token for 0-RTT (waits up to
+        ``timeout`` seconds for the server's ticket)."""
+        return self.handshake.get_session_data(timeout=timeout)
 
     # -- construction ---------------------------------------------------------
     @classmethod
     def connect(cls, host: str, port: int, *, alpns: Sequence[str] | None = None,
                 hostname: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                 transport_param: QuicTransportParam | None = None,
-                config: QuicConfig | None = None, **handshake_kw: Any) -> QuicConnection:
+                config: QuicConfig | None = None, session_data: bytes | None = None,
+                early_data: bytes | None = None, early_fin: bool = False,
+                **handshake_kw: Any) -> QuicConnection:
         """Connect and run the client handshake.
 
         ``hostname`` (default ``host``) is checked against the server
         certificate; ``transport_param``/``config`` are overlaid on the
         socket's before the handshake; further keywords go to
-        :func:`quic_client_handshake`
-        (``cafile``, ``pkey_file`` for PSK, ``session_data``...).
+        :func:`quic_client_handshake` (``cafile``, ``pkey_file`` for PSK...).
+
+        ``session_data`` (from :meth:`session_data`) resumes a session.  With
+        it, ``early_data`` is written on a new bidirectional stream
+        (:attr:`early_stream`; ``early_fin`` ends it) before the handshake,
+        so it goes out as 0-RTT; if the server refuses 0-RTT the kernel sends
+        it again after the handshake.
         """
         sock = quic_socket(family_for(host))
         try:
             sock.settimeout(timeout)
             configure(sock, alpns, transport_param, config)
             sock.connect((host, port))
+            rest = prepare_resumption(sock, session_data, early_data, early_fin, handshake_kw)
             result = quic_client_handshake(sock, hostname=hostname or host, timeout=timeout,
                                            **handshake_kw)
         except BaseException:
             sock.close()
             raise
-        return cls(sock, result)
+        conn = cls(sock, result)
+        if early_data is not None:
+            conn.early_stream = QuicStream(conn, EARLY_STREAM_ID)
+            conn._demux.add_local(EARLY_STREAM_ID)
+            if rest is not None:
+                conn.early_stream.write(rest, fin=early_fin)
+        return conn
 
     # -- streams ---------------------------------------------------------------
     def open_stream(self, uni: bool = False) -> QuicStream:
@@ -296,6 +330,47 @@ class QuicConnection:
         except TimeoutError:
             raise TimeoutError(f"timed out waiting for {waiting_for}") from None
         self._demux.file(msg, waiting_for)
+
+
+EARLY_STREAM_ID = 0  # the client's first bidirectional stream
+
+
+def prepare_resumption(sock: socket.socket, session_data: bytes | None,
+                       early_data: bytes | None, early_fin: bool,
+                       handshake_kw: dict[str, Any]) -> bytes | None:
+    """Before the client handshake: restore the session's kernel state and
+    queue ``early_data`` on stream 0 (0-RTT); return what is left to write
+    after the handshake (None: nothing).  ``handshake_kw`` gets the
+    resumption settings."""
+    if early_data is not None and not session_data:
+        raise ValueError("early_data needs session_data from an earlier connection")
+    if not session_data:
+        return None
+    restore_session(sock, session_data)
+    handshake_kw.update(session_data=session_data, restore_session=False)
+    if early_data is None:
+        return None
+    handshake_kw.setdefault("early_data", True)
+    return _write_early(sock, early_data, early_fin)
+
+
+def _write_early(sock: socket.socket, data: bytes, fin: bool) -> bytes | None:
+    """Queue what the kernel takes now of ``data`` (without waiting: the
+    handshake has not run yet); return the rest, for after the handshake, or
+    None if all of it (and the FIN) was taken.  Without remembered transport
+    parameters (old session data) the kernel takes nothing before the
+    handshake (ENOTCONN)."""
+    flags = QuicMsgFlag.STREAM_NEW | QuicMsgFlag.STREAM_DONTWAIT | MSG_DONTWAIT
+    try:
+        n = quic_sendmsg(sock, data, EARLY_STREAM_ID,
+                         flags | (QuicMsgFlag.STREAM_FIN if fin else 0))
+    except BlockingIOError:
+        return data
+    except OSError as exc:
+        if exc.errno != errno.ENOTCONN:
+            raise
+        return data
+    return data[n:] if n < len(data) else None
 
 
 def deadline_after(timeout: float | None) -> float | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import select
 import time
 from collections.abc import Sequence
@@ -102,7 +103,10 @@ class HandshakeSession:
     psks: Sequence[ExternalPSK] = ()
     # resumption / 0-RTT
     session_data: bytes | None = None  # client: from HandshakeResult.get_session_data()
-    early_data: bool = False
+    early_data: bool = False  # client: offer 0-RTT; server: accept it
+    # client: hand the session's token and remembered transport parameters to
+    # the kernel at start (see restore_session)
+    restore_session: bool = True
     session_tickets: bool = True  # server: issue a ticket after the handshake
     ticket_key: bytes | None = None  # server: None reads getsockopt(SESSION_TICKET)
     # algorithms (None: engine defaults)
@@ -151,7 +155,10 @@ class HandshakeResult:
         for ev in self.engine.receive(Level.APP, bytes(nst)):
             if isinstance(ev, SessionTicketReceived):
                 session = ev.session
-        return session.to_bytes() if session else None
+        if session is None:
+            return None
+        _remember_kernel_state(self.sock, session)
+        return session.to_bytes()
 
     async def get_session_data_async(self, timeout: float = 0.0,
                                      interval: float = 0.1) -> bytes | None:
@@ -166,6 +173,30 @@ class HandshakeResult:
 
 # ---------------------------------------------------------------------------
 # socket helpers
+
+def _remember_kernel_state(sock: Any, session: SessionData) -> None:
+    """Add what 0-RTT needs from the kernel to ``session``: the server's
+    transport parameters and the NEW_TOKEN token (not on sockets without them)."""
+    with contextlib.suppress(OSError):
+        session.transport_param = bytes(sockopt.get_transport_param(sock, remote=True))
+    with contextlib.suppress(OSError):
+        session.token = sockopt.get_token(sock)
+
+
+def restore_session(sock: Any, session_data: bytes) -> None:
+    """Client, after ``connect()``: give the kernel the saved token and the
+    server's remembered transport parameters.  With them, stream data may be
+    written before the handshake completes; it goes out as 0-RTT once the
+    TLS stack installs the early key (and in 1-RTT if the server refuses it)."""
+    session = SessionData.from_bytes(session_data)
+    if session.token:
+        sockopt.set_token(sock, session.token)
+    if session.transport_param:
+        param = uapi.QuicTransportParam.from_buffer_copy(
+            session.transport_param.ljust(ctypes.sizeof(uapi.QuicTransportParam), b"\0"))
+        param.remote = 1
+        sockopt.set_transport_param(sock, param)
+
 
 def set_connection_close(sock: QuicSocketLike, errcode: int, phrase: str) -> None:
     """Tell the kernel why we abort (sent in CONNECTION_CLOSE when closed)."""
@@ -247,7 +278,10 @@ class HandshakeDriver:
         return TLSConfig(**kw)
 
     def start(self) -> None:
-        self.engine = TLSEngine(self._build_config())
+        config = self._build_config()
+        if not self.is_server and self.session.session_data and self.session.restore_session:
+            restore_session(self.sock, self.session.session_data)
+        self.engine = TLSEngine(config)
         self._run(self.engine.start)
 
     # -- processing -----------------------------------------------------------------
@@ -481,6 +515,7 @@ __all__ = [
     "quic_handshake_async",
     "quic_server_handshake",
     "quic_server_handshake_async",
+    "restore_session",
     "set_connection_close",
 ]
 

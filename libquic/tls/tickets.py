@@ -38,7 +38,8 @@ MAX_TICKET_LIFETIME = 7 * 24 * 3600
 QUIC_MAX_EARLY_DATA = 0xFFFFFFFF
 
 _TICKET_VERSION = 1
-_SESSION_VERSION = 1
+_SESSION_VERSION_V1 = 1  # without transport_param and token
+_SESSION_VERSION = 2
 
 
 def now_ms() -> int:
@@ -156,6 +157,11 @@ class SessionData:
     alpn: bytes = b""
     server_name: str = ""
     peer_transport_parameters: bytes = b""
+    # kernel flow (0-RTT): the server's limits as ``struct
+    # quic_transport_param`` (getsockopt TRANSPORT_PARAM, remote=1) and the
+    # NEW_TOKEN address-validation token
+    transport_param: bytes = b""
+    token: bytes = b""
 
     def __repr__(self) -> str:
         return (f"SessionData(suite=0x{self.suite:04x}, alpn={self.alpn!r}, "
@@ -184,12 +190,15 @@ class SessionData:
         w.vec(1, self.alpn)
         w.vec(2, self.server_name.encode())
         w.vec(2, self.peer_transport_parameters)
+        w.vec(1, self.transport_param)
+        w.vec(1, self.token)
         return w.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionData:
         r = Reader(data, "session data")
-        if r.raw(3) != b"LQS" or r.u8() != _SESSION_VERSION:
+        version = r.u8() if r.raw(3) == b"LQS" else 0
+        if version not in (_SESSION_VERSION_V1, _SESSION_VERSION):
             raise ValueError("not libquic session data (or an unknown version)")
         suite = r.u16()
         psk = r.vec(1)
@@ -201,5 +210,8 @@ class SessionData:
         alpn = r.vec(1)
         sni = r.vec(2).decode()
         tp = r.vec(2)
+        kernel_tp = r.vec(1) if version >= 2 else b""
+        token = r.vec(1) if version >= 2 else b""
         r.expect_end()
-        return cls(suite, psk, ticket, lifetime, age_add, max_early, received, alpn, sni, tp)
+        return cls(suite, psk, ticket, lifetime, age_add, max_early, received, alpn, sni, tp,
+                   kernel_tp, token)

@@ -580,3 +580,18 @@ def test_session_for_other_server_not_offered() -> None:
     c, _ = handshake(client_cfg(session=session, server_name="127.0.0.1", verify=False),
                      server_cfg(ticket_key=TICKET_KEY))
     assert not c.engine.session_resumed
+
+
+def test_session_data_keeps_kernel_state_and_reads_v1() -> None:
+    from libquic.tls import SessionData
+    session = first_session()
+    session.transport_param = bytes(range(56))
+    session.token = b"tok"
+    again = SessionData.from_bytes(session.to_bytes())
+    assert again.transport_param == bytes(range(56)) and again.token == b"tok"
+    # version 1 data (no transport_param/token) still loads
+    session.transport_param = session.token = b""
+    raw = bytearray(session.to_bytes()[:-2])
+    raw[3] = 1
+    old = SessionData.from_bytes(bytes(raw))
+    assert old == session

@@ -15,7 +15,6 @@ import pytest
 import quic_testdriver as qt
 from netemlink import connected_across, netem_link
 from quicpair import Credentials
-from streampair import write_creds
 
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
@@ -24,11 +23,6 @@ pytestmark = pytest.mark.timeout(120)
 
 MAX_ACK_DELAY = 0.2  # s, the server's transport parameter
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 def slow_acker(s: socket.socket) -> None:

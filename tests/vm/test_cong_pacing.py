@@ -18,7 +18,7 @@ import pytest
 import quic_testdriver as qt
 from netemlink import Link, cong_info, connected_across, netem_link
 from quicpair import Credentials
-from streampair import connected, write_creds
+from streampair import connected
 from test_streams_bulk import MB, expected_digest, payload, recv_all, transfer
 
 from libquic.cmsg import quic_sendmsg
@@ -31,11 +31,6 @@ SO_TIMESTAMPNS = 35
 SO_RCVBUFFORCE = 33
 ETH_P_IP = 0x0800
 UNLIMITED = (1 << 64) - 1  # ~0UL: no cap
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 def set_max_pacing_rate(sk: socket.socket, rate: int) -> None:

@@ -12,7 +12,6 @@ import pytest
 import quic_testdriver as qt
 from netemlink import CongInfo, cong_info, connected_across, netem_link
 from quicpair import Credentials
-from streampair import write_creds
 from test_streams_bulk import MB, transfer
 
 from libquic import sockopt
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.timeout(240)
 DELAY_MS = 100  # the RTT is about this
 BLACKHOLE = 5.0  # s
 INITIAL_WINDOW = 14720  # 10 datagrams of 1472 bytes (veth MTU 1500)
-
-
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
-    return write_creds(tmp_path_factory.mktemp("creds"))
 
 
 def persistent_total() -> int:
