@@ -124,5 +124,6 @@ class CongInfo:
 
 
 def cong_info(sk: socket.socket) -> CongInfo:
-    cwnd, srtt, rate, pc = (int(x) for x in qt.eps_fields(sk)[-4:])
+    row = qt.eps_row(sk)
+    cwnd, srtt, rate, pc = (int(row[k]) for k in ("CWND", "SRTT", "PACING_RATE", "PERSISTENT"))
     return CongInfo(cwnd, srtt, rate, pc)

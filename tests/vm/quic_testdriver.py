@@ -350,6 +350,13 @@ def eps_fields(s: socket.socket) -> list[str]:
     return eps_line(s).split()
 
 
+def eps_row(s: socket.socket) -> dict[str, str]:
+    """The socket's /proc/net/quic/eps line by column name (SCID, DCID, CWND...)."""
+    with open("/proc/net/quic/eps") as f:
+        header = f.readline().split()
+    return dict(zip(header, eps_fields(s), strict=True))
+
+
 def eps_line(s: socket.socket) -> str:
     ino = str(os.fstat(s.fileno()).st_ino)
     with open("/proc/net/quic/eps") as f:

@@ -167,9 +167,9 @@ def test_fuzz_established_connection_survives():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         qt.wait_for(lambda: qt.state_of(s) == "ESTABLISHED", 5, "ESTABLISHED")
-        f = qt.eps_fields(s)
-        server_cid = bytes.fromhex(f[-2])
-        client_cid = bytes.fromhex(f[-1])
+        f = qt.eps_row(s)
+        server_cid = bytes.fromhex(f["SCID"])
+        client_cid = bytes.fromhex(f["DCID"])
         assert len(server_cid) == 8 and len(client_cid) == 8
         for cid, dst in ((server_cid, s.getsockname()), (client_cid, c.getsockname())):
             sent = send_all(u, dst, random_headers(r, cid, 500))

@@ -403,7 +403,7 @@ def test_stateless_reset_closes_client():
     try:
         token = qt.tp_param(qt.LAST_READERS["c"].peer_tp, 0x02)
         assert token and len(token) == 16, "the server sent a stateless_reset_token"
-        client_cid = bytes.fromhex(qt.eps_fields(c)[-2])
+        client_cid = bytes.fromhex(qt.eps_row(c)["SCID"])
         # wrong token: ignored
         u.sendto(bytes([0x41]) + client_cid + os.urandom(30) + bytes(16), c.getsockname())
         time.sleep(0.2)
