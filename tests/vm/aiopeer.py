@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from quicpair import WAIT, Credentials, listener
 
@@ -40,13 +40,15 @@ class KernelServer(Generic[T]):
     """
 
     def __init__(self, lsk: socket.socket, creds: Credentials, serve: Serve[T],
-                 count: int = 1, setup: Setup | None = None) -> None:
+                 count: int = 1, setup: Setup | None = None,
+                 handshake_kw: dict[str, Any] | None = None) -> None:
         self.port: int = lsk.getsockname()[1]
         self._lsk = lsk
         self._creds = creds
         self._serve = serve
         self._count = count
         self._setup = setup
+        self._handshake_kw = handshake_kw or {}
         self._conns: list[socket.socket] = []
         self._result: list[T] = []
         self._error: list[BaseException] = []
@@ -62,7 +64,7 @@ class KernelServer(Generic[T]):
                 if self._setup is not None:
                     self._setup(conn)
                 res = quic_server_handshake(conn, self._creds.key, self._creds.cert,
-                                            timeout=WAIT)
+                                            timeout=WAIT, **self._handshake_kw)
                 self._result.append(self._serve(conn, res))
         except BaseException as exc:  # handed to the test by outcome()
             self._error.append(exc)
@@ -89,19 +91,21 @@ class KernelServer(Generic[T]):
 @contextmanager
 def kernel_server(creds: Credentials, alpn: str, serve: Serve[T], *,
                   tp: QuicTransportParam | None = None, count: int = 1,
-                  setup: Setup | None = None) -> Iterator[KernelServer[T]]:
+                  setup: Setup | None = None,
+                  handshake_kw: dict[str, Any] | None = None) -> Iterator[KernelServer[T]]:
     """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``);
     for each of ``count`` connections: accept, ``setup(conn)`` (socket options
     and events that must precede the handshake), run the server handshake
-    with the test certificate, then ``serve(conn, result)``.  Everything is
-    closed on exit."""
+    with the test certificate (and ``handshake_kw``, e.g. ``early_data``), then
+    ``serve(conn, result)``.  Everything is closed on exit."""
 
     def listener_setup(lsk: socket.socket) -> None:
         if tp is not None:
             sockopt.set_transport_param(lsk, tp)
 
     with listener(alpns=[alpn], setup=listener_setup) as lsk:
-        server: KernelServer[T] = KernelServer(lsk, creds, serve, count, setup)
+        server: KernelServer[T] = KernelServer(lsk, creds, serve, count, setup,
+                                                   handshake_kw)
         try:
             yield server
         finally:

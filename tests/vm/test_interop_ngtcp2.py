@@ -12,12 +12,14 @@ import hashlib
 import os
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import quic_testdriver as qt
 from aiopeer import free_udp_port, kernel_server
 from quicpair import WAIT, Credentials
 
@@ -44,6 +46,7 @@ def gtlsserver(creds: Credentials, htdocs: Path, *args: str) -> Iterator[int]:
                  "127.0.0.1", str(port), creds.key, creds.cert)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
+        wait_udp_bound(port, proc)
         yield port
         assert proc.poll() is None, f"gtlsserver exited early: {proc.returncode}"
     finally:
@@ -53,6 +56,21 @@ def gtlsserver(creds: Credentials, htdocs: Path, *args: str) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+def wait_udp_bound(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Wait until a UDP socket is bound to ``port`` (the server is up)."""
+    suffix = f":{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"gtlsserver exited: {proc.returncode}"
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            with open(table) as f:
+                next(f)  # header
+                if any(line.split()[1].endswith(suffix) for line in f):
+                    return
+        time.sleep(0.05)
+    raise TimeoutError(f"gtlsserver did not bind UDP port {port}")
 
 
 @pytest.fixture
@@ -190,3 +208,26 @@ def test_ngtcp2_client_migrates(creds: Credentials, tmp_path: Path, how: list[st
     assert migrations and all(e.payload == 0 for e in migrations), served.events
     for name, data in FILES.items():
         assert (tmp_path / name.lstrip("/")).read_bytes() == data, name
+
+
+def test_ngtcp2_client_sends_0rtt(creds: Credentials, tmp_path: Path) -> None:
+    """gtlsclient resumes with our ticket and sends its requests as 0-RTT;
+    our server (early data on) accepts them."""
+    session, tpf = tmp_path / "session.pem", tmp_path / "tp.pem"
+    first, second = tmp_path / "1", tmp_path / "2"
+    first.mkdir()
+    second.mkdir()
+    with kernel_server(creds, H3_ALPN, serve_files, count=2,
+                       handshake_kw={"early_data": True}) as server:
+        run_gtlsclient(server.port, first, "--wait-for-ticket",
+                       f"--session-file={session}", f"--tp-file={tpf}")
+        before = qt.snmp()["QuicPkt0RttRcv"]
+        run_gtlsclient(server.port, second, f"--session-file={session}",
+                       f"--tp-file={tpf}")
+        received = qt.snmp()["QuicPkt0RttRcv"] - before
+        full, resumed = server.outcomes()
+    assert not full.handshake.early_data_accepted
+    assert resumed.handshake.session_resumed and resumed.handshake.early_data_accepted
+    assert received > 0
+    for folder in (first, second):
+        assert (folder / "blob").read_bytes() == FILES["/blob"]
