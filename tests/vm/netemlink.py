@@ -78,8 +78,6 @@ def connected_across(link: Link, creds: Credentials, config: QuicConfig | None =
     """A PSK-connected pair: client HERE, server THERE, both with ``config``
     if given, the listener (whose settings the server inherits) tuned by
     ``server_setup``; closed afterwards."""
-    import quicpair
-
     def make() -> socket.socket:
         s = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(WAIT)
@@ -92,20 +90,16 @@ def connected_across(link: Link, creds: Credentials, config: QuicConfig | None =
         s.listen(1)
         return s
 
-    def client_socket(family: int, kind: int) -> socket.socket:
-        s = quic_socket(family, kind)
+    def client_setup(s: socket.socket) -> None:
         if config:
             sockopt.set_config(s, config)
-        return s
 
     lsk: socket.socket = qt.in_netns(link.ns, make)  # type: ignore[assignment]
-    quicpair.quic_socket = client_socket  # handshake() creates the client
     try:
         pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
                          server_kw={"pkey_file": creds.psk, "cert_file": None},
-                         client_alpns=["t"])
+                         client_alpns=["t"], client_setup=client_setup)
     finally:
-        quicpair.quic_socket = quic_socket
         lsk.close()
     try:
         yield pair

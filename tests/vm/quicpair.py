@@ -96,8 +96,11 @@ def _outcome(fut: Any) -> BaseException | HandshakeResult:
 
 
 def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[str, Any],
-              client_alpns: list[str] | None = None) -> Pair:
+              client_alpns: list[str] | None = None,
+              client_setup: Callable[[socket.socket], None] | None = None) -> Pair:
     """Connect to ``lsk`` and run both handshakes.
+
+    ``client_setup`` tunes the client socket before it connects.
 
     ``client_kw``/``server_kw`` go to quic_client_handshake/quic_server_handshake
     (``pkey_file``, ``cert_file``, ``hostname``, ``cafile``, ...).  Raises
@@ -110,6 +113,8 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
     cli.settimeout(WAIT)
     if client_alpns:
         sockopt.set_alpn(cli, client_alpns)
+    if client_setup:
+        client_setup(cli)
     cli.connect(lsk.getsockname()[:2])
     accepted: list[socket.socket] = []
 

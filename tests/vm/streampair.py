@@ -27,24 +27,10 @@ def connected(creds: Credentials, *, family: int = socket.AF_INET,
               server_setup: Setup | None = None,
               client_setup: Setup | None = None) -> Iterator[Pair]:
     """Yield a connected :class:`Pair`; both sockets are closed afterwards."""
-    import quicpair
-
     with listener(family, ["t"], server_setup) as lsk:
-        orig = quicpair.quic_socket
-
-        def make(fam: int, typ: int) -> socket.socket:
-            sk = orig(fam, typ)
-            if client_setup:
-                client_setup(sk)
-            return sk
-
-        quicpair.quic_socket = make
-        try:
-            pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                             server_kw={"pkey_file": creds.psk, "cert_file": None},
-                             client_alpns=["t"])
-        finally:
-            quicpair.quic_socket = orig
+        pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
+                         server_kw={"pkey_file": creds.psk, "cert_file": None},
+                         client_alpns=["t"], client_setup=client_setup)
     try:
         yield pair
     finally:
