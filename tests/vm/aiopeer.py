@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.quic.events import QuicEvent, StreamDataReceived
 from quicpair import WAIT, Credentials, listener
 
 from libquic import sockopt
@@ -22,6 +24,33 @@ from libquic.uapi import QuicTransportParam
 T = TypeVar("T")
 Serve = Callable[[socket.socket, HandshakeResult], T]
 Setup = Callable[[socket.socket], None]
+
+
+class StreamAnswerer(QuicConnectionProtocol):
+    """aioquic server side: collect each stream and, when it ends, send back
+    ``answer(data)`` with a FIN.
+
+    Stream events are not passed on: the base class would make asyncio
+    stream objects whose garbage collection ends the stream (an empty FIN).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.data: dict[int, bytearray] = {}
+
+    def answer(self, data: bytes) -> bytes:
+        return data
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, StreamDataReceived):
+            buf = self.data.setdefault(event.stream_id, bytearray())
+            buf += event.data
+            if event.end_stream:
+                self._quic.send_stream_data(event.stream_id, self.answer(bytes(buf)),
+                                            end_stream=True)
+                self.transmit()
+        else:
+            super().quic_event_received(event)
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

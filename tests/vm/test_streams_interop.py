@@ -7,7 +7,7 @@ import asyncio
 import socket
 
 import pytest
-from aiopeer import free_udp_port, kernel_server
+from aiopeer import StreamAnswerer, free_udp_port, kernel_server
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
@@ -32,25 +32,11 @@ ALPN = "interop"
 BLOBS = {sid: bytes([sid % 251 + 1]) * (150_000 + sid * 1000) for sid in (0, 4, 8, 12)}
 
 
-class EchoProtocol(QuicConnectionProtocol):
-    """Echo every stream back when it ends, and every datagram.
-
-    Stream events are not passed on: the base class would make asyncio
-    stream objects whose garbage collection ends the stream (an empty FIN).
-    """
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.data: dict[int, bytearray] = {}
+class EchoProtocol(StreamAnswerer):
+    """Echo every stream back when it ends, and every datagram."""
 
     def quic_event_received(self, event: QuicEvent) -> None:
-        if isinstance(event, StreamDataReceived):
-            buf = self.data.setdefault(event.stream_id, bytearray())
-            buf += event.data
-            if event.end_stream:
-                self._quic.send_stream_data(event.stream_id, bytes(buf), end_stream=True)
-                self.transmit()
-        elif isinstance(event, DatagramFrameReceived):
+        if isinstance(event, DatagramFrameReceived):
             self._quic.send_datagram_frame(b"echo:" + event.data)
             self.transmit()
         else:

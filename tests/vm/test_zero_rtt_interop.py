@@ -9,7 +9,7 @@ import os
 
 import pytest
 import quic_testdriver as qt
-from aiopeer import free_udp_port
+from aiopeer import StreamAnswerer, free_udp_port
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
@@ -95,23 +95,11 @@ def test_aioquic_client_0rtt_to_kernel_server(creds: Credentials) -> None:
     assert after["QuicPkt0RttRcv"] > before["QuicPkt0RttRcv"]
 
 
-class HashServer(QuicConnectionProtocol):
+class HashServer(StreamAnswerer):
     """aioquic server side: answer each stream with the SHA-256 of its data."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.data: dict[int, bytearray] = {}
-
-    def quic_event_received(self, event: QuicEvent) -> None:
-        if isinstance(event, StreamDataReceived):
-            buf = self.data.setdefault(event.stream_id, bytearray())
-            buf += event.data
-            if event.end_stream:
-                digest = hashlib.sha256(bytes(buf)).hexdigest().encode()
-                self._quic.send_stream_data(event.stream_id, digest, end_stream=True)
-                self.transmit()
-        else:
-            super().quic_event_received(event)
+    def answer(self, data: bytes) -> bytes:
+        return hashlib.sha256(data).hexdigest().encode()
 
 
 def test_kernel_client_0rtt_to_aioquic_server(creds: Credentials) -> None:
