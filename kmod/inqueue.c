@@ -284,6 +284,34 @@ static int quic_inq_stream_limits(struct sock *sk, struct quic_stream *st,
 	return 0;
 }
 
+/* Stream data to queue: a piece that fills most of the decrypted datagram
+ * it arrived in shares its buffer rather than being copied out of it (the
+ * datagram is private to us and linear, see quic_packet_rcv()); smaller
+ * pieces are copied, so that the receive buffer is not charged for a
+ * whole datagram per piece.
+ */
+static struct sk_buff *quic_inq_stream_skb(struct sock *sk, const u8 *data,
+					   u32 len)
+{
+	struct sk_buff *pkt = quic_sk(sk)->rx_skb, *skb;
+
+	if (pkt && len >= QUIC_INQ_SHARE_MIN && 2 * len >= pkt->len &&
+	    data >= pkt->data &&
+	    data + len <= skb_tail_pointer(pkt)) {
+		skb = skb_clone(pkt, GFP_ATOMIC);
+		if (!skb)
+			return NULL;
+		skb_dst_drop(skb);
+		skb_pull(skb, data - pkt->data);
+		skb_trim(skb, len);
+		return skb;
+	}
+	skb = alloc_skb(len, GFP_ATOMIC);
+	if (skb)
+		skb_put_data(skb, data, len);
+	return skb;
+}
+
 /**
  * quic_inq_stream_rcv - a STREAM frame arrived
  * @sk: the connection (locked)
@@ -335,10 +363,9 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 			    QUIC_RCV_CB(pos)->offset + pos->len >= end)
 				goto out;
 	}
-	skb = alloc_skb(len - skip, GFP_ATOMIC);
+	skb = quic_inq_stream_skb(sk, data + skip, len - skip);
 	if (!skb)
 		return -ENOMEM;
-	skb_put_data(skb, data + skip, len - skip);
 	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
 	QUIC_RCV_CB(skb)->stream_id = st->id;
 	QUIC_RCV_CB(skb)->offset = off + skip;

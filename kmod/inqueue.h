@@ -13,6 +13,7 @@
 #define QUIC_CRYPTO_IN_WINDOW	(64 * 1024)	/* beyond the read offset */
 #define QUIC_PENDING_PKTS_MAX	16		/* per level, awaiting keys */
 #define QUIC_TICKET_MAX_LEN	4096
+#define QUIC_INQ_SHARE_MIN	512		/* bytes of stream data to share */
 
 struct quic_crypto_in {
 	u64 off;		/* next in-order offset */

@@ -230,9 +230,9 @@ static int quic_outq_wait_space(struct sock *sk, s64 id, long *timeo)
 		err = 0;
 		if (sk->sk_socket)
 			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
-		sk_wait_event(sk, timeo, quic_outq_wspace(sk) ||
-			      READ_ONCE(sk->sk_err) ||
-			      !quic_can_send_data(sk), &wait);
+		quic_sk_wait(sk, timeo, quic_outq_wspace(sk) ||
+			     READ_ONCE(sk->sk_err) ||
+			     !quic_can_send_data(sk), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return err;

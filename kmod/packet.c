@@ -195,14 +195,41 @@ static bool quic_initial_authentic(const struct quic_hdr *h, const u8 *data)
 	return ok;
 }
 
+static void quic_sk_wake_waiters(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_all(&wq->wait);
+	rcu_read_unlock();
+}
+
+/* A datagram for a socket that a task is asleep on (in sendmsg or
+ * recvmsg, see quic_sk_wait()) goes to the backlog and wakes that task:
+ * it takes the socket lock again before it returns, so its release_sock()
+ * opens and processes the datagram on the task's own CPU.  Decrypting in
+ * softirq instead would put the receiver's work on the CPU that sent the
+ * datagram (on loopback, the sender's), and the two ends of a transfer
+ * would no longer run in parallel.  Note the waiter count is only changed
+ * by the socket's owner, so seeing it set on an unowned socket means the
+ * waiter is between the release and the re-lock of sk_wait_event().
+ */
 static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	bool owned;
+
 	bh_lock_sock(sk);
-	if (!sock_owned_by_user(sk)) {
+	owned = sock_owned_by_user(sk);
+	if (!owned && !READ_ONCE(quic_sk(sk)->waiters)) {
 		quic_packet_backlog_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf))) {
+	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+				  READ_ONCE(sk->sk_sndbuf))) {
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_RCVDROP);
 		kfree_skb(skb);
+	} else if (!owned) {
+		quic_sk_wake_waiters(sk);
 	}
 	bh_unlock_sock(sk);
 }
@@ -618,6 +645,7 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 		quic_skb_addrs(skb, &qs->rx_from, &to);
 		quic_path_rx_bytes(sk, skb->len);
 	}
+	qs->rx_skb = skb;
 	while (off < skb->len) {
 		n = quic_packet_one(sk, skb->data + off, skb->len - off, pending);
 		if (n <= 0)
@@ -626,6 +654,7 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 		if (sk->sk_state == QUIC_SS_CLOSED)
 			break;
 	}
+	qs->rx_skb = NULL;
 out:
 	consume_skb(skb);
 }

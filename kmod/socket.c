@@ -866,11 +866,11 @@ static int quic_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		err = sock_intr_errno(timeo);
 		if (signal_pending(current))
 			break;
-		sk_wait_event(sk, &timeo,
-			      !skb_queue_empty(&sk->sk_receive_queue) ||
-			      !skb_queue_empty(&quic_sk(sk)->streams.rcvq) ||
-			      READ_ONCE(sk->sk_err) ||
-			      (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN), &wait);
+		quic_sk_wait(sk, &timeo,
+			     !skb_queue_empty(&sk->sk_receive_queue) ||
+			     !skb_queue_empty(&quic_sk(sk)->streams.rcvq) ||
+			     READ_ONCE(sk->sk_err) ||
+			     (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	if (!skb)

@@ -136,6 +136,7 @@ struct quic_sock {
 	struct quic_udp_sock *old_udp;	/* client: the path left behind */
 	union quic_addr rx_from;	/* source of the datagram processed */
 	const struct quic_conn_id *rx_dcid;	/* DCID of the packet processed */
+	struct sk_buff *rx_skb;		/* the datagram processed (decrypted) */
 	u32 rx_len;			/* length of the datagram processed */
 
 	/* packet protection, per QUIC_CRYPTO_* level */
@@ -194,6 +195,7 @@ struct quic_sock {
 	u8 pace_blocked:1;		/* flush: the pacing clock is ahead */
 	u8 early_ok:1;			/* client: remembered TPs, 0-RTT usable */
 	u8 early_used:1;		/* client: streams/data under them */
+	u8 waiters;			/* tasks asleep in quic_sk_wait() */
 };
 
 struct quic6_sock {
@@ -205,6 +207,21 @@ static inline struct quic_sock *quic_sk(const struct sock *sk)
 {
 	return (struct quic_sock *)sk;
 }
+
+/* sk_wait_event() for a task that sleeps until the peer's datagrams change
+ * something: while it sleeps, those datagrams go to the backlog for it to
+ * process (quic_sk_rcv() in packet.c).  The owner alone changes the count.
+ */
+#define quic_sk_wait(sk, timeo, condition, wait)			\
+	({								\
+		struct quic_sock *__qs = quic_sk(sk);			\
+		int __rc;						\
+									\
+		WRITE_ONCE(__qs->waiters, __qs->waiters + 1);		\
+		__rc = sk_wait_event(sk, timeo, condition, wait);	\
+		WRITE_ONCE(__qs->waiters, __qs->waiters - 1);		\
+		__rc;							\
+	})
 
 static inline bool quic_is_listen(const struct sock *sk)
 {
