@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from benchmarks.transports import CONNECT_TIMEOUT, Pair
-from libquic.cmsg import quic_recvmsg, quic_sendmsg
+from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener
 from libquic.uapi import QuicMsgFlag
 from userspace.certgen import write_test_pki
@@ -41,12 +41,11 @@ class QuicStreamEndpoint:
         if self._fin:
             return 0
         while True:
-            msg = quic_recvmsg(self.sock, len(buf))
+            msg = quic_recvmsg_into(self.sock, buf)
             if msg.stream_id is None and not msg.data:
                 return 0  # the connection ended
             self._fin = msg.fin
             if msg.data or msg.fin:
-                buf[: len(msg.data)] = msg.data
                 return len(msg.data)
 
     def close(self) -> None:

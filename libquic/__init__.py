@@ -8,7 +8,7 @@
   built on the sans-I/O engine in :mod:`libquic.tls`.
 """
 
-from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
+from libquic.cmsg import QuicMessage, quic_recvmsg, quic_recvmsg_into, quic_sendmsg
 from libquic.events import QuicEventMessage, decode_event
 from libquic.handshake import (
     HandshakeDriver,
@@ -43,6 +43,7 @@ __all__ = [
     "quic_handshake",
     "quic_handshake_async",
     "quic_recvmsg",
+    "quic_recvmsg_into",
     "quic_sendmsg",
     "quic_server_handshake",
     "quic_server_handshake_async",

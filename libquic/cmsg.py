@@ -100,9 +100,10 @@ def quic_sendmsg(
 
 @dataclass(frozen=True)
 class QuicMessage:
-    """One ``recvmsg`` result on a QUIC socket."""
+    """One ``recvmsg`` result on a QUIC socket (``data`` is a view of the
+    caller's buffer when it came from :func:`quic_recvmsg_into`)."""
 
-    data: bytes
+    data: bytes | memoryview
     stream_id: int | None
     stream_flags: int
     msg_flags: int
@@ -127,9 +128,7 @@ class QuicMessage:
         return decode_event(self.data)
 
 
-def quic_recvmsg(sock: socket.socket, bufsize: int = 65536, flags: int = 0) -> QuicMessage:
-    """Receive one message: stream data, a datagram, an event or handshake data."""
-    data, anc, msg_flags, _addr = sock.recvmsg(bufsize, ANCBUF_SIZE, flags)
+def _message(data: bytes | memoryview, anc: Ancillary, msg_flags: int) -> QuicMessage:
     cm = parse_cmsgs(anc)
     return QuicMessage(
         data=data,
@@ -138,3 +137,18 @@ def quic_recvmsg(sock: socket.socket, bufsize: int = 65536, flags: int = 0) -> Q
         msg_flags=msg_flags,
         handshake_level=cm.handshake_level,
     )
+
+
+def quic_recvmsg(sock: socket.socket, bufsize: int = 65536, flags: int = 0) -> QuicMessage:
+    """Receive one message: stream data, a datagram, an event or handshake data."""
+    data, anc, msg_flags, _addr = sock.recvmsg(bufsize, ANCBUF_SIZE, flags)
+    return _message(data, anc, msg_flags)
+
+
+def quic_recvmsg_into(sock: socket.socket, buf: bytearray | memoryview,
+                      flags: int = 0) -> QuicMessage:
+    """:func:`quic_recvmsg` into ``buf``, without a copy: the message's
+    ``data`` is the view of ``buf`` that was filled."""
+    view = memoryview(buf)
+    n, anc, msg_flags, _addr = sock.recvmsg_into([view], ANCBUF_SIZE, flags)
+    return _message(view[:n], anc, msg_flags)

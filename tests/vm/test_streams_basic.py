@@ -10,7 +10,7 @@ from quicpair import Credentials
 from streampair import connected, recv_msg, recv_stream
 
 from libquic import sockopt
-from libquic.cmsg import quic_sendmsg
+from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.uapi import (
     MSG_QUIC_STREAM_FIN,
     MSG_QUIC_STREAM_NEW,
@@ -36,6 +36,25 @@ def test_bidi_echo_with_cmsgs(creds: Credentials, family: int) -> None:
         with pytest.raises(OSError) as e:
             quic_sendmsg(p.client, b"x", 0, 0)
         assert e.value.errno == errno.EINVAL
+
+
+def test_recvmsg_into_fills_the_callers_buffer(creds: Credentials) -> None:
+    with connected(creds) as p:
+        p.client.settimeout(10)
+        p.server.settimeout(10)
+        payload = bytes(range(256)) * 64
+        quic_sendmsg(p.client, payload, 0, NEW_FIN)
+        buf = bytearray(len(payload) + 100)
+        got = 0
+        while True:
+            m = quic_recvmsg_into(p.server, memoryview(buf)[got:])
+            assert m.stream_id == 0
+            assert isinstance(m.data, memoryview)
+            got += len(m.data)
+            if m.fin:
+                break
+        assert bytes(buf[:got]) == payload
+        assert m.msg_flags & socket.MSG_EOR
 
 
 def test_send_recv_on_latest_stream(creds: Credentials) -> None:
