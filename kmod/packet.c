@@ -311,14 +311,13 @@ drop:
 	kfree_skb(skb);
 }
 
-static int quic_udp_send6(struct quic_udp_sock *us, struct sk_buff *skb,
-			  const union quic_addr *src,
-			  const union quic_addr *dst, int oif)
+static struct dst_entry *quic_route6(struct quic_udp_sock *us,
+				     const union quic_addr *src,
+				     const union quic_addr *dst, int oif,
+				     union quic_addr *saddr)
 {
-	struct sock *usk = us->sock->sk;
 	struct dst_entry *dste;
 	struct flowi6 fl6 = {};
-	int err;
 
 	fl6.flowi6_proto = IPPROTO_UDP;
 	fl6.daddr = dst->v6.sin6_addr;
@@ -326,50 +325,82 @@ static int quic_udp_send6(struct quic_udp_sock *us, struct sk_buff *skb,
 	fl6.flowi6_oif = dst->v6.sin6_scope_id ?: oif;
 	fl6.fl6_dport = dst->v6.sin6_port;
 	fl6.fl6_sport = src->v6.sin6_port;
-	dste = ip6_dst_lookup_flow(us->net, usk, &fl6, NULL);
-	if (IS_ERR(dste))
-		return PTR_ERR(dste);
-	err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) + dste->header_len +
-				sizeof(struct ipv6hdr) + sizeof(struct udphdr));
-	if (err) {
-		dst_release(dste);
-		return err;
-	}
-	udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &fl6.saddr, &fl6.daddr, 0,
-			     ip6_dst_hoplimit(dste), 0, src->v6.sin6_port,
-			     dst->v6.sin6_port, false);
-	return 0;
+	dste = ip6_dst_lookup_flow(us->net, us->sock->sk, &fl6, NULL);
+	if (!IS_ERR(dste))
+		saddr->v6.sin6_addr = fl6.saddr;
+	return dste;
 }
 
-/* Send @skb (data at the UDP payload) from the tunnel socket @us. */
-static int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
-			 const union quic_addr *src, const union quic_addr *dst,
-			 int oif)
+/* The route from @src to @dst; @saddr gets the source address it uses
+ * (@src may be a wildcard).
+ */
+static struct dst_entry *quic_route(struct quic_udp_sock *us,
+				    const union quic_addr *src,
+				    const union quic_addr *dst, int oif,
+				    union quic_addr *saddr)
 {
-	struct sock *usk = us->sock->sk;
 	struct flowi4 fl4 = {};
 	struct rtable *rt;
-	int err;
 
+	*saddr = *src;
 	if (dst->sa.sa_family == AF_INET6)
-		return quic_udp_send6(us, skb, src, dst, oif);
-
+		return quic_route6(us, src, dst, oif, saddr);
 	rt = ip_route_output_ports(us->net, &fl4, NULL, dst->v4.sin_addr.s_addr,
 				   src->v4.sin_addr.s_addr, dst->v4.sin_port,
 				   src->v4.sin_port, IPPROTO_UDP, 0, oif);
 	if (IS_ERR(rt))
-		return PTR_ERR(rt);
-	err = skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
-				rt->dst.header_len + sizeof(struct iphdr) +
-				sizeof(struct udphdr));
+		return ERR_CAST(rt);
+	saddr->v4.sin_addr.s_addr = fl4.saddr;
+	return &rt->dst;
+}
+
+/* Send @skb (data at the UDP payload) from the tunnel socket @us along
+ * @dste, whose reference this consumes; on error the caller frees @skb.
+ */
+static int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
+			 struct dst_entry *dste, const union quic_addr *saddr,
+			 const union quic_addr *daddr)
+{
+	struct sock *usk = us->sock->sk;
+	bool v6 = daddr->sa.sa_family == AF_INET6;
+	int err;
+
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) +
+				dste->header_len + sizeof(struct udphdr) +
+				(v6 ? sizeof(struct ipv6hdr) :
+				      sizeof(struct iphdr)));
 	if (err) {
-		ip_rt_put(rt);
+		dst_release(dste);
 		return err;
 	}
-	udp_tunnel_xmit_skb(rt, usk, skb, fl4.saddr, fl4.daddr, 0,
-			    ip4_dst_hoplimit(&rt->dst), 0, src->v4.sin_port,
-			    dst->v4.sin_port, false, false);
+	if (v6)
+		udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &saddr->v6.sin6_addr,
+				     &daddr->v6.sin6_addr, 0,
+				     ip6_dst_hoplimit(dste), 0,
+				     saddr->v6.sin6_port, daddr->v6.sin6_port,
+				     false);
+	else
+		udp_tunnel_xmit_skb(dst_rtable(dste), usk, skb,
+				    saddr->v4.sin_addr.s_addr,
+				    daddr->v4.sin_addr.s_addr, 0,
+				    ip4_dst_hoplimit(dste), 0,
+				    saddr->v4.sin_port, daddr->v4.sin_port,
+				    false, false);
 	return 0;
+}
+
+/* Send @skb from the tunnel socket @us, looking the route up. */
+static int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
+			 const union quic_addr *src, const union quic_addr *dst,
+			 int oif)
+{
+	union quic_addr saddr;
+	struct dst_entry *dste;
+
+	dste = quic_route(us, src, dst, oif, &saddr);
+	if (IS_ERR(dste))
+		return PTR_ERR(dste);
+	return quic_udp_xmit(us, skb, dste, &saddr, dst);
 }
 
 /* RFC 9000 6.1: answer a client Initial of an unknown version with the
@@ -814,17 +845,30 @@ static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 {
 	struct quic_sock *qs = quic_sk(sk);
 	union quic_addr src = qs->local;
+	struct dst_entry *dste;
 
 	if (tx)		/* a probe on another path */
 		return quic_udp_send(tx->udp, skb, tx->local, tx->peer,
 				     sk->sk_bound_dev_if);
 
-	/* the source is the address the connection uses, even on a
-	 * wildcard-bound UDP socket
+	/* The route of the connection's path is kept in sk_dst_cache (with
+	 * the source address it chose) until it goes stale or the path
+	 * changes (quic_set_local(), quic_set_peer()).  The source is the
+	 * address the connection uses, even on a wildcard-bound UDP socket.
 	 */
-	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
-	return quic_udp_send(qs->udp, skb, &src, &qs->peer,
-			     sk->sk_bound_dev_if);
+	dste = __sk_dst_check(sk, qs->dst_cookie);
+	if (!dste) {
+		quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
+		dste = quic_route(qs->udp, &src, &qs->peer,
+				  sk->sk_bound_dev_if, &qs->dst_saddr);
+		if (IS_ERR(dste))
+			return PTR_ERR(dste);
+		qs->dst_cookie = sk->sk_family == AF_INET6 ?
+				 rt6_get_cookie(dst_rt6_info(dste)) : 0;
+		sk_dst_set(sk, dste);
+	}
+	return quic_udp_xmit(qs->udp, skb, dst_clone(dste), &qs->dst_saddr,
+			     &qs->peer);
 }
 
 /**

@@ -114,6 +114,7 @@ static void quic_destroy_sock(struct sock *sk)
 	struct quic_sock *qs = quic_sk(sk);
 
 	quic_timer_stop_all(sk);
+	sk_dst_reset(sk);
 	quic_free_requests(sk);
 	quic_conn_free(sk);
 	quic_streams_free(sk);
@@ -194,6 +195,7 @@ void quic_set_local(struct sock *sk, const union quic_addr *a)
 	struct inet_sock *inet = inet_sk(sk);
 
 	quic_sk(sk)->local = *a;
+	sk_dst_reset(sk);
 	inet->inet_num = ntohs(quic_addr_port(a));
 	inet->inet_sport = quic_addr_port(a);
 	if (sk->sk_family == AF_INET6) {
@@ -286,6 +288,7 @@ void quic_set_peer(struct sock *sk, const union quic_addr *a)
 	struct inet_sock *inet = inet_sk(sk);
 
 	quic_sk(sk)->peer = *a;
+	sk_dst_reset(sk);
 	inet->inet_dport = quic_addr_port(a);
 	if (sk->sk_family == AF_INET6)
 		sk->sk_v6_daddr = a->v6.sin6_addr;

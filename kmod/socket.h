@@ -92,6 +92,8 @@ struct quic_sock {
 	struct quic_udp_sock *udp;	/* the bound UDP tunnel socket */
 	union quic_addr local;		/* bound (or chosen) local address */
 	union quic_addr peer;		/* connected peer */
+	union quic_addr dst_saddr;	/* source of the route in sk_dst_cache */
+	u32 dst_cookie;			/* of that route (IPv6) */
 
 	struct quic_config config;
 	struct quic_tp local_tp;
