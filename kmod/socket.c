@@ -146,6 +146,27 @@ static void quic_unhash(struct sock *sk)
 	}
 }
 
+static bool quic_close_lingering(struct sock *sk)
+{
+	return sk->sk_state == QUIC_SS_ESTABLISHED && !READ_ONCE(sk->sk_err) &&
+	       sk_wmem_alloc_get(sk);
+}
+
+/* SO_LINGER: wait up to @timeout for the peer to acknowledge all stream
+ * data before the CONNECTION_CLOSE ends the connection (every send chunk
+ * is charged to the socket until it is acknowledged or its stream reset).
+ * Without it, data not yet acknowledged is lost when the socket closes.
+ */
+static void quic_close_linger(struct sock *sk, long timeout)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (timeout && quic_close_lingering(sk) && !signal_pending(current))
+		quic_sk_wait(sk, &timeout, !quic_close_lingering(sk), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
 static void quic_close(struct sock *sk, long timeout)
 {
 	lock_sock(sk);
@@ -153,6 +174,7 @@ static void quic_close(struct sock *sk, long timeout)
 		quic_unhash(sk);
 		quic_free_requests(sk);
 	} else {
+		quic_close_linger(sk, timeout);
 		quic_conn_close(sk);
 	}
 	quic_set_state(sk, QUIC_SS_CLOSED);

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import errno
 import socket
+import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -286,12 +287,21 @@ class QuicConnection:
         return self._demux.events.popleft()
 
     # -- closing ---------------------------------------------------------------
-    def close(self, errcode: int = 0, phrase: str = "") -> None:
-        """Close the connection, telling the peer ``errcode`` and ``phrase``."""
+    def close(self, errcode: int = 0, phrase: str = "", linger: int | None = None) -> None:
+        """Close the connection, telling the peer ``errcode`` and ``phrase``.
+
+        Data the peer has not acknowledged yet is lost, unless ``linger``
+        gives the seconds to wait for that first (``SO_LINGER``).
+        """
         if self.sock.fileno() < 0:
             return
         if errcode or phrase:
             sockopt.set_connection_close(self.sock, errcode, phrase)
+        if linger is not None:
+            if linger < 0:
+                raise ValueError(f"linger must be 0 or more seconds, not {linger}")
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, linger))
         self.sock.close()
 
     def __enter__(self) -> QuicConnection:
