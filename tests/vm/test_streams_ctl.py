@@ -398,3 +398,36 @@ def test_many_concurrent_streams(creds: Credentials) -> None:
             quic_sendmsg(p.client, b, sid, NEW_FIN)
         assert recv_stream(p.server, len(blobs), timeout=60) == blobs
 
+
+# ---- teardown ------------------------------------------------------------------
+
+def flood(sk: socket.socket, errors: list[OSError]) -> None:
+    """Send on stream 1 until the connection ends."""
+    chunk = b"\x11" * 65536
+    try:
+        quic_sendmsg(sk, chunk, 1, MSG_QUIC_STREAM_NEW)
+        while True:
+            quic_sendmsg(sk, chunk, 1, 0)
+    except OSError as exc:
+        errors.append(exc)
+
+
+def test_close_while_peer_sends(creds: Credentials) -> None:
+    """close() while the peer's data keeps arriving: the closed socket
+    answers it with CONNECTION_CLOSE until its state is freed, and the
+    sender learns of the close."""
+    for _ in range(10):
+        with connected(creds) as p:
+            set_timeo(p.server, socket.SO_SNDTIMEO, 20.0)
+            errors: list[OSError] = []
+            t = threading.Thread(target=flood, args=(p.server, errors))
+            t.start()
+            try:
+                assert recv_msg(p.client).stream_id == 1
+                p.client.close()
+            finally:
+                t.join(30)
+            assert not t.is_alive()
+            assert len(errors) == 1
+            assert errors[0].errno in (errno.EPIPE, errno.ECONNABORTED,
+                                       errno.ENOTCONN), errors
