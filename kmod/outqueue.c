@@ -299,13 +299,15 @@ ssize_t quic_outq_stream_write(struct sock *sk, struct quic_stream *st,
 		if (!quic_outq_wspace(sk)) {
 			quic_outq_flush(sk);
 			err = quic_outq_wait_space(sk, id, timeo);
+			/* the backlog ran while we slept: the peer may have
+			 * reset the stream (STOP_SENDING), or it is gone
+			 */
+			st = quic_stream_find(sk, id);
+			if (!err && (!st ||
+				     st->send_state > QUIC_STREAM_SEND_STATE_SEND))
+				err = -EPIPE;
 			if (err)
 				break;
-			st = quic_stream_find(sk, id);
-			if (!st) {
-				err = -EPIPE;
-				break;
-			}
 		}
 		n = min_t(size_t, len - copied, max);
 		size = nodelay ? n : max;
@@ -328,6 +330,8 @@ ssize_t quic_outq_stream_write(struct sock *sk, struct quic_stream *st,
 	}
 	if (err && !copied)
 		return err;
+	if (!st)
+		return copied;
 	if (st->send_state == QUIC_STREAM_SEND_STATE_READY)
 		st->send_state = QUIC_STREAM_SEND_STATE_SEND;
 	if (fin && copied == len) {

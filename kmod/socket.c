@@ -113,6 +113,13 @@ static void quic_destroy_sock(struct sock *sk)
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
 
+	/* Until its IDs leave the table, the softirq receive path may still
+	 * process a datagram for this socket (and answer with the
+	 * CONNECTION_CLOSE, sealed with the keys freed here); the pacing
+	 * timer and quic_ku_work() may run too.  All of them take the socket
+	 * lock: hold it, so that they find everything either intact or gone.
+	 */
+	lock_sock(sk);
 	quic_timer_stop_all(sk);
 	sk_dst_reset(sk);
 	quic_free_requests(sk);
@@ -123,6 +130,7 @@ static void quic_destroy_sock(struct sock *sk)
 		quic_udp_sock_put(qs->udp);
 		qs->udp = NULL;
 	}
+	release_sock(sk);
 	spin_lock_bh(&qn->sock_lock);
 	list_del_init(&qs->node);
 	spin_unlock_bh(&qn->sock_lock);

@@ -7,6 +7,7 @@ import errno
 import select
 import socket
 import struct
+import threading
 import time
 
 import pytest
@@ -156,7 +157,6 @@ def test_stream_limit_blocks_and_max_streams_releases(creds: Credentials) -> Non
 
 
 def test_blocking_open_waits_for_max_streams(creds: Credentials) -> None:
-    import threading
     with connected(creds, server_setup=tp(max_streams_bidi=1)) as p:
         quic_sendmsg(p.client, b"q", 0, NEW_FIN)
         opened: list[int] = []
@@ -215,6 +215,46 @@ def test_stop_sending(creds: Credentials) -> None:
         assert e.value.errno == errno.EINVAL
         with pytest.raises(OSError):
             sockopt.stream_reset(p.server, 2, 1)    # no such stream
+
+
+def test_stop_sending_while_send_blocks(creds: Credentials) -> None:
+    """STOP_SENDING for the stream a blocked send() is filling: the send
+    ends with what it queued and leaves the stream alone, which the reset,
+    once acknowledged, frees."""
+    ev = events(QuicEventType.STREAM_UPDATE)
+    with connected(creds, server_setup=ev) as p:
+        p.client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 16)
+        set_timeo(p.client, socket.SO_SNDTIMEO, 30.0)
+        big = b"\x5a" * (8 << 20)     # far beyond the stream's window
+        sent: list[int | OSError] = []
+
+        def write() -> None:
+            try:
+                sent.append(quic_sendmsg(p.client, big, 2, MSG_QUIC_STREAM_NEW))
+            except OSError as exc:
+                sent.append(exc)
+
+        t = threading.Thread(target=write)
+        t.start()
+        try:
+            upd = next_event(p.server, QuicEventType.STREAM_UPDATE)
+            assert (upd.id, upd.state) == (2, QuicStreamState.RECV_RECV)
+            time.sleep(0.5)     # the window and the send buffer fill up
+            assert not sent, "the send did not block"
+            sockopt.stream_stop_sending(p.server, 2, 99)
+            upd = next_event(p.server, QuicEventType.STREAM_UPDATE)
+            assert (upd.id, upd.state, upd.errcode) == \
+                (2, QuicStreamState.RECV_RESET_RECVD, 99)
+        finally:
+            t.join(40)
+        assert not t.is_alive()
+        assert len(sent) == 1 and isinstance(sent[0], int), sent
+        assert 0 < sent[0] < len(big)
+        with pytest.raises(OSError):
+            quic_sendmsg(p.client, b"more", 2, 0)
+        # the connection lives on
+        quic_sendmsg(p.client, b"ok", 0, NEW_FIN)
+        assert recv_stream(p.server)[0] == b"ok"
 
 
 # ---- events -----------------------------------------------------------------
@@ -357,3 +397,37 @@ def test_many_concurrent_streams(creds: Credentials) -> None:
         for sid, b in blobs.items():
             quic_sendmsg(p.client, b, sid, NEW_FIN)
         assert recv_stream(p.server, len(blobs), timeout=60) == blobs
+
+
+# ---- teardown ------------------------------------------------------------------
+
+def flood(sk: socket.socket, errors: list[OSError]) -> None:
+    """Send on stream 1 until the connection ends."""
+    chunk = b"\x11" * 65536
+    try:
+        quic_sendmsg(sk, chunk, 1, MSG_QUIC_STREAM_NEW)
+        while True:
+            quic_sendmsg(sk, chunk, 1, 0)
+    except OSError as exc:
+        errors.append(exc)
+
+
+def test_close_while_peer_sends(creds: Credentials) -> None:
+    """close() while the peer's data keeps arriving: the closed socket
+    answers it with CONNECTION_CLOSE until its state is freed, and the
+    sender learns of the close."""
+    for _ in range(10):
+        with connected(creds) as p:
+            set_timeo(p.server, socket.SO_SNDTIMEO, 20.0)
+            errors: list[OSError] = []
+            t = threading.Thread(target=flood, args=(p.server, errors))
+            t.start()
+            try:
+                assert recv_msg(p.client).stream_id == 1
+                p.client.close()
+            finally:
+                t.join(30)
+            assert not t.is_alive()
+            assert len(errors) == 1
+            assert errors[0].errno in (errno.EPIPE, errno.ECONNABORTED,
+                                       errno.ENOTCONN), errors
