@@ -853,13 +853,18 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		}
 	}
 	if (space == QUIC_PN_APP && !early) {
-		if (qs->hs_done_pending) {
+		/* the ACK may have taken the room: what does not fit waits */
+		skb_put(skb, p - base);
+		base = p;
+		room = quic_dgram_room(dg);
+		if (qs->hs_done_pending && room >= 1) {
 			*p++ = QUIC_FRAME_HANDSHAKE_DONE;
+			room--;
 			qs->hs_done_pending = 0;
 			quic_sent_add_frame(sp, QUIC_FRAME_HANDSHAKE_DONE, 0, 0);
 			eliciting = true;
 		}
-		if (qs->path_response_pending) {
+		if (qs->path_response_pending && room >= 9) {
 			*p++ = QUIC_FRAME_PATH_RESPONSE;
 			p = quic_put_data(p, qs->path_response, 8);
 			qs->path_response_pending = 0;
