@@ -129,11 +129,11 @@ static void quic_cubic_on_ack(struct quic_cong *c, u32 bytes, u64 now,
 	else
 		target = c->w_max + cube;
 	/* alpha_cubic = 3 (1 - beta) / (1 + beta), about 9/17 */
-	c->w_est += div_u64((u64)c->mss * 9 * bytes, 17 * c->cwnd);
+	c->w_est += div64_u64((u64)c->mss * 9 * bytes, 17ULL * c->cwnd);
 	if (c->w_est > target)
 		target = c->w_est;
 	if (target > c->cwnd) {
-		inc = div_u64((target - c->cwnd) * bytes, c->cwnd);
+		inc = div64_u64((target - c->cwnd) * bytes, c->cwnd);
 		c->cwnd += min_t(u64, inc, c->cwnd / 2);
 	}
 }
