@@ -429,6 +429,24 @@ static void quic_conn_spare_del(struct quic_sock *qs, int i)
 	qs->dcids[i] = qs->dcids[--qs->dcid_count];
 }
 
+/* Retire the spare destination IDs numbered below @prior. */
+static int quic_conn_retire_spares(struct sock *sk, u64 prior)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int i;
+
+	for (i = 0; i < qs->dcid_count;) {
+		if (qs->dcids[i].seq < prior) {
+			if (quic_conn_retire_dcid(sk, qs->dcids[i].seq))
+				return -EPROTO;
+			quic_conn_spare_del(qs, i);
+			continue;
+		}
+		i++;
+	}
+	return 0;
+}
+
 static int quic_conn_spare_find(const struct quic_sock *qs, u64 seq)
 {
 	int i;
@@ -562,7 +580,7 @@ int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dcid_entry *d, e;
 	bool switch_active = false, repeat;
-	int i, err;
+	int err;
 
 	repeat = quic_conn_dcid_known(sk, seq, cid, len, &err);
 	if (err) {
@@ -575,15 +593,8 @@ int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 		return quic_conn_retire_dcid(sk, seq);
 	if (prior > qs->dcid_prior_to) {
 		qs->dcid_prior_to = prior;
-		for (i = 0; i < qs->dcid_count;) {
-			if (qs->dcids[i].seq < prior) {
-				if (quic_conn_retire_dcid(sk, qs->dcids[i].seq))
-					return -EPROTO;
-				quic_conn_spare_del(qs, i);
-				continue;
-			}
-			i++;
-		}
+		if (quic_conn_retire_spares(sk, prior))
+			return -EPROTO;
 		if (quic_conn_alt_dcid_check(sk, prior))
 			return -EPROTO;
 		switch_active = qs->dcid_seq < prior;
@@ -767,15 +778,8 @@ static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
 		if (quic_conn_use_dcid(sk, &e, qs->dcid_seq < prior))
 			return -EPIPE;
 	}
-	for (i = 0; i < qs->dcid_count;) {
-		if (qs->dcids[i].seq < prior) {
-			if (quic_conn_retire_dcid(sk, qs->dcids[i].seq))
-				return -EPIPE;
-			quic_conn_spare_del(qs, i);
-			continue;
-		}
-		i++;
-	}
+	if (quic_conn_retire_spares(sk, prior))
+		return -EPIPE;
 	return 0;
 }
 
