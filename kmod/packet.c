@@ -840,40 +840,51 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	return 0;
 }
 
-static int quic_xmit(struct sock *sk, struct sk_buff *skb,
-		     const struct quic_path_tx *tx)
+/* The route of the connection's path, kept in sk_dst_cache (with the
+ * source address it chose, qs->dst_saddr) until it goes stale or the path
+ * changes (quic_set_local(), quic_set_peer()).  The source is the address
+ * the connection uses, even on a wildcard-bound UDP socket.  No reference
+ * is taken for the caller: the cache holds one while the socket is locked.
+ */
+static struct dst_entry *quic_path_dst(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	union quic_addr src = qs->local;
 	struct dst_entry *dste;
 
+	dste = __sk_dst_check(sk, qs->dst_cookie);
+	if (dste)
+		return dste;
+	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
+	dste = quic_route(qs->udp, &src, &qs->peer, sk->sk_bound_dev_if,
+			  &qs->dst_saddr);
+	if (IS_ERR(dste))
+		return dste;
+	qs->dst_cookie = sk->sk_family == AF_INET6 ?
+			 rt6_get_cookie(dst_rt6_info(dste)) : 0;
+	sk_dst_set(sk, dste);
+	return dste;
+}
+
+static int quic_xmit(struct sock *sk, struct sk_buff *skb,
+		     const struct quic_path_tx *tx)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct dst_entry *dste;
+
 	if (tx)		/* a probe on another path */
 		return quic_udp_send(tx->udp, skb, tx->local, tx->peer,
 				     sk->sk_bound_dev_if);
-
-	/* The route of the connection's path is kept in sk_dst_cache (with
-	 * the source address it chose) until it goes stale or the path
-	 * changes (quic_set_local(), quic_set_peer()).  The source is the
-	 * address the connection uses, even on a wildcard-bound UDP socket.
-	 */
-	dste = __sk_dst_check(sk, qs->dst_cookie);
-	if (!dste) {
-		quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
-		dste = quic_route(qs->udp, &src, &qs->peer,
-				  sk->sk_bound_dev_if, &qs->dst_saddr);
-		if (IS_ERR(dste))
-			return PTR_ERR(dste);
-		qs->dst_cookie = sk->sk_family == AF_INET6 ?
-				 rt6_get_cookie(dst_rt6_info(dste)) : 0;
-		sk_dst_set(sk, dste);
-	}
+	dste = quic_path_dst(sk);
+	if (IS_ERR(dste))
+		return PTR_ERR(dste);
 	return quic_udp_xmit(qs->udp, skb, dst_clone(dste), &qs->dst_saddr,
 			     &qs->peer);
 }
 
 /**
  * quic_packet_mss - the datagram size for an established connection
- * @sk: the connection
+ * @sk: the connection (locked)
  *
  * Return: the UDP payload that fits the route's MTU and the peer's
  * max_udp_payload_size, capped at QUIC_MAX_DGRAM_CAP, at least
@@ -882,41 +893,17 @@ static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 u32 quic_packet_mss(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct net *net = sock_net(sk);
-	u32 mtu = QUIC_MAX_DGRAM, mss;
+	struct dst_entry *dste;
+	u32 mtu, hdr, mss;
 
-	if (sk->sk_family == AF_INET6) {
-		struct dst_entry *dst;
-		struct flowi6 fl6 = {};
-
-		fl6.flowi6_proto = IPPROTO_UDP;
-		fl6.daddr = qs->peer.v6.sin6_addr;
-		fl6.saddr = inet6_sk(sk)->saddr;
-		fl6.flowi6_oif = qs->peer.v6.sin6_scope_id ?: sk->sk_bound_dev_if;
-		dst = ip6_dst_lookup_flow(net, qs->udp->sock->sk, &fl6, NULL);
-		if (IS_ERR(dst))
-			return QUIC_MAX_DGRAM;
-		mtu = dst_mtu(dst);
-		dst_release(dst);
-		mss = mtu > sizeof(struct ipv6hdr) + sizeof(struct udphdr) ?
-		      mtu - sizeof(struct ipv6hdr) - sizeof(struct udphdr) : 0;
-	} else {
-		struct flowi4 fl4 = {};
-		struct rtable *rt;
-
-		rt = ip_route_output_ports(net, &fl4, NULL,
-					   qs->peer.v4.sin_addr.s_addr,
-					   inet_sk(sk)->inet_saddr,
-					   qs->peer.v4.sin_port,
-					   inet_sk(sk)->inet_sport,
-					   IPPROTO_UDP, 0, sk->sk_bound_dev_if);
-		if (IS_ERR(rt))
-			return QUIC_MAX_DGRAM;
-		mtu = dst_mtu(&rt->dst);
-		ip_rt_put(rt);
-		mss = mtu > sizeof(struct iphdr) + sizeof(struct udphdr) ?
-		      mtu - sizeof(struct iphdr) - sizeof(struct udphdr) : 0;
-	}
+	dste = quic_path_dst(sk);
+	if (IS_ERR(dste))
+		return QUIC_MAX_DGRAM;
+	mtu = dst_mtu(dste);
+	hdr = sizeof(struct udphdr) + (sk->sk_family == AF_INET6 ?
+				       sizeof(struct ipv6hdr) :
+				       sizeof(struct iphdr));
+	mss = mtu > hdr ? mtu - hdr : 0;
 	mss = min_t(u64, mss, qs->remote_tp.max_udp_payload_size);
 	mss = min_t(u32, mss, QUIC_MAX_DGRAM_CAP);
 	return max_t(u32, mss, QUIC_MAX_DGRAM);
