@@ -123,24 +123,62 @@ static int quic_udp_sock_create(struct net *net, const union quic_addr *addr,
 	return udp_sock_create4(net, &cfg, sockp);
 }
 
-/* Find or create the UDP socket bound to @addr.  Port 0 always creates a
- * new socket on an ephemeral port, which is then shared like any other.
+/* bind()'s rule for a port already held: the owner that created the UDP
+ * socket may share it, so may CAP_NET_ADMIN in the socket's namespace, as
+ * may the kernel's own users; another user (or userspace on a kernel
+ * user's port) gets EADDRINUSE, as it would binding a plain UDP socket.
  */
-struct quic_udp_sock *quic_udp_sock_get(struct net *net,
+static bool quic_udp_sock_may_share(const struct quic_udp_sock *us,
+				    struct sock *sk)
+{
+	if (sk->sk_kern_sock)
+		return true;
+	if (!us->kern && uid_eq(us->uid, sock_i_uid(sk)))
+		return true;
+	return ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN);
+}
+
+/**
+ * quic_udp_sock_get - the UDP socket @sk is to send and receive on at @addr
+ * @sk: the QUIC socket binding (bind, autobind or migration)
+ * @addr: the local address; port 0 picks an ephemeral port
+ *
+ * Every operation that picks a local address or port comes here, so all
+ * apply bind()'s checks: a privileged port needs CAP_NET_BIND_SERVICE, and
+ * a port another QUIC socket holds is shared only as
+ * quic_udp_sock_may_share() allows.  Port 0 always creates a new UDP
+ * socket, which is then shared like any other.
+ *
+ * Return: a referenced UDP socket, or an ERR_PTR: -EACCES, -EADDRINUSE,
+ * or what binding the UDP socket returned.
+ */
+struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 					const union quic_addr *addr)
 {
 	struct udp_tunnel_sock_cfg tcfg = {};
+	unsigned short port = ntohs(quic_addr_port(addr));
+	struct net *net = sock_net(sk);
 	struct quic_net *qn = quic_net(net);
 	struct quic_udp_sock *us;
 	union quic_addr bound;
 	struct socket *sock;
 	int len, err;
 
+	if (port && !sk->sk_kern_sock &&
+	    inet_port_requires_bind_service(net, port) &&
+	    !ns_capable(net->user_ns, CAP_NET_BIND_SERVICE))
+		return ERR_PTR(-EACCES);
+
 	mutex_lock(&qn->udp_lock);
-	if (quic_addr_port(addr)) {
+	if (port) {
 		list_for_each_entry(us, &qn->udp_list, node) {
-			if (quic_addr_equal(&us->addr, addr) &&
-			    refcount_inc_not_zero(&us->refcnt)) {
+			if (!quic_addr_equal(&us->addr, addr))
+				continue;
+			if (!quic_udp_sock_may_share(us, sk)) {
+				err = -EADDRINUSE;
+				goto unlock;
+			}
+			if (refcount_inc_not_zero(&us->refcnt)) {
 				mutex_unlock(&qn->udp_lock);
 				return us;
 			}
@@ -166,6 +204,8 @@ struct quic_udp_sock *quic_udp_sock_get(struct net *net,
 
 	us->net = net;
 	us->sock = sock;
+	us->uid = sock_i_uid(sk);
+	us->kern = sk->sk_kern_sock;
 	us->addr = bound;
 	refcount_set(&us->refcnt, 1);
 	spin_lock_init(&us->lock);
@@ -381,7 +421,7 @@ int quic_path_migrate(struct sock *sk, const union quic_addr *a)
 		quic_udp_sock_put(qs->old_udp);
 		qs->old_udp = NULL;
 	}
-	us = quic_udp_sock_get(sock_net(sk), a);
+	us = quic_udp_sock_get(sk, a);
 	if (IS_ERR(us))
 		return PTR_ERR(us);
 	quic_conn_take_spare(sk, &e);

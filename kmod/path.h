@@ -31,6 +31,8 @@ struct quic_udp_sock {
 	spinlock_t lock;		/* protects listeners */
 	struct list_head listeners;	/* listening quic_socks on this port */
 	struct work_struct free_work;
+	kuid_t uid;			/* owner: who may share it */
+	bool kern;			/* created by a kernel socket */
 };
 
 int quic_addr_len(sa_family_t family);
@@ -39,7 +41,7 @@ bool quic_addr_any(const union quic_addr *a);
 void quic_addr_set_port(union quic_addr *a, __be16 port);
 __be16 quic_addr_port(const union quic_addr *a);
 
-struct quic_udp_sock *quic_udp_sock_get(struct net *net,
+struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 					const union quic_addr *addr);
 struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us);
 void quic_udp_sock_put(struct quic_udp_sock *us);

@@ -243,7 +243,7 @@ static int __quic_bind(struct sock *sk, const union quic_addr *a)
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_udp_sock *us;
 
-	us = quic_udp_sock_get(sock_net(sk), a);
+	us = quic_udp_sock_get(sk, a);
 	if (IS_ERR(us))
 		return PTR_ERR(us);
 	qs->udp = us;
@@ -264,13 +264,6 @@ static int quic_bind(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	err = quic_get_user_addr(sk, &a, uaddr, addr_len);
 	if (err)
 		goto out;
-	if (ntohs(quic_addr_port(&a)) &&
-	    inet_port_requires_bind_service(sock_net(sk),
-					    ntohs(quic_addr_port(&a))) &&
-	    !ns_capable(sock_net(sk)->user_ns, CAP_NET_BIND_SERVICE)) {
-		err = -EACCES;
-		goto out;
-	}
 	err = __quic_bind(sk, &a);
 out:
 	release_sock(sk);

@@ -24,6 +24,7 @@ import ctypes
 import errno
 import hashlib
 import os
+import pickle
 import select
 import socket
 import struct
@@ -313,6 +314,38 @@ def tp_param(ext: bytes, ident: int) -> bytes | None:
             return ext[i : i + n]
         i += n
     return None
+
+
+def run_as(uid: int, fn: Callable[[], object], timeout: float = 60) -> object:
+    """fn() in a forked child with uid and gid `uid` and no capabilities;
+    its return value (or the errno of the OSError it raised) comes back."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        os.close(rfd)
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            try:
+                out: object = ("ok", fn())
+            except OSError as e:
+                out = ("errno", e.errno)
+            except BaseException as e:  # reported to the parent
+                out = ("error", repr(e))
+            os.write(wfd, pickle.dumps(out))
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    chunks = []
+    with os.fdopen(rfd, "rb") as f:
+        while chunk := f.read():
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    kind, value = pickle.loads(b"".join(chunks))
+    if kind == "error":
+        raise AssertionError(f"child as uid {uid} failed: {value}")
+    return value if kind == "ok" else OSError(value, os.strerror(value))
 
 
 # ---- /proc helpers -----------------------------------------------------

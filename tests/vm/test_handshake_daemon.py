@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import quic_testdriver as qt
 from aiopeer import free_udp_port
 from quicpair import WAIT, Credentials
 
@@ -169,6 +171,42 @@ def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials) ->
         assert stream.read_all(timeout=WAIT) == b"kernel got: ping from userspace"
     thread.join(WAIT * 2)
     assert outcome == [{"status": "0", "alpn": "smbd", "message": "ping from userspace"}]
+
+
+def test_kernel_users_port_is_not_shareable_by_userspace(
+        consumer: Path, daemon: Path, creds: Credentials) -> None:
+    """While the kernel consumer listens on a port, an unprivileged user
+    cannot bind or listen there (any ALPN); the kernel server still serves."""
+    port = free_udp_port()
+    outcome: list[dict[str, str] | BaseException] = []
+
+    def kernel_side() -> None:
+        try:
+            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - x509 0"))
+        except BaseException as exc:  # checked below
+            outcome.append(exc)
+
+    def unprivileged_listen() -> int:
+        s = qt.quic_socket(socket.AF_INET)
+        s.setsockopt(qt.SOL_QUIC, qt.QUIC_SOCKOPT_ALPN, b"h3")
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+        s.close()
+        return 0
+
+    thread = threading.Thread(target=kernel_side, daemon=True)
+    thread.start()
+    qt.wait_for(lambda: f"127.0.0.1:{port} " in Path("/proc/net/quic/eps").read_text(),
+                10, "the kernel listener")
+    result = qt.run_as(65534, unprivileged_listen)
+    assert isinstance(result, OSError) and result.errno == errno.EADDRINUSE, result
+    with QuicConnection.connect("127.0.0.1", port, alpns=["smbd"], hostname="localhost",
+                                cafile=creds.ca, timeout=WAIT) as conn:
+        stream = conn.open_stream()
+        stream.write(b"still mine", fin=True)
+        assert stream.read_all(timeout=WAIT) == b"kernel got: still mine"
+    thread.join(WAIT * 2)
+    assert outcome == [{"status": "0", "alpn": "smbd", "message": "still mine"}]
 
 
 def test_kernel_client_rejects_wrong_host(consumer: Path, daemon: Path,
