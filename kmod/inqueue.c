@@ -16,6 +16,8 @@
 #include "frame.h"
 #include "connection.h"
 
+static void quic_inq_mem_uncharge(struct sock *sk, u32 size);
+
 struct quic_crypto_frag {
 	struct list_head list;
 	u64 off;
@@ -30,20 +32,87 @@ void quic_inq_init(struct quic_crypto_in *in)
 	INIT_LIST_HEAD(&in->frags);
 }
 
-void quic_inq_free(struct quic_crypto_in *in)
+/* Free the out-of-order fragments and give back what they were charged. */
+void quic_inq_free(struct sock *sk, struct quic_crypto_in *in)
 {
 	struct quic_crypto_frag *f, *tmp;
 
 	list_for_each_entry_safe(f, tmp, &in->frags, list) {
 		list_del(&f->list);
+		quic_inq_mem_uncharge(sk, ksize(f));
 		kfree(f);
 	}
 	in->frag_bytes = 0;
 }
 
+/* ---- receive memory ------------------------------------------------ */
+
+/* Everything kept on the receive side is charged with its true size to
+ * sk_rmem_alloc (what SO_MEMINFO and /proc/net/quic/eps show) and to the
+ * namespace's total; quic_inq_charge() is the one place that admits it.
+ */
+static bool quic_inq_mem_fits(struct sock *sk, u32 size, u32 slack)
+{
+	struct quic_net *qn = quic_net(sock_net(sk));
+
+	/* a socket holding nothing takes one piece, however large, so that
+	 * a datagram bigger than the budget cannot stall the connection
+	 */
+	if (!atomic_read(&sk->sk_rmem_alloc))
+		return true;
+	if (atomic_read(&sk->sk_rmem_alloc) + size <=
+	    (u64)READ_ONCE(sk->sk_rcvbuf) + slack &&
+	    atomic_long_read(&qn->rmem_alloc) + size <=
+	    READ_ONCE(qn->rmem_max_total))
+		return true;
+	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_RCV_MEMDROP);
+	return false;
+}
+
+static void quic_inq_mem_charge(struct sock *sk, u32 size)
+{
+	atomic_add(size, &sk->sk_rmem_alloc);
+	atomic_long_add(size, &quic_net(sock_net(sk))->rmem_alloc);
+}
+
+static void quic_inq_mem_uncharge(struct sock *sk, u32 size)
+{
+	atomic_sub(size, &sk->sk_rmem_alloc);
+	atomic_long_sub(size, &quic_net(sock_net(sk))->rmem_alloc);
+}
+
+static void quic_inq_rfree(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	if (QUIC_RCV_CB(skb)->ooo)
+		quic_sk(sk)->streams.reasm_mem -= skb->truesize;
+	quic_inq_mem_uncharge(sk, skb->truesize);
+}
+
+/* Charge @skb to @sk if it fits the budget (plus @slack), else -ENOBUFS:
+ * the caller drops the packet before it is acknowledged, so the peer
+ * sends the data again once the application has made room.
+ */
+static int quic_inq_charge(struct sock *sk, struct sk_buff *skb, u32 slack)
+{
+	if (!quic_inq_mem_fits(sk, skb->truesize, slack))
+		return -ENOBUFS;
+	skb_orphan(skb);
+	skb->sk = sk;
+	skb->destructor = quic_inq_rfree;
+	quic_inq_mem_charge(sk, skb->truesize);
+	return 0;
+}
+
 static int quic_inq_queue(struct sock *sk, struct sk_buff *skb)
 {
-	skb_set_owner_r(skb, sk);
+	int err = quic_inq_charge(sk, skb, QUIC_INQ_EVENT_SLACK);
+
+	if (err) {
+		kfree_skb(skb);
+		return err;
+	}
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
 	sk->sk_data_ready(sk);
 	return 0;
@@ -73,7 +142,10 @@ static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
 			       qs->ticket_len);
 		return 0;
 	}
-	if (atomic_read(&sk->sk_rmem_alloc) + len > READ_ONCE(sk->sk_rcvbuf))
+	/* handshake data may use the slack: 0-RTT data the application
+	 * cannot read before the handshake completes must not block it
+	 */
+	if (!quic_inq_mem_fits(sk, len, QUIC_INQ_EVENT_SLACK))
 		return -ENOBUFS;
 	skb = alloc_skb(len, GFP_ATOMIC);
 	if (!skb)
@@ -112,11 +184,13 @@ int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 	}
 	if (off > in->off) {
 		/* out of order: keep a copy, sorted by offset */
-		if (in->frag_bytes + len > QUIC_CRYPTO_IN_WINDOW)
+		if (in->frag_bytes + len > QUIC_CRYPTO_IN_WINDOW ||
+		    !quic_inq_mem_fits(sk, struct_size(n, data, len), 0))
 			return -ENOBUFS;
 		n = kmalloc(struct_size(n, data, len), GFP_ATOMIC);
 		if (!n)
 			return -ENOMEM;
+		quic_inq_mem_charge(sk, ksize(n));
 		n->off = off;
 		n->len = len;
 		memcpy(n->data, data, len);
@@ -146,6 +220,7 @@ int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 		}
 		list_del(&f->list);
 		in->frag_bytes -= f->len;
+		quic_inq_mem_uncharge(sk, ksize(f));
 		kfree(f);
 	}
 	return 0;
@@ -241,6 +316,8 @@ static void quic_inq_stream_drain(struct sock *sk, struct quic_stream *st)
 		if (off > st->recv_next)
 			break;
 		__skb_unlink(skb, &st->reasm);
+		QUIC_RCV_CB(skb)->ooo = 0;
+		quic_sk(sk)->streams.reasm_mem -= skb->truesize;
 		if (end <= st->recv_next) {	/* the FIN alone is added later */
 			kfree_skb(skb);
 			continue;
@@ -288,12 +365,14 @@ static int quic_inq_stream_limits(struct sock *sk, struct quic_stream *st,
  * it arrived in shares its buffer rather than being copied out of it (the
  * datagram is private to us and linear, see quic_packet_rcv()); smaller
  * pieces are copied, so that the receive buffer is not charged for a
- * whole datagram per piece.
+ * whole datagram per piece.  A small in-order piece gets a buffer with
+ * room for the small pieces that follow it (quic_inq_stream_append()).
  */
 static struct sk_buff *quic_inq_stream_skb(struct sock *sk, const u8 *data,
-					   u32 len)
+					   u32 len, bool in_order)
 {
 	struct sk_buff *pkt = quic_sk(sk)->rx_skb, *skb;
+	u32 size = len;
 
 	if (pkt && len >= QUIC_INQ_SHARE_MIN && 2 * len >= pkt->len &&
 	    data >= pkt->data &&
@@ -306,10 +385,49 @@ static struct sk_buff *quic_inq_stream_skb(struct sock *sk, const u8 *data,
 		skb_trim(skb, len);
 		return skb;
 	}
-	skb = alloc_skb(len, GFP_ATOMIC);
+	if (in_order && len < QUIC_INQ_SHARE_MIN)
+		size = SKB_WITH_OVERHEAD(QUIC_INQ_COALESCE_HEAD);
+	skb = alloc_skb(size, GFP_ATOMIC);
 	if (skb)
 		skb_put_data(skb, data, len);
 	return skb;
+}
+
+/* Small in-order data: append it to the last queued piece of the stream
+ * if that one is contiguous and has room, which costs no new memory.  The
+ * last few queued pieces are searched, so a few interleaved streams also
+ * coalesce.
+ */
+static bool quic_inq_stream_append(struct sock *sk, struct quic_stream *st,
+				   const u8 *data, u32 len)
+{
+	struct sk_buff_head *q = quic_inq_data_queue(sk);
+	struct quic_rcv_cb *cb = NULL;
+	struct sk_buff *skb;
+	int n = 0;
+
+	if (len >= QUIC_INQ_SHARE_MIN)
+		return false;
+	skb_queue_reverse_walk(q, skb) {
+		cb = QUIC_RCV_CB(skb);
+		if (!cb->dgram && cb->stream_id == st->id)
+			break;
+		if (++n >= 8)
+			return false;
+	}
+	if (skb == (struct sk_buff *)q || !cb || cb->fin ||
+	    cb->offset + skb->len != st->recv_next || skb_cloned(skb) ||
+	    skb_tailroom(skb) < len)
+		return false;
+	skb_put_data(skb, data, len);
+	st->recv_next += len;
+	if (st->final_size == st->recv_next) {
+		cb->fin = 1;
+		st->recv_state = QUIC_STREAM_RECV_STATE_RECVD;
+		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
+				  st->final_size);
+	}
+	return true;
 }
 
 /**
@@ -327,9 +445,10 @@ static struct sk_buff *quic_inq_stream_skb(struct sock *sk, const u8 *data,
 int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 			const u8 *data, u32 len, bool fin)
 {
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
 	u64 end = off + len, skip;
 	struct sk_buff *skb, *pos;
-	bool new_fin;
+	bool new_fin, in_order;
 	int err;
 
 	if (!st)
@@ -350,32 +469,45 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 	if (end < st->recv_next || (end == st->recv_next && !new_fin))
 		goto out;
 	skip = off < st->recv_next ? st->recv_next - off : 0;
-	if (off + skip > st->recv_next) {
-		/* out of order: bounded by the receive buffer, and a copy of
-		 * what is held already is not kept twice; in-order data is
-		 * bounded by flow control alone, so it always gets through
-		 */
-		if (atomic_read(&sk->sk_rmem_alloc) + len >
-		    READ_ONCE(sk->sk_rcvbuf))
-			return -ENOBUFS;
+	in_order = off + skip == st->recv_next;
+	if (!in_order) {
+		/* a copy of what is held already is not kept twice */
 		skb_queue_walk(&st->reasm, pos)
 			if (QUIC_RCV_CB(pos)->offset <= off &&
 			    QUIC_RCV_CB(pos)->offset + pos->len >= end)
 				goto out;
+	} else if (quic_inq_stream_append(sk, st, data + skip, len - skip)) {
+		quic_inq_stream_drain(sk, st);
+		sk->sk_data_ready(sk);
+		goto out;
 	}
-	skb = quic_inq_stream_skb(sk, data + skip, len - skip);
+	skb = quic_inq_stream_skb(sk, data + skip, len - skip, in_order);
 	if (!skb)
 		return -ENOMEM;
 	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
 	QUIC_RCV_CB(skb)->stream_id = st->id;
 	QUIC_RCV_CB(skb)->offset = off + skip;
-	skb_set_owner_r(skb, sk);
-	if (off + skip == st->recv_next) {
+	/* out-of-order data may use half of the receive buffer, so that
+	 * the data filling its holes always finds room
+	 */
+	if (!in_order &&
+	    t->reasm_mem + skb->truesize > READ_ONCE(sk->sk_rcvbuf) / 2) {
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_RCV_MEMDROP);
+		kfree_skb(skb);
+		return -ENOBUFS;
+	}
+	if (quic_inq_charge(sk, skb, 0)) {
+		kfree_skb(skb);
+		return -ENOBUFS;
+	}
+	if (in_order) {
 		quic_inq_stream_queue(sk, st, skb);
 		quic_inq_stream_drain(sk, st);
 		sk->sk_data_ready(sk);
 	} else {
 		/* out of order: sorted by offset, overlaps trimmed later */
+		QUIC_RCV_CB(skb)->ooo = 1;
+		t->reasm_mem += skb->truesize;
 		skb_queue_walk(&st->reasm, pos)
 			if (QUIC_RCV_CB(pos)->offset > off)
 				break;
@@ -391,21 +523,37 @@ out:
 		memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
 		QUIC_RCV_CB(skb)->stream_id = st->id;
 		QUIC_RCV_CB(skb)->offset = st->recv_next;
-		skb_set_owner_r(skb, sk);
+		if (quic_inq_charge(sk, skb, QUIC_INQ_EVENT_SLACK)) {
+			kfree_skb(skb);
+			return -ENOBUFS;
+		}
 		quic_inq_stream_queue(sk, st, skb);
 		sk->sk_data_ready(sk);
 	}
 	return 0;
 }
 
+/* The window to advertise from now on: the configured one, but no more
+ * than half the receive buffer, so that a peer within our limits fits
+ * the buffer (data plus its skb overhead) when SO_RCVBUF was made small.
+ * Limits already advertised are never taken back.
+ */
+static u64 quic_inq_window(struct sock *sk, u64 window)
+{
+	u64 cap = max_t(u64, READ_ONCE(sk->sk_rcvbuf) / 2, QUIC_INQ_WINDOW_MIN);
+
+	return min(window, cap);
+}
+
 /* Give back the connection window of bytes that will never be read. */
 static void quic_inq_conn_read(struct sock *sk, u64 n)
 {
 	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	u64 w = quic_inq_window(sk, t->recv_window);
 
 	t->recv_read += n;
-	if (t->recv_read + t->recv_window - t->recv_max >= t->recv_window / 4) {
-		t->recv_max = t->recv_read + t->recv_window;
+	if (t->recv_read + w >= t->recv_max + w / 4) {
+		t->recv_max = t->recv_read + w;
 		t->max_data_pending = 1;
 	}
 }
@@ -417,16 +565,18 @@ static void quic_inq_conn_read(struct sock *sk, u64 n)
  * @n: bytes
  *
  * Opens the stream and connection windows again once a quarter of them
- * was consumed (MAX_STREAM_DATA, MAX_DATA).
+ * was consumed (MAX_STREAM_DATA, MAX_DATA), by at most half of the
+ * receive buffer (quic_inq_window()).
  */
 void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n)
 {
+	u64 w = quic_inq_window(sk, st->recv_window);
+
 	st->recv_read += n;
 	quic_inq_conn_read(sk, n);
 	if (st->recv_state == QUIC_STREAM_RECV_STATE_RECV &&
-	    st->recv_read + st->recv_window - st->recv_max >=
-	    st->recv_window / 4) {
-		st->recv_max = st->recv_read + st->recv_window;
+	    st->recv_read + w >= st->recv_max + w / 4) {
+		st->recv_max = st->recv_read + w;
 		st->max_data_pending = 1;
 		quic_stream_ctrl_add(sk, st);
 	}
@@ -480,7 +630,7 @@ int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len)
 {
 	struct sk_buff *skb;
 
-	if (atomic_read(&sk->sk_rmem_alloc) + len > READ_ONCE(sk->sk_rcvbuf))
+	if (!quic_inq_mem_fits(sk, len, 0))
 		return 0;
 	skb = alloc_skb(len, GFP_ATOMIC);
 	if (!skb)
@@ -488,7 +638,10 @@ int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len)
 	skb_put_data(skb, data, len);
 	memset(skb->cb, 0, sizeof(struct quic_rcv_cb));
 	QUIC_RCV_CB(skb)->dgram = 1;
-	skb_set_owner_r(skb, sk);
+	if (quic_inq_charge(sk, skb, 0)) {
+		kfree_skb(skb);
+		return 0;
+	}
 	__skb_queue_tail(quic_inq_data_queue(sk), skb);
 	sk->sk_data_ready(sk);
 	return 0;

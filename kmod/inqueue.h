@@ -14,6 +14,16 @@
 #define QUIC_PENDING_PKTS_MAX	16		/* per level, awaiting keys */
 #define QUIC_TICKET_MAX_LEN	4096
 #define QUIC_INQ_SHARE_MIN	512		/* bytes of stream data to share */
+/* small stream data is copied into an skb whose head takes this much
+ * (data and shared info), where the following small in-order pieces of
+ * the stream are appended
+ */
+#define QUIC_INQ_COALESCE_HEAD	2048
+/* handshake data and events may exceed the receive buffer by this much,
+ * so that stream data cannot crowd them out
+ */
+#define QUIC_INQ_EVENT_SLACK	(64 * 1024)
+#define QUIC_INQ_WINDOW_MIN	(16 * 1024)	/* smallest window we grant */
 
 struct quic_crypto_in {
 	u64 off;		/* next in-order offset */
@@ -28,7 +38,8 @@ struct quic_rcv_cb {
 	u8 level;		/* QUIC_CRYPTO_* of handshake data */
 	u8 event;		/* notification (MSG_QUIC_NOTIFICATION) */
 	u8 dgram;		/* a DATAGRAM (MSG_QUIC_DATAGRAM) */
-	u8 fin;			/* ends at the stream's final size */
+	u8 fin:1,		/* ends at the stream's final size */
+	   ooo:1;		/* charged to the reassembly memory */
 	s64 stream_id;
 	u64 offset;
 };
@@ -38,7 +49,7 @@ struct quic_rcv_cb {
 struct sock;
 
 void quic_inq_init(struct quic_crypto_in *in);
-void quic_inq_free(struct quic_crypto_in *in);
+void quic_inq_free(struct sock *sk, struct quic_crypto_in *in);
 int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 			u32 len);
 void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len);

@@ -1420,7 +1420,7 @@ void quic_outq_discard_space(struct sock *sk, u8 space)
 	qs->space[space].discarded = 1;
 	kfree_sensitive(o->buf);
 	memset(o, 0, sizeof(*o));
-	quic_inq_free(&qs->cin[space]);
+	quic_inq_free(sk, &qs->cin[space]);
 	skb_queue_purge(&qs->pending[space]);
 }
 
@@ -1433,7 +1433,7 @@ void quic_outq_free(struct sock *sk)
 		quic_pnspace_free(&qs->space[space]);
 		kfree_sensitive(qs->cout[space].buf);
 		memset(&qs->cout[space], 0, sizeof(qs->cout[space]));
-		quic_inq_free(&qs->cin[space]);
+		quic_inq_free(sk, &qs->cin[space]);
 		skb_queue_purge(&qs->pending[space]);
 	}
 }

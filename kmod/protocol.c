@@ -11,6 +11,8 @@
 #include <linux/module.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/sysctl.h>
+#include <linux/swap.h>
 #include <net/inet_common.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -107,6 +109,7 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_CONN_PERSISTENT]	= "QuicPersistentCongestion",
 	[QUIC_MIB_PKT_0RTT_SENT]	= "QuicPkt0RttSent",
 	[QUIC_MIB_PKT_0RTT_RCV]		= "QuicPkt0RttRcv",
+	[QUIC_MIB_RCV_MEMDROP]		= "QuicRcvMemDrops",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)
@@ -118,6 +121,9 @@ static int quic_snmp_seq_show(struct seq_file *seq, void *v)
 	for (i = QUIC_MIB_NUM + 1; i < QUIC_MIB_MAX; i++)
 		seq_printf(seq, "%-32s\t%lu\n", quic_mib_names[i],
 			   snmp_fold_field(qn->stat, i));
+	/* a gauge, not a counter: receive memory charged right now */
+	seq_printf(seq, "%-32s\t%ld\n", "QuicRcvMemAlloc",
+		   atomic_long_read(&qn->rmem_alloc));
 	return 0;
 }
 
@@ -158,7 +164,7 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	struct sock *sk;
 
 	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT\n");
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT  RMEM  RCVBUF\n");
 		return 0;
 	}
 	qs = list_entry(v, struct quic_sock, node);
@@ -184,11 +190,14 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	/* congestion: window (bytes), smoothed RTT (us), pacing rate
 	 * (bytes/s) and how often persistent congestion was declared
 	 */
-	seq_printf(seq, "  %llu  %u  %llu  %u\n", qs->cong.cwnd,
+	seq_printf(seq, "  %llu  %u  %llu  %u", qs->cong.cwnd,
 		   qs->rtt.smoothed,
 		   quic_cong_pacing_rate(&qs->cong, &qs->rtt,
 					 READ_ONCE(sk->sk_max_pacing_rate)),
 		   qs->cong.persistent);
+	/* receive memory charged (bytes) and its budget */
+	seq_printf(seq, "  %d  %d\n", atomic_read(&sk->sk_rmem_alloc),
+		   READ_ONCE(sk->sk_rcvbuf));
 	return 0;
 }
 
@@ -219,6 +228,54 @@ err:
 	return -ENOMEM;
 }
 
+/* ---- sysctl --------------------------------------------------------- */
+
+static unsigned long quic_rmem_min = PAGE_SIZE;
+static unsigned long quic_rmem_max = LONG_MAX;
+
+/* net.quic.rmem_max_total: bytes all QUIC sockets of the namespace may
+ * hold on their receive side together (see quic_inq_charge()).
+ */
+static const struct ctl_table quic_sysctl_table[] = {
+	{
+		.procname	= "rmem_max_total",
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+		.extra1		= &quic_rmem_min,
+		.extra2		= &quic_rmem_max,
+	},
+};
+
+static int __net_init quic_net_sysctl_init(struct net *net)
+{
+	struct quic_net *qn = quic_net(net);
+	struct ctl_table *t;
+
+	/* like tcp_mem's pressure level: an eighth of the buffer pages */
+	qn->rmem_max_total = (nr_free_buffer_pages() / 8) << PAGE_SHIFT;
+	t = kmemdup(quic_sysctl_table, sizeof(quic_sysctl_table), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t[0].data = &qn->rmem_max_total;
+	qn->sysctl = register_net_sysctl_sz(net, "net/quic", t,
+					    ARRAY_SIZE(quic_sysctl_table));
+	if (!qn->sysctl) {
+		kfree(t);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void quic_net_sysctl_exit(struct net *net)
+{
+	struct quic_net *qn = quic_net(net);
+	const struct ctl_table *t = qn->sysctl->ctl_table_arg;
+
+	unregister_net_sysctl_table(qn->sysctl);
+	kfree(t);
+}
+
 /* ---- per-netns state ------------------------------------------------ */
 
 static int __net_init quic_net_init(struct net *net)
@@ -235,12 +292,19 @@ static int __net_init quic_net_init(struct net *net)
 	if (!qn->stat)
 		return -ENOMEM;
 
+	atomic_long_set(&qn->rmem_alloc, 0);
+	err = quic_net_sysctl_init(net);
+	if (err)
+		goto err_stat;
 	err = quic_net_proc_init(net);
-	if (err) {
-		free_percpu(qn->stat);
-		return err;
-	}
+	if (err)
+		goto err_sysctl;
 	return 0;
+err_sysctl:
+	quic_net_sysctl_exit(net);
+err_stat:
+	free_percpu(qn->stat);
+	return err;
 }
 
 static void __net_exit quic_net_exit(struct net *net)
@@ -248,8 +312,10 @@ static void __net_exit quic_net_exit(struct net *net)
 	struct quic_net *qn = quic_net(net);
 
 	remove_proc_subtree("quic", net->proc_net);
+	quic_net_sysctl_exit(net);
 	quic_path_flush();
 	WARN_ON_ONCE(!list_empty(&qn->udp_list));
+	WARN_ON_ONCE(atomic_long_read(&qn->rmem_alloc));
 	free_percpu(qn->stat);
 }
 

@@ -33,6 +33,7 @@ enum quic_mib_field {
 	QUIC_MIB_CONN_PERSISTENT,	/* persistent congestion declared */
 	QUIC_MIB_PKT_0RTT_SENT,		/* 0-RTT packets sent */
 	QUIC_MIB_PKT_0RTT_RCV,		/* 0-RTT packets opened */
+	QUIC_MIB_RCV_MEMDROP,		/* received data refused for memory */
 	QUIC_MIB_MAX
 };
 
@@ -47,6 +48,9 @@ struct quic_net {
 	struct list_head sock_list;	/* every QUIC socket in this netns */
 	struct mutex udp_lock;		/* protects udp_list */
 	struct list_head udp_list;	/* shared UDP tunnel sockets */
+	atomic_long_t rmem_alloc;	/* bytes charged by all QUIC sockets */
+	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
+	struct ctl_table_header *sysctl;
 };
 
 extern unsigned int quic_net_id;

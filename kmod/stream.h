@@ -96,6 +96,7 @@ struct quic_stream_table {
 	u64 recv_highest;		/* sum of the streams' highest offsets */
 	u64 recv_read;			/* sum of what the user consumed */
 	u64 recv_window;
+	u32 reasm_mem;			/* truesize of out-of-order data held */
 
 	s64 latest;			/* stream for send()/write(), -1: none */
 	u8 max_data_pending:1,

@@ -1,0 +1,414 @@
+"""Receive memory stays within the socket's budget whatever the peer sends.
+
+A hostile peer completes a handshake, then sends, to an application that
+does not read: (a) 1-byte STREAM frames in order, (b) 1-byte frames with a
+hole before each one, (c) small frames on as many streams as allowed,
+(d) small DATAGRAM frames, (e) out-of-order 1-byte CRYPTO frames at the
+application level.  The server's charged receive memory (SO_MEMINFO) and
+the kernel's slab growth must stay within SO_RCVBUF times a stated factor
+plus a fixed allowance; once the application reads, what was refused is
+accepted when sent again, and nothing is lost.
+
+The hostile peer: the kernel client (in a second namespace) does the
+handshake with the test driver's fixed secrets; then everything the
+server sends to it is dropped (netem, loss 100%), so it never sees the
+acknowledgements of packets it did not send, and a raw socket in its
+namespace sends 1-RTT packets built here, from the client's address and
+port, with the client's keys and packet numbers far above its own.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+import quic_testdriver as qt
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from netemlink import HERE, Link, netem_link
+
+from libquic.cmsg import quic_recvmsg, quic_sendmsg
+from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
+
+SO_MEMINFO = 55
+RCVBUF = 32 * 1024  # setsockopt value; the kernel doubles it
+# The bound: charged memory within the budget plus the slack handshake
+# data and events may use (QUIC_INQ_EVENT_SLACK) and one datagram; slab
+# growth within twice the budget (skb heads, bookkeeping) plus 512 KiB.
+SLACK = 64 * 1024 + 4096
+SLAB_FACTOR = 2
+SLAB_ALLOWANCE = 512 * 1024
+CIPHER = qt.TLS_CIPHER_AES_GCM_128
+
+
+def meminfo(s: socket.socket) -> tuple[int, int]:
+    """(charged receive memory, receive budget) of ``s`` from SO_MEMINFO."""
+    raw = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 9 * 4)
+    rmem, rcvbuf = struct.unpack_from("<II", raw)
+    return rmem, rcvbuf
+
+
+def slab_kb() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Slab:"):
+                return int(line.split()[1])
+    raise KeyError("Slab")
+
+
+def snmp_in(ns: str | None) -> dict[str, int]:
+    cmd = ["cat", "/proc/net/quic/snmp"]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns, *cmd]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30).stdout
+    return {k: int(v) for k, v in (ln.split() for ln in out.splitlines())}
+
+
+def stream_frame(sid: int, off: int, data: bytes, fin: bool = False) -> bytes:
+    return (bytes([0x0E | int(fin)]) + qt.varint(sid) + qt.varint(off)
+            + qt.varint(len(data)) + data)
+
+
+def crypto_frame(off: int, data: bytes) -> bytes:
+    return b"\x06" + qt.varint(off) + qt.varint(len(data)) + data
+
+
+def dgram_frame(data: bytes) -> bytes:
+    return b"\x31" + qt.varint(len(data)) + data
+
+
+@dataclass
+class Hostile:
+    """1-RTT packets from the client's address with the client's keys."""
+
+    raw: socket.socket
+    sport: int
+    dst: tuple[str, int]
+    dcid: bytes
+    pn: int = 1 << 20
+    keys: tuple[bytes, bytes, bytes] = field(init=False)
+
+    def __post_init__(self) -> None:
+        sec = qt.secret_for("client", qt.QUIC_CRYPTO_APP, CIPHER)
+        self.keys = (qt.hkdf_expand_label(sec, "quic key", 16),
+                     qt.hkdf_expand_label(sec, "quic iv", 12),
+                     qt.hkdf_expand_label(sec, "quic hp", 16))
+
+    def packet(self, frames: bytes) -> bytes:
+        key, iv, hp = self.keys
+        pn = self.pn
+        self.pn += 1
+        header = bytes([0x43]) + self.dcid + pn.to_bytes(4, "big")
+        pn_off = 1 + len(self.dcid)
+        nonce = bytes(x ^ y for x, y in zip(iv, pn.to_bytes(12, "big"), strict=True))
+        pkt = bytearray(header + AESGCM(key).encrypt(nonce, frames, header))
+        mask = qt.hp_mask(hp, bytes(pkt[pn_off + 4 : pn_off + 20]))
+        pkt[0] ^= mask[0] & 0x1F
+        for k in range(4):
+            pkt[pn_off + k] ^= mask[1 + k]
+        return bytes(pkt)
+
+    def send(self, frames: bytes) -> None:
+        pkt = self.packet(frames)
+        udp = struct.pack(">HHHH", self.sport, self.dst[1], 8 + len(pkt), 0)
+        self.raw.sendto(udp + pkt, (self.dst[0], 0))
+
+    def send_frames(self, frames: list[bytes], mtu: int = 1200) -> None:
+        """Pack ``frames`` into packets of at most ``mtu`` bytes of frames."""
+        buf = b""
+        for f in frames:
+            if buf and len(buf) + len(f) > mtu:
+                self.send(buf)
+                buf = b""
+            buf += f
+        if buf:
+            self.send(buf)
+
+
+@dataclass
+class Victim:
+    server: socket.socket
+    client: socket.socket
+    peer: Hostile
+    link: Link
+
+
+@contextmanager
+def hostile_pair(server_tp: dict[str, int] | None = None) -> Iterator[Victim]:
+    """A server HERE whose peer is a Hostile in the namespace THERE."""
+    with netem_link(0) as link:
+        lsk = qt.quic_socket(socket.AF_INET)
+        if server_tp:
+            qt.set_tp(lsk, **server_tp)
+        lsk.bind((HERE, 0))
+        lsk.listen(1)
+        c: socket.socket = qt.in_netns(  # type: ignore[assignment]
+            link.ns, lambda: qt.quic_socket(socket.AF_INET))
+        raw: socket.socket = qt.in_netns(  # type: ignore[assignment]
+            link.ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP))
+        box: dict[str, socket.socket] = {}
+        try:
+            c.connect((HERE, lsk.getsockname()[1]))
+
+            def server() -> None:
+                lsk.settimeout(30)
+                box["s"], _ = lsk.accept()
+                qt.server_handshake(box["s"], cipher=CIPHER, timeout=30)
+
+            qt.run_threads(lambda: qt.client_handshake(c, cipher=CIPHER, timeout=30),
+                           server, timeout=45)
+            s = box["s"]
+            qt.wait_for(lambda: qt.state_of(s) == "ESTABLISHED", 10, "server ESTABLISHED")
+            time.sleep(0.5)  # the last handshake packets settle
+            link.loss(100)  # the client no longer hears the server
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            dcid = bytes.fromhex(qt.eps_row(s)["SCID"])
+            peer = Hostile(raw, c.getsockname()[1], (HERE, lsk.getsockname()[1]), dcid)
+            yield Victim(s, c, peer, link)
+        finally:
+            for k in box.values():
+                k.close()
+            raw.close()
+            c.close()
+            lsk.close()
+
+
+def settle(s: socket.socket, timeout: float = 20) -> None:
+    """Wait until the server has processed what was sent (rmem is still)."""
+    last, still = -1, 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and still < 5:
+        now = meminfo(s)[0]
+        still = still + 1 if now == last else 0
+        last = now
+        time.sleep(0.2)
+
+
+def check_bound(v: Victim, slab_before: int, what: str) -> int:
+    settle(v.server)
+    rmem, rcvbuf = meminfo(v.server)
+    grown = (slab_kb() - slab_before) * 1024
+    print(f"{what}: rmem {rmem} B, rcvbuf {rcvbuf} B, slab grew {grown} B")
+    assert qt.state_of(v.server) == "ESTABLISHED", "the connection was closed"
+    assert rmem <= rcvbuf + SLACK, f"{what}: {rmem} B charged, budget {rcvbuf} B"
+    assert grown <= SLAB_FACTOR * rcvbuf + SLAB_ALLOWANCE, (
+        f"{what}: slab grew {grown} B for a budget of {rcvbuf} B")
+    return rmem
+
+
+def drain(s: socket.socket, got: dict[int, bytearray], quiet: float = 0.5) -> int:
+    """Read what is there into ``got`` (per stream); bytes read."""
+    n = 0
+    while qt.wait_readable(s, quiet):
+        m = quic_recvmsg(s, 65536, socket.MSG_DONTWAIT)
+        if m.is_event or m.is_datagram or m.stream_id is None:
+            n += len(m.data)
+            continue
+        got.setdefault(m.stream_id, bytearray()).extend(m.data)
+        n += len(m.data)
+    return n
+
+
+def pattern(i: int) -> int:
+    return (i * 7 + 3) % 251
+
+
+def deliver_all(v: Victim, frames_from: Callable[[dict[int, bytearray]], list[bytes]],
+                want: dict[int, bytes], rounds: int = 40) -> None:
+    """Read, then send again what is missing, until all of ``want`` is read."""
+    got: dict[int, bytearray] = {}
+    for _ in range(rounds):
+        drain(v.server, got)
+        if all(bytes(got.get(sid, b"")) == data for sid, data in want.items()):
+            return
+        for sid, data in want.items():
+            assert bytes(got.get(sid, b"")) == data[: len(got.get(sid, b""))], (
+                f"stream {sid}: wrong bytes")
+        v.peer.send_frames(frames_from(got))
+        settle(v.server, 5)
+    raise AssertionError(f"not all delivered: { {k: len(x) for k, x in got.items()} }")
+
+
+# (a) ------------------------------------------------------------------------
+
+def test_one_byte_frames_in_order() -> None:
+    total = 64 * 1024
+    data = bytes(pattern(i) for i in range(total))
+
+    def frames(got: dict[int, bytearray]) -> list[bytes]:
+        start = len(got.get(0, b""))
+        return [stream_frame(0, i, data[i : i + 1]) for i in range(start, total)]
+
+    with hostile_pair() as v:
+        slab = slab_kb()
+        v.peer.send_frames(frames({}))
+        check_bound(v, slab, "1-byte frames")
+        deliver_all(v, frames, {0: data})
+
+
+# (b) ------------------------------------------------------------------------
+
+def test_out_of_order_holes() -> None:
+    total = 64 * 1024
+    with hostile_pair() as v:
+        slab = slab_kb()
+        before = snmp_in(None).get("QuicRcvMemDrops", 0)
+        v.peer.send_frames([stream_frame(0, i, b"x") for i in range(1, total, 2)])
+        check_bound(v, slab, "holes")
+        # the first hole filled: the data the buffer held comes out in order
+        v.peer.send_frames([stream_frame(0, 0, b"y")])
+        got: dict[int, bytearray] = {}
+        qt.wait_for(lambda: drain(v.server, got, 0.2) >= 0 and bool(got.get(0)), 10,
+                    "data after the first hole")
+        assert bytes(got[0][:2]) == b"yx"
+        print("drops", snmp_in(None).get("QuicRcvMemDrops", 0) - before)
+
+
+# (c) ------------------------------------------------------------------------
+
+def test_many_streams() -> None:
+    nstreams, per = 100, 600
+    want = {4 * k: bytes(pattern(k + i) for i in range(per)) for k in range(nstreams)}
+
+    def round_robin() -> list[bytes]:  # no two neighbours share a stream
+        return [stream_frame(sid, i, data[i : i + 1])
+                for i in range(per) for sid, data in want.items()]
+
+    def again(got: dict[int, bytearray]) -> list[bytes]:  # stream by stream
+        return [stream_frame(sid, i, data[i : i + 1]) for sid, data in want.items()
+                for i in range(len(got.get(sid, b"")), per)]
+
+    with hostile_pair() as v:
+        slab = slab_kb()
+        v.peer.send_frames(round_robin())
+        check_bound(v, slab, "many streams")
+        deliver_all(v, again, want)
+
+
+# (d) ------------------------------------------------------------------------
+
+def test_datagrams() -> None:
+    with hostile_pair(server_tp={"max_datagram_frame_size": 1500}) as v:
+        slab = slab_kb()
+        for _ in range(200):
+            v.peer.send_frames([dgram_frame(b"d")] * 300)
+        check_bound(v, slab, "datagrams")
+        got: dict[int, bytearray] = {}
+        assert drain(v.server, got) > 0
+
+
+# (e) ------------------------------------------------------------------------
+
+def test_app_level_crypto_holes() -> None:
+    with hostile_pair() as v:
+        slab = slab_kb()
+        v.peer.send_frames([crypto_frame(i, b"c") for i in range(1, 64 * 1024 - 1, 2)])
+        check_bound(v, slab, "CRYPTO holes")
+
+
+# per-namespace limit ----------------------------------------------------------
+
+@contextmanager
+def netns() -> Iterator[str]:
+    ns = f"qm{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=30)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=30)
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], timeout=30)
+
+
+def transfer(c: socket.socket, s: socket.socket, size: int, hold: float) -> dict[str, int]:
+    """Send ``size`` bytes; the server reads only after ``hold`` seconds
+    (memory peaks first), then all of it, which must arrive intact."""
+    data = bytes(pattern(i) for i in range(size))
+    peak = {"rmem": 0}
+    c.settimeout(120)
+    s.settimeout(120)
+
+    def send() -> None:
+        quic_sendmsg(c, data, 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN)
+
+    def recv() -> None:
+        end = time.monotonic() + hold
+        while time.monotonic() < end:
+            peak["rmem"] = max(peak["rmem"], meminfo(s)[0])
+            time.sleep(0.05)
+        got = bytearray()
+        while True:
+            m = quic_recvmsg(s, 65536)
+            got += m.data
+            if m.fin:
+                break
+        assert bytes(got) == data, f"{len(got)} of {size} bytes, or wrong ones"
+
+    qt.run_threads(send, recv, timeout=300)
+    return peak
+
+
+def test_namespace_limit() -> None:
+    limit = 256 * 1024
+    with netns() as ns:
+        subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+                        f"net.quic.rmem_max_total={limit}"], check=True, timeout=30)
+        out = subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-n",
+                              "net.quic.rmem_max_total"],
+                             check=True, capture_output=True, text=True, timeout=30).stdout
+        assert int(out) == limit
+        with open("/proc/sys/net/quic/rmem_max_total") as f:
+            assert int(f.read()) > limit, "the init namespace's limit changed too"
+        init_before = snmp_in(None).get("QuicRcvMemDrops", 0)
+        ns_before = snmp_in(ns)["QuicRcvMemDrops"]
+
+        lsk, c, s = qt.in_netns(ns, lambda: qt.connect_pair())  # type: ignore[misc]
+        try:
+            peak = transfer(c, s, 1 << 20, hold=5)
+            print("ns peak rmem", peak["rmem"], "snmp", snmp_in(ns))
+            assert peak["rmem"] <= limit + SLACK
+            assert snmp_in(ns)["QuicRcvMemDrops"] > ns_before
+            assert snmp_in(ns)["QuicRcvMemAlloc"] <= limit + SLACK
+        finally:
+            for k in (c, s, lsk):
+                k.close()
+        assert snmp_in(None)["QuicRcvMemDrops"] == init_before
+
+    # the same transfer in the init namespace is not limited by it
+    lsk, c, s = qt.connect_pair()
+    try:
+        peak = transfer(c, s, 1 << 20, hold=5)
+        print("init peak rmem", peak["rmem"])
+        assert peak["rmem"] > limit + SLACK
+    finally:
+        for k in (c, s, lsk):
+            k.close()
+
+
+# a well-behaved peer with a small receive buffer ------------------------------
+
+@pytest.mark.parametrize("rcvbuf", [
+    pytest.param(16 * 1024, marks=pytest.mark.xfail(
+        strict=True, reason="open: a 2 MiB transfer into a 32 KiB budget dies of idle "
+        "timeout (ETIMEDOUT) on loopback; not yet diagnosed")),
+    128 * 1024,
+])
+def test_small_rcvbuf_bulk_completes(rcvbuf: int) -> None:
+    def small(sk: socket.socket) -> None:
+        sk.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+
+    lsk, c, s = qt.connect_pair()
+    try:
+        small(s)
+        budget = meminfo(s)[1]
+        peak = transfer(c, s, 2 << 20, hold=2)
+        print("rcvbuf", budget, "peak rmem", peak["rmem"])
+        assert peak["rmem"] <= budget + SLACK
+    finally:
+        for k in (c, s, lsk):
+            k.close()
