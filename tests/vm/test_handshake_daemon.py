@@ -139,6 +139,23 @@ class EchoServer:
         assert not self.thread.is_alive(), "the userspace server hung"
 
 
+def kernel_server(consumer: Path, port: int
+                  ) -> tuple[threading.Thread, list[dict[str, str] | BaseException]]:
+    """The kernel consumer serving one x509 connection on 127.0.0.1:port, in
+    a thread; the list gets its outcome."""
+    outcome: list[dict[str, str] | BaseException] = []
+
+    def kernel_side() -> None:
+        try:
+            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - x509 0"))
+        except BaseException as exc:  # checked by the caller
+            outcome.append(exc)
+
+    thread = threading.Thread(target=kernel_side, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
 def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
     server = EchoServer(creds, ["nfs"])
     out = consumer_run(consumer, f"client 127.0.0.1 {server.port} {ALPNS} localhost x509 0")
@@ -152,16 +169,7 @@ def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) ->
 
 def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
     port = free_udp_port()
-    outcome: list[dict[str, str] | BaseException] = []
-
-    def kernel_side() -> None:
-        try:
-            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - x509 0"))
-        except BaseException as exc:  # checked below
-            outcome.append(exc)
-
-    thread = threading.Thread(target=kernel_side, daemon=True)
-    thread.start()
+    thread, outcome = kernel_server(consumer, port)
     time.sleep(0.5)  # the kernel listener binds; Initials are retransmitted anyway
     with QuicConnection.connect("127.0.0.1", port, alpns=["smbd"], hostname="localhost",
                                 cafile=creds.ca, timeout=WAIT) as conn:
@@ -178,13 +186,6 @@ def test_kernel_users_port_is_not_shareable_by_userspace(
     """While the kernel consumer listens on a port, an unprivileged user
     cannot bind or listen there (any ALPN); the kernel server still serves."""
     port = free_udp_port()
-    outcome: list[dict[str, str] | BaseException] = []
-
-    def kernel_side() -> None:
-        try:
-            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - x509 0"))
-        except BaseException as exc:  # checked below
-            outcome.append(exc)
 
     def unprivileged_listen() -> int:
         s = qt.quic_socket(socket.AF_INET)
@@ -194,8 +195,7 @@ def test_kernel_users_port_is_not_shareable_by_userspace(
         s.close()
         return 0
 
-    thread = threading.Thread(target=kernel_side, daemon=True)
-    thread.start()
+    thread, outcome = kernel_server(consumer, port)
     qt.wait_for(lambda: f"127.0.0.1:{port} " in Path("/proc/net/quic/eps").read_text(),
                 10, "the kernel listener")
     result = qt.run_as(65534, unprivileged_listen)
