@@ -258,6 +258,11 @@ static int __net_init quic_net_sysctl_init(struct net *net)
 	if (!t)
 		return -ENOMEM;
 	t[0].data = &qn->rmem_max_total;
+	/* the limit protects the host: a namespace owned by another user
+	 * namespace (a container's root) may read it but not raise it
+	 */
+	if (net->user_ns != &init_user_ns)
+		t[0].mode = 0444;
 	qn->sysctl = register_net_sysctl_sz(net, "net/quic", t,
 					    ARRAY_SIZE(quic_sysctl_table));
 	if (!qn->sysctl) {

@@ -218,3 +218,14 @@ def test_namespaces_do_not_share_ports_sockets_or_traffic(netns: str) -> None:
         only_there.close()
     finally:
         here.close()
+
+
+def test_a_containers_root_cannot_raise_the_namespace_memory_limit() -> None:
+    """net.quic.rmem_max_total protects the host: in a network namespace
+    owned by a new user namespace, its root may read it but not write it."""
+    script = ("cat /proc/sys/net/quic/rmem_max_total && "
+              "echo 4096 > /proc/sys/net/quic/rmem_max_total")
+    r = subprocess.run(["unshare", "--user", "--map-root-user", "--net", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip().isdigit(), r.stderr  # readable
+    assert r.returncode != 0, "the container's root raised the host's limit"
