@@ -90,6 +90,15 @@ static void quic_inq_rfree(struct sk_buff *skb)
 	quic_inq_mem_uncharge(sk, skb->truesize);
 }
 
+/* Charge @skb to @sk whatever the budget says. */
+static void quic_inq_charge_force(struct sock *sk, struct sk_buff *skb)
+{
+	skb_orphan(skb);
+	skb->sk = sk;
+	skb->destructor = quic_inq_rfree;
+	quic_inq_mem_charge(sk, skb->truesize);
+}
+
 /* Charge @skb to @sk if it fits the budget (plus @slack), else -ENOBUFS:
  * the caller drops the packet before it is acknowledged, so the peer
  * sends the data again once the application has made room.
@@ -98,10 +107,7 @@ static int quic_inq_charge(struct sock *sk, struct sk_buff *skb, u32 slack)
 {
 	if (!quic_inq_mem_fits(sk, skb->truesize, slack))
 		return -ENOBUFS;
-	skb_orphan(skb);
-	skb->sk = sk;
-	skb->destructor = quic_inq_rfree;
-	quic_inq_mem_charge(sk, skb->truesize);
+	quic_inq_charge_force(sk, skb);
 	return 0;
 }
 
@@ -488,15 +494,23 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 	QUIC_RCV_CB(skb)->stream_id = st->id;
 	QUIC_RCV_CB(skb)->offset = off + skip;
 	/* out-of-order data may use half of the receive buffer, so that
-	 * the data filling its holes always finds room
+	 * the data filling its holes always finds room; one piece is always
+	 * taken (within the budget), so that a peer whose datagrams are
+	 * larger than that half gets acknowledgments that reveal its losses
 	 */
-	if (!in_order &&
+	if (!in_order && t->reasm_mem &&
 	    t->reasm_mem + skb->truesize > READ_ONCE(sk->sk_rcvbuf) / 2) {
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_RCV_MEMDROP);
 		kfree_skb(skb);
 		return -ENOBUFS;
 	}
-	if (quic_inq_charge(sk, skb, 0)) {
+	/* the bytes the application waits for are taken whenever nothing
+	 * it could read is held: the budget is then held by out-of-order
+	 * data, which only these bytes can release
+	 */
+	if (in_order && atomic_read(&sk->sk_rmem_alloc) <= t->reasm_mem) {
+		quic_inq_charge_force(sk, skb);
+	} else if (quic_inq_charge(sk, skb, 0)) {
 		kfree_skb(skb);
 		return -ENOBUFS;
 	}

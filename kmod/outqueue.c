@@ -1366,6 +1366,44 @@ static void quic_outq_probe_space(struct sock *sk, u8 space)
 	}
 }
 
+/* A probe of the 1-RTT space carries the stream data of the oldest packet
+ * in flight again (RFC 9002 6.2.4 allows either): a receiver that dropped
+ * that data for want of memory acknowledges nothing while it is sent only
+ * new data it cannot take either, so loss detection would never resend it.
+ */
+static void quic_outq_probe_streams(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_stream_table *t = &qs->streams;
+	struct sk_buff *skb, *copy;
+	struct quic_sent_pkt *sp;
+	struct quic_stream *st;
+	struct quic_snd_cb *cb;
+
+	if (!skb_queue_empty(&t->retxq))
+		return;		/* lost data goes first anyway */
+	list_for_each_entry(sp, &qs->space[QUIC_PN_APP].sent, list) {
+		if (!sp->chunks)
+			continue;
+		for (skb = sp->chunks; skb; skb = skb->next) {
+			cb = QUIC_SND_CB(skb);
+			st = quic_stream_find(sk, cb->stream_id);
+			if (!st || st->send_state > QUIC_STREAM_SEND_STATE_SENT)
+				continue;
+			copy = quic_outq_chunk_alloc(sk, skb->len, cb->stream_id,
+						     cb->offset, GFP_ATOMIC);
+			if (!copy)
+				return;
+			skb_put_data(copy, skb->data, skb->len);
+			QUIC_SND_CB(copy)->fin = cb->fin;
+			QUIC_SND_CB(copy)->sent = 1;
+			st->unacked++;	/* each copy is acked or lost */
+			__skb_queue_tail(&t->retxq, copy);
+		}
+		return;
+	}
+}
+
 /* The loss detection timer fired (socket locked). */
 void quic_outq_loss_timeout(struct sock *sk)
 {
@@ -1406,6 +1444,8 @@ void quic_outq_loss_timeout(struct sock *sk)
 		qs->pto_count++;
 	/* the probe resends unacknowledged data, or is a PING */
 	quic_outq_probe_space(sk, pick);
+	if (pick == QUIC_PN_APP)
+		quic_outq_probe_streams(sk);
 	qs->probe_mask |= BIT(pick);
 out:
 	quic_outq_flush(sk);
