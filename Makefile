@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VM_TIMEOUT ?= 1800
 
-.PHONY: all setup kmod check check-host check-vm demo bench lint clean
+.PHONY: all setup kmod check check-host check-vm demo bench lint docs clean
 
 all: kmod
 
@@ -21,11 +21,14 @@ check-host:
 check-vm:
 	scripts/vm-run --timeout $(VM_TIMEOUT) -- $(PY) -m pytest -q -p no:cacheprovider tests/vm
 
+docs:
+	$(PY) -m pytest -q tests/host/test_docs.py
+
 lint:
-	$(PY) -m ruff check libquic userspace tests benchmarks
+	$(PY) -m ruff check libquic tests benchmarks
 
 demo: kmod
-	scripts/vm-run --timeout 900 -- $(PY) -m userspace.demo
+	scripts/vm-run --timeout 900 -- $(PY) -m libquic.tools.demo
 
 # QUIC vs TCP vs kTLS in one VM boot (ratios; see benchmarks/bench.py).
 bench: kmod
