@@ -40,7 +40,7 @@ from libquic import sockopt, uapi
 from libquic.aioutil import wait_fd
 from libquic.cmsg import ANCBUF_SIZE, handshake_cmsg, parse_cmsgs
 from libquic.tls import certs as _certs
-from libquic.tls.ciphers import suite_for_kernel_cipher
+from libquic.tls.ciphers import CipherSuite
 from libquic.tls.engine import (
     ClientAuth,
     Direction,
@@ -58,6 +58,22 @@ from libquic.tls.errors import TLSError
 from libquic.tls.keylog import KeyLogCallback, keylog_from_env
 from libquic.tls.psk import ExternalPSK, load_psk_file
 from libquic.tls.tickets import TICKET_KEY_SIZE, SessionData
+
+# The kernel's numbers for the engine's levels and cipher suites: the TLS
+# engine knows none of them.
+_KERNEL_LEVEL: dict[Level, int] = {
+    Level.INITIAL: uapi.QUIC_CRYPTO_INITIAL,
+    Level.EARLY: uapi.QUIC_CRYPTO_EARLY,
+    Level.HANDSHAKE: uapi.QUIC_CRYPTO_HANDSHAKE,
+    Level.APP: uapi.QUIC_CRYPTO_APP,
+}
+_ENGINE_LEVEL: dict[int, Level] = {v: k for k, v in _KERNEL_LEVEL.items()}
+_KERNEL_CIPHER: dict[CipherSuite, int] = {
+    CipherSuite.TLS_AES_128_GCM_SHA256: uapi.TLS_CIPHER_AES_GCM_128,
+    CipherSuite.TLS_AES_256_GCM_SHA384: uapi.TLS_CIPHER_AES_GCM_256,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256: uapi.TLS_CIPHER_CHACHA20_POLY1305,
+}
+_SUITE_OF_KERNEL_CIPHER: dict[int, CipherSuite] = {v: k for k, v in _KERNEL_CIPHER.items()}
 
 MSG_MORE = int(uapi.MSG_MORE)
 MSG_NOSIGNAL = int(uapi.MSG_NOSIGNAL)
@@ -246,7 +262,7 @@ class HandshakeDriver:
             if value is not None:
                 kw[name] = list(value)
         if s.cipher_type:
-            suite = suite_for_kernel_cipher(s.cipher_type)
+            suite = _SUITE_OF_KERNEL_CIPHER.get(s.cipher_type)
             if suite is None:
                 raise ValueError(f"cipher type {s.cipher_type} has no TLS 1.3 suite here")
             kw["cipher_suites"] = [suite]
@@ -305,8 +321,9 @@ class HandshakeDriver:
                     self._write_alpn()
             elif isinstance(ev, InstallSecret):
                 try:
-                    sockopt.set_crypto_secret(self.sock, ev.level, ev.direction == Direction.SEND,
-                                              ev.cipher_type, ev.secret)
+                    sockopt.set_crypto_secret(self.sock, _KERNEL_LEVEL[ev.level],
+                                              ev.direction == Direction.SEND,
+                                              _KERNEL_CIPHER[ev.suite], ev.secret)
                 finally:
                     ev.wipe()
             elif isinstance(ev, SendData):
@@ -314,7 +331,7 @@ class HandshakeDriver:
             elif isinstance(ev, HandshakeComplete):
                 self._write_alpn()  # kernel users read the choice back
         for i, ev in enumerate(flight):
-            self._out.append((int(ev.level), ev.data, i < len(flight) - 1))
+            self._out.append((_KERNEL_LEVEL[ev.level], ev.data, i < len(flight) - 1))
         self.flush()
         self._update_done()
 
@@ -356,11 +373,14 @@ class HandshakeDriver:
                 return
             if flags & MSG_QUIC_NOTIFICATION:
                 continue  # an event; none are enabled by the handshake
-            level = parse_cmsgs(ancdata).handshake_level
-            if level is None:
+            klevel = parse_cmsgs(ancdata).handshake_level
+            if klevel is None:
                 if not data:
                     raise ConnectionResetError("connection closed during the handshake")
                 raise ConnectionError("received non-handshake data during the handshake")
+            level = _ENGINE_LEVEL.get(klevel)
+            if level is None:
+                raise ConnectionError(f"handshake data at unknown kernel level {klevel}")
             self._run(self.engine.receive if self.engine else _no_engine, level, bytes(data))
 
 
@@ -509,6 +529,7 @@ __all__ = [
     "HandshakeDriver",
     "HandshakeResult",
     "HandshakeSession",
+    "QuicSocketLike",
     "quic_client_handshake",
     "quic_client_handshake_async",
     "quic_handshake",

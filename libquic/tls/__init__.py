@@ -1,13 +1,7 @@
 """Sans-I/O TLS 1.3 handshake engine for QUIC (RFC 8446, RFC 9001)."""
 
 from .certs import SignatureScheme, load_certificate_chain, load_private_key
-from .ciphers import (
-    TLS_CIPHER_AES_CCM_128,
-    TLS_CIPHER_AES_GCM_128,
-    TLS_CIPHER_AES_GCM_256,
-    TLS_CIPHER_CHACHA20_POLY1305,
-    CipherSuite,
-)
+from .ciphers import CipherSuite
 from .engine import (
     ClientAuth,
     Direction,
@@ -29,10 +23,6 @@ from .tickets import ReplayRegister, SessionData
 
 __all__ = [
     "HAVE_MLKEM",
-    "TLS_CIPHER_AES_CCM_128",
-    "TLS_CIPHER_AES_GCM_128",
-    "TLS_CIPHER_AES_GCM_256",
-    "TLS_CIPHER_CHACHA20_POLY1305",
     "AlertDescription",
     "CipherSuite",
     "ClientAuth",

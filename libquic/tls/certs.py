@@ -25,6 +25,27 @@ from cryptography.x509.oid import PublicKeyAlgorithmOID
 
 from .errors import AlertDescription, TLSError
 
+__all__ = [
+    "CLIENT_CONTEXT",
+    "DEFAULT_SIGNATURE_SCHEMES",
+    "SERVER_CONTEXT",
+    "SYSTEM_CA_FILES",
+    "PrivateKey",
+    "PublicKey",
+    "SignatureScheme",
+    "check_hostname",
+    "choose_scheme",
+    "load_certificate_chain",
+    "load_private_key",
+    "load_trust_anchors",
+    "schemes_for_certificate",
+    "sign",
+    "system_ca_file",
+    "verify_chain",
+    "verify_content",
+    "verify_signature",
+]
+
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 

@@ -11,6 +11,11 @@ from contextlib import contextmanager
 
 from .errors import decode_error
 
+__all__ = [
+    "Reader",
+    "Writer",
+]
+
 
 class Reader:
     """Sequential reader over an immutable byte string."""

@@ -109,21 +109,40 @@ from .tickets import (
     now_ms,
 )
 
+__all__ = [
+    "ClientAuth",
+    "Direction",
+    "Event",
+    "HandshakeComplete",
+    "InstallSecret",
+    "Level",
+    "SendData",
+    "SessionTicketReceived",
+    "State",
+    "TLSConfig",
+    "TLSEngine",
+    "TransportParameters",
+]
 
-class Level(IntEnum):
-    """QUIC encryption levels, numbered as enum quic_crypto_level in the UAPI."""
 
-    APP = 0
-    INITIAL = 1
-    HANDSHAKE = 2
-    EARLY = 3
+class Level(Enum):
+    """The encryption level handshake data and secrets belong to (RFC 9001 4).
+
+    The engine knows no kernel numbers: ``libquic.handshake`` maps these to
+    the UAPI's ``enum quic_crypto_level``.
+    """
+
+    INITIAL = "initial"
+    EARLY = "early"
+    HANDSHAKE = "handshake"
+    APP = "app"
 
 
-class Direction(IntEnum):
-    """Value of quic_crypto_secret.send."""
+class Direction(Enum):
+    """Whether a secret protects what we send or what we receive."""
 
-    RECV = 0
-    SEND = 1
+    SEND = "send"
+    RECV = "recv"
 
 
 class ClientAuth(IntEnum):
@@ -186,7 +205,6 @@ class InstallSecret(Event):
     level: Level
     direction: Direction
     suite: CipherSuite
-    cipher_type: int  # TLS_CIPHER_* for struct quic_crypto_secret
     secret: bytearray = field(repr=False)
 
     def wipe(self) -> None:
@@ -353,14 +371,14 @@ class TLSEngine:
             raise
         return events
 
-    def receive(self, level: int, data: bytes) -> list[Event]:
+    def receive(self, level: Level, data: bytes) -> list[Event]:
         """Consume handshake bytes received at ``level``; returns new events."""
         if self.state == State.FAILED:
             raise TLSError(AlertDescription.internal_error, "the handshake already failed")
-        try:
-            lvl = Level(level)
-        except ValueError:
-            raise TLSError(AlertDescription.internal_error, f"bad level {level}") from None
+        if not isinstance(level, Level):
+            raise TLSError(AlertDescription.internal_error,
+                           f"bad level {level!r}: pass a libquic.tls.Level")
+        lvl = level
         events: list[Event] = []
         try:
             if lvl == Level.EARLY:
@@ -431,8 +449,7 @@ class TLSEngine:
                  secret: bytearray, suite: SuiteInfo | None = None) -> None:
         suite = suite or self._suite
         assert suite is not None
-        events.append(InstallSecret(level, direction, suite.suite, suite.kernel_cipher,
-                                    bytearray(secret)))
+        events.append(InstallSecret(level, direction, suite.suite, bytearray(secret)))
 
     def _dispatch(self, mtype: int, body: bytes, whole: bytes, events: list[Event]) -> None:
         st = self.state

@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+__all__ = [
+    "CRYPTO_ERROR_BASE",
+    "AlertDescription",
+    "TLSError",
+    "decode_error",
+    "illegal_parameter",
+    "unexpected_message",
+]
+
 CRYPTO_ERROR_BASE = 0x100
 
 

@@ -12,6 +12,17 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .errors import AlertDescription, TLSError
 
+__all__ = [
+    "DEFAULT_GROUPS",
+    "DEFAULT_KEY_SHARE_GROUPS",
+    "MLKEM768_CIPHERTEXT_LEN",
+    "MLKEM768_PUBLIC_LEN",
+    "SUPPORTED_GROUPS",
+    "Group",
+    "KeyShare",
+    "server_key_exchange",
+]
+
 try:  # ML-KEM needs cryptography >= 46 built against OpenSSL 3.5+/AWS-LC
     from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
 

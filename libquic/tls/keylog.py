@@ -9,6 +9,12 @@ import os
 import threading
 from collections.abc import Callable
 
+__all__ = [
+    "KeyLogCallback",
+    "KeyLogFile",
+    "keylog_from_env",
+]
+
 KeyLogCallback = Callable[[str, bytes, bytes], None]
 
 _lock = threading.Lock()

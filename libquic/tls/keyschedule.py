@@ -12,6 +12,18 @@ import hmac
 
 from .ciphers import SuiteInfo
 
+__all__ = [
+    "KeySchedule",
+    "Secret",
+    "exporter",
+    "hkdf_expand",
+    "hkdf_expand_label",
+    "hkdf_extract",
+    "hkdf_label",
+    "transcript_hash",
+    "wipe",
+]
+
 Secret = bytearray
 
 

@@ -14,6 +14,47 @@ from enum import IntEnum
 from .codec import Reader, Writer
 from .errors import AlertDescription, TLSError, decode_error, illegal_parameter
 
+__all__ = [
+    "HRR_RANDOM",
+    "MAX_MESSAGE_SIZE",
+    "TLS_VERSION_1_2",
+    "TLS_VERSION_1_3",
+    "Certificate",
+    "CertificateEntry",
+    "CertificateRequest",
+    "CertificateVerify",
+    "ClientHello",
+    "EncryptedExtensions",
+    "ExtensionType",
+    "Extensions",
+    "Finished",
+    "HandshakeType",
+    "NewSessionTicket",
+    "PskIdentity",
+    "PskKeyExchangeMode",
+    "ServerHello",
+    "decode_alpn",
+    "decode_key_share_ch",
+    "decode_key_share_sh",
+    "decode_pre_shared_key_ch",
+    "decode_psk_modes",
+    "decode_server_name",
+    "decode_supported_versions_ch",
+    "decode_u16",
+    "decode_u16_list",
+    "encode_alpn",
+    "encode_key_share_ch",
+    "encode_key_share_sh",
+    "encode_pre_shared_key_ch",
+    "encode_psk_modes",
+    "encode_server_name",
+    "encode_supported_versions_ch",
+    "encode_u16_list",
+    "encode_u32",
+    "frame",
+    "split_message",
+]
+
 TLS_VERSION_1_2 = 0x0303
 TLS_VERSION_1_3 = 0x0304
 

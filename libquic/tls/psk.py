@@ -11,6 +11,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+__all__ = [
+    "ExternalPSK",
+    "load_psk_file",
+    "parse_psk_lines",
+]
+
 
 @dataclass(frozen=True)
 class ExternalPSK:

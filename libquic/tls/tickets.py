@@ -32,6 +32,19 @@ from .codec import Reader, Writer
 from .errors import TLSError
 from .keyschedule import hkdf_expand
 
+__all__ = [
+    "DEFAULT_REPLAY_REGISTER",
+    "MAX_TICKET_LIFETIME",
+    "QUIC_MAX_EARLY_DATA",
+    "REPLAY_WINDOW_MS",
+    "TICKET_KEY_SIZE",
+    "ReplayRegister",
+    "SessionData",
+    "TicketKey",
+    "TicketState",
+    "now_ms",
+]
+
 TICKET_KEY_SIZE = 64
 REPLAY_WINDOW_MS = 10_000
 MAX_TICKET_LIFETIME = 7 * 24 * 3600

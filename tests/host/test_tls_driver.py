@@ -295,3 +295,18 @@ def test_struct_layouts_match_uapi_mirror() -> None:
     hs.set_connection_close(rec, 0x178, "x" * 100)
     close = uapi.QuicConnectionClose.from_buffer_copy(rec.values[1])
     assert close.errcode == 0x178 and close.phrase_text == "x" * 63
+
+
+@pytest.mark.parametrize("suite, cipher", [(0x1301, 51), (0x1302, 52), (0x1303, 54)])
+def test_driver_maps_levels_and_suites_to_kernel_numbers(files: dict[str, str], suite: int,
+                                                         cipher: int) -> None:
+    """The engine knows no kernel numbers; the driver gives the kernel its own."""
+    c, s = fake_pair()
+    run_both(lambda: quic_client_handshake(c, None, "localhost", cafile=files["ca"],
+                                           cipher_suites=[suite]),
+             lambda: quic_server_handshake(s, files["key"], files["cert"]))
+    for sock in (c, s):
+        assert {x.cipher for x in sock.secret_calls} == {cipher}
+        assert {x.level for x in sock.secret_calls} == {HANDSHAKE, APP}
+        assert {lvl for lvl, _data, _flags in sock.sends} <= {INITIAL, HANDSHAKE, APP}
+    assert c.sends[0][0] == INITIAL  # the ClientHello
