@@ -14,8 +14,8 @@ from pathlib import Path
 from benchmarks.transports import CONNECT_TIMEOUT, Pair
 from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener
+from libquic.tools.certgen import write_test_pki
 from libquic.uapi import QuicMsgFlag
-from userspace.certgen import write_test_pki
 
 ALPN = "bench"
 

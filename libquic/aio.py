@@ -46,6 +46,12 @@ from libquic.uapi import (
     quic_socket,
 )
 
+__all__ = [
+    "AsyncQuicConnection",
+    "AsyncQuicListener",
+    "AsyncQuicStream",
+]
+
 
 class AsyncQuicStream(StreamBase):
     """A stream of an :class:`AsyncQuicConnection` (coroutine read/write)."""

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+__all__ = [
+    "wait_fd",
+]
+
 
 async def wait_fd(loop: asyncio.AbstractEventLoop, fd: int, write: bool) -> None:
     """Wait until ``fd`` is readable (or writable) without blocking the loop."""

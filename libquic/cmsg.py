@@ -25,6 +25,20 @@ from libquic.uapi import (
     QuicStreamInfo,
 )
 
+__all__ = [
+    "ANCBUF_SIZE",
+    "STREAM_FLAGS",
+    "Ancillary",
+    "QuicCmsgs",
+    "QuicMessage",
+    "handshake_cmsg",
+    "parse_cmsgs",
+    "quic_recvmsg",
+    "quic_recvmsg_into",
+    "quic_sendmsg",
+    "stream_cmsg",
+]
+
 # Stream flags belong in the cmsg's stream_flags; the rest go in msg_flags.
 STREAM_FLAGS = (
     QuicMsgFlag.STREAM_NEW

@@ -45,6 +45,22 @@ from libquic.uapi import (
     quic_socket,
 )
 
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EARLY_STREAM_ID",
+    "RECV_SIZE",
+    "Demux",
+    "ListenerBase",
+    "QuicConnection",
+    "QuicListener",
+    "QuicStream",
+    "StreamBase",
+    "configure",
+    "deadline_after",
+    "family_for",
+    "prepare_resumption",
+]
+
 DEFAULT_TIMEOUT = 30.0
 RECV_SIZE = 65536
 

@@ -18,6 +18,13 @@ from libquic.uapi import (
     QuicStreamUpdate,
 )
 
+__all__ = [
+    "EventPayload",
+    "EventStruct",
+    "QuicEventMessage",
+    "decode_event",
+]
+
 EventStruct = QuicStreamUpdate | QuicStreamMaxData | QuicConnectionClose | QuicConnectionIdInfo
 EventPayload = EventStruct | int | bytes
 

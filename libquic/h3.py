@@ -21,6 +21,36 @@ from dataclasses import dataclass, field
 from libquic.connection import DEFAULT_TIMEOUT, QuicConnection
 from libquic.varint import decode_varint, encode_varint
 
+__all__ = [
+    "FRAME_CANCEL_PUSH",
+    "FRAME_DATA",
+    "FRAME_GOAWAY",
+    "FRAME_HEADERS",
+    "FRAME_MAX_PUSH_ID",
+    "FRAME_PUSH_PROMISE",
+    "FRAME_SETTINGS",
+    "H3_ALPN",
+    "H3_FRAME_ERROR",
+    "H3_FRAME_UNEXPECTED",
+    "H3_GENERAL_PROTOCOL_ERROR",
+    "H3_MESSAGE_ERROR",
+    "H3_NO_ERROR",
+    "SETTING_QPACK_BLOCKED_STREAMS",
+    "SETTING_QPACK_MAX_TABLE_CAPACITY",
+    "STREAM_CONTROL",
+    "H3Connection",
+    "H3Error",
+    "H3Message",
+    "Handler",
+    "Headers",
+    "QpackCodec",
+    "encode_frame",
+    "encode_message",
+    "parse_frames",
+    "parse_message",
+    "response",
+]
+
 H3_ALPN = "h3"
 
 FRAME_DATA = 0x00
@@ -117,7 +147,7 @@ class QpackCodec:
         try:
             import pylsqpack
         except ImportError as exc:
-            raise ImportError("libquic.h3 needs pylsqpack: pip install pylsqpack") from exc
+            raise ImportError("libquic.h3 needs pylsqpack: pip install 'libquic[h3]'") from exc
         self.encoder = pylsqpack.Encoder()
         self.decoder = pylsqpack.Decoder(0, 0)
 

@@ -34,6 +34,42 @@ from libquic.uapi import (
     QuicTransportParam,
 )
 
+__all__ = [
+    "ALPN_MAX",
+    "PY_GETSOCKOPT_MAX",
+    "SESSION_TICKET_MAX",
+    "TOKEN_MAX",
+    "TRANSPORT_PARAM_EXT_MAX",
+    "SockoptTarget",
+    "get_alpn",
+    "get_config",
+    "get_connection_close",
+    "get_connection_id",
+    "get_event",
+    "get_session_ticket",
+    "get_token",
+    "get_transport_param",
+    "get_transport_param_ext",
+    "getsockopt_bytes",
+    "getsockopt_inout",
+    "is_server",
+    "key_update",
+    "migrate",
+    "set_alpn",
+    "set_config",
+    "set_connection_close",
+    "set_connection_id",
+    "set_crypto_secret",
+    "set_event",
+    "set_session_ticket",
+    "set_token",
+    "set_transport_param",
+    "set_transport_param_ext",
+    "stream_open",
+    "stream_reset",
+    "stream_stop_sending",
+]
+
 _S = TypeVar("_S", bound=ctypes.Structure)
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import struct
 
+__all__ = [
+    "VARINT_MAX",
+    "decode_varint",
+    "encode_varint",
+]
+
 VARINT_MAX = (1 << 62) - 1
 
 

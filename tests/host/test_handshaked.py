@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from libquic.tls.errors import AlertDescription, TLSError
-from userspace.handshake_nl import (
+from libquic.tools.handshake_nl import (
     AUTH_PSK,
     AUTH_X509,
     CMD_ACCEPT,
@@ -17,7 +17,7 @@ from userspace.handshake_nl import (
     AcceptMsg,
     parse_accept,
 )
-from userspace.handshaked import load_config, status_of
+from libquic.tools.handshaked import load_config, status_of
 
 
 def _accept_reply(attrs: list) -> AcceptMsg:

@@ -5,7 +5,7 @@
  * It opens a QUIC socket in the kernel, has the TLS handshake done in
  * userspace through the net/handshake netlink upcall
  * (tls_client_hello_x509/_psk, tls_server_hello_x509/_psk, answered by
- * userspace/handshaked.py), then exchanges one message on a stream.
+ * libquic/tools/handshaked.py), then exchanges one message on a stream.
  *
  * Driven through /proc/quic_consumer (root only).  A write of
  *

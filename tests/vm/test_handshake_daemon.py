@@ -2,7 +2,7 @@
 
 tests/kmod/quic_consumer.ko plays the kernel user (as SMB or NFS would): it
 opens a QUIC socket in the kernel and calls tls_client_hello_*() or
-tls_server_hello_*(); userspace/handshaked.py, started here, answers the
+tls_server_hello_*(); libquic/tools/handshaked.py, started here, answers the
 net/handshake upcall and runs the TLS handshake; the module then exchanges
 one message on a stream with a userspace libquic peer.
 """
@@ -26,7 +26,7 @@ from aiopeer import free_udp_port
 from quicpair import WAIT, Credentials
 
 from libquic.connection import QuicConnection, QuicListener
-from userspace.keyring import add_key, revoke_key, set_perm
+from libquic.tools.keyring import add_key, revoke_key, set_perm
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -60,7 +60,7 @@ x509.private_key = {creds.key}
 """)
     logfile = folder / "log"
     with logfile.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "userspace.handshaked", "-v",
+        proc = subprocess.Popen([sys.executable, "-m", "libquic.tools.handshaked", "-v",
                                  "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT,
                                 cwd=ROOT)
     try:

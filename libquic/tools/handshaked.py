@@ -9,7 +9,7 @@ as the kernel user set them) and reports the status with DONE.  It speaks
 the same netlink protocol as ktls-utils' tlshd and reads the same
 configuration keys::
 
-    python3 -m userspace.handshaked [-c /etc/tlshd.conf] [-v]
+    quic-handshaked [-c /etc/tlshd.conf] [-v]
 
 Configuration (INI, tlshd-compatible subset)::
 
@@ -35,6 +35,7 @@ import errno
 import logging
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,14 +46,32 @@ from libquic.handshake import HandshakeResult, HandshakeSession, quic_handshake
 from libquic.tls.engine import ClientAuth
 from libquic.tls.errors import TLSError
 from libquic.tls.psk import ExternalPSK
-from userspace.handshake_nl import (
-    AUTH_PSK,
-    AUTH_UNAUTH,
-    AUTH_X509,
-    HandshakeNetlink,
-    HandshakeRequest,
-)
-from userspace.keyring import describe_key, read_key
+from libquic.tools.keyring import describe_key, read_key
+
+try:
+    from libquic.tools.handshake_nl import (
+        AUTH_PSK,
+        AUTH_UNAUTH,
+        AUTH_X509,
+        HandshakeNetlink,
+        HandshakeRequest,
+    )
+except ImportError as _exc:  # pyroute2 comes with the "daemon" extra
+    _NETLINK_MISSING: ImportError | None = _exc
+else:
+    _NETLINK_MISSING = None
+
+__all__ = [
+    "Daemon",
+    "DaemonConfig",
+    "SideConfig",
+    "build_session",
+    "handle",
+    "load_config",
+    "main",
+    "psks_from_keyring",
+    "status_of",
+]
 
 log = logging.getLogger("handshaked")
 
@@ -214,12 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="tlshd-style INI file")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if _NETLINK_MISSING is not None:
+        print(f"quic-handshaked: {_NETLINK_MISSING}; install it with "
+              "pip install 'libquic[daemon]'", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="handshaked: %(message)s")
-    daemon = Daemon(load_config(args.config))
-    signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
-    signal.signal(signal.SIGINT, lambda *_: daemon.stop())
-    daemon.run()
+    try:
+        daemon = Daemon(load_config(args.config))
+        signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
+        signal.signal(signal.SIGINT, lambda *_: daemon.stop())
+        daemon.run()
+    except (OSError, ValueError, configparser.Error) as exc:
+        print(f"quic-handshaked: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,6 +9,7 @@ bulk transfer whose SHA-256 the server checks, with the throughput.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import platform
@@ -22,8 +23,10 @@ from pathlib import Path
 from libquic import sockopt
 from libquic.connection import QuicConnection, QuicListener
 from libquic.handshake import HandshakeResult
+from libquic.tools.certgen import write_test_pki
 from libquic.uapi import IPPROTO_QUIC, QuicTransportParam, quic_socket
-from userspace.certgen import write_test_pki
+
+__all__ = ["main", "run_session", "section", "show_module", "show_procfs", "show_sockets"]
 
 ALPN = "kquic-demo"
 TIMEOUT = 120.0
@@ -45,7 +48,8 @@ def show_module() -> None:
     print(f"kernel {platform.release()}")
     mod = Path("/sys/module/quic")
     if not mod.exists():
-        raise SystemExit("quic module is not loaded")
+        raise SystemExit("quic-demo: the quic module is not loaded (modprobe quic, or "
+                         "insmod kmod/quic.ko)")
     for attr in ("srcversion", "refcnt", "coresize"):
         p = mod / attr
         if p.exists():
@@ -165,7 +169,12 @@ def _client_traffic(cli: QuicConnection) -> None:
           "(software-emulated VM: compare ratios, not absolutes)")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="quic-demo",
+        description="Show the loaded QUIC module and run a loopback session over IPv4 and "
+        "IPv6: handshake, echo on streams, a datagram and a checked bulk transfer.",
+    ).parse_args(argv)
     show_module()
     show_sockets()
     run_session(socket.AF_INET, "127.0.0.1")

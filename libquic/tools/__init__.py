@@ -1,1 +1,3 @@
 """Programs built on libquic."""
+
+__all__: list[str] = []

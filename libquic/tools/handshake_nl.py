@@ -16,6 +16,25 @@ from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST, genlmsg, nla
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.generic import GenericNetlinkSocket
 
+__all__ = [
+    "AUTH_PSK",
+    "AUTH_UNAUTH",
+    "AUTH_X509",
+    "CMD_ACCEPT",
+    "CMD_DONE",
+    "CMD_READY",
+    "FAMILY",
+    "HANDLER_CLASS_TLSHD",
+    "MCGRP_TLSHD",
+    "MSG_TYPE_CLIENTHELLO",
+    "MSG_TYPE_SERVERHELLO",
+    "AcceptMsg",
+    "DoneMsg",
+    "HandshakeNetlink",
+    "HandshakeRequest",
+    "parse_accept",
+]
+
 FAMILY = "handshake"
 MCGRP_TLSHD = "tlshd"
 

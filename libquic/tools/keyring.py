@@ -8,6 +8,22 @@ import ctypes.util
 import os
 from dataclasses import dataclass
 
+__all__ = [
+    "KEYCTL_DESCRIBE",
+    "KEYCTL_READ",
+    "KEYCTL_REVOKE",
+    "KEYCTL_SETPERM",
+    "KEY_SPEC_USER_KEYRING",
+    "SYS_ADD_KEY",
+    "SYS_KEYCTL",
+    "KeyInfo",
+    "add_key",
+    "describe_key",
+    "read_key",
+    "revoke_key",
+    "set_perm",
+]
+
 SYS_ADD_KEY = 248  # x86_64
 SYS_KEYCTL = 250
 KEYCTL_REVOKE = 3
