@@ -25,6 +25,14 @@ Configuration (INI, tlshd-compatible subset)::
 
 PSKs come from the kernel user as key serials (``ta_my_peerids``): the key's
 description is the PSK identity and its payload the key.
+
+As a service: ``quic-handshaked --print-unit`` prints a systemd unit
+(``Type=notify``: the daemon reports READY once it listens; ``systemctl
+reload`` sends SIGHUP, which reads the configuration again and keeps the old
+one if the new one is bad).  Under systemd the log lines carry journal
+priorities.  At most ``--workers`` handshakes run at once and ``--queue``
+more wait; a request beyond that is refused with EBUSY and a log line, as
+is every failed handshake.
 """
 
 from __future__ import annotations
@@ -33,12 +41,16 @@ import argparse
 import configparser
 import errno
 import logging
+import os
+import shutil
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from libquic import sockopt
@@ -47,6 +59,7 @@ from libquic.tls.engine import ClientAuth
 from libquic.tls.errors import TLSError
 from libquic.tls.psk import ExternalPSK
 from libquic.tools.keyring import describe_key, read_key
+from libquic.tools.service import notify, setup_logging, use_journal
 
 try:
     from libquic.tools.handshake_nl import (
@@ -71,12 +84,15 @@ __all__ = [
     "main",
     "psks_from_keyring",
     "status_of",
+    "unit_text",
 ]
 
 log = logging.getLogger("handshaked")
 
 DEFAULT_CONFIG = "/etc/tlshd.conf"
 DEFAULT_TIMEOUT_MS = 30_000
+DEFAULT_WORKERS = 8
+DEFAULT_QUEUE = 64
 
 
 @dataclass(frozen=True)
@@ -200,52 +216,164 @@ def handle(req: HandshakeRequest, cfg: DaemonConfig,
 
 
 class Daemon:
-    """Waits for READY and serves each request in its own thread."""
+    """Waits for READY and serves the requests on a bounded pool of workers.
 
-    def __init__(self, cfg: DaemonConfig) -> None:
+    At most ``workers`` handshakes run at once and ``queue`` more wait; a
+    request beyond that is refused at once (DONE with EBUSY, and a log
+    line) rather than piling up threads.  ``reload()`` (SIGHUP) reads the
+    configuration again; handshakes already accepted keep the one they
+    started with.
+    """
+
+    def __init__(self, cfg: DaemonConfig, *, workers: int = DEFAULT_WORKERS,
+                 queue: int = DEFAULT_QUEUE, config_path: str | None = None,
+                 netlink: Callable[[], HandshakeNetlink] | None = None,
+                 handler: Callable[[HandshakeRequest, DaemonConfig,
+                                    Callable[[int, int], None]], object] = handle) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError(f"need at least 1 worker and a queue of 0 or more "
+                             f"(got {workers} and {queue})")
         self.cfg = cfg
+        self.config_path = config_path
+        self.workers = workers
+        self.queue = queue
+        self._netlink = netlink or HandshakeNetlink
+        self._handler = handler
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="handshake")
+        self._lock = threading.Lock()
+        self._busy = 0  # running or queued
         self._stop = threading.Event()
+        self._reload = threading.Event()
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _serve_one(self, req: HandshakeRequest) -> None:
-        with HandshakeNetlink() as nl:
-            handle(req, self.cfg, lambda fd, status: nl.done(fd, status))
+    def request_reload(self) -> None:
+        """Ask the main loop to reload (safe from a signal handler)."""
+        self._reload.set()
+
+    def reload(self) -> bool:
+        """Read the configuration again; on an error keep the current one."""
+        notify("RELOADING=1")
+        try:
+            self.cfg = load_config(self.config_path)
+            log.info("configuration reloaded from %s", self.config_path)
+            return True
+        except (OSError, ValueError, configparser.Error) as exc:
+            log.error("reload failed, keeping the previous configuration: %s", exc)
+            return False
+        finally:
+            notify("READY=1")
+
+    def submit(self, req: HandshakeRequest) -> bool:
+        """Queue an accepted request, or refuse it if the pool is full."""
+        limit = self.workers + self.queue
+        with self._lock:
+            full = self._busy >= limit
+            if not full:
+                self._busy += 1
+        if full:
+            log.warning("fd %d: refused the %s handshake%s with EBUSY: %d are running "
+                        "and %d waiting, the most --workers and --queue allow", req.sockfd,
+                        "client" if req.is_client else "server",
+                        f" to {req.peername}" if req.peername else "", self.workers,
+                        self.queue)
+            try:
+                with self._netlink() as nl:
+                    nl.done(req.sockfd, errno.EBUSY)
+            finally:
+                os.close(req.sockfd)
+            return False
+        self._pool.submit(self._serve_one, req, self.cfg)
+        return True
+
+    def _serve_one(self, req: HandshakeRequest, cfg: DaemonConfig) -> None:
+        try:
+            with self._netlink() as nl:
+                self._handler(req, cfg, lambda fd, status: nl.done(fd, status))
+        except Exception:  # a worker never dies silently
+            log.exception("fd %d: handshake worker failed", req.sockfd)
+        finally:
+            with self._lock:
+                self._busy -= 1
 
     def _drain(self) -> None:
-        with HandshakeNetlink() as nl:
+        with self._netlink() as nl:
             while (req := nl.accept()) is not None:
-                threading.Thread(target=self._serve_one, args=(req,), daemon=True).start()
+                self.submit(req)
 
     def run(self) -> None:
-        with HandshakeNetlink() as nl:
-            nl.listen()
-            log.info("waiting for handshake requests")
-            self._drain()  # requests queued before we joined the group
-            while not self._stop.is_set():
-                if nl.wait_ready(0.5):
-                    self._drain()
+        try:
+            with self._netlink() as nl:
+                nl.listen()
+                log.info("waiting for handshake requests (%d workers, queue %d)",
+                         self.workers, self.queue)
+                notify("READY=1")
+                self._drain()  # requests queued before we joined the group
+                while not self._stop.is_set():
+                    if self._reload.is_set():
+                        self._reload.clear()
+                        self.reload()
+                    if nl.wait_ready(0.5):
+                        self._drain()
+        finally:
+            notify("STOPPING=1")
+            self._pool.shutdown(wait=True)  # running handshakes have timeouts
+
+
+def _command_path() -> str:
+    """How a service manager starts this daemon: the installed command beside
+    our interpreter, else the one on $PATH, else the module."""
+    beside = Path(sys.executable).parent / "quic-handshaked"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("quic-handshaked") or f"{sys.executable} -m libquic.tools.handshaked"
+
+
+def unit_text(command: str) -> str:
+    """The systemd unit, starting ``command``."""
+    template = resources.files("libquic.tools").joinpath("quic-handshaked.service")
+    return template.read_text().replace("@QUIC_HANDSHAKED@", command)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="quic-handshaked", description=__doc__.split("\n\n")[0])
     ap.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="tlshd-style INI file")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                    help=f"handshakes run at once (default {DEFAULT_WORKERS})")
+    ap.add_argument("--queue", type=int, default=DEFAULT_QUEUE,
+                    help=f"requests waiting for a worker before more are refused "
+                    f"(default {DEFAULT_QUEUE})")
+    ap.add_argument("--log", choices=("auto", "journal", "stderr"), default="auto",
+                    help="journal: syslog priority prefixes for journald (auto: when "
+                    "$JOURNAL_STREAM is set)")
+    ap.add_argument("--print-unit", action="store_true",
+                    help="print a systemd unit that starts this command, and exit")
     args = ap.parse_args(argv)
+    if args.print_unit:
+        sys.stdout.write(unit_text(_command_path()))
+        return 0
     if _NETLINK_MISSING is not None:
         print(f"quic-handshaked: {_NETLINK_MISSING}; install it with "
               "pip install 'libquic[daemon]'", file=sys.stderr)
         return 1
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="handshaked: %(message)s")
+    journal = use_journal(args.log)
+    setup_logging("handshaked", args.verbose, journal)
     try:
-        daemon = Daemon(load_config(args.config))
+        daemon = Daemon(load_config(args.config), workers=args.workers, queue=args.queue,
+                        config_path=args.config)
         signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
         signal.signal(signal.SIGINT, lambda *_: daemon.stop())
+        signal.signal(signal.SIGHUP, lambda *_: daemon.request_reload())
         daemon.run()
     except (OSError, ValueError, configparser.Error) as exc:
-        print(f"quic-handshaked: {exc}", file=sys.stderr)
+        print(f"{'<3>' if journal else ''}quic-handshaked: {exc}", file=sys.stderr)
         return 1
     return 0
 
