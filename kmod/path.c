@@ -191,6 +191,16 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 		goto unlock;
 	}
 	err = quic_udp_sock_create(net, addr, &sock);
+	if (err == -EADDRINUSE && port) {
+		/* The port may still be held by a tunnel socket whose last
+		 * QUIC user just closed: quic_udp_sock_put() unlinked it, and
+		 * its release is pending in quic_path_wq.  Wait for those
+		 * releases (they do not take udp_lock) and try once more, so
+		 * that a server can bind the port its predecessor just left.
+		 */
+		flush_workqueue(quic_path_wq);
+		err = quic_udp_sock_create(net, addr, &sock);
+	}
 	if (err)
 		goto free;
 
