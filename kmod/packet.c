@@ -596,8 +596,10 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
 		return -EPROTO;
 	}
-	if (quic_pnspace_has_pn(s, pi.pn))
+	if (quic_pnspace_is_dup(s, pi.pn)) {
+		QUIC_INC_STATS(net, QUIC_MIB_PKT_DUPDROP);
 		return h.len;
+	}
 	if (!pi.payload_len) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
 		return -EPROTO;

@@ -2,6 +2,12 @@
 /*
  * QUIC: packet number spaces (RFC 9000 section 12.3) and the ranges of
  * received packet numbers that ACK frames report.
+ *
+ * At most QUIC_ACK_RANGES_MAX ranges are kept.  When one more is needed,
+ * the oldest is forgotten and the receive floor rises above it: every
+ * packet number below the floor counts as already received, so that no
+ * packet is ever processed twice (RFC 9000 sections 12.3 and 21.10) and
+ * the forgotten ranges need not be acknowledged again (section 13.2.3).
  */
 
 #include <linux/slab.h>
@@ -32,10 +38,13 @@ void quic_pnspace_free(struct quic_pnspace *s)
 	s->loss_time = 0;
 }
 
-bool quic_pnspace_has_pn(const struct quic_pnspace *s, s64 pn)
+/* Was @pn received already, or is it too old to tell? */
+bool quic_pnspace_is_dup(const struct quic_pnspace *s, s64 pn)
 {
 	int i;
 
+	if (pn < s->recv_floor)
+		return true;
 	for (i = 0; i < s->nr_ranges; i++) {
 		if (pn > s->ranges[i].end)
 			return false;
@@ -87,8 +96,12 @@ void quic_pnspace_record(struct quic_pnspace *s, s64 pn, u64 now)
 	}
 	/* a new range at index i; forget the oldest when full */
 	if (s->nr_ranges == QUIC_ACK_RANGES_MAX) {
-		if (i >= QUIC_ACK_RANGES_MAX)
+		if (i >= QUIC_ACK_RANGES_MAX) {
+			/* older than every range kept: the floor records it */
+			s->recv_floor = pn + 1;
 			return;
+		}
+		s->recv_floor = s->ranges[QUIC_ACK_RANGES_MAX - 1].end + 1;
 		s->nr_ranges--;
 	}
 	memmove(&s->ranges[i + 1], &s->ranges[i],

@@ -52,6 +52,7 @@ struct quic_pnspace {
 	s64 largest_recv;		/* -1: none */
 	u64 largest_recv_time;		/* us */
 	struct quic_ack_range ranges[QUIC_ACK_RANGES_MAX];
+	s64 recv_floor;			/* every pn below it is a duplicate */
 	u8 nr_ranges;
 	u8 ack_pending:1,		/* an ACK frame should be sent */
 	   ack_immediate:1;		/* ... without delay */
@@ -70,7 +71,7 @@ struct quic_pnspace {
 
 void quic_pnspace_init(struct quic_pnspace *s);
 void quic_pnspace_free(struct quic_pnspace *s);
-bool quic_pnspace_has_pn(const struct quic_pnspace *s, s64 pn);
+bool quic_pnspace_is_dup(const struct quic_pnspace *s, s64 pn);
 void quic_pnspace_record(struct quic_pnspace *s, s64 pn, u64 now);
 
 #endif /* __NET_QUIC_PNSPACE_H */

@@ -110,6 +110,7 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_PKT_0RTT_SENT]	= "QuicPkt0RttSent",
 	[QUIC_MIB_PKT_0RTT_RCV]		= "QuicPkt0RttRcv",
 	[QUIC_MIB_RCV_MEMDROP]		= "QuicRcvMemDrops",
+	[QUIC_MIB_PKT_DUPDROP]		= "QuicPktDupDrops",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)

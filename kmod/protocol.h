@@ -34,6 +34,7 @@ enum quic_mib_field {
 	QUIC_MIB_PKT_0RTT_SENT,		/* 0-RTT packets sent */
 	QUIC_MIB_PKT_0RTT_RCV,		/* 0-RTT packets opened */
 	QUIC_MIB_RCV_MEMDROP,		/* received data refused for memory */
+	QUIC_MIB_PKT_DUPDROP,		/* duplicate packets dropped */
 	QUIC_MIB_MAX
 };
 

@@ -115,7 +115,10 @@ class Hostile:
         return bytes(pkt)
 
     def send(self, frames: bytes) -> None:
-        pkt = self.packet(frames)
+        self.send_packet(self.packet(frames))
+
+    def send_packet(self, pkt: bytes) -> None:
+        """Send an already protected packet (e.g. a replay of one)."""
         udp = struct.pack(">HHHH", self.sport, self.dst[1], 8 + len(pkt), 0)
         self.raw.sendto(udp + pkt, (self.dst[0], 0))
 
