@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VM_TIMEOUT ?= 1800
 
-.PHONY: all setup kmod check check-host check-vm demo bench lint docs clean
+.PHONY: all setup kmod check check-host check-vm demo bench lint docs install-man clean
 
 all: kmod
 
@@ -23,6 +23,12 @@ check-vm:
 
 docs:
 	$(PY) -m pytest -q tests/host/test_docs.py
+
+# quic(7) and libquic(3); `make -C kmod install` installs quic(7) too.
+MANDIR ?= /usr/share/man
+install-man:
+	install -D -m 0644 Documentation/man/quic.7 $(DESTDIR)$(MANDIR)/man7/quic.7
+	install -D -m 0644 Documentation/man/libquic.3 $(DESTDIR)$(MANDIR)/man3/libquic.3
 
 lint:
 	$(PY) -m ruff check libquic tests benchmarks
