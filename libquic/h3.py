@@ -15,10 +15,10 @@ The QPACK codec is ``pylsqpack`` (installed with aioquic, or on its own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from libquic.connection import DEFAULT_TIMEOUT, QuicConnection
+from libquic.connection import DEFAULT_TIMEOUT, QuicConnection, QuicStream
 from libquic.varint import decode_varint, encode_varint
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "H3Connection",
     "H3Error",
     "H3Message",
+    "H3StreamingResponse",
     "Handler",
     "Headers",
     "QpackCodec",
@@ -86,12 +87,8 @@ class H3Error(Exception):
         self.code = code
 
 
-@dataclass
-class H3Message:
-    """A request or response: its header fields (pseudo-headers first) and body."""
-
+class _HeaderFields:
     headers: Headers
-    body: bytes = b""
 
     def header(self, name: str) -> str | None:
         key = name.encode()
@@ -106,6 +103,120 @@ class H3Message:
         if value is None or not value.isdigit():
             raise H3Error(H3_MESSAGE_ERROR, "the response has no valid :status")
         return int(value)
+
+
+@dataclass
+class H3Message(_HeaderFields):
+    """A request or response: its header fields (pseudo-headers first) and body.
+
+    A handler's response may also carry ``chunks``, body data sent after
+    ``body`` as it is produced (e.g. read from a file), one DATA frame each.
+    """
+
+    headers: Headers
+    body: bytes = b""
+    chunks: Iterable[bytes] = ()
+
+
+# The largest HEADERS frame accepted; DATA is streamed and has no limit.
+MAX_FIELD_SECTION = 64 * 1024
+
+
+class _FrameReader:
+    """Frames of a request stream read as they arrive, not at its end."""
+
+    def __init__(self, stream: QuicStream, timeout: float | None) -> None:
+        self.stream = stream
+        self.timeout = timeout
+        self.buf = bytearray()
+        self.eof = False
+
+    def _fill(self, n: int) -> None:
+        while len(self.buf) < n and not self.eof:
+            data = self.stream.read(max(n - len(self.buf), 65536), self.timeout)
+            if data:
+                self.buf += data
+            else:
+                self.eof = True
+
+    def _varint(self) -> int | None:
+        self._fill(1)
+        if not self.buf:
+            return None
+        need = 1 << (self.buf[0] >> 6)
+        self._fill(need)
+        if len(self.buf) < need:
+            raise H3Error(H3_FRAME_ERROR, "the stream ends inside a frame header")
+        value, _ = decode_varint(bytes(self.buf[:need]), 0)
+        del self.buf[:need]
+        return value
+
+    def header(self) -> tuple[int, int] | None:
+        """The next frame's (type, length), or None at the end of the stream."""
+        ftype = self._varint()
+        if ftype is None:
+            return None
+        length = self._varint()
+        if length is None:
+            raise H3Error(H3_FRAME_ERROR, "the stream ends inside a frame header")
+        return ftype, length
+
+    def chunks(self, length: int) -> Iterator[bytes]:
+        while length:
+            self._fill(1)
+            if not self.buf:
+                raise H3Error(H3_FRAME_ERROR, "a frame is cut short by the stream end")
+            take = min(length, len(self.buf))
+            yield bytes(self.buf[:take])
+            del self.buf[:take]
+            length -= take
+
+    def payload(self, length: int) -> bytes:
+        if length > MAX_FIELD_SECTION:
+            raise H3Error(H3_MESSAGE_ERROR, f"a {length}-byte field section is too large")
+        return b"".join(self.chunks(length))
+
+
+class H3StreamingResponse(_HeaderFields):
+    """A response whose body is read as it arrives: ``iter_body()``."""
+
+    def __init__(self, codec: QpackCodec, stream: QuicStream,
+                 timeout: float | None) -> None:
+        self._reader = _FrameReader(stream, timeout)
+        self._codec = codec
+        self._sid = stream.id
+        headers = None
+        while headers is None:
+            frame = self._reader.header()
+            if frame is None:
+                raise H3Error(H3_MESSAGE_ERROR, f"stream {self._sid} ended without HEADERS")
+            ftype, length = frame
+            _check_request_stream_frame(ftype)
+            if ftype == FRAME_DATA:
+                raise H3Error(H3_FRAME_UNEXPECTED, "DATA before HEADERS")
+            payload = self._reader.payload(length)
+            if ftype == FRAME_HEADERS:
+                headers = codec.decode(self._sid, payload)
+        self.headers = headers
+        _ = self.status  # validates :status
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.header("content-length")
+        return int(value) if value is not None and value.isdigit() else None
+
+    def iter_body(self) -> Iterator[bytes]:
+        """The body's bytes as they arrive; trailers and unknown frames are skipped."""
+        while (frame := self._reader.header()) is not None:
+            ftype, length = frame
+            _check_request_stream_frame(ftype)
+            if ftype == FRAME_DATA:
+                yield from self._reader.chunks(length)
+            elif ftype == FRAME_HEADERS:
+                self._codec.decode(self._sid, self._reader.payload(length))  # trailers
+            else:
+                for _ in self._reader.chunks(length):
+                    pass
 
 
 def encode_frame(ftype: int, payload: bytes) -> bytes:
@@ -180,8 +291,7 @@ def parse_message(codec: QpackCodec, sid: int, data: bytes) -> H3Message:
     headers: Headers | None = None
     body = bytearray()
     for ftype, payload in parse_frames(data):
-        if ftype in _CONTROL_ONLY or ftype == FRAME_PUSH_PROMISE:
-            raise H3Error(H3_FRAME_UNEXPECTED, f"frame 0x{ftype:x} on a request stream")
+        _check_request_stream_frame(ftype)
         if ftype == FRAME_HEADERS:
             decoded = codec.decode(sid, payload)
             if headers is None:
@@ -195,6 +305,11 @@ def parse_message(codec: QpackCodec, sid: int, data: bytes) -> H3Message:
     if headers is None:
         raise H3Error(H3_MESSAGE_ERROR, f"stream {sid} ended without HEADERS")
     return H3Message(headers, bytes(body))
+
+
+def _check_request_stream_frame(ftype: int) -> None:
+    if ftype in _CONTROL_ONLY or ftype == FRAME_PUSH_PROMISE:
+        raise H3Error(H3_FRAME_UNEXPECTED, f"frame 0x{ftype:x} on a request stream")
 
 
 Handler = Callable[[H3Message], H3Message]
@@ -218,14 +333,28 @@ class H3Connection:
                 headers: Iterable[tuple[str, str]] = (),
                 timeout: float | None = DEFAULT_TIMEOUT) -> H3Message:
         """Send one request and wait for its whole response."""
+        stream = self._send_request(method, authority, path, body, headers)
+        resp = parse_message(self._codec, stream.id, stream.read_all(timeout))
+        _ = resp.status  # validates :status
+        return resp
+
+    def stream_request(self, method: str, authority: str, path: str, body: bytes = b"",
+                       headers: Iterable[tuple[str, str]] = (),
+                       timeout: float | None = DEFAULT_TIMEOUT) -> H3StreamingResponse:
+        """Send one request; return once the response's headers are in, with
+        its body left to read (``iter_body()``), for large downloads.
+        ``timeout`` bounds each wait for data."""
+        stream = self._send_request(method, authority, path, body, headers)
+        return H3StreamingResponse(self._codec, stream, timeout)
+
+    def _send_request(self, method: str, authority: str, path: str, body: bytes,
+                      headers: Iterable[tuple[str, str]]) -> QuicStream:
         fields: Headers = [(b":method", method.encode()), (b":scheme", b"https"),
                            (b":authority", authority.encode()), (b":path", path.encode())]
         fields += [(k.lower().encode(), v.encode()) for k, v in headers]
         stream = self.conn.open_stream()
         stream.write(encode_message(self._codec, stream.id, fields, body), fin=True)
-        resp = parse_message(self._codec, stream.id, stream.read_all(timeout))
-        _ = resp.status  # validates :status
-        return resp
+        return stream
 
     def get(self, authority: str, path: str,
             timeout: float | None = DEFAULT_TIMEOUT) -> H3Message:
@@ -251,15 +380,24 @@ class H3Connection:
             if req.header(":method") is None or req.header(":path") is None:
                 raise H3Error(H3_MESSAGE_ERROR, "a request lacks :method or :path")
             resp = handler(req)
-            stream.write(encode_message(self._codec, stream.id, resp.headers, resp.body), fin=True)
+            stream.write(encode_message(self._codec, stream.id, resp.headers, resp.body))
+            for chunk in resp.chunks:
+                if chunk:
+                    stream.write(encode_frame(FRAME_DATA, chunk))
+            stream.finish()
             served += 1
         return served
 
 
 def response(status: int, body: bytes = b"",
-             headers: Sequence[tuple[str, str]] = ()) -> H3Message:
-    """A response message for :meth:`H3Connection.serve` handlers."""
+             headers: Sequence[tuple[str, str]] = (), *,
+             chunks: Iterable[bytes] = (), length: int | None = None) -> H3Message:
+    """A response message for :meth:`H3Connection.serve` handlers.
+
+    ``chunks`` streams the body instead (``length`` bytes in all, for
+    content-length)."""
+    size = len(body) if length is None else length
     fields: Headers = [(b":status", str(status).encode()),
-                       (b"content-length", str(len(body)).encode())]
+                       (b"content-length", str(size).encode())]
     fields += [(k.lower().encode(), v.encode()) for k, v in headers]
-    return H3Message(fields, body)
+    return H3Message(fields, body, chunks)

@@ -12,6 +12,7 @@ from libquic.h3 import (
     H3_FRAME_UNEXPECTED,
     H3_MESSAGE_ERROR,
     H3Error,
+    H3StreamingResponse,
     QpackCodec,
     encode_frame,
     encode_message,
@@ -104,3 +105,65 @@ def test_missing_status() -> None:
     msg = parse_message(QpackCodec(), 0, encode_message(QpackCodec(), 0, [(b"a", b"b")], b""))
     with pytest.raises(H3Error):
         _ = msg.status
+
+
+class PieceStream:
+    """Stands in for a QuicStream: hands out ``data`` a few bytes at a time."""
+
+    id = 0
+
+    def __init__(self, data: bytes, piece: int) -> None:
+        self.data = data
+        self.piece = piece
+
+    def read(self, size: int = -1, timeout: float | None = None) -> bytes:
+        out, self.data = self.data[: self.piece], self.data[self.piece :]
+        return out
+
+
+def streamed(data: bytes, piece: int = 7) -> H3StreamingResponse:
+    return H3StreamingResponse(QpackCodec(), PieceStream(data, piece), None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1000, 1 << 20])
+def test_streaming_response_reads_the_body_as_it_arrives(piece: int) -> None:
+    codec = QpackCodec()
+    body = bytes(range(256)) * 300
+    head = [(b":status", b"200"), (b"content-length", str(len(body)).encode())]
+    data = (encode_frame(FRAME_HEADERS, codec.encode(0, head)) + encode_frame(0x21, b"grease")
+            + encode_frame(FRAME_DATA, body[:1000]) + encode_frame(FRAME_DATA, body[1000:]))
+    resp = streamed(data, piece)
+    assert resp.status == 200 and resp.content_length == len(body)
+    chunks = list(resp.iter_body())
+    assert b"".join(chunks) == body
+    if piece < 1000:
+        assert len(chunks) > 1, "the body came in one piece: not streamed"
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    (encode_frame(FRAME_DATA, b"x"), H3_FRAME_UNEXPECTED),
+    (b"", H3_MESSAGE_ERROR),
+    (encode_frame(FRAME_SETTINGS, b""), H3_FRAME_UNEXPECTED),
+    (encode_varint(FRAME_HEADERS) + encode_varint(1 << 20), H3_MESSAGE_ERROR),
+    (encode_varint(FRAME_HEADERS) + b"\x80", H3_FRAME_ERROR),
+])
+def test_streaming_response_rejects_bad_heads(data: bytes, code: int) -> None:
+    with pytest.raises(H3Error) as exc:
+        streamed(data)
+    assert exc.value.code == code
+
+
+def test_streaming_body_cut_short_is_a_frame_error() -> None:
+    codec = QpackCodec()
+    data = (encode_frame(FRAME_HEADERS, codec.encode(0, [(b":status", b"200")]))
+            + encode_frame(FRAME_DATA, b"y" * 5000)[:3000])
+    resp = streamed(data, 100)
+    with pytest.raises(H3Error) as exc:
+        b"".join(resp.iter_body())
+    assert exc.value.code == H3_FRAME_ERROR
+
+
+def test_response_with_chunks_declares_their_length() -> None:
+    msg = response(200, chunks=iter([b"ab", b"cd"]), length=4)
+    assert msg.header("content-length") == "4"
+    assert b"".join(msg.chunks) == b"abcd"
