@@ -13,6 +13,7 @@
 #include "socket.h"
 #include "frame.h"
 #include "connection.h"
+#include <trace/events/quic.h>
 
 #define QUIC_ACK_RANGES_PARSE	64
 
@@ -291,6 +292,7 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		    type != QUIC_FRAME_PATH_RESPONSE)
 			qs->rx_non_probing = 1;
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_RCV);
+		trace_quic_frame_recv(sk, level, type);
 
 		switch (type) {
 		case QUIC_FRAME_PADDING:

@@ -18,6 +18,7 @@
 #include "packet.h"
 #include "frame.h"
 #include "connection.h"
+#include <trace/events/quic.h>
 
 int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 			    u32 len, struct iov_iter *from)
@@ -953,6 +954,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_SENT);
 	sp->pn = s->next_pn++;
 	sp->time = now;
+	trace_quic_packet_sent(sk, level, sp->pn, skb->len - start, eliciting);
 	if (eliciting) {
 		sp->ack_eliciting = 1;
 		sp->in_flight = 1;
@@ -1112,11 +1114,28 @@ void quic_outq_send_close(struct sock *sk)
 
 /* ---- acknowledgements and loss ------------------------------------- */
 
-static void quic_outq_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp)
+static void quic_outq_trace_cwnd(struct sock *sk, u8 event)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u32 in_flight = 0;
+	u8 space;
+
+	if (!trace_quic_cwnd_update_enabled())
+		return;
+	for (space = 0; space < QUIC_PN_MAX; space++)
+		in_flight += qs->space[space].bytes_in_flight;
+	trace_quic_cwnd_update(sk, qs->cong.cwnd, qs->cong.ssthresh, in_flight,
+			       event);
+}
+
+static void quic_outq_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
+			   u8 reason)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_crypto_out *o = &qs->cout[space];
 	int i;
+
+	trace_quic_packet_lost(sk, space, sp->pn, sp->size, reason);
 
 	quic_outq_chunks_lost(sk, sp);
 	for (i = 0; i < sp->nr_frames; i++) {
@@ -1167,7 +1186,8 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 	struct quic_pnspace *s = &qs->space[space];
 	u64 delay = quic_rtt_loss_delay(&qs->rtt), run = 0, pc;
 	struct quic_sent_pkt *sp, *tmp;
-	bool persistent = false, later;
+	bool persistent = false, later, by_pn;
+	u64 cwnd = qs->cong.cwnd;
 
 	pc = quic_cong_persistent_duration(&qs->rtt,
 					   qs->remote_tp.max_ack_delay);
@@ -1176,8 +1196,8 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 		if (sp->pn > s->largest_acked)
 			break;
 		later = sp->acked_later;
-		if (sp->time + delay <= now ||
-		    s->largest_acked >= sp->pn + qs->cong.pkt_thresh) {
+		by_pn = s->largest_acked >= sp->pn + qs->cong.pkt_thresh;
+		if (by_pn || sp->time + delay <= now) {
 			if (sp->ack_eliciting && qs->rtt.has_sample &&
 			    sp->time >= qs->rtt.first_sample) {
 				if (!run)
@@ -1187,10 +1207,16 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 			}
 			if (sp->in_flight)
 				quic_cong_on_loss(&qs->cong, sp->time, now);
+			if (qs->cong.cwnd != cwnd) {
+				cwnd = qs->cong.cwnd;
+				quic_outq_trace_cwnd(sk, QUIC_CONG_EV_LOSS);
+			}
 			if (space == QUIC_PN_APP)
 				quic_cong_lost_pn(&qs->cong, sp->pn,
 						  s->largest_acked);
-			quic_outq_lost(sk, space, sp);
+			quic_outq_lost(sk, space, sp, by_pn ?
+				       QUIC_LOST_PKT_THRESHOLD :
+				       QUIC_LOST_TIME_THRESHOLD);
 			quic_sent_remove(s, sp);
 		} else if (!s->loss_time || sp->time + delay < s->loss_time) {
 			s->loss_time = sp->time + delay;
@@ -1200,6 +1226,7 @@ static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
 	}
 	if (persistent) {
 		quic_cong_on_persistent(&qs->cong, ktime_get_ns());
+		quic_outq_trace_cwnd(sk, QUIC_CONG_EV_PERSISTENT);
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PERSISTENT);
 	}
 }
@@ -1225,6 +1252,7 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 	bool eliciting = false, hs_done = false;
 	u64 now = quic_now(), largest_time = 0;
 	u32 i, ack_delay = 0;
+	u64 cwnd;
 
 	if (largest >= s->next_pn) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
@@ -1233,8 +1261,10 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 	}
 	if (space == QUIC_PN_APP)
 		for (i = 0; i < nr; i++)
-			quic_cong_spurious(&qs->cong, ranges[i].start,
-					   ranges[i].end);
+			if (quic_cong_spurious(&qs->cong, ranges[i].start,
+					       ranges[i].end))
+				quic_outq_trace_cwnd(sk, QUIC_CONG_EV_SPURIOUS);
+	cwnd = qs->cong.cwnd;
 	list_for_each_entry_safe(sp, tmp, &s->sent, list) {
 		if (sp->pn > largest)
 			break;
@@ -1276,8 +1306,12 @@ int quic_outq_ack_rcv(struct sock *sk, u8 space,
 			quic_rtt_update(&qs->rtt, now - largest_time, ack_delay,
 					qs->confirmed,
 					qs->remote_tp.max_ack_delay);
+			trace_quic_rtt_update(sk, qs->rtt.latest, qs->rtt.min,
+					      qs->rtt.smoothed, qs->rtt.var);
 		}
 	}
+	if (qs->cong.cwnd != cwnd)
+		quic_outq_trace_cwnd(sk, QUIC_CONG_EV_ACK);
 	if (eliciting)
 		qs->pto_count = 0;
 	quic_outq_detect_lost(sk, space, now);

@@ -27,6 +27,7 @@
 #include "packet.h"
 #include "frame.h"
 #include "connection.h"
+#include <trace/events/quic.h>
 
 /* Parsed invariant part of a header. */
 struct quic_hdr {
@@ -227,6 +228,7 @@ static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
 	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
 				  READ_ONCE(sk->sk_sndbuf))) {
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_RCVDROP);
+		trace_quic_packet_dropped(sk, skb->len, QUIC_DROP_BACKLOG);
 		kfree_skb(skb);
 	} else if (!owned) {
 		quic_sk_wake_waiters(sk);
@@ -308,6 +310,7 @@ unlock:
 drop:
 	QUIC_INC_STATS(net, initial ? QUIC_MIB_CONN_REQDROPS :
 				      QUIC_MIB_PKT_RCVDROP);
+	trace_quic_packet_dropped(NULL, skb->len, QUIC_DROP_LISTEN);
 	kfree_skb(skb);
 }
 
@@ -445,6 +448,7 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 {
 	union quic_addr from, to;
 	struct net *net = us->net;
+	enum quic_drop_reason why = QUIC_DROP_MALFORMED;
 	struct quic_hdr h;
 	struct sock *sk;
 	int err;
@@ -461,14 +465,18 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 	err = quic_hdr_parse(skb->data, skb->len, &h);
 	if (err == -EPROTONOSUPPORT && h.version && skb->len >= QUIC_MIN_DGRAM)
 		quic_send_version_negotiation(us, &h, &from, &to);
-	if (err)
+	if (err) {
+		if (err == -EPROTONOSUPPORT)
+			why = QUIC_DROP_VERSION;
 		goto drop;
+	}
 	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
 	if (!sk) {
 		if (h.type == QUIC_PKT_INITIAL || h.type == QUIC_PKT_0RTT) {
 			quic_listen_rcv(us, skb, &h, &from, &to);
 			return;
 		}
+		why = QUIC_DROP_UNKNOWN_CONN;
 		goto drop;
 	}
 	quic_sk_rcv(sk, skb);
@@ -476,6 +484,7 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 	return;
 drop:
 	QUIC_INC_STATS(net, QUIC_MIB_PKT_RCVDROP);
+	trace_quic_packet_dropped(NULL, skb->len, why);
 	kfree_skb(skb);
 }
 
@@ -509,16 +518,22 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	u8 level, space;
 	int err;
 
-	if (!(data[0] & 0x40))		/* fixed bit (no grease support yet) */
+	if (!(data[0] & 0x40)) {	/* fixed bit (no grease support yet) */
+		trace_quic_packet_dropped(sk, len, QUIC_DROP_MALFORMED);
 		return -EINVAL;
+	}
 	err = quic_hdr_parse(data, len, &h);
-	if (err)
+	if (err) {
+		trace_quic_packet_dropped(sk, len, QUIC_DROP_MALFORMED);
 		return err;
+	}
 	if (h.type == QUIC_PKT_SHORT) {
 		level = QUIC_CRYPTO_APP;
 	} else {
-		if (h.version != qs->version)
+		if (h.version != qs->version) {
+			trace_quic_packet_dropped(sk, len, QUIC_DROP_VERSION);
 			return -EINVAL;
+		}
 		switch (h.type) {
 		case QUIC_PKT_INITIAL:
 			/* a server sends no token in Initials */
@@ -535,17 +550,19 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 			 */
 			if (!quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
 			    qs->crypto[QUIC_CRYPTO_APP].rx_ready)
-				return h.len;
+				goto unexpected;
 			level = QUIC_CRYPTO_EARLY;
 			break;
 		default:	/* Retry not requested */
-			return h.len;
+			goto unexpected;
 		}
 	}
 	space = quic_level_space(level);
 	s = &qs->space[space];
-	if (s->discarded)
+	if (s->discarded) {
+		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_SPACE);
 		return h.len;
+	}
 	if (!qs->crypto[level].rx_ready) {
 		/* kept (bounded) until the keys come; a 0-RTT packet still
 		 * waits when 1-RTT packets waiting with it are processed
@@ -567,6 +584,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	err = quic_crypto_decrypt(&qs->crypto[level], data, h.len, &pi);
 	if (err) {
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
+		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_DECRYPT);
 		if (h.type == QUIC_PKT_SHORT &&
 		    quic_conn_is_stateless_reset(sk, data, h.len)) {
 			quic_conn_reset(sk);
@@ -589,6 +607,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		sock_hold(sk);
 		if (!schedule_work(&qs->ku_work))
 			sock_put(sk);
+		trace_quic_key_update(sk, phase, false);
 		quic_inq_event(sk, QUIC_EVENT_KEY_UPDATE, &phase, 1);
 	}
 	/* reserved bits must be zero once protection is removed */
@@ -598,6 +617,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	}
 	if (quic_pnspace_is_dup(s, pi.pn)) {
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_DUPDROP);
+		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_DUPLICATE);
 		return h.len;
 	}
 	if (!pi.payload_len) {
@@ -627,6 +647,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	qs->rx_dcid = NULL;
 	if (err)
 		return err;
+	trace_quic_packet_recv(sk, level, pi.pn, pi.payload_len, ack_eliciting);
 	if (level == QUIC_CRYPTO_APP)
 		quic_path_rcv(sk, &h.dcid, pi.pn > s->largest_recv);
 	if (s->discarded)
@@ -645,6 +666,10 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	}
 	qs->ack_eliciting_sent = 0;
 	quic_conn_idle_reset(sk);
+	return h.len;
+
+unexpected:
+	trace_quic_packet_dropped(sk, h.len, QUIC_DROP_UNEXPECTED);
 	return h.len;
 }
 

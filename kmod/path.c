@@ -22,6 +22,7 @@
 #include "packet.h"
 #include "frame.h"
 #include "connection.h"
+#include <trace/events/quic.h>
 
 static struct workqueue_struct *quic_path_wq;
 
@@ -403,6 +404,7 @@ static void quic_path_validated(struct sock *sk)
 			       qs->mss);
 		quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 	}
+	trace_quic_path_change(sk, local, local ? &qs->local.sa : &qs->peer.sa);
 	quic_inq_event(sk, QUIC_EVENT_CONNECTION_MIGRATION, &local, 1);
 }
 

@@ -16,6 +16,7 @@
 #include "socket.h"
 #include "packet.h"
 #include "connection.h"
+#include <trace/events/quic.h>
 
 void quic_set_state(struct sock *sk, int state)
 {
@@ -32,6 +33,7 @@ void quic_set_state(struct sock *sk, int state)
 	} else if (old == QUIC_SS_ESTABLISHED) {
 		QUIC_DEC_STATS(net, QUIC_MIB_CONN_CURRENTESTABS);
 	}
+	trace_quic_state_change(sk, old, state);
 	inet_sk_set_state(sk, state);
 	sk->sk_state_change(sk);
 }
@@ -49,8 +51,10 @@ static void quic_ku_work(struct work_struct *work)
 	quic_crypto_key_update_prepare(&qs->crypto[QUIC_CRYPTO_APP]);
 	/* RFC 9001 6.6: rotate before the confidentiality limit */
 	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
-	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]))
-		quic_crypto_key_update(&qs->crypto[QUIC_CRYPTO_APP]);
+	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]) &&
+	    !quic_crypto_key_update(&qs->crypto[QUIC_CRYPTO_APP]))
+		trace_quic_key_update(sk, quic_crypto_key_phase(&qs->crypto[QUIC_CRYPTO_APP]),
+				      true);
 	release_sock(sk);
 	sock_put(sk);
 }
@@ -1059,9 +1063,15 @@ static int quic_sockopt_tp_ext_set(struct sock *sk, sockptr_t optval,
 
 static int quic_sockopt_key_update(struct sock *sk)
 {
+	struct quic_crypto *c = &quic_sk(sk)->crypto[QUIC_CRYPTO_APP];
+	int err;
+
 	if (sk->sk_state != QUIC_SS_ESTABLISHED)
 		return -EPIPE;
-	return quic_crypto_key_update(&quic_sk(sk)->crypto[QUIC_CRYPTO_APP]);
+	err = quic_crypto_key_update(c);
+	if (!err)
+		trace_quic_key_update(sk, quic_crypto_key_phase(c), true);
+	return err;
 }
 
 #define QUIC_OVERLAY(dst, src, f)	do { if ((src)->f) (dst)->f = (src)->f; } while (0)

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QUIC tracepoints: packets sent, received, lost and dropped (with the
+ * reason), frames received, RTT and congestion window updates, key
+ * updates, state and path changes.
+ *
+ * Every event carries "ino", the socket's inode number as in
+ * /proc/net/quic/eps (0 for a datagram no socket took), so that one
+ * connection can be picked with a tracefs filter ("ino == N").
+ * quic-trace (libquic.tools.trace) records them and writes qlog.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM quic
+
+#if !defined(_TRACE_QUIC_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_QUIC_H
+
+#include <linux/socket.h>
+#include <linux/tracepoint.h>
+#include <net/sock.h>
+
+#ifndef __QUIC_TRACE_ENUMS
+#define __QUIC_TRACE_ENUMS
+/* Why a received packet or datagram was not processed. */
+enum quic_drop_reason {
+	QUIC_DROP_MALFORMED,
+	QUIC_DROP_UNKNOWN_CONN,
+	QUIC_DROP_BACKLOG,
+	QUIC_DROP_LISTEN,
+	QUIC_DROP_DECRYPT,
+	QUIC_DROP_DUPLICATE,
+	QUIC_DROP_VERSION,
+	QUIC_DROP_SPACE,
+	QUIC_DROP_UNEXPECTED,
+};
+
+enum quic_lost_reason {
+	QUIC_LOST_PKT_THRESHOLD,
+	QUIC_LOST_TIME_THRESHOLD,
+};
+
+enum quic_cong_event {
+	QUIC_CONG_EV_ACK,
+	QUIC_CONG_EV_LOSS,
+	QUIC_CONG_EV_PERSISTENT,
+	QUIC_CONG_EV_SPURIOUS,
+};
+
+static inline unsigned long quic_trace_ino(struct sock *sk)
+{
+	return sk ? sock_i_ino(sk) : 0;
+}
+#endif
+
+TRACE_DEFINE_ENUM(QUIC_DROP_MALFORMED);
+TRACE_DEFINE_ENUM(QUIC_DROP_UNKNOWN_CONN);
+TRACE_DEFINE_ENUM(QUIC_DROP_BACKLOG);
+TRACE_DEFINE_ENUM(QUIC_DROP_LISTEN);
+TRACE_DEFINE_ENUM(QUIC_DROP_DECRYPT);
+TRACE_DEFINE_ENUM(QUIC_DROP_DUPLICATE);
+TRACE_DEFINE_ENUM(QUIC_DROP_VERSION);
+TRACE_DEFINE_ENUM(QUIC_DROP_SPACE);
+TRACE_DEFINE_ENUM(QUIC_DROP_UNEXPECTED);
+TRACE_DEFINE_ENUM(QUIC_LOST_PKT_THRESHOLD);
+TRACE_DEFINE_ENUM(QUIC_LOST_TIME_THRESHOLD);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_ACK);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_LOSS);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_PERSISTENT);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_SPURIOUS);
+
+DECLARE_EVENT_CLASS(quic_packet,
+	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
+	TP_ARGS(sk, level, pn, len, eliciting),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(s64, pn)
+		__field(u32, len)
+		__field(u8, level)
+		__field(u8, eliciting)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->pn = pn;
+		__entry->len = len;
+		__entry->level = level;
+		__entry->eliciting = eliciting;
+	),
+	TP_printk("ino=%lu level=%s pn=%lld len=%u eliciting=%u", __entry->ino,
+		  __print_symbolic(__entry->level, { 0, "1rtt" },
+				   { 1, "initial" }, { 2, "handshake" },
+				   { 3, "0rtt" }),
+		  __entry->pn, __entry->len, __entry->eliciting)
+);
+
+/* a packet built and handed to the UDP socket */
+DEFINE_EVENT(quic_packet, quic_packet_sent,
+	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
+	TP_ARGS(sk, level, pn, len, eliciting)
+);
+
+/* a packet decrypted and processed */
+DEFINE_EVENT(quic_packet, quic_packet_recv,
+	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
+	TP_ARGS(sk, level, pn, len, eliciting)
+);
+
+/* space: the packet number space (0 Initial, 1 Handshake, 2 application) */
+TRACE_EVENT(quic_packet_lost,
+	TP_PROTO(struct sock *sk, u8 space, s64 pn, u32 len, u8 reason),
+	TP_ARGS(sk, space, pn, len, reason),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(s64, pn)
+		__field(u32, len)
+		__field(u8, space)
+		__field(u8, reason)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->pn = pn;
+		__entry->len = len;
+		__entry->space = space;
+		__entry->reason = reason;
+	),
+	TP_printk("ino=%lu space=%u pn=%lld len=%u reason=%s", __entry->ino,
+		  __entry->space, __entry->pn, __entry->len,
+		  __print_symbolic(__entry->reason,
+				   { QUIC_LOST_PKT_THRESHOLD, "reordering_threshold" },
+				   { QUIC_LOST_TIME_THRESHOLD, "time_threshold" }))
+);
+
+TRACE_EVENT(quic_packet_dropped,
+	TP_PROTO(struct sock *sk, u32 len, enum quic_drop_reason reason),
+	TP_ARGS(sk, len, reason),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u32, len)
+		__field(u8, reason)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->len = len;
+		__entry->reason = reason;
+	),
+	TP_printk("ino=%lu len=%u reason=%s", __entry->ino, __entry->len,
+		  __print_symbolic(__entry->reason,
+				   { QUIC_DROP_MALFORMED, "malformed" },
+				   { QUIC_DROP_UNKNOWN_CONN, "unknown_connection" },
+				   { QUIC_DROP_BACKLOG, "backlog_full" },
+				   { QUIC_DROP_LISTEN, "listener_refused" },
+				   { QUIC_DROP_DECRYPT, "decryption_failure" },
+				   { QUIC_DROP_DUPLICATE, "duplicate" },
+				   { QUIC_DROP_VERSION, "unsupported_version" },
+				   { QUIC_DROP_SPACE, "key_discarded" },
+				   { QUIC_DROP_UNEXPECTED, "unexpected_packet" }))
+);
+
+TRACE_EVENT(quic_frame_recv,
+	TP_PROTO(struct sock *sk, u8 level, u64 type),
+	TP_ARGS(sk, level, type),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u64, type)
+		__field(u8, level)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->type = type;
+		__entry->level = level;
+	),
+	TP_printk("ino=%lu level=%u type=0x%llx", __entry->ino, __entry->level,
+		  __entry->type)
+);
+
+TRACE_EVENT(quic_rtt_update,
+	TP_PROTO(struct sock *sk, u32 latest, u32 min, u32 smoothed, u32 var),
+	TP_ARGS(sk, latest, min, smoothed, var),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u32, latest)
+		__field(u32, min)
+		__field(u32, smoothed)
+		__field(u32, var)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->latest = latest;
+		__entry->min = min;
+		__entry->smoothed = smoothed;
+		__entry->var = var;
+	),
+	TP_printk("ino=%lu latest_us=%u min_us=%u smoothed_us=%u var_us=%u",
+		  __entry->ino, __entry->latest, __entry->min,
+		  __entry->smoothed, __entry->var)
+);
+
+TRACE_EVENT(quic_cwnd_update,
+	TP_PROTO(struct sock *sk, u64 cwnd, u64 ssthresh, u32 in_flight,
+		 u8 event),
+	TP_ARGS(sk, cwnd, ssthresh, in_flight, event),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u64, cwnd)
+		__field(u64, ssthresh)
+		__field(u32, in_flight)
+		__field(u8, event)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->cwnd = cwnd;
+		__entry->ssthresh = ssthresh;
+		__entry->in_flight = in_flight;
+		__entry->event = event;
+	),
+	TP_printk("ino=%lu cwnd=%llu ssthresh=%llu in_flight=%u event=%s",
+		  __entry->ino, __entry->cwnd, __entry->ssthresh,
+		  __entry->in_flight,
+		  __print_symbolic(__entry->event,
+				   { QUIC_CONG_EV_ACK, "ack" },
+				   { QUIC_CONG_EV_LOSS, "loss" },
+				   { QUIC_CONG_EV_PERSISTENT, "persistent" },
+				   { QUIC_CONG_EV_SPURIOUS, "spurious" }))
+);
+
+TRACE_EVENT(quic_key_update,
+	TP_PROTO(struct sock *sk, u8 phase, bool local),
+	TP_ARGS(sk, phase, local),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u8, phase)
+		__field(u8, local)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->phase = phase;
+		__entry->local = local;
+	),
+	TP_printk("ino=%lu phase=%u local=%u", __entry->ino, __entry->phase,
+		  __entry->local)
+);
+
+TRACE_EVENT(quic_state_change,
+	TP_PROTO(struct sock *sk, int old, int new),
+	TP_ARGS(sk, old, new),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u8, old)
+		__field(u8, new)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->old = old;
+		__entry->new = new;
+	),
+	TP_printk("ino=%lu old=%u new=%u", __entry->ino, __entry->old,
+		  __entry->new)
+);
+
+TRACE_EVENT(quic_path_change,
+	TP_PROTO(struct sock *sk, bool local, const struct sockaddr *addr),
+	TP_ARGS(sk, local, addr),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u8, local)
+		__array(u8, addr, sizeof(struct sockaddr_in6))
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->local = local;
+		memset(__entry->addr, 0, sizeof(__entry->addr));
+		memcpy(__entry->addr, addr, addr->sa_family == AF_INET6 ?
+		       sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	),
+	TP_printk("ino=%lu local=%u addr=%pISpc", __entry->ino,
+		  __entry->local, __entry->addr)
+);
+
+#endif /* _TRACE_QUIC_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH trace/events
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE quic
+
+#include <trace/define_trace.h>

@@ -1,0 +1,315 @@
+"""quic-trace: record the kernel's QUIC tracepoints and write qlog.
+
+    quic-trace [-i INODE] [-o DIR] [-t SECONDS] [-- COMMAND ...]
+
+Enables the ``quic`` tracepoints in a tracefs instance of its own (so the
+global trace buffer is left alone), for one socket (``-i``, its inode as in
+/proc/net/quic/eps) or all, then reads them until COMMAND exits, SECONDS
+pass or it is interrupted, and writes one qlog file per socket to DIR:
+``quic-<inode>.sqlog``, JSON-SEQ (RFC 7464) in the qlog 0.3 event schema
+that qvis and aioquic use.  Needs root (tracefs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "TraceEvent",
+    "Tracer",
+    "main",
+    "parse_line",
+    "record",
+    "to_qlog",
+    "write_qlog",
+]
+
+TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+EVENTS = ("quic_packet_sent", "quic_packet_recv", "quic_packet_lost", "quic_packet_dropped",
+          "quic_frame_recv", "quic_rtt_update", "quic_cwnd_update", "quic_key_update",
+          "quic_state_change", "quic_path_change")
+
+PACKET_TYPES = {"initial": "initial", "handshake": "handshake", "1rtt": "1RTT", "0rtt": "0RTT"}
+SPACE_TYPES = {"0": "initial", "1": "handshake", "2": "1RTT"}
+# the kernel's drop reasons in the trigger words of qlog (and aioquic)
+DROP_TRIGGERS = {"malformed": "header_parse_error", "unknown_connection": "unknown_connection_id",
+                 "backlog_full": "queue_full", "listener_refused": "connection_refused",
+                 "decryption_failure": "payload_decrypt_error", "duplicate": "duplicate",
+                 "unsupported_version": "unsupported_version", "key_discarded": "key_unavailable",
+                 "unexpected_packet": "unexpected_packet"}
+# socket states (TCP's numbers, see quic(7)) as qlog connection states
+STATES = {1: "established", 3: "handshake_started", 7: "closed", 10: "listening"}
+FRAME_NAMES = {0x00: "padding", 0x01: "ping", 0x02: "ack", 0x03: "ack", 0x04: "reset_stream",
+               0x05: "stop_sending", 0x06: "crypto", 0x07: "new_token", 0x10: "max_data",
+               0x11: "max_stream_data", 0x12: "max_streams", 0x13: "max_streams",
+               0x14: "data_blocked", 0x15: "stream_data_blocked", 0x16: "streams_blocked",
+               0x17: "streams_blocked", 0x18: "new_connection_id", 0x19: "retire_connection_id",
+               0x1A: "path_challenge", 0x1B: "path_response", 0x1C: "connection_close",
+               0x1D: "connection_close", 0x1E: "handshake_done", 0x30: "datagram",
+               0x31: "datagram"}
+
+# "  python3-123  [001] ..s2.  42.123456: quic_packet_sent: ino=5 level=1rtt ..."
+_LINE = re.compile(r"\s(\d+\.\d+): (quic_\w+): (.*)$")
+
+
+@dataclass
+class TraceEvent:
+    time: float  # seconds, trace clock
+    name: str  # the tracepoint, e.g. quic_packet_sent
+    fields: dict[str, str]
+
+    @property
+    def ino(self) -> int:
+        return int(self.fields.get("ino", "0"))
+
+
+def parse_line(line: str) -> TraceEvent | None:
+    """One line of trace_pipe, or None if it is not a quic event."""
+    m = _LINE.search(line.rstrip("\n"))
+    if not m:
+        return None
+    fields = dict(kv.split("=", 1) for kv in m.group(3).split() if "=" in kv)
+    return TraceEvent(float(m.group(1)), m.group(2), fields)
+
+
+def _ms(us: str) -> float:
+    return int(us) / 1000
+
+
+def _frame(type_hex: str) -> dict[str, Any]:
+    t = int(type_hex, 16)
+    if 0x08 <= t <= 0x0F:
+        return {"frame_type": "stream", "fin": bool(t & 1)}
+    return {"frame_type": FRAME_NAMES.get(t, "unknown"), **({} if t in FRAME_NAMES
+                                                            else {"raw_frame_type": t})}
+
+
+def _qlog_event(ev: TraceEvent, frames: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    f = ev.fields
+    if ev.name in ("quic_packet_sent", "quic_packet_recv"):
+        data = {"header": {"packet_type": PACKET_TYPES.get(f["level"], f["level"]),
+                           "packet_number": int(f["pn"])},
+                "raw": {"payload_length": int(f["len"])}}
+        if ev.name == "quic_packet_recv":
+            data["frames"] = frames
+            return "transport:packet_received", data
+        return "transport:packet_sent", data
+    if ev.name == "quic_packet_lost":
+        return "recovery:packet_lost", {
+            "header": {"packet_type": SPACE_TYPES.get(f["space"], f["space"]),
+                       "packet_number": int(f["pn"])},
+            "trigger": f["reason"]}
+    if ev.name == "quic_packet_dropped":
+        return "transport:packet_dropped", {"raw": {"length": int(f["len"])},
+                                            "trigger": DROP_TRIGGERS.get(f["reason"], f["reason"])}
+    if ev.name == "quic_rtt_update":
+        return "recovery:metrics_updated", {
+            "latest_rtt": _ms(f["latest_us"]), "min_rtt": _ms(f["min_us"]),
+            "smoothed_rtt": _ms(f["smoothed_us"]), "rtt_variance": _ms(f["var_us"])}
+    if ev.name == "quic_cwnd_update":
+        return "recovery:metrics_updated", {
+            "congestion_window": int(f["cwnd"]), "ssthresh": int(f["ssthresh"]),
+            "bytes_in_flight": int(f["in_flight"])}
+    if ev.name == "quic_key_update":
+        return "security:key_updated", {
+            "key_type": "1RTT", "generation": int(f["phase"]),
+            "trigger": "local_update" if f["local"] == "1" else "remote_update"}
+    if ev.name == "quic_state_change":
+        return "connectivity:connection_state_updated", {
+            "old": STATES.get(int(f["old"]), f["old"]), "new": STATES.get(int(f["new"]), f["new"])}
+    if ev.name == "quic_path_change":
+        return "connectivity:path_updated", {
+            "side": "local" if f["local"] == "1" else "remote", "address": f["addr"]}
+    return None
+
+
+def to_qlog(events: Sequence[TraceEvent], title: str) -> Iterator[dict[str, Any]]:
+    """The qlog records of one socket's events: the header, then the events
+    (times relative to the first one, in ms); frames received are attached
+    to the packet they came in."""
+    first_pkt = next((e for e in events if e.name in ("quic_packet_sent", "quic_packet_recv")),
+                     None)
+    client = (first_pkt is not None and first_pkt.name == "quic_packet_sent"
+              and first_pkt.fields.get("level") == "initial")
+    start = events[0].time if events else 0.0
+    yield {"qlog_version": "0.3", "qlog_format": "JSON-SEQ", "title": title,
+           "trace": {"vantage_point": {"name": "kquic", "type": "client" if client else "server"},
+                     "common_fields": {"time_format": "relative", "reference_time": 0,
+                                       "group_id": title}}}
+    frames: list[dict[str, Any]] = []
+    for ev in events:
+        if ev.name == "quic_frame_recv":
+            frames.append(_frame(ev.fields["type"]))
+            continue
+        out = _qlog_event(ev, frames)
+        if ev.name == "quic_packet_recv":
+            frames = []
+        if out is not None:
+            yield {"time": round((ev.time - start) * 1000, 3), "name": out[0], "data": out[1]}
+
+
+def write_qlog(out: IO[str], records: Iterator[dict[str, Any]]) -> None:
+    for rec in records:
+        out.write("\x1e" + json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+@dataclass
+class Tracer:
+    """A tracefs instance with the quic events enabled (removed on close)."""
+
+    ino: int | None = None
+    root: Path = field(init=False)
+    inst: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.root = self._tracefs()
+        if not (self.root / "events" / "quic").is_dir():
+            raise RuntimeError("the quic tracepoints are not there: load a quic.ko built "
+                               "with them (modprobe quic)")
+        self.inst = self.root / "instances" / f"quic-trace-{os.getpid()}"
+        self.inst.mkdir()
+        try:
+            for name in EVENTS:
+                ev = self.inst / "events" / "quic" / name
+                if self.ino is not None:
+                    (ev / "filter").write_text(f"ino == {self.ino}\n")
+                (ev / "enable").write_text("1\n")
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _tracefs() -> Path:
+        for p in TRACEFS:
+            if os.path.isdir(os.path.join(p, "instances")):
+                return Path(p)
+        with contextlib.suppress(OSError):
+            subprocess.run(["mount", "-t", "tracefs", "nodev", TRACEFS[0]], check=True,
+                           capture_output=True, timeout=30)
+            return Path(TRACEFS[0])
+        raise RuntimeError("tracefs is not mounted and cannot be mounted "
+                           "(mount -t tracefs nodev /sys/kernel/tracing, as root)")
+
+    def open_pipe(self) -> int:
+        return os.open(self.inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
+
+    def close(self) -> None:
+        for name in EVENTS:
+            with contextlib.suppress(OSError):
+                (self.inst / "events" / "quic" / name / "enable").write_text("0\n")
+        for _ in range(50):  # rmdir fails while the pipe is still held
+            try:
+                self.inst.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
+def record(tracer: Tracer, *, until: float | None, child: subprocess.Popen[bytes] | None,
+           stop: list[bool]) -> list[TraceEvent]:
+    """Read events until the deadline, the child's exit (and a second more
+    for its last events) or ``stop``."""
+    events: list[TraceEvent] = []
+    fd = tracer.open_pipe()
+    buf = b""
+    child_done: float | None = None
+    try:
+        while not stop:
+            now = time.monotonic()
+            if until is not None and now >= until:
+                break
+            if child is not None and child.poll() is not None:
+                child_done = child_done or now + 1.0
+                if now >= child_done:
+                    break
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                ev = parse_line(line.decode(errors="replace"))
+                if ev is not None:
+                    events.append(ev)
+    finally:
+        os.close(fd)
+    return events
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="quic-trace", description=__doc__.split("\n\n")[0])
+    ap.add_argument("-i", "--ino", type=int, help="only the socket with this inode "
+                    "(the INODE column of /proc/net/quic/eps)")
+    ap.add_argument("-o", "--output", default=".", help="folder for the qlog files "
+                    "(default: here)")
+    ap.add_argument("-t", "--time", type=float, help="seconds to record")
+    ap.add_argument("command", nargs=argparse.REMAINDER,
+                    help="-- COMMAND ARGS: record while it runs")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    out = Path(args.output)
+    if not out.is_dir():
+        print(f"quic-trace: {out} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        tracer = Tracer(args.ino)
+    except (RuntimeError, OSError) as exc:
+        print(f"quic-trace: {exc}", file=sys.stderr)
+        return 1
+    stop: list[bool] = []
+    signal.signal(signal.SIGINT, lambda *_: stop.append(True))
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    child = None
+    status = 0
+    try:
+        if cmd:
+            try:
+                child = subprocess.Popen(cmd)
+            except OSError as exc:
+                print(f"quic-trace: cannot run {cmd[0]}: {exc.strerror}", file=sys.stderr)
+                return 1
+        until = time.monotonic() + args.time if args.time else None
+        events = record(tracer, until=until, child=child, stop=stop)
+        if child is not None:
+            status = child.wait()
+    finally:
+        tracer.close()
+    by_ino: dict[int, list[TraceEvent]] = {}
+    for ev in events:
+        by_ino.setdefault(ev.ino, []).append(ev)
+    for ino, evs in sorted(by_ino.items()):
+        name = f"quic-{ino}.sqlog" if ino else "quic-unattributed.sqlog"
+        with open(out / name, "w") as f:
+            write_qlog(f, to_qlog(evs, f"socket {ino}" if ino else "no socket"))
+        print(f"quic-trace: {len(evs)} events of {'socket ' + str(ino) if ino else 'no socket'}"
+              f" in {out / name}", file=sys.stderr)
+    if not by_ino:
+        print("quic-trace: no QUIC events were recorded", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
