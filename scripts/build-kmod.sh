@@ -26,6 +26,13 @@ build() {
 build "$ROOT/kmod"
 [ -f "$ROOT/kmod/quic.ko" ] || { echo "build-kmod: kmod/quic.ko was not produced" >&2; exit 1; }
 # The test-only consumer (tests/kmod) links against quic.ko's symbols.
+# Kbuild does not relink it when only their versions (CRCs) in
+# kmod/Module.symvers change, and the stale module would then fail to load
+# ("disagrees about version of symbol"): force it.
+consumer=$ROOT/tests/kmod/quic_consumer.ko
+if [ -f "$consumer" ] && [ "$ROOT/kmod/Module.symvers" -nt "$consumer" ]; then
+	rm -f "$consumer" "$ROOT"/tests/kmod/quic_consumer.mod.o "$ROOT"/tests/kmod/Module.symvers
+fi
 build "$ROOT/tests/kmod"
 [ -f "$ROOT/tests/kmod/quic_consumer.ko" ] ||
 	{ echo "build-kmod: tests/kmod/quic_consumer.ko was not produced" >&2; exit 1; }
