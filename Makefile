@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VM_TIMEOUT ?= 1800
 
-.PHONY: all setup kmod check check-host check-vm demo bench lint docs install-man clean
+.PHONY: all setup kmod check check-host check-vm check-vm-ref demo bench lint docs install-man clean soak
 
 all: kmod
 
@@ -20,6 +20,12 @@ check-host:
 
 check-vm:
 	scripts/vm-run --timeout $(VM_TIMEOUT) -- $(PY) -m pytest -q -p no:cacheprovider tests/vm
+
+# The VM tier on another quic module, e.g. the reference's (optional, not in CI):
+# make check-vm-ref REFMOD=/path/to/quic.ko
+check-vm-ref:
+	@test -n "$(REFMOD)" || { echo "usage: make check-vm-ref REFMOD=/path/to/quic.ko"; exit 2; }
+	scripts/vm-run --timeout $(VM_TIMEOUT) --module $(REFMOD) -- $(PY) -m pytest -q -rs -p no:cacheprovider tests/vm
 
 docs:
 	$(PY) -m pytest -q tests/host/test_docs.py

@@ -8,12 +8,44 @@ from pathlib import Path
 import pytest
 from quicpair import Credentials, write_credentials
 
+_KQUIC = pytest.StashKey[bool]()
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not os.environ.get("KQUIC_IN_VM"):
         raise pytest.UsageError("tests/vm runs inside the VM: use `make check-vm`")
     if not Path("/sys/module/quic").exists():
         raise pytest.UsageError("the quic module is not loaded in this guest")
+
+
+def loaded_module_is_kquic() -> bool:
+    """Probe the loaded quic module for kquic's own procfs and sysctl
+    layout (the reference module has /proc/net/quic/eps too, with other
+    columns, and no net.quic.rmem_max_total)."""
+    try:
+        with open("/proc/net/quic/eps") as f:
+            header = f.readline().split()
+    except OSError:
+        return False
+    return (header[:1] == ["INODE"] and "CWND" in header
+            and Path("/proc/sys/net/quic/rmem_max_total").exists())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ours = loaded_module_is_kquic()
+    ko = os.environ.get("KQUIC_KO", "")
+    if os.environ.get("KQUIC_IN_VM") and not ours and (not ko or ko.endswith("/kmod/quic.ko")):
+        # never skip on our own module: a failed probe there is a bug
+        raise pytest.UsageError(f"kmod/quic.ko is loaded but does not look like kquic ({ko})")
+    config.stash[_KQUIC] = ours
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("kquic_only")
+    if mark is None or item.config.stash[_KQUIC]:
+        return
+    reason = mark.args[0] if mark.args else "needs a kquic-only feature"
+    pytest.skip(f"kquic only: {reason} (loaded module: {os.environ.get('KQUIC_KO', '?')})")
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ def transfer_on(client: socket.socket, server: socket.socket, sid: int, total: i
     return time.monotonic() - t0
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_max_pacing_rate_caps_a_transfer(creds: Credentials) -> None:
     rate, total = 400_000, 2 * MB
     with connected(creds) as p:
@@ -159,6 +160,7 @@ def busy_fraction(times: list[float]) -> float:
     return sum(g for g in gaps if g < IDLE_GAP) / span
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_window_is_spread_over_the_round_trip(creds: Credentials) -> None:
     """In slow start an unpaced sender emits each window back to back and
     then idles for most of the round trip (ACK clocking keeps the bursts);

@@ -39,6 +39,7 @@ def first_persistent(sk: socket.socket, deadline: float, fut: Future[float]) -> 
     raise AssertionError(f"no persistent congestion after the blackhole: {info}")
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 @pytest.mark.parametrize("algo", [0, 1], ids=["newreno", "cubic"])
 def test_blackhole_declares_persistent_congestion(creds: Credentials, algo: int) -> None:
     cfg = QuicConfig(congestion_control_algo=algo)
@@ -65,6 +66,7 @@ def test_blackhole_declares_persistent_congestion(creds: Credentials, algo: int)
         assert persistent_total() >= before + 1
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_short_loss_burst_is_not_persistent(creds: Credentials) -> None:
     # a longer RTT: the burst must stay well within the persistent
     # congestion duration even when a loaded VM makes switching slow

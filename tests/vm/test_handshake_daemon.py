@@ -181,6 +181,7 @@ def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials) ->
     assert outcome == [{"status": "0", "alpn": "smbd", "message": "ping from userspace"}]
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_kernel_users_port_is_not_shareable_by_userspace(
         consumer: Path, daemon: Path, creds: Credentials) -> None:
     """While the kernel consumer listens on a port, an unprivileged user

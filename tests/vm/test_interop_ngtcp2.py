@@ -210,6 +210,7 @@ def test_ngtcp2_client_migrates(creds: Credentials, tmp_path: Path, how: list[st
         assert (tmp_path / name.lstrip("/")).read_bytes() == data, name
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_ngtcp2_client_sends_0rtt(creds: Credentials, tmp_path: Path) -> None:
     """gtlsclient resumes with our ticket and sends its requests as 0-RTT;
     our server (early data on) accepts them."""

@@ -181,6 +181,7 @@ def netns() -> Iterator[str]:
         subprocess.run(["ip", "netns", "del", name], check=False)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_namespaces_do_not_share_ports_sockets_or_traffic(netns: str) -> None:
     """The same port binds in both namespaces; neither sees the other's
     sockets in /proc/net/quic or in its MIB; a client in one cannot reach
@@ -220,6 +221,7 @@ def test_namespaces_do_not_share_ports_sockets_or_traffic(netns: str) -> None:
         here.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_a_containers_root_cannot_raise_the_namespace_memory_limit() -> None:
     """net.quic.rmem_max_total protects the host: in a network namespace
     owned by a new user namespace, its root may read it but not write it."""

@@ -9,6 +9,7 @@ import socket
 import struct
 import time
 
+import pytest
 import quic_testdriver as qt
 
 SEED = int(os.environ.get("QUIC_FUZZ_SEED", "0")) or random.randrange(1 << 30)
@@ -129,6 +130,7 @@ def test_fuzz_listener_then_handshake():
         u.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_fuzz_handshaking_connection_frames():
     """Well-protected Initials with random frame bytes: dropped or closed
     with a transport error, never anything worse."""
@@ -161,6 +163,7 @@ def test_fuzz_handshaking_connection_frames():
             u.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_fuzz_established_connection_survives():
     r = rng()
     lsk, c, s = qt.connect_pair()

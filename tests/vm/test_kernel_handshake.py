@@ -25,6 +25,7 @@ def closeall(*socks: socket.socket) -> None:
         s.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 @pytest.mark.parametrize("family", FAMILIES, ids=["ipv4", "ipv6"])
 @pytest.mark.parametrize("type_", TYPES, ids=["stream", "dgram"])
 def test_handshake_established(family, type_):
@@ -52,6 +53,7 @@ def test_handshake_established(family, type_):
         closeall(c, s, lsk)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 @pytest.mark.parametrize(
     "cipher", [qt.TLS_CIPHER_AES_GCM_256, qt.TLS_CIPHER_CHACHA20_POLY1305], ids=["aes256", "chacha"]
 )
@@ -63,6 +65,7 @@ def test_handshake_other_ciphers(cipher):
         closeall(c, s, lsk)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_handshake_quic_v2():
     def v2(s):
         cfg = struct.pack("<IIIIBBBBB3xI", 0x6B3343CF, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -153,6 +156,7 @@ def test_handshake_sockopt_rules():
         closeall(c, s, lsk)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 @pytest.mark.parametrize("closer", ["client", "server"])
 def test_close_with_error_and_phrase(closer):
     lsk, c, s = qt.connect_pair()
@@ -188,6 +192,7 @@ def test_shutdown_sends_close():
         closeall(c, s, lsk)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_close_during_handshake():
     lsk = qt.quic_socket(socket.AF_INET)
     lsk.bind(("127.0.0.1", 0))
@@ -212,6 +217,7 @@ def test_close_during_handshake():
         closeall(c, lsk)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_idle_timeout():
     def short(s):
         qt.set_tp(s, max_idle_timeout=1_000_000)
@@ -346,6 +352,7 @@ def test_key_update_both_directions():
         closeall(c, s, lsk)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_peer_closes_before_server_finishes():
     """The client completes and closes at once; the server's TLS stack is
     slower: it still finishes, then sees the close."""
@@ -394,6 +401,7 @@ def test_peer_closes_before_server_finishes():
         lsk.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_stateless_reset_closes_client():
     def srv(s):
         qt.set_tp(s, stateless_reset=1)

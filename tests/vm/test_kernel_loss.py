@@ -57,6 +57,7 @@ def listener_in(ns: str, family: int, host: str) -> socket.socket:
     return qt.in_netns(ns, make)  # type: ignore[return-value]
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 @pytest.mark.parametrize(
     "family,host",
     [(socket.AF_INET, "10.77.0.2"), (socket.AF_INET6, "fd77::2")],
@@ -71,6 +72,7 @@ def test_handshake_without_loss_across_namespaces(lossy_link, family, host):
         x.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_retransmission_after_loss(lossy_link):
     ns, loss = lossy_link
     loss(25)
@@ -95,6 +97,7 @@ def test_retransmission_after_loss(lossy_link):
     assert resent > 0, "25% loss without a single loss detection or PTO"
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_blackhole_then_recovery(lossy_link):
     """All packets dropped for a while: PTO backs off, then the handshake
     completes once the link comes back."""

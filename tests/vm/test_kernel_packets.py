@@ -169,6 +169,7 @@ MALFORMED = [
 ]
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 @pytest.mark.parametrize(
     "frames,code", MALFORMED, ids=[f"{c:#x}-{i}" for i, (_, c) in enumerate(MALFORMED)]
 )
@@ -251,6 +252,7 @@ def test_version_negotiation():
         u.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_connect_sends_nothing_until_the_handshake():
     """connect() sends nothing; closing such a socket sends nothing either."""
     u = udp_peer()

@@ -154,6 +154,7 @@ def test_module_refcount():
     assert refcnt() == base
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_proc_entries():
     with qsock() as s, qsock(socket.AF_INET6, socket.SOCK_DGRAM) as s6:
         s.bind(("127.0.0.1", 0))
@@ -177,6 +178,7 @@ def test_proc_entries():
         int(snmp[name])
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_proc_per_netns():
     ns = f"qtest{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)

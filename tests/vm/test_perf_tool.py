@@ -53,6 +53,7 @@ def client(creds: Credentials, host: str, port: int, *args: str,
     return out
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_timed_run_prints_a_line_per_second(server: tuple[str, int], creds: Credentials) -> None:
     out = client(creds, *server, "-t", "3", "-P", "2", "--streams", "2")
     lines = out.stdout.splitlines()

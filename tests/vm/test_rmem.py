@@ -240,6 +240,7 @@ def deliver_all(v: Victim, frames_from: Callable[[dict[int, bytearray]], list[by
 
 # (a) ------------------------------------------------------------------------
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_one_byte_frames_in_order() -> None:
     total = 64 * 1024
     data = bytes(pattern(i) for i in range(total))
@@ -257,6 +258,7 @@ def test_one_byte_frames_in_order() -> None:
 
 # (b) ------------------------------------------------------------------------
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_out_of_order_holes() -> None:
     total = 64 * 1024
     with hostile_pair() as v:
@@ -275,6 +277,7 @@ def test_out_of_order_holes() -> None:
 
 # (c) ------------------------------------------------------------------------
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_many_streams() -> None:
     nstreams, per = 100, 600
     want = {4 * k: bytes(pattern(k + i) for i in range(per)) for k in range(nstreams)}
@@ -296,6 +299,7 @@ def test_many_streams() -> None:
 
 # (d) ------------------------------------------------------------------------
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_datagrams() -> None:
     with hostile_pair(server_tp={"max_datagram_frame_size": 1500}) as v:
         slab = slab_kb()
@@ -308,6 +312,7 @@ def test_datagrams() -> None:
 
 # (e) ------------------------------------------------------------------------
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_app_level_crypto_holes() -> None:
     with hostile_pair() as v:
         slab = slab_kb()
@@ -356,6 +361,7 @@ def transfer(c: socket.socket, s: socket.socket, size: int, hold: float) -> dict
     return peak
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_namespace_limit() -> None:
     limit = 256 * 1024
     with netns() as ns:

@@ -244,6 +244,7 @@ def run_early(lsk: QuicListener, creds: Credentials, session: bytes,
     return server, accepted, dgrams, delta
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_early_data_accepted(creds: Credentials) -> None:
     payload = os.urandom(3000)
     with zrtt_listener(creds, early_data=True) as lsk:
@@ -262,6 +263,7 @@ def test_early_data_accepted(creds: Credentials) -> None:
     assert delta["QuicPktLost"] == 0
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_early_data_refused_is_resent_once(creds: Credentials) -> None:
     payload = os.urandom(5000)
     with zrtt_listener(creds, early_data=True) as lsk:
@@ -363,6 +365,7 @@ def test_early_data_within_remembered_flow_control(creds: Credentials) -> None:
     assert lengths and window <= sum(lengths) < window + 60 * len(lengths), lengths
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_reduced_limits_after_0rtt_close_the_connection(creds: Credentials) -> None:
     """A server may not lower, below what 0-RTT used, the limits the client
     remembered (RFC 9000 7.4.1): the client closes with PROTOCOL_VIOLATION."""
@@ -379,6 +382,7 @@ def test_reduced_limits_after_0rtt_close_the_connection(creds: Credentials) -> N
     assert isinstance(outcome[0], BaseException)
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_async_connect_with_early_data(creds: Credentials) -> None:
     payload = os.urandom(1500)
 
@@ -401,6 +405,7 @@ def test_async_connect_with_early_data(creds: Credentials) -> None:
     assert accepted and answer.decode() == hashlib.sha256(payload).hexdigest()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_early_data_without_remembered_params_goes_after_handshake(
         creds: Credentials) -> None:
     """Session data lacking the server's parameters (an older libquic): the
@@ -415,6 +420,7 @@ def test_early_data_without_remembered_params_goes_after_handshake(
     assert not zero_rtt_lengths(dgrams) and delta["QuicPkt0RttSent"] == 0
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_small_early_data_rides_with_the_initial(creds: Credentials) -> None:
     """Early data that fits goes in the ClientHello's datagram, behind the
     Initial packet (which pads the datagram to 1200 bytes)."""
@@ -445,6 +451,7 @@ def assert_replay_reaches_udp() -> None:
         cap.close()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_replayed_0rtt_after_the_handshake_is_dropped(creds: Credentials) -> None:
     """The client's 0-RTT datagrams, injected again once the connection is
     established, reach the server's QUIC stack but are not opened again and

@@ -64,6 +64,7 @@ async def aioquic_request(port: int, creds: Credentials, payload: bytes,
     return answer, accepted
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_aioquic_client_0rtt_to_kernel_server(creds: Credentials) -> None:
     payload = os.urandom(2500)
     tickets: list[SessionTicket] = []
@@ -102,6 +103,7 @@ class HashServer(StreamAnswerer):
         return hashlib.sha256(data).hexdigest().encode()
 
 
+@pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_kernel_client_0rtt_to_aioquic_server(creds: Credentials) -> None:
     payload = os.urandom(2500)
     store: dict[bytes, SessionTicket] = {}
