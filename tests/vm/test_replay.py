@@ -13,7 +13,8 @@ from __future__ import annotations
 import socket
 
 import quic_testdriver as qt
-from test_rmem import Victim, dgram_frame, drain, hostile_pair, settle, stream_frame
+from hostile import Victim, dgram_frame, hostile_pair, stream_frame
+from test_rmem import drain, settle
 
 from libquic.cmsg import quic_recvmsg
 

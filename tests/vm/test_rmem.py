@@ -26,12 +26,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pytest
 import quic_testdriver as qt
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from netemlink import HERE, Link, netem_link
+from hostile import Victim, crypto_frame, dgram_frame, stream_frame
+from hostile import hostile_pair as _hostile_pair
 
 from libquic.cmsg import quic_recvmsg, quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
@@ -44,7 +43,12 @@ RCVBUF = 32 * 1024  # setsockopt value; the kernel doubles it
 SLACK = 64 * 1024 + 4096
 SLAB_FACTOR = 2
 SLAB_ALLOWANCE = 512 * 1024
-CIPHER = qt.TLS_CIPHER_AES_GCM_128
+
+
+@contextmanager
+def hostile_pair(server_tp: dict[str, int] | None = None) -> Iterator[Victim]:
+    with _hostile_pair(server_tp, rcvbuf=RCVBUF) as v:
+        yield v
 
 
 def meminfo(s: socket.socket) -> tuple[int, int]:
@@ -68,118 +72,6 @@ def snmp_in(ns: str | None) -> dict[str, int]:
         cmd = ["ip", "netns", "exec", ns, *cmd]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30).stdout
     return {k: int(v) for k, v in (ln.split() for ln in out.splitlines())}
-
-
-def stream_frame(sid: int, off: int, data: bytes, fin: bool = False) -> bytes:
-    return (bytes([0x0E | int(fin)]) + qt.varint(sid) + qt.varint(off)
-            + qt.varint(len(data)) + data)
-
-
-def crypto_frame(off: int, data: bytes) -> bytes:
-    return b"\x06" + qt.varint(off) + qt.varint(len(data)) + data
-
-
-def dgram_frame(data: bytes) -> bytes:
-    return b"\x31" + qt.varint(len(data)) + data
-
-
-@dataclass
-class Hostile:
-    """1-RTT packets from the client's address with the client's keys."""
-
-    raw: socket.socket
-    sport: int
-    dst: tuple[str, int]
-    dcid: bytes
-    pn: int = 1 << 20
-    keys: tuple[bytes, bytes, bytes] = field(init=False)
-
-    def __post_init__(self) -> None:
-        sec = qt.secret_for("client", qt.QUIC_CRYPTO_APP, CIPHER)
-        self.keys = (qt.hkdf_expand_label(sec, "quic key", 16),
-                     qt.hkdf_expand_label(sec, "quic iv", 12),
-                     qt.hkdf_expand_label(sec, "quic hp", 16))
-
-    def packet(self, frames: bytes) -> bytes:
-        key, iv, hp = self.keys
-        pn = self.pn
-        self.pn += 1
-        header = bytes([0x43]) + self.dcid + pn.to_bytes(4, "big")
-        pn_off = 1 + len(self.dcid)
-        nonce = bytes(x ^ y for x, y in zip(iv, pn.to_bytes(12, "big"), strict=True))
-        pkt = bytearray(header + AESGCM(key).encrypt(nonce, frames, header))
-        mask = qt.hp_mask(hp, bytes(pkt[pn_off + 4 : pn_off + 20]))
-        pkt[0] ^= mask[0] & 0x1F
-        for k in range(4):
-            pkt[pn_off + k] ^= mask[1 + k]
-        return bytes(pkt)
-
-    def send(self, frames: bytes) -> None:
-        self.send_packet(self.packet(frames))
-
-    def send_packet(self, pkt: bytes) -> None:
-        """Send an already protected packet (e.g. a replay of one)."""
-        udp = struct.pack(">HHHH", self.sport, self.dst[1], 8 + len(pkt), 0)
-        self.raw.sendto(udp + pkt, (self.dst[0], 0))
-
-    def send_frames(self, frames: list[bytes], mtu: int = 1200) -> None:
-        """Pack ``frames`` into packets of at most ``mtu`` bytes of frames."""
-        buf = b""
-        for f in frames:
-            if buf and len(buf) + len(f) > mtu:
-                self.send(buf)
-                buf = b""
-            buf += f
-        if buf:
-            self.send(buf)
-
-
-@dataclass
-class Victim:
-    server: socket.socket
-    client: socket.socket
-    peer: Hostile
-    link: Link
-
-
-@contextmanager
-def hostile_pair(server_tp: dict[str, int] | None = None) -> Iterator[Victim]:
-    """A server HERE whose peer is a Hostile in the namespace THERE."""
-    with netem_link(0) as link:
-        lsk = qt.quic_socket(socket.AF_INET)
-        if server_tp:
-            qt.set_tp(lsk, **server_tp)
-        lsk.bind((HERE, 0))
-        lsk.listen(1)
-        c: socket.socket = qt.in_netns(  # type: ignore[assignment]
-            link.ns, lambda: qt.quic_socket(socket.AF_INET))
-        raw: socket.socket = qt.in_netns(  # type: ignore[assignment]
-            link.ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP))
-        box: dict[str, socket.socket] = {}
-        try:
-            c.connect((HERE, lsk.getsockname()[1]))
-
-            def server() -> None:
-                lsk.settimeout(30)
-                box["s"], _ = lsk.accept()
-                qt.server_handshake(box["s"], cipher=CIPHER, timeout=30)
-
-            qt.run_threads(lambda: qt.client_handshake(c, cipher=CIPHER, timeout=30),
-                           server, timeout=45)
-            s = box["s"]
-            qt.wait_for(lambda: qt.state_of(s) == "ESTABLISHED", 10, "server ESTABLISHED")
-            time.sleep(0.5)  # the last handshake packets settle
-            link.loss(100)  # the client no longer hears the server
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            dcid = bytes.fromhex(qt.eps_row(s)["SCID"])
-            peer = Hostile(raw, c.getsockname()[1], (HERE, lsk.getsockname()[1]), dcid)
-            yield Victim(s, c, peer, link)
-        finally:
-            for k in box.values():
-                k.close()
-            raw.close()
-            c.close()
-            lsk.close()
 
 
 def settle(s: socket.socket, timeout: float = 20) -> None:
