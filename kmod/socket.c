@@ -1340,25 +1340,26 @@ static int quic_sockopt_event_get(struct sock *sk, int len, sockptr_t optval,
 static int quic_sockopt_stream_open(struct sock *sk, int len,
 				    sockptr_t optval, sockptr_t optlen)
 {
-	struct quic_stream_info info = {};
+	struct quic_stream_info in = {}, info = {};
 	long timeo;
 	s64 id;
 	int err;
 
-	if (len < (int)sizeof(info.stream_id))
+	if (len < (int)sizeof(in.stream_id))
 		return -EINVAL;
-	if (copy_from_sockptr(&info, optval, min_t(int, len, sizeof(info))))
+	if (copy_from_sockptr(&in, optval, min_t(int, len, sizeof(in))))
 		return -EFAULT;
 	if (!quic_can_send_data(sk))
 		return -EINVAL;
 	if (sk->sk_state != QUIC_SS_ESTABLISHED && !quic_sk(sk)->rtp_set)
 		quic_sk(sk)->early_used = 1;
 	timeo = sock_sndtimeo(sk, 0);
-	err = quic_stream_open(sk, info.stream_id, info.stream_flags, &id,
-			       &timeo);
+	err = quic_stream_open(sk, in.stream_id, in.stream_flags, &id, &timeo);
 	if (err)
 		return err;
+	/* a fresh struct: the tail padding goes back zero, not echoed */
 	info.stream_id = id;
+	info.stream_flags = in.stream_flags;
 	return quic_copy_out(optval, optlen, len, &info, sizeof(info));
 }
 
@@ -1471,14 +1472,16 @@ static int quic_sockopt_bytes_get(sockptr_t optval, sockptr_t optlen, int len,
 static int quic_sockopt_cid_get(struct sock *sk, int len, sockptr_t optval,
 				sockptr_t optlen)
 {
-	struct quic_connection_id_info info = {};
+	struct quic_connection_id_info in = {}, info = {};
 
-	if (len < (int)sizeof(info.dest))
+	if (len < (int)sizeof(in.dest))
 		return -EINVAL;
-	if (copy_from_sockptr(&info, optval, min_t(int, len, sizeof(info))))
+	if (copy_from_sockptr(&in, optval, min_t(int, len, sizeof(in))))
 		return -EFAULT;
 	if (sk->sk_state != QUIC_SS_ESTABLISHED)
 		return -EINVAL;
+	/* only dest is input: reserved bytes go back zero, not echoed */
+	info.dest = in.dest;
 	quic_conn_get_cid(sk, &info);
 	return quic_copy_out(optval, optlen, len, &info, sizeof(info));
 }
