@@ -27,6 +27,15 @@ check-vm-ref:
 	@test -n "$(REFMOD)" || { echo "usage: make check-vm-ref REFMOD=/path/to/quic.ko"; exit 2; }
 	scripts/vm-run --timeout $(VM_TIMEOUT) --module $(REFMOD) -- $(PY) -m pytest -q -rs -p no:cacheprovider tests/vm
 
+# The adversarial layer at soak size, in one VM boot (not in CI; about an
+# hour): 60,000 hostile packets, 400 sockopt/cmsg rounds per socket.
+SOAK_TESTS := tests/vm/test_hostile.py tests/vm/test_kernel_fuzz.py \
+	tests/vm/test_sockopt_fuzz.py tests/vm/test_rmem.py tests/vm/test_replay.py \
+	tests/vm/test_isolation.py
+soak: kmod
+	scripts/vm-run --timeout 7200 -- env KQUIC_HOSTILE_PACKETS=60000 \
+		KQUIC_SOCKOPT_ROUNDS=400 $(PY) -m pytest -q -s -p no:cacheprovider $(SOAK_TESTS)
+
 docs:
 	$(PY) -m pytest -q tests/host/test_docs.py
 

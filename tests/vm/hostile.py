@@ -1,6 +1,7 @@
 """Hostile peers and generators shared by the adversarial VM tests.
 
 Seeded: every run prints its seed; QUIC_FUZZ_SEED=N repeats one.
+KQUIC_HOSTILE_PACKETS scales every run.
 
 The hostile peer (``hostile_pair``): the kernel client (in a second
 namespace) does the handshake with the test driver's fixed secrets; then
@@ -29,6 +30,8 @@ from netemlink import HERE, Link, netem_link
 CIPHER = qt.TLS_CIPHER_AES_GCM_128
 
 SEED = int(os.environ.get("QUIC_FUZZ_SEED", "0")) or random.randrange(1 << 30)
+# The size of a hostile run in packets (CI: 3000; ``make soak``: 60000).
+PACKETS = int(os.environ.get("KQUIC_HOSTILE_PACKETS", "3000"))
 
 
 def rng() -> random.Random:

@@ -10,7 +10,6 @@ KQUIC_HOSTILE_PACKETS sets the number of packets (CI: 3000; ``make soak``:
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
@@ -20,7 +19,7 @@ import quic_testdriver as qt
 
 pytestmark = pytest.mark.timeout(1800)
 
-PACKETS = int(os.environ.get("KQUIC_HOSTILE_PACKETS", "3000"))
+PACKETS = hostile.PACKETS
 
 
 def wait_sockets(baseline: int, timeout: float = 60) -> None:
