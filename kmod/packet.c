@@ -887,7 +887,7 @@ static struct dst_entry *quic_path_dst(struct sock *sk)
 			  &qs->dst_saddr);
 	if (IS_ERR(dste))
 		return dste;
-	qs->dst_cookie = sk->sk_family == AF_INET6 ?
+	qs->dst_cookie = qs->peer.sa.sa_family == AF_INET6 ?
 			 rt6_get_cookie(dst_rt6_info(dste)) : 0;
 	sk_dst_set(sk, dste);
 	return dste;
@@ -927,7 +927,7 @@ u32 quic_packet_mss(struct sock *sk)
 	if (IS_ERR(dste))
 		return QUIC_MAX_DGRAM;
 	mtu = dst_mtu(dste);
-	hdr = sizeof(struct udphdr) + (sk->sk_family == AF_INET6 ?
+	hdr = sizeof(struct udphdr) + (qs->peer.sa.sa_family == AF_INET6 ?
 				       sizeof(struct ipv6hdr) :
 				       sizeof(struct iphdr));
 	mss = mtu > hdr ? mtu - hdr : 0;

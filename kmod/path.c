@@ -103,7 +103,7 @@ void quic_udp_sock_put(struct quic_udp_sock *us)
 }
 
 static int quic_udp_sock_create(struct net *net, const union quic_addr *addr,
-				struct socket **sockp)
+				bool v6only, struct socket **sockp)
 {
 	struct udp_port_cfg cfg = {};
 
@@ -114,7 +114,7 @@ static int quic_udp_sock_create(struct net *net, const union quic_addr *addr,
 		cfg.bind_ifindex = addr->v6.sin6_scope_id;
 		cfg.use_udp6_tx_checksums = 1;
 		cfg.use_udp6_rx_checksums = 1;
-		cfg.ipv6_v6only = 1;
+		cfg.ipv6_v6only = v6only;
 		return udp_sock_create6(net, &cfg, sockp);
 	}
 	cfg.family = AF_INET;
@@ -158,6 +158,8 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 {
 	struct udp_tunnel_sock_cfg tcfg = {};
 	unsigned short port = ntohs(quic_addr_port(addr));
+	/* the IPv6 wildcard takes IPv4 too unless IPV6_V6ONLY (dual stack) */
+	bool v6only = !quic_addr_any(addr) || sk->sk_ipv6only;
 	struct net *net = sock_net(sk);
 	struct quic_net *qn = quic_net(net);
 	struct quic_udp_sock *us;
@@ -191,7 +193,7 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 		err = -ENOMEM;
 		goto unlock;
 	}
-	err = quic_udp_sock_create(net, addr, &sock);
+	err = quic_udp_sock_create(net, addr, v6only, &sock);
 	if (err == -EADDRINUSE && port) {
 		/* The port may still be held by a tunnel socket whose last
 		 * QUIC user just closed: quic_udp_sock_put() unlinked it, and
@@ -200,7 +202,7 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 		 * that a server can bind the port its predecessor just left.
 		 */
 		flush_workqueue(quic_path_wq);
-		err = quic_udp_sock_create(net, addr, &sock);
+		err = quic_udp_sock_create(net, addr, v6only, &sock);
 	}
 	if (err)
 		goto free;

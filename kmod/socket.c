@@ -208,9 +208,19 @@ static int quic_get_user_addr(struct sock *sk, union quic_addr *a,
 		if (addr_len < SIN6_LEN_RFC2133)
 			return -EINVAL;
 		memcpy(&a->v6, uaddr, min_t(int, addr_len, sizeof(a->v6)));
-		/* PF_INET6 QUIC sockets speak IPv6 only (v6only tunnel sockets) */
-		if (ipv6_addr_v4mapped(&a->v6.sin6_addr))
-			return -EAFNOSUPPORT;
+		if (ipv6_addr_v4mapped(&a->v6.sin6_addr)) {
+			/* dual stack: an IPv4 address, held as one */
+			__be32 v4 = a->v6.sin6_addr.s6_addr32[3];
+			__be16 port = a->v6.sin6_port;
+
+			if (sk->sk_ipv6only)
+				return -EAFNOSUPPORT;
+			memset(a, 0, sizeof(*a));
+			a->v4.sin_family = AF_INET;
+			a->v4.sin_port = port;
+			a->v4.sin_addr.s_addr = v4;
+			return 0;
+		}
 		a->v6.sin6_flowinfo = 0;
 		if (!(ipv6_addr_type(&a->v6.sin6_addr) & IPV6_ADDR_LINKLOCAL))
 			a->v6.sin6_scope_id = 0;
@@ -223,7 +233,9 @@ static int quic_get_user_addr(struct sock *sk, union quic_addr *a,
 	return 0;
 }
 
-/* Record the local address in the inet fields getsockname() reads. */
+/* Record the local address in the inet fields getsockname() reads.  An
+ * IPv4 address on a PF_INET6 socket (dual stack) reads as v4-mapped.
+ */
 void quic_set_local(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);
@@ -232,13 +244,18 @@ void quic_set_local(struct sock *sk, const union quic_addr *a)
 	sk_dst_reset(sk);
 	inet->inet_num = ntohs(quic_addr_port(a));
 	inet->inet_sport = quic_addr_port(a);
-	if (sk->sk_family == AF_INET6) {
+	if (a->sa.sa_family == AF_INET6) {
 		sk->sk_v6_rcv_saddr = a->v6.sin6_addr;
 		inet6_sk(sk)->saddr = a->v6.sin6_addr;
 		sk->sk_bound_dev_if = a->v6.sin6_scope_id;
-	} else {
-		inet->inet_rcv_saddr = a->v4.sin_addr.s_addr;
-		inet->inet_saddr = a->v4.sin_addr.s_addr;
+		return;
+	}
+	inet->inet_rcv_saddr = a->v4.sin_addr.s_addr;
+	inet->inet_saddr = a->v4.sin_addr.s_addr;
+	if (sk->sk_family == AF_INET6) {
+		ipv6_addr_set_v4mapped(a->v4.sin_addr.s_addr,
+				       &sk->sk_v6_rcv_saddr);
+		inet6_sk(sk)->saddr = sk->sk_v6_rcv_saddr;
 	}
 }
 
@@ -274,13 +291,25 @@ out:
 	return err;
 }
 
-/* Find the source address the route to @peer would use. */
+/* Find the source address the route to @peer would use.  A dual-stack
+ * socket bound to the IPv6 wildcard reaching an IPv4 peer takes an IPv4
+ * source with its port.
+ */
 static int quic_route_saddr(struct sock *sk, const union quic_addr *peer,
 			    union quic_addr *local)
 {
 	struct net *net = sock_net(sk);
 
-	if (sk->sk_family == AF_INET6) {
+	if (local->sa.sa_family != peer->sa.sa_family) {
+		__be16 port = quic_addr_port(local);
+
+		if (!quic_addr_any(local))
+			return -ENETUNREACH;
+		memset(local, 0, sizeof(*local));
+		local->sa.sa_family = peer->sa.sa_family;
+		quic_addr_set_port(local, port);
+	}
+	if (peer->sa.sa_family == AF_INET6) {
 		struct dst_entry *dst;
 		struct flowi6 fl6 = {};
 
@@ -317,17 +346,23 @@ void quic_set_peer(struct sock *sk, const union quic_addr *a)
 	quic_sk(sk)->peer = *a;
 	sk_dst_reset(sk);
 	inet->inet_dport = quic_addr_port(a);
-	if (sk->sk_family == AF_INET6)
+	if (a->sa.sa_family == AF_INET6) {
 		sk->sk_v6_daddr = a->v6.sin6_addr;
-	else
-		inet->inet_daddr = a->v4.sin_addr.s_addr;
+		return;
+	}
+	inet->inet_daddr = a->v4.sin_addr.s_addr;
+	if (sk->sk_family == AF_INET6)
+		ipv6_addr_set_v4mapped(a->v4.sin_addr.s_addr, &sk->sk_v6_daddr);
 }
 
-static int quic_autobind(struct sock *sk)
+/* Bind an ephemeral port of @family (IPv4 for a PF_INET6 socket reaching
+ * a v4-mapped peer).
+ */
+static int quic_autobind(struct sock *sk, sa_family_t family)
 {
 	union quic_addr any = {};
 
-	any.sa.sa_family = sk->sk_family;
+	any.sa.sa_family = family;
 	return __quic_bind(sk, &any);
 }
 
@@ -356,7 +391,7 @@ static int quic_connect(struct sock *sk, struct sockaddr *addr, int addr_len)
 	if (!quic_addr_port(&peer))
 		goto out;
 	if (!qs->bound) {
-		err = quic_autobind(sk);
+		err = quic_autobind(sk, peer.sa.sa_family);
 		if (err)
 			goto out;
 	}
@@ -421,7 +456,7 @@ static int quic_listen(struct socket *sock, int backlog)
 	    sk->sk_shutdown)
 		goto out;
 	if (!qs->bound) {
-		err = quic_autobind(sk);
+		err = quic_autobind(sk, sk->sk_family);
 		if (err)
 			goto out;
 	}
@@ -1431,7 +1466,7 @@ static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 			if (!qs->ticket)
 				return -ENOMEM;
 		}
-		if (sk->sk_family == AF_INET6) {
+		if (qs->peer.sa.sa_family == AF_INET6) {
 			addr = &qs->peer.v6.sin6_addr;
 			n = sizeof(struct in6_addr);
 		} else {

@@ -97,10 +97,14 @@ def _outcome(fut: Any) -> BaseException | HandshakeResult:
 
 def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[str, Any],
               client_alpns: list[str] | None = None,
-              client_setup: Callable[[socket.socket], None] | None = None) -> Pair:
+              client_setup: Callable[[socket.socket], None] | None = None,
+              client_family: int | None = None,
+              address: tuple[Any, ...] | None = None) -> Pair:
     """Connect to ``lsk`` and run both handshakes.
 
-    ``client_setup`` tunes the client socket before it connects.
+    ``client_setup`` tunes the client socket before it connects; the client
+    is of ``client_family`` (the listener's by default) and connects to
+    ``address`` (the listener's by default).
 
     ``client_kw``/``server_kw`` go to quic_client_handshake/quic_server_handshake
     (``pkey_file``, ``cert_file``, ``hostname``, ``cafile``, ...).  Raises
@@ -108,14 +112,13 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
     sockets are closed then: a side that fails closes its socket at once, so
     the other sees its CONNECTION_CLOSE instead of waiting for a timeout.
     """
-    family = lsk.family
-    cli = quic_socket(family, socket.SOCK_STREAM)
+    cli = quic_socket(client_family or lsk.family, socket.SOCK_STREAM)
     cli.settimeout(WAIT)
     if client_alpns:
         sockopt.set_alpn(cli, client_alpns)
     if client_setup:
         client_setup(cli)
-    cli.connect(lsk.getsockname()[:2])
+    cli.connect(address or lsk.getsockname()[:2])
     accepted: list[socket.socket] = []
 
     def serve() -> HandshakeResult:

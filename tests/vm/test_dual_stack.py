@@ -1,0 +1,102 @@
+"""Dual-stack PF_INET6 sockets, as the reference's programs use them: a
+server listening on the IPv6 wildcard serves IPv4 clients (its perf and
+ALPN tests listen on "::" and connect to 127.0.0.1), and an IPv6 client
+reaches an IPv4 server through a v4-mapped address.  IPV6_V6ONLY turns it
+off, as for UDP.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from quicpair import Credentials, Pair, handshake
+from streampair import recv_msg
+
+from libquic.cmsg import quic_sendmsg
+from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, quic_socket
+
+pytestmark = pytest.mark.timeout(120)
+
+NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
+
+
+@contextmanager
+def wildcard_listener(family: int, v6only: bool = False) -> Iterator[socket.socket]:
+    lsk = quic_socket(family, socket.SOCK_STREAM)
+    try:
+        lsk.settimeout(20)
+        if family == socket.AF_INET6:
+            lsk.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(v6only))
+        lsk.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        lsk.listen(4)
+        yield lsk
+    finally:
+        lsk.close()
+
+
+def connect(creds: Credentials, lsk: socket.socket, family: int, host: str) -> Pair:
+    return handshake(lsk, client_kw={"pkey_file": creds.psk},
+                     server_kw={"pkey_file": creds.psk, "cert_file": None},
+                     client_family=family, address=(host, lsk.getsockname()[1]))
+
+
+def echo(p: Pair) -> None:
+    quic_sendmsg(p.client, b"over v4", 0, NEW_FIN)
+    m = recv_msg(p.server)
+    assert (m.stream_id, m.data, m.fin) == (0, b"over v4", True)
+    quic_sendmsg(p.server, b"back", 0, MSG_QUIC_STREAM_FIN)
+    m = recv_msg(p.client)
+    assert (m.data, m.fin) == (b"back", True)
+
+
+def test_ipv6_wildcard_listener_serves_an_ipv4_client(creds: Credentials) -> None:
+    with wildcard_listener(socket.AF_INET6) as lsk:
+        port = lsk.getsockname()[1]
+        p = connect(creds, lsk, socket.AF_INET, "127.0.0.1")
+        try:
+            echo(p)
+            # the accepted PF_INET6 socket shows the IPv4 ends v4-mapped
+            assert p.server.family == socket.AF_INET6
+            assert p.server.getsockname()[:2] == ("::ffff:127.0.0.1", port)
+            assert p.server.getpeername()[:2] == ("::ffff:127.0.0.1",
+                                                  p.client.getsockname()[1])
+        finally:
+            p.close()
+        # the IPv4 side of the port is taken, as with a dual-stack UDP socket
+        with quic_socket(socket.AF_INET) as s:
+            with pytest.raises(OSError) as e:
+                s.bind(("0.0.0.0", port))
+            assert e.value.errno == errno.EADDRINUSE
+
+
+def test_ipv6_client_reaches_an_ipv4_server_v4_mapped(creds: Credentials) -> None:
+    with wildcard_listener(socket.AF_INET) as lsk:
+        p = connect(creds, lsk, socket.AF_INET6, "::ffff:127.0.0.1")
+        try:
+            echo(p)
+            assert p.client.getpeername()[:2] == ("::ffff:127.0.0.1", lsk.getsockname()[1])
+            assert p.client.getsockname()[0] == "::ffff:127.0.0.1"
+            assert p.server.getpeername()[0] == "127.0.0.1"
+        finally:
+            p.close()
+
+
+def test_v6only_listener_leaves_ipv4_alone(creds: Credentials) -> None:
+    with wildcard_listener(socket.AF_INET6, v6only=True) as lsk:
+        port = lsk.getsockname()[1]
+        # the IPv4 port is free: an IPv4 QUIC socket may take it
+        with quic_socket(socket.AF_INET) as s:
+            s.bind(("0.0.0.0", port))
+        # and an IPv6 client still connects over IPv6
+        p = connect(creds, lsk, socket.AF_INET6, "::1")
+        p.close()
+    with quic_socket(socket.AF_INET6) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        with pytest.raises(OSError) as e:
+            s.connect(("::ffff:127.0.0.1", 4433))
+        assert e.value.errno == errno.EAFNOSUPPORT
+
