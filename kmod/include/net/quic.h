@@ -13,14 +13,6 @@
 #ifndef __NET_QUIC_H
 #define __NET_QUIC_H
 
-#include <linux/quic.h>
-#include <linux/sockptr.h>
-
-struct sock;
-
-int quic_do_setsockopt(struct sock *sk, int optname, sockptr_t optval,
-		       unsigned int optlen);
-int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
-		       sockptr_t optlen);
+#include <linux/quic.h>	/* quic_do_setsockopt(), quic_do_getsockopt() */
 
 #endif /* __NET_QUIC_H */
