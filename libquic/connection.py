@@ -59,10 +59,27 @@ __all__ = [
     "deadline_after",
     "family_for",
     "prepare_resumption",
+    "shrink_send_limit",
 ]
 
 DEFAULT_TIMEOUT = 30.0
 RECV_SIZE = 65536
+
+
+SEND_LIMIT_MIN = 1024
+
+
+def shrink_send_limit(exc: OSError, size: int) -> int:
+    """After a ``sendmsg`` of ``size`` bytes failed with ``exc``: the smaller
+    size to send at a time from now on; ``exc`` itself when that is no cure.
+
+    Our module takes a stream write of any size and blocks until it is
+    queued; the reference module refuses one larger than it can ever queue
+    with ENOSPC.  Halving until it fits works on both.
+    """
+    if exc.errno != errno.ENOSPC or size <= SEND_LIMIT_MIN:
+        raise exc
+    return max(SEND_LIMIT_MIN, size // 2)
 
 
 def family_for(host: str) -> int:
@@ -213,6 +230,7 @@ class QuicConnection:
         self.is_server = handshake.is_server
         self._demux = Demux(self.is_server)
         self.early_stream: QuicStream | None = None  # connect(early_data=...)
+        self._send_limit = 1 << 62  # bytes per sendmsg (see shrink_send_limit)
 
     @property
     def early_data_accepted(self) -> bool:
@@ -330,11 +348,19 @@ class QuicConnection:
     def _send_all(self, data: bytes | bytearray | memoryview, sid: int, flags: int) -> None:
         # A blocking send normally takes everything; after a partial one
         # (a signal), resend the rest: the kernel applies FIN only when the
-        # whole buffer was taken.
+        # whole buffer was taken.  Writes larger than the module takes at
+        # once go in pieces, with the FIN on the last.
         view = memoryview(data).cast("B")
         while True:
-            n = quic_sendmsg(self.sock, view, sid, flags)
-            if n >= len(view):
+            piece = view[:self._send_limit]
+            last = len(piece) == len(view)
+            try:
+                n = quic_sendmsg(self.sock, piece, sid,
+                                 flags if last else flags & ~QuicMsgFlag.STREAM_FIN)
+            except OSError as exc:
+                self._send_limit = shrink_send_limit(exc, len(piece))
+                continue
+            if last and n >= len(view):
                 return
             view = view[n:]
 
