@@ -23,6 +23,7 @@ from libquic.connection import (
     DEFAULT_TIMEOUT,
     EARLY_STREAM_ID,
     RECV_SIZE,
+    SEND_RETRY_WAIT,
     Demux,
     ListenerBase,
     StreamBase,
@@ -193,6 +194,8 @@ class AsyncQuicConnection:
                                      flags if last else flags & ~QuicMsgFlag.STREAM_FIN)
             except OSError as exc:
                 self._send_limit = shrink_send_limit(exc, len(piece))
+                if self._send_limit >= len(piece):
+                    await asyncio.sleep(SEND_RETRY_WAIT)
                 continue
             if last and n >= len(view):
                 return

@@ -66,20 +66,25 @@ DEFAULT_TIMEOUT = 30.0
 RECV_SIZE = 65536
 
 
-SEND_LIMIT_MIN = 1024
+SEND_PIECE_MIN = 65536
+SEND_RETRY_WAIT = 0.02  # seconds between retries of a refused piece
 
 
 def shrink_send_limit(exc: OSError, size: int) -> int:
-    """After a ``sendmsg`` of ``size`` bytes failed with ``exc``: the smaller
-    size to send at a time from now on; ``exc`` itself when that is no cure.
+    """After a ``sendmsg`` of ``size`` bytes failed with ``exc``: the size
+    to send at a time from now on (``exc`` itself is raised unless ENOSPC).
 
-    Our module takes a stream write of any size and blocks until it is
-    queued; the reference module refuses one larger than it can ever queue
-    with ENOSPC.  Halving until it fits works on both.
+    Our module takes a stream write of any size and blocks (or gives
+    EAGAIN) until it is queued.  The reference module refuses a write with
+    ENOSPC when the stream's flow-control credit does not cover it on a
+    non-blocking descriptor, which a socket with a timeout is.  Halving
+    down to :data:`SEND_PIECE_MIN` keeps pieces within the credit; at that
+    size the caller waits :data:`SEND_RETRY_WAIT` and retries until its
+    timeout, like a blocked send.
     """
-    if exc.errno != errno.ENOSPC or size <= SEND_LIMIT_MIN:
+    if exc.errno != errno.ENOSPC:
         raise exc
-    return max(SEND_LIMIT_MIN, size // 2)
+    return max(SEND_PIECE_MIN, size // 2)
 
 
 def family_for(host: str) -> int:
@@ -351,6 +356,7 @@ class QuicConnection:
         # whole buffer was taken.  Writes larger than the module takes at
         # once go in pieces, with the FIN on the last.
         view = memoryview(data).cast("B")
+        deadline = deadline_after(self.sock.gettimeout())
         while True:
             piece = view[:self._send_limit]
             last = len(piece) == len(view)
@@ -359,6 +365,11 @@ class QuicConnection:
                                  flags if last else flags & ~QuicMsgFlag.STREAM_FIN)
             except OSError as exc:
                 self._send_limit = shrink_send_limit(exc, len(piece))
+                if self._send_limit >= len(piece):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise TimeoutError(f"timed out waiting for send space on stream "
+                                           f"{sid}") from exc
+                    time.sleep(SEND_RETRY_WAIT)
                 continue
             if last and n >= len(view):
                 return

@@ -18,15 +18,22 @@ from libquic.uapi import QuicMsgFlag
 
 
 class LimitedSocket:
-    """Takes at most ``limit`` bytes per sendmsg, refusing more with ENOSPC."""
+    """Takes at most ``limit`` bytes per sendmsg and refuses the first
+    ``refusals`` sends whatever their size, with ENOSPC (the reference
+    module out of stream credit on a non-blocking descriptor)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, refusals: int = 0) -> None:
         self.limit = limit
+        self.refusals = refusals
         self.sent: list[tuple[int, int]] = []  # (bytes, stream flags)
+
+    def gettimeout(self) -> float | None:
+        return 5.0
 
     def sendmsg(self, buffers: Any, anc: Any, flags: int = 0) -> int:
         size = sum(len(b) for b in buffers)
-        if size > self.limit:
+        if size > self.limit or self.refusals > 0:
+            self.refusals -= 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         stream = parse_cmsgs(anc).stream
         self.sent.append((size, stream.stream_flags if stream else 0))
@@ -41,16 +48,23 @@ def _connection(sock: Any) -> QuicConnection:
 
 
 def test_large_write_is_split_with_fin_on_the_last_piece() -> None:
-    sock = LimitedSocket(40_000)
+    sock = LimitedSocket(400_000)
     conn = _connection(sock)
-    conn._send_all(b"x" * 100_000, 0, QuicMsgFlag.STREAM_FIN)
-    assert sum(n for n, _ in sock.sent) == 100_000
-    assert all(n <= 40_000 for n, _ in sock.sent)
+    conn._send_all(b"x" * 1_000_000, 0, QuicMsgFlag.STREAM_FIN)
+    assert sum(n for n, _ in sock.sent) == 1_000_000
+    assert all(n <= 400_000 for n, _ in sock.sent)
     assert [bool(f & QuicMsgFlag.STREAM_FIN) for _, f in sock.sent] == \
         [False] * (len(sock.sent) - 1) + [True]
     sock.sent.clear()  # the connection remembers the size that fits
-    conn._send_all(b"y" * 30_000, 0, 0)
-    assert sock.sent == [(25_000, 0), (5_000, 0)]
+    conn._send_all(b"y" * 300_000, 0, 0)
+    assert sock.sent == [(250_000, 0), (50_000, 0)]
+
+
+def test_refused_small_piece_waits_and_retries() -> None:
+    sock = LimitedSocket(1 << 20, refusals=3)
+    conn = _connection(sock)
+    conn._send_all(b"w" * 10_000, 0, QuicMsgFlag.STREAM_FIN)
+    assert sock.sent == [(10_000, QuicMsgFlag.STREAM_FIN)]
 
 
 def test_a_write_that_fits_is_one_sendmsg() -> None:
