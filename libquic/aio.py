@@ -23,6 +23,7 @@ from libquic.connection import (
     DEFAULT_TIMEOUT,
     EARLY_STREAM_ID,
     RECV_SIZE,
+    SEND_RETRY_WAIT,
     Demux,
     ListenerBase,
     StreamBase,
@@ -30,6 +31,7 @@ from libquic.connection import (
     deadline_after,
     family_for,
     prepare_resumption,
+    shrink_send_limit,
 )
 from libquic.events import QuicEventMessage
 from libquic.handshake import (
@@ -88,6 +90,7 @@ class AsyncQuicConnection:
         self._demux = Demux(self.is_server)
         self._loop = asyncio.get_running_loop()
         self.early_stream: AsyncQuicStream | None = None  # connect(early_data=...)
+        self._send_limit = 1 << 62  # bytes per sendmsg (see shrink_send_limit)
 
     @classmethod
     async def connect(cls, host: str, port: int, *, alpns: Sequence[str] | None = None,
@@ -184,8 +187,17 @@ class AsyncQuicConnection:
                         flags: int) -> None:
         view = memoryview(data).cast("B")
         while True:
-            n = await self._send(view, sid, flags)
-            if n >= len(view):
+            piece = view[:self._send_limit]
+            last = len(piece) == len(view)
+            try:
+                n = await self._send(piece, sid,
+                                     flags if last else flags & ~QuicMsgFlag.STREAM_FIN)
+            except OSError as exc:
+                self._send_limit = shrink_send_limit(exc, len(piece))
+                if self._send_limit >= len(piece):
+                    await asyncio.sleep(SEND_RETRY_WAIT)
+                continue
+            if last and n >= len(view):
                 return
             view = view[n:]
 

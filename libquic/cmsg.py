@@ -10,10 +10,13 @@ travel in ``msg_flags``.  The handshake variants carry the crypto level in a
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from libquic.events import QuicEventMessage, decode_event
 from libquic.uapi import (
+    MSG_DONTWAIT,
     MSG_QUIC_DATAGRAM,
     MSG_QUIC_NOTIFICATION,
     QUIC_HANDSHAKE_INFO,
@@ -36,6 +39,7 @@ __all__ = [
     "quic_recvmsg",
     "quic_recvmsg_into",
     "quic_sendmsg",
+    "sendmsg_direct",
     "stream_cmsg",
 ]
 
@@ -92,6 +96,27 @@ def parse_cmsgs(ancdata: Ancillary) -> QuicCmsgs:
     return QuicCmsgs(stream, level)
 
 
+def sendmsg_direct(sock: Any, buffers: Sequence[Any], anc: Ancillary, flags: int) -> int:
+    """``sock.sendmsg`` without Python's wait for writability first.
+
+    On a socket with a timeout, Python polls for ``POLLOUT`` before every
+    send.  Not every QUIC module reports ``POLLOUT`` before the handshake
+    completes (the reference module does not), so handshake messages and
+    0-RTT data would wait there for nothing.  Such a socket sends
+    non-blocking here instead (:class:`BlockingIOError` when the kernel
+    would block); blocking and non-blocking sockets send as they are.
+    """
+    gettimeout = getattr(sock, "gettimeout", None)
+    timeout = gettimeout() if gettimeout is not None else None
+    if not timeout:
+        return int(sock.sendmsg(buffers, anc, flags))
+    sock.setblocking(False)
+    try:
+        return int(sock.sendmsg(buffers, anc, flags))
+    finally:
+        sock.settimeout(timeout)
+
+
 def quic_sendmsg(
     sock: socket.socket,
     data: bytes | bytearray | memoryview,
@@ -103,12 +128,16 @@ def quic_sendmsg(
     ``flags`` may mix stream flags (``MSG_QUIC_STREAM_*``, sent in the cmsg),
     ``MSG_QUIC_DATAGRAM`` (data goes out as a DATAGRAM frame, no stream) and
     ordinary ``MSG_*`` flags.  Returns the number of bytes accepted.
+    With ``MSG_DONTWAIT`` it never waits, also on a socket with a timeout
+    (:func:`sendmsg_direct`).
     """
     stream_flags = flags & STREAM_FLAGS
     msg_flags = flags & ~STREAM_FLAGS
     anc: Ancillary = []
     if not msg_flags & MSG_QUIC_DATAGRAM:
         anc.append(stream_cmsg(stream_id, stream_flags))
+    if msg_flags & MSG_DONTWAIT:
+        return sendmsg_direct(sock, [data], anc, msg_flags)
     return sock.sendmsg([data], anc, msg_flags)
 
 

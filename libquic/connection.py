@@ -59,10 +59,32 @@ __all__ = [
     "deadline_after",
     "family_for",
     "prepare_resumption",
+    "shrink_send_limit",
 ]
 
 DEFAULT_TIMEOUT = 30.0
 RECV_SIZE = 65536
+
+
+SEND_PIECE_MIN = 65536
+SEND_RETRY_WAIT = 0.02  # seconds between retries of a refused piece
+
+
+def shrink_send_limit(exc: OSError, size: int) -> int:
+    """After a ``sendmsg`` of ``size`` bytes failed with ``exc``: the size
+    to send at a time from now on (``exc`` itself is raised unless ENOSPC).
+
+    Our module takes a stream write of any size and blocks (or gives
+    EAGAIN) until it is queued.  The reference module refuses a write with
+    ENOSPC when the stream's flow-control credit does not cover it on a
+    non-blocking descriptor, which a socket with a timeout is.  Halving
+    down to :data:`SEND_PIECE_MIN` keeps pieces within the credit; at that
+    size the caller waits :data:`SEND_RETRY_WAIT` and retries until its
+    timeout, like a blocked send.
+    """
+    if exc.errno != errno.ENOSPC:
+        raise exc
+    return max(SEND_PIECE_MIN, size // 2)
 
 
 def family_for(host: str) -> int:
@@ -213,6 +235,7 @@ class QuicConnection:
         self.is_server = handshake.is_server
         self._demux = Demux(self.is_server)
         self.early_stream: QuicStream | None = None  # connect(early_data=...)
+        self._send_limit = 1 << 62  # bytes per sendmsg (see shrink_send_limit)
 
     @property
     def early_data_accepted(self) -> bool:
@@ -330,11 +353,25 @@ class QuicConnection:
     def _send_all(self, data: bytes | bytearray | memoryview, sid: int, flags: int) -> None:
         # A blocking send normally takes everything; after a partial one
         # (a signal), resend the rest: the kernel applies FIN only when the
-        # whole buffer was taken.
+        # whole buffer was taken.  Writes larger than the module takes at
+        # once go in pieces, with the FIN on the last.
         view = memoryview(data).cast("B")
+        deadline = deadline_after(self.sock.gettimeout())
         while True:
-            n = quic_sendmsg(self.sock, view, sid, flags)
-            if n >= len(view):
+            piece = view[:self._send_limit]
+            last = len(piece) == len(view)
+            try:
+                n = quic_sendmsg(self.sock, piece, sid,
+                                 flags if last else flags & ~QuicMsgFlag.STREAM_FIN)
+            except OSError as exc:
+                self._send_limit = shrink_send_limit(exc, len(piece))
+                if self._send_limit >= len(piece):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise TimeoutError(f"timed out waiting for send space on stream "
+                                           f"{sid}") from exc
+                    time.sleep(SEND_RETRY_WAIT)
+                continue
+            if last and n >= len(view):
                 return
             view = view[n:]
 

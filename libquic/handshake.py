@@ -38,7 +38,7 @@ from cryptography import x509
 
 from libquic import sockopt, uapi
 from libquic.aioutil import wait_fd
-from libquic.cmsg import ANCBUF_SIZE, handshake_cmsg, parse_cmsgs
+from libquic.cmsg import ANCBUF_SIZE, handshake_cmsg, parse_cmsgs, sendmsg_direct
 from libquic.tls import certs as _certs
 from libquic.tls.ciphers import CipherSuite
 from libquic.tls.engine import (
@@ -350,12 +350,15 @@ class HandshakeDriver:
         return bool(self._out)
 
     def flush(self) -> bool:
-        """Send queued handshake messages; False if the socket would block."""
+        """Send queued handshake messages; False if the socket would block.
+
+        Never waits for ``POLLOUT`` first (:func:`~libquic.cmsg.sendmsg_direct`):
+        modules differ in whether they report it before the handshake ends."""
         while self._out:
             level, data, more = self._out[0]
             flags = MSG_NOSIGNAL | (MSG_MORE if more else 0)
             try:
-                self.sock.sendmsg([data], [handshake_cmsg(level)], flags)
+                sendmsg_direct(self.sock, [data], [handshake_cmsg(level)], flags)
             except (BlockingIOError, InterruptedError):
                 return False
             self._out.pop(0)
@@ -419,11 +422,13 @@ def quic_handshake(session: HandshakeSession) -> HandshakeResult:
             raise TimeoutError("QUIC handshake timed out")
         wait = min(remaining, 1.0) if remaining is not None else 1.0
         mask = select.POLLIN | (select.POLLOUT if drv.want_write else 0)
-        if not _poll(fd, mask, wait):
-            continue
+        ready = _poll(fd, mask, wait)
+        # retry a blocked flight after each wait, not only on POLLOUT: the
+        # reference module reports none until the handshake completes
         if drv.want_write:
             drv.flush()
-        drv.handle_readable()
+        if ready:
+            drv.handle_readable()
     return _result(drv)
 
 

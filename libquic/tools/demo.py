@@ -22,6 +22,7 @@ from pathlib import Path
 
 from libquic import sockopt
 from libquic.connection import QuicConnection, QuicListener
+from libquic.features import module_features
 from libquic.handshake import HandshakeResult
 from libquic.tools.certgen import write_test_pki
 from libquic.uapi import IPPROTO_QUIC, QuicTransportParam, quic_socket
@@ -58,6 +59,10 @@ def show_module() -> None:
     for line in protocols:
         if line.startswith("QUIC"):
             print("registered protocol:", " ".join(line.split()[:3]))
+    feats = module_features()
+    kind = "kquic" if feats.is_kquic else "another implementation of the QUIC UAPI"
+    print(f"module: {kind} (kquic procfs columns: {feats.kquic_procfs}, "
+          f"net.quic.rmem_max_total: {feats.rmem_sysctl}, tracepoints: {feats.tracepoints})")
 
 
 def show_sockets() -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from quicpair import Credentials, write_credentials
 
+from libquic.features import loaded_module_is_kquic
+
 _KQUIC = pytest.StashKey[bool]()
 
 
@@ -16,19 +18,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError("tests/vm runs inside the VM: use `make check-vm`")
     if not Path("/sys/module/quic").exists():
         raise pytest.UsageError("the quic module is not loaded in this guest")
-
-
-def loaded_module_is_kquic() -> bool:
-    """Probe the loaded quic module for kquic's own procfs and sysctl
-    layout (the reference module has /proc/net/quic/eps too, with other
-    columns, and no net.quic.rmem_max_total)."""
-    try:
-        with open("/proc/net/quic/eps") as f:
-            header = f.readline().split()
-    except OSError:
-        return False
-    return (header[:1] == ["INODE"] and "CWND" in header
-            and Path("/proc/sys/net/quic/rmem_max_total").exists())
 
 
 def pytest_configure(config: pytest.Config) -> None:
