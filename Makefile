@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VM_TIMEOUT ?= 1800
 
-.PHONY: all setup kmod check check-host check-vm check-vm-ref demo bench lint docs install-man clean soak
+.PHONY: all setup kmod check check-host check-vm check-vm-ref demo bench lint docs install-man clean soak conformance
 
 all: kmod
 
@@ -35,6 +35,14 @@ SOAK_TESTS := tests/vm/test_hostile.py tests/vm/test_kernel_fuzz.py \
 soak: kmod
 	scripts/vm-run --timeout 7200 -- env KQUIC_HOSTILE_PACKETS=60000 \
 		KQUIC_SOCKOPT_ROUNDS=400 $(PY) -m pytest -q -s -p no:cacheprovider $(SOAK_TESTS)
+
+# The reference implementation's own test programs (and its kernel-side
+# sample module) against our module, in one VM boot; prints a table (optional,
+# not in CI): make conformance REF=/path/to/lxin-quic [CASES="func alpn"]
+conformance:
+	@test -n "$(REF)" || { echo "usage: make conformance REF=/path/to/lxin-quic [CASES=...]"; exit 2; }
+	@$(MAKE) --no-print-directory kmod
+	bash scripts/conformance.sh "$(REF)" $(CASES)
 
 docs:
 	$(PY) -m pytest -q tests/host/test_docs.py
