@@ -897,11 +897,12 @@ static int quic_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	int err, copy;
 	long timeo;
 
-	if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC |
-		      MSG_CMSG_COMPAT | MSG_NOSIGNAL | MSG_ERRQUEUE))
-		return -EINVAL;
-	if (flags & MSG_ERRQUEUE)
-		return -EOPNOTSUPP;
+	/* Other flags are ignored, as TCP does and as the reference does:
+	 * its libquic passes the msg_flags and stream flags of the previous
+	 * call back in.  There is no error queue.
+	 */
+	flags &= MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC |
+		 MSG_CMSG_COMPAT | MSG_NOSIGNAL;
 
 	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);

@@ -33,6 +33,18 @@ bool quic_stream_is_local(struct sock *sk, s64 id)
 	return !!(id & QUIC_STREAM_TYPE_SERVER_MASK) == quic_is_serv(sk);
 }
 
+/* Was stream @id open once and freed since (both sides finished)? */
+static bool quic_stream_closed(struct sock *sk, s64 id)
+{
+	struct quic_stream_table *t = quic_streams(sk);
+	u8 type = quic_stream_type(id);
+	u64 n = (u64)id >> 2;
+
+	if (quic_stream_is_local(sk, id))
+		return n < t->local_next[type];
+	return n < t->peer_next[type];
+}
+
 static struct hlist_head *quic_stream_bucket(struct quic_stream_table *t,
 					     s64 id)
 {
@@ -343,11 +355,17 @@ int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out, long *timeo)
 		id = quic_stream_next_local(sk, flags & MSG_QUIC_STREAM_UNI);
 	if (id < 0 || id > QUIC_STREAM_ID_MAX || !quic_stream_is_local(sk, id))
 		return -EINVAL;
-	if (quic_stream_find(sk, id))
-		return -EEXIST;
-	err = quic_stream_open_wait(sk, id, flags, timeo, &st);
-	if (err)
-		return err;
+	st = quic_stream_find(sk, id);
+	if (st) {
+		/* opened with a higher ID but not written yet: it is fresh */
+		if (st->send_state != QUIC_STREAM_SEND_STATE_READY ||
+		    st->fin_queued)
+			return -EINVAL;
+	} else {
+		err = quic_stream_open_wait(sk, id, flags, timeo, &st);
+		if (err)
+			return err;
+	}
 	quic_streams(sk)->latest = id;
 	*out = id;
 	return 0;
@@ -369,35 +387,62 @@ static bool quic_stream_writable(const struct quic_stream *st)
  * @err: out: the error when NULL is returned
  *
  * Local streams not open yet are opened (MSG_QUIC_STREAM_NEW is implied).
+ * MSG_QUIC_STREAM_NEW never reuses a stream that has sent data: with @id -1
+ * it takes the latest stream while that is a local one not written yet
+ * (opened by STREAM_OPEN), fails while it is a local one still sending, and
+ * otherwise opens the next one; with a specific @id it fails once that
+ * stream has sent data.  The latest stream changes when a stream is opened
+ * here or by STREAM_OPEN, not when an open one is written by its ID: the
+ * reference's behaviour.
  */
 struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
 					 long *timeo, int *err)
 {
 	struct quic_stream_table *t = quic_streams(sk);
-	struct quic_stream *st;
+	bool uni = flags & MSG_QUIC_STREAM_UNI;
+	struct quic_stream *st = NULL;
 
-	if (id == -1) {
-		st = t->latest >= 0 ? quic_stream_find(sk, t->latest) : NULL;
-		if (!(flags & MSG_QUIC_STREAM_NEW) && st &&
-		    quic_stream_writable(st))
-			return st;
-		id = quic_stream_next_local(sk, flags & MSG_QUIC_STREAM_UNI);
-	}
 	*err = -EINVAL;
+	if (id == -1) {
+		if (t->latest >= 0)
+			st = quic_stream_find(sk, t->latest);
+		if (st && quic_stream_writable(st)) {
+			if (!(flags & MSG_QUIC_STREAM_NEW))
+				return st;
+			if (quic_stream_is_local(sk, st->id)) {
+				if (st->send_state != QUIC_STREAM_SEND_STATE_READY)
+					return NULL;
+				if ((quic_stream_type(st->id) == QUIC_STREAM_UNI) == uni)
+					return st;
+			}
+		}
+		id = quic_stream_next_local(sk, uni);
+	}
 	if (id < 0 || id > QUIC_STREAM_ID_MAX)
 		return NULL;
 	st = quic_stream_find(sk, id);
-	if (!st) {
+	if (st) {
+		if ((flags & MSG_QUIC_STREAM_NEW) &&
+		    st->send_state != QUIC_STREAM_SEND_STATE_READY)
+			return NULL;	/* opened and written already */
+	} else {
 		if (!quic_stream_is_local(sk, id))
-			return NULL;	/* not opened by the peer, or closed */
+			return NULL;	/* a peer's stream not open, or closed */
+		if (quic_stream_closed(sk, id)) {
+			*err = -ENOSTR;	/* freed: the reference's errno */
+			return NULL;
+		}
 		*err = quic_stream_open_wait(sk, id, flags, timeo, &st);
 		if (*err)
 			return NULL;
+		t->latest = id;
 	}
-	*err = -EINVAL;
+	/* a stream the peer stopped with STOP_SENDING: ENOSTR, as in the
+	 * reference; one the user reset or ended: EINVAL
+	 */
+	*err = st->peer_stop ? -ENOSTR : -EINVAL;
 	if (!quic_stream_writable(st))
 		return NULL;
-	t->latest = id;
 	return st;
 }
 
@@ -533,17 +578,20 @@ static void quic_stream_drop_unsent(struct sock *sk, struct quic_stream *st)
  * @errcode: the application error code
  * @user: QUIC_SOCKOPT_STREAM_RESET (else the peer sent STOP_SENDING)
  *
- * Return: 0 or -EINVAL.
+ * Return: 0, -ENOSTR for a stream that was closed already (as the
+ * reference answers), or -EINVAL.
  */
 int quic_stream_reset(struct sock *sk, s64 id, u32 errcode, bool user)
 {
 	struct quic_stream *st = quic_stream_find(sk, id);
 
-	if (!st || !st->has_send ||
-	    st->send_state >= QUIC_STREAM_SEND_STATE_RECVD)
+	if (!st)
+		return id >= 0 && quic_stream_closed(sk, id) ? -ENOSTR : -EINVAL;
+	if (!st->has_send || st->send_state >= QUIC_STREAM_SEND_STATE_RECVD)
 		return -EINVAL;
 	quic_stream_drop_unsent(sk, st);
 	st->send_state = QUIC_STREAM_SEND_STATE_RESET_SENT;
+	st->peer_stop = !user;
 	st->reset_errcode = errcode;
 	st->reset_pending = 1;
 	quic_stream_ctrl_add(sk, st);

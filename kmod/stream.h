@@ -31,7 +31,8 @@ struct quic_stream {
 	   stop_pending:1,		/* STOP_SENDING to send */
 	   stop_inflight:1,		/* ... sent, not yet acknowledged */
 	   max_data_pending:1;		/* MAX_STREAM_DATA to send */
-	u8 blocked_pending:1;		/* STREAM_DATA_BLOCKED to send */
+	u8 blocked_pending:1,		/* STREAM_DATA_BLOCKED to send */
+	   peer_stop:1;			/* reset for the peer's STOP_SENDING */
 
 	/* send side */
 	struct sk_buff_head sndq;	/* chunks never sent, by offset */

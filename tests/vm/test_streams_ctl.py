@@ -217,6 +217,48 @@ def test_stop_sending(creds: Credentials) -> None:
             sockopt.stream_reset(p.server, 2, 1)    # no such stream
 
 
+def test_reset_and_stop_sending_errnos(creds: Credentials) -> None:
+    """The errnos of the reference's functional test: sending on a stream
+    the peer stopped with STOP_SENDING is ENOSTR, on one we reset EINVAL;
+    resetting a stream that was closed is ENOSTR, one never opened EINVAL."""
+    ev = events(QuicEventType.STREAM_UPDATE)
+    with connected(creds, server_setup=ev, client_setup=ev) as p:
+        quic_sendmsg(p.client, b"client stop_sending", 0, MSG_QUIC_STREAM_NEW)
+        upd = next_event(p.server, QuicEventType.STREAM_UPDATE)
+        assert (upd.id, upd.state) == (0, QuicStreamState.RECV_RECV)
+        sockopt.stream_stop_sending(p.server, 0, 1)
+        upd = next_event(p.client, QuicEventType.STREAM_UPDATE)
+        assert (upd.id, upd.state) == (0, QuicStreamState.SEND_RESET_SENT)
+        for flags in (0, MSG_QUIC_STREAM_FIN):
+            with pytest.raises(OSError) as e:
+                quic_sendmsg(p.client, b"test35", 0, flags)
+            assert e.value.errno == errno.ENOSTR
+        quic_sendmsg(p.client, b"client reset", 4, MSG_QUIC_STREAM_NEW)
+        sockopt.stream_reset(p.client, 4, 1)
+        for flags in (0, MSG_QUIC_STREAM_FIN):
+            with pytest.raises(OSError) as e:
+                quic_sendmsg(p.client, b"test33", 4, flags)
+            assert e.value.errno == errno.EINVAL
+        with pytest.raises(OSError) as e:
+            sockopt.stream_reset(p.client, 40, 1)       # never opened
+        assert e.value.errno == errno.EINVAL
+        quic_sendmsg(p.client, b"a", 8, NEW_FIN)
+        assert recv_stream(p.server)[8] == b"a"
+        quic_sendmsg(p.server, b"b", 8, MSG_QUIC_STREAM_FIN)
+        seen: list[QuicMessage] = []
+        assert recv_stream(p.client, others=seen)[8] == b"b"
+        # stream 8 is freed once our FIN is acknowledged too
+        acked = (8, QuicStreamState.SEND_RECVD)
+        while acked not in [(m.event().payload.id, m.event().payload.state)
+                            for m in seen if m.is_event]:
+            upd = next_event(p.client, QuicEventType.STREAM_UPDATE)
+            if (upd.id, upd.state) == acked:
+                break
+        with pytest.raises(OSError) as e:
+            sockopt.stream_reset(p.client, 8, 1)        # closed
+        assert e.value.errno == errno.ENOSTR
+
+
 def test_stop_sending_while_send_blocks(creds: Credentials) -> None:
     """STOP_SENDING for the stream a blocked send() is filling: the send
     ends with what it queued and leaves the stream alone, which the reset,

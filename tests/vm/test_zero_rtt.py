@@ -298,9 +298,9 @@ def test_sendmsg_before_established_needs_remembered_params() -> None:
             remote=1, max_streams_bidi=1, max_data=1 << 20,
             max_stream_data_bidi_remote=1 << 16))
         assert quic_sendmsg(s, b"early", -1, QuicMsgFlag.STREAM_NEW | MSG_DONTWAIT) == 5
-        # a second stream is beyond the limit: refused without waiting
+        # a second stream (4) is beyond the limit: refused without waiting
         with pytest.raises(OSError) as exc:
-            quic_sendmsg(s, b"x", -1,
+            quic_sendmsg(s, b"x", 4,
                          QuicMsgFlag.STREAM_NEW | QuicMsgFlag.STREAM_DONTWAIT | MSG_DONTWAIT)
         assert exc.value.errno == errno.EAGAIN
         with pytest.raises(OSError) as exc:
