@@ -671,7 +671,10 @@ int quic_conn_retire_scid(struct sock *sk, u64 seq)
 	return 0;
 }
 
-/* After a packet from the peer: which of our IDs does it use now? */
+/* After a packet from the peer: which of our IDs does it use now?  The
+ * active number only moves up, so that one the user set (ahead of what the
+ * peer uses) stays, as in the reference; a retired one is always left.
+ */
 void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -680,7 +683,7 @@ void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
 	for (i = 0; i < QUIC_SCID_MAX; i++) {
 		if (!qs->scids[i] || !quic_cid_equal(&qs->scids[i]->cid, cid))
 			continue;
-		if (qs->scids[i]->seq == qs->scid_active)
+		if (qs->scids[i]->seq <= qs->scid_active)
 			return;
 		qs->scid_active = qs->scids[i]->seq;
 		quic_conn_cid_event(sk, false);
@@ -706,15 +709,33 @@ void quic_conn_get_cid(struct sock *sk, struct quic_connection_id_info *info)
 	}
 }
 
+/* Is source ID number @seq, at least @low, one of ours? */
+static bool quic_conn_scid_find(const struct quic_sock *qs, u64 seq, u64 low)
+{
+	u32 i;
+
+	if (seq < low)
+		return false;
+	for (i = 0; i < QUIC_SCID_MAX; i++)
+		if (qs->scids[i] && qs->scids[i]->seq == seq)
+			return true;
+	return false;
+}
+
 static int quic_conn_set_scid(struct sock *sk, u64 active, u64 prior)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	u64 lowest = quic_conn_scid_lowest(qs), next;
 	u32 i, live = 0;
 
+	/* as in the reference: a non-zero prior_to must retire something
+	 * and leave something, a non-zero active must be one that stays
+	 */
+	if (prior && (prior <= lowest || prior >= qs->scid_next_seq))
+		return -EINVAL;
+	if (active && !quic_conn_scid_find(qs, active, max(prior, lowest)))
+		return -EINVAL;
 	if (prior > lowest) {
-		if (prior > qs->scid_next_seq)
-			return -EINVAL;
 		for (i = 0; i < QUIC_SCID_MAX; i++)
 			live += !!qs->scids[i];
 		/* one Retire Prior To at a time, with room for new IDs */
@@ -731,15 +752,9 @@ static int quic_conn_set_scid(struct sock *sk, u64 active, u64 prior)
 				break;
 			}
 	}
-	if (active < qs->scid_prior_to || active == qs->scid_active)
-		return 0;
-	for (i = 0; i < QUIC_SCID_MAX; i++) {
-		if (qs->scids[i] && qs->scids[i]->seq == active) {
-			qs->scid_active = active;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (active)
+		qs->scid_active = active;
+	return 0;
 }
 
 static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
@@ -750,8 +765,12 @@ static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
 	u32 i, n = 0;
 	int idx;
 
+	if (prior && prior <= lowest)
+		return -EINVAL;	/* retires nothing (the reference refuses it) */
 	prior = max(prior, lowest);
 	if (active < prior) {
+		if (active)
+			return -EINVAL;
 		if (qs->dcid_seq >= prior) {
 			active = qs->dcid_seq;
 		} else {
@@ -788,8 +807,11 @@ static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
  * @sk: the connection (locked)
  * @info: dest, the ID number to use and the number to retire below
  *
- * An @info->active below the (new) @info->prior_to is ignored: for
- * destination IDs the lowest remaining one is used then.
+ * As in the reference, a non-zero @info->prior_to must retire at least
+ * one ID and leave at least one, and a non-zero @info->active must be an
+ * ID that stays; otherwise nothing changes and -EINVAL is returned.  With
+ * @info->active 0, destination IDs move to the lowest remaining one.
+ * @info->prior_to 0 changes only the active ID.
  *
  * Return: 0 or a negative errno.
  */

@@ -123,7 +123,9 @@ struct quic_sock {
 	struct quic_cid_entry *odcid_entry;
 	u64 scid_next_seq;
 	u64 scid_prior_to;		/* our Retire Prior To */
-	u64 scid_active;		/* number of the ID the peer uses */
+	u64 scid_active;		/* the highest of: the ID number the
+					 * peer uses, the one the user set
+					 */
 	struct quic_dcid_entry dcids[QUIC_DCID_MAX];	/* spares */
 	u8 dcid_count;
 	u16 new_cid_pending;		/* bitmap of scids[] to announce */

@@ -368,3 +368,32 @@ def test_peer_retiring_the_cid_in_use_is_closed(creds: Credentials) -> None:
         q._retire_connection_ids.append(q._peer_cid.sequence_number)  # type: ignore[attr-defined]
 
     assert patched_peer(creds, patch) == 0x0A  # PROTOCOL_VIOLATION
+
+
+def test_retire_rules_of_the_reference(creds: Credentials) -> None:
+    """As the reference's functional test checks: a non-zero prior_to must
+    retire an ID and leave one, a non-zero active must be an ID that stays;
+    a refused call changes nothing."""
+    with connected(creds) as p:
+        for dest in (False, True):
+            retry(lambda d=dest: sockopt.set_connection_id(p.client, dest=d, prior_to=2))
+            ping(p.client, p.server, b"a")
+            ping(p.server, p.client, b"b")
+            retry(lambda d=dest: assert_eq(info(p.client, d), (2, 2)))
+            for kw in ({"prior_to": 2, "active": 5},    # retires nothing
+                       {"prior_to": 5, "active": 2},    # active would be retired
+                       {"prior_to": 99},                # nothing would be left
+                       {"prior_to": 3, "active": 99}):  # no such ID
+                with pytest.raises(OSError) as e:
+                    sockopt.set_connection_id(p.client, dest=dest, **kw)
+                assert e.value.errno == errno.EINVAL, (dest, kw)
+            assert info(p.client, dest) == (2, 2)
+            # an active ID set ahead of the lowest one stays the active one,
+            # also for source IDs when the peer moves to the lowest
+            retry(lambda d=dest: sockopt.set_connection_id(p.client, dest=d,
+                                                           prior_to=3, active=5))
+            ping(p.client, p.server, b"c")
+            ping(p.server, p.client, b"d")
+            retry(lambda d=dest: assert_eq(info(p.client, d), (5, 3)))
+            ping(p.client, p.server, b"e")
+            assert info(p.client, dest) == (5, 3)
