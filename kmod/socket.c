@@ -202,6 +202,13 @@ static int quic_get_user_addr(struct sock *sk, union quic_addr *a,
 	memset(a, 0, sizeof(*a));
 	if (addr_len < (int)sizeof(uaddr->sa_family))
 		return -EINVAL;
+	/* a dual-stack PF_INET6 socket takes an AF_INET address as the
+	 * reference's does (its ALPN test binds 0.0.0.0 on one), as UDP's
+	 * connect() does
+	 */
+	if (uaddr->sa_family == AF_INET && sk->sk_family == AF_INET6 &&
+	    !sk->sk_ipv6only)
+		goto v4;
 	if (uaddr->sa_family != sk->sk_family)
 		return -EAFNOSUPPORT;
 	if (sk->sk_family == AF_INET6) {
@@ -226,6 +233,7 @@ static int quic_get_user_addr(struct sock *sk, union quic_addr *a,
 			a->v6.sin6_scope_id = 0;
 		return 0;
 	}
+v4:
 	if (addr_len < (int)sizeof(struct sockaddr_in))
 		return -EINVAL;
 	memcpy(&a->v4, uaddr, sizeof(a->v4));

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import errno
 import socket
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from quicpair import Credentials, Pair, handshake
 from streampair import recv_msg
+from test_kernel_socket import raw_bind
 
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, quic_socket
@@ -100,3 +102,34 @@ def test_v6only_listener_leaves_ipv4_alone(creds: Credentials) -> None:
             s.connect(("::ffff:127.0.0.1", 4433))
         assert e.value.errno == errno.EAFNOSUPPORT
 
+
+
+def sockaddr_in(host: str, port: int) -> bytes:
+    return (struct.pack("<H", socket.AF_INET) + struct.pack(">H", port)
+            + socket.inet_aton(host) + bytes(8))
+
+
+def test_ipv6_socket_takes_an_ipv4_sockaddr(creds: Credentials) -> None:
+    """The reference's ALPN test binds and connects PF_INET6 sockets with
+    struct sockaddr_in addresses (0.0.0.0, 127.0.0.1), as UDP's connect()
+    allows: they mean the IPv4 address, unless IPV6_V6ONLY."""
+    lsk = quic_socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        lsk.settimeout(20)
+        raw_bind(lsk, sockaddr_in("0.0.0.0", 0))
+        port = lsk.getsockname()[1]
+        assert lsk.getsockname()[0] == "::ffff:0.0.0.0"
+        lsk.listen(4)
+        p = connect(creds, lsk, socket.AF_INET, "127.0.0.1")
+        try:
+            echo(p)
+            assert p.server.getsockname()[:2] == ("::ffff:127.0.0.1", port)
+        finally:
+            p.close()
+    finally:
+        lsk.close()
+    with quic_socket(socket.AF_INET6) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        with pytest.raises(OSError) as e:
+            raw_bind(s, sockaddr_in("127.0.0.1", 0))
+        assert e.value.errno == errno.EAFNOSUPPORT
