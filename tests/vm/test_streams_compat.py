@@ -9,7 +9,10 @@ and -1 with NEW refuses while the latest stream can still send.
 from __future__ import annotations
 
 import errno
+import hashlib
 import socket
+import struct
+import threading
 import time
 
 import pytest
@@ -22,6 +25,7 @@ from libquic.uapi import (
     MSG_QUIC_STREAM_FIN,
     MSG_QUIC_STREAM_NEW,
     MSG_QUIC_STREAM_UNI,
+    QuicTransportParam,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -206,3 +210,44 @@ def test_send_on_a_stream_the_peer_stopped_and_freed(creds: Credentials) -> None
         # and once the reset is acknowledged the stream is freed: still ENOSTR
         time.sleep(1)
         assert refused(quic_sendmsg, p.client, b"test36", 2, FIN) == errno.ENOSTR
+
+
+@pytest.mark.parametrize("no_crypt", [False, True], ids=["aead", "no_crypt"])
+def test_perf_pattern_large_send_then_reply_after_fin(creds: Credentials,
+                                                       no_crypt: bool) -> None:
+    """The reference's perf_test: 4 MiB in one sendmsg() on a new stream,
+    the FIN alone, then the reply read on the same stream with the flags
+    of the last send passed to recvmsg(); also with --no_crypt, which sets
+    disable_1rtt_encryption on both sides."""
+    def tp(s: socket.socket) -> None:
+        sockopt.set_transport_param(s, QuicTransportParam(disable_1rtt_encryption=1))
+
+    setup = tp if no_crypt else None
+    with connected(creds, server_setup=setup, client_setup=setup) as p:
+        for s in (p.client, p.server):
+            s.settimeout(None)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 60, 0))
+        data = hashlib.sha256(b"perf").digest() * (4 << 15)     # 4 MiB
+        sent: list[int] = []
+
+        def send() -> None:
+            sent.append(quic_sendmsg(p.client, data, 0, SYN))
+            sent.append(quic_sendmsg(p.client, b"", 0, FIN))
+
+        t = threading.Thread(target=send)
+        t.start()
+        got, flags = hashlib.sha256(), 0
+        total = 0
+        while not flags & FIN:
+            m = quic_recvmsg(p.server, 65536, flags)
+            got.update(m.data)
+            total += len(m.data)
+            flags = m.msg_flags | m.stream_flags
+        t.join(60)
+        assert sent == [len(data), 0]
+        assert (total, got.digest()) == (len(data), hashlib.sha256(data).digest())
+        assert quic_sendmsg(p.server, b"recv done", 0, FIN) == 9
+        m = quic_recvmsg(p.client, 65536, FIN)
+        assert (m.data, m.stream_id, bool(m.stream_flags & FIN)) == (b"recv done", 0, True)
+        if no_crypt:
+            assert sockopt.get_transport_param(p.client, remote=True).disable_1rtt_encryption
