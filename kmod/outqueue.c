@@ -1400,16 +1400,43 @@ static void quic_outq_probe_space(struct sock *sk, u8 space)
 	}
 }
 
-/* A probe of the 1-RTT space carries the stream data of the oldest packet
- * in flight again (RFC 9002 6.2.4 allows either): a receiver that dropped
- * that data for want of memory acknowledges nothing while it is sent only
- * new data it cannot take either, so loss detection would never resend it.
+/* The in-flight chunk of stream @id with the lowest offset: the bytes the
+ * receiver waits for, as far as we know.
+ */
+static struct sk_buff *quic_outq_lowest_chunk(struct sock *sk, s64 id)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct sk_buff *skb, *low = NULL;
+	struct quic_sent_pkt *sp;
+	struct quic_snd_cb *cb;
+
+	list_for_each_entry(sp, &qs->space[QUIC_PN_APP].sent, list)
+		for (skb = sp->chunks; skb; skb = skb->next) {
+			cb = QUIC_SND_CB(skb);
+			if (cb->dgram || cb->stream_id != id)
+				continue;
+			if (!low || cb->offset < QUIC_SND_CB(low)->offset)
+				low = skb;
+		}
+	return low;
+}
+
+/* A probe of the 1-RTT space carries stream data in flight again (RFC 9002
+ * 6.2.4 allows either): a receiver that dropped that data for want of
+ * memory acknowledges nothing while it is sent only new data it cannot
+ * take either, so loss detection would never resend it.  For each stream
+ * of the oldest packet in flight, the probe carries that stream's lowest
+ * offset in flight, not the oldest packet's own data: once a retransmission
+ * is in flight behind packets of later data sent before it, the oldest
+ * packet holds data the receiver can only take out of order, and a
+ * receiver whose out-of-order share is full drops every such probe until
+ * the connection dies of idle timeout.
  */
 static void quic_outq_probe_streams(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_stream_table *t = &qs->streams;
-	struct sk_buff *skb, *copy;
+	struct sk_buff *skb, *prev, *low, *copy;
 	struct quic_sent_pkt *sp;
 	struct quic_stream *st;
 	struct quic_snd_cb *cb;
@@ -1421,14 +1448,25 @@ static void quic_outq_probe_streams(struct sock *sk)
 			continue;
 		for (skb = sp->chunks; skb; skb = skb->next) {
 			cb = QUIC_SND_CB(skb);
+			if (cb->dgram)
+				continue;
+			/* one probe chunk per stream */
+			for (prev = sp->chunks; prev != skb; prev = prev->next)
+				if (!QUIC_SND_CB(prev)->dgram &&
+				    QUIC_SND_CB(prev)->stream_id == cb->stream_id)
+					break;
+			if (prev != skb)
+				continue;
 			st = quic_stream_find(sk, cb->stream_id);
 			if (!st || st->send_state > QUIC_STREAM_SEND_STATE_SENT)
 				continue;
-			copy = quic_outq_chunk_alloc(sk, skb->len, cb->stream_id,
+			low = quic_outq_lowest_chunk(sk, cb->stream_id);
+			cb = QUIC_SND_CB(low);
+			copy = quic_outq_chunk_alloc(sk, low->len, cb->stream_id,
 						     cb->offset, GFP_ATOMIC);
 			if (!copy)
 				return;
-			skb_put_data(copy, skb->data, skb->len);
+			skb_put_data(copy, low->data, low->len);
 			QUIC_SND_CB(copy)->fin = cb->fin;
 			QUIC_SND_CB(copy)->sent = 1;
 			st->unacked++;	/* each copy is acked or lost */
