@@ -159,7 +159,8 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 	struct udp_tunnel_sock_cfg tcfg = {};
 	unsigned short port = ntohs(quic_addr_port(addr));
 	/* the IPv6 wildcard takes IPv4 too unless IPV6_V6ONLY (dual stack) */
-	bool v6only = !quic_addr_any(addr) || sk->sk_ipv6only;
+	bool v6only = addr->sa.sa_family == AF_INET6 &&
+		      (!quic_addr_any(addr) || sk->sk_ipv6only);
 	struct net *net = sock_net(sk);
 	struct quic_net *qn = quic_net(net);
 	struct quic_udp_sock *us;
@@ -177,7 +178,11 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 		list_for_each_entry(us, &qn->udp_list, node) {
 			if (!quic_addr_equal(&us->addr, addr))
 				continue;
-			if (!quic_udp_sock_may_share(us, sk)) {
+			/* a v6-only and a dual-stack socket conflict, as
+			 * two UDP sockets would
+			 */
+			if (us->v6only != v6only ||
+			    !quic_udp_sock_may_share(us, sk)) {
 				err = -EADDRINUSE;
 				goto unlock;
 			}
@@ -219,6 +224,7 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 	us->sock = sock;
 	us->uid = sock_i_uid(sk);
 	us->kern = sk->sk_kern_sock;
+	us->v6only = v6only;
 	us->addr = bound;
 	refcount_set(&us->refcnt, 1);
 	spin_lock_init(&us->lock);

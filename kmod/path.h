@@ -33,6 +33,7 @@ struct quic_udp_sock {
 	struct work_struct free_work;
 	kuid_t uid;			/* owner: who may share it */
 	bool kern;			/* created by a kernel socket */
+	bool v6only;			/* IPv6 only (else dual stack) */
 };
 
 int quic_addr_len(sa_family_t family);

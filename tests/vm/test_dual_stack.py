@@ -68,10 +68,16 @@ def test_ipv6_wildcard_listener_serves_an_ipv4_client(creds: Credentials) -> Non
                                                   p.client.getsockname()[1])
         finally:
             p.close()
-        # the IPv4 side of the port is taken, as with a dual-stack UDP socket
+        # the IPv4 side of the port is taken, as with a dual-stack UDP socket,
+        # and a v6-only socket cannot share the dual-stack one
         with quic_socket(socket.AF_INET) as s:
             with pytest.raises(OSError) as e:
                 s.bind(("0.0.0.0", port))
+            assert e.value.errno == errno.EADDRINUSE
+        with quic_socket(socket.AF_INET6) as s:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            with pytest.raises(OSError) as e:
+                s.bind(("::", port))
             assert e.value.errno == errno.EADDRINUSE
 
 
@@ -93,6 +99,12 @@ def test_v6only_listener_leaves_ipv4_alone(creds: Credentials) -> None:
         # the IPv4 port is free: an IPv4 QUIC socket may take it
         with quic_socket(socket.AF_INET) as s:
             s.bind(("0.0.0.0", port))
+        # a dual-stack socket cannot share the v6-only UDP socket: it would
+        # get no IPv4 (a dual-stack UDP socket would conflict too)
+        with quic_socket(socket.AF_INET6) as s:
+            with pytest.raises(OSError) as e:
+                s.bind(("::", port))
+            assert e.value.errno == errno.EADDRINUSE
         # and an IPv6 client still connects over IPv6
         p = connect(creds, lsk, socket.AF_INET6, "::1")
         p.close()
