@@ -336,6 +336,14 @@ static s64 quic_stream_next_local(struct sock *sk, bool uni)
 	return id;
 }
 
+/* Open but not written yet: STREAM_OPEN and MSG_QUIC_STREAM_NEW may take
+ * it as a fresh stream.
+ */
+static bool quic_stream_unwritten(const struct quic_stream *st)
+{
+	return st->send_state == QUIC_STREAM_SEND_STATE_READY && !st->fin_queued;
+}
+
 /**
  * quic_stream_open - QUIC_SOCKOPT_STREAM_OPEN
  * @sk: the connection (locked, ESTABLISHED)
@@ -357,9 +365,8 @@ int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out, long *timeo)
 		return -EINVAL;
 	st = quic_stream_find(sk, id);
 	if (st) {
-		/* opened with a higher ID but not written yet: it is fresh */
-		if (st->send_state != QUIC_STREAM_SEND_STATE_READY ||
-		    st->fin_queued)
+		/* e.g. opened with a higher ID */
+		if (!quic_stream_unwritten(st))
 			return -EINVAL;
 	} else {
 		err = quic_stream_open_wait(sk, id, flags, timeo, &st);
@@ -410,7 +417,7 @@ struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
 			if (!(flags & MSG_QUIC_STREAM_NEW))
 				return st;
 			if (quic_stream_is_local(sk, st->id)) {
-				if (st->send_state != QUIC_STREAM_SEND_STATE_READY)
+				if (!quic_stream_unwritten(st))
 					return NULL;
 				if ((quic_stream_type(st->id) == QUIC_STREAM_UNI) == uni)
 					return st;
@@ -422,8 +429,7 @@ struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
 		return NULL;
 	st = quic_stream_find(sk, id);
 	if (st) {
-		if ((flags & MSG_QUIC_STREAM_NEW) &&
-		    st->send_state != QUIC_STREAM_SEND_STATE_READY)
+		if ((flags & MSG_QUIC_STREAM_NEW) && !quic_stream_unwritten(st))
 			return NULL;	/* opened and written already */
 	} else {
 		if (!quic_stream_is_local(sk, id))
