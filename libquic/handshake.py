@@ -56,7 +56,7 @@ from libquic.tls.engine import (
 )
 from libquic.tls.errors import TLSError
 from libquic.tls.keylog import KeyLogCallback, keylog_from_env
-from libquic.tls.psk import ExternalPSK, load_psk_file
+from libquic.tls.psk import ExternalPSK, PskLookup, load_psk_file
 from libquic.tls.tickets import TICKET_KEY_SIZE, SessionData
 
 # The kernel's numbers for the engine's levels and cipher suites: the TLS
@@ -117,6 +117,7 @@ class HandshakeSession:
     # PSK
     psk_file: str | None = None
     psks: Sequence[ExternalPSK] = ()
+    psk_lookup: PskLookup | None = None  # server: key by offered identity (TLSConfig)
     # resumption / 0-RTT
     session_data: bytes | None = None  # client: from HandshakeResult.get_session_data()
     early_data: bool = False  # client: offer 0-RTT; server: accept it
@@ -279,6 +280,8 @@ class HandshakeDriver:
         if s.psk_file:
             psks = load_psk_file(s.psk_file)
         kw["psks"] = psks
+        if is_server and s.psk_lookup is not None:
+            kw["psk_lookup"] = s.psk_lookup
         if is_server:
             ticket_key = s.ticket_key
             if ticket_key is None and s.session_tickets:

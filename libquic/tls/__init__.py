@@ -18,7 +18,7 @@ from .engine import (
 from .errors import AlertDescription, TLSError
 from .groups import HAVE_MLKEM, Group
 from .keylog import KeyLogFile, keylog_from_env
-from .psk import ExternalPSK, load_psk_file, parse_psk_lines
+from .psk import ExternalPSK, PskLookup, load_psk_file, parse_psk_lines
 from .tickets import ReplayRegister, SessionData
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "InstallSecret",
     "KeyLogFile",
     "Level",
+    "PskLookup",
     "ReplayRegister",
     "SendData",
     "SessionData",

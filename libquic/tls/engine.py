@@ -97,7 +97,7 @@ from .messages import (
     frame,
     split_message,
 )
-from .psk import ExternalPSK
+from .psk import ExternalPSK, PskLookup
 from .tickets import (
     DEFAULT_REPLAY_REGISTER,
     MAX_TICKET_LIFETIME,
@@ -170,6 +170,9 @@ class TLSConfig:
     client_auth: ClientAuth = ClientAuth.NONE
     # external PSKs: the client offers the first, the server looks identities up
     psks: Sequence[ExternalPSK] = ()
+    # server: asked for the key of an offered identity that is not in psks
+    # (and not a ticket), in the client's order until one is found
+    psk_lookup: PskLookup | None = None
     # resumption
     session: SessionData | None = None
     ticket_key: bytes | None = None
@@ -303,7 +306,7 @@ class TLSEngine:
             raise ValueError("no usable cipher suite configured")
         if not self._groups:
             raise ValueError("no usable group configured")
-        if not config.is_client and not config.psks and not (
+        if not config.is_client and not config.psks and config.psk_lookup is None and not (
                 config.certificate_chain and config.private_key):
             raise ValueError("a server needs a certificate and key, or PSKs")
         if config.certificate_chain and config.private_key is None:
@@ -929,6 +932,7 @@ class TLSEngine:
                 psk_sel, psk_index, state = self._server_select_psk(idents)
                 if (psk_sel is not None and second and self._suite
                         and psk_sel.suite.hash_name != self._suite.hash_name):
+                    wipe(psk_sel.psk)
                     psk_sel = None
                 if psk_sel is not None:
                     assert ch.binders_offset is not None
@@ -941,6 +945,7 @@ class TLSEngine:
                     wipe(bkey)
                     ks.wipe()
                     if not hmac.compare_digest(expected, binders[psk_index]):
+                        wipe(psk_sel.psk)
                         raise TLSError(AlertDescription.decrypt_error,
                                        "PSK binder does not verify")
         have_certs = bool(cfg.certificate_chain and cfg.private_key)
@@ -971,8 +976,10 @@ class TLSEngine:
                 if same_hash:
                     candidates = same_hash
                 elif have_certs:
+                    wipe(psk_sel.psk)
                     psk_sel = None
                 else:
+                    wipe(psk_sel.psk)
                     raise TLSError(AlertDescription.handshake_failure,
                                    "no cipher suite matches the PSK hash")
             if not candidates:
@@ -994,6 +1001,8 @@ class TLSEngine:
             if second:
                 raise illegal_parameter("second ClientHello has no share for the "
                                         "requested group")
+            if psk_sel is not None:  # selected again from the second ClientHello
+                wipe(psk_sel.psk)
             common = [g for g in self._groups if g in client_groups]
             if not common:
                 raise TLSError(AlertDescription.handshake_failure,
@@ -1115,16 +1124,20 @@ class TLSEngine:
             if ext is not None:
                 return (_PskOffer(bytearray(ext.key), suite_info(0x1301), ident.identity, 0,
                                   external=True), i, None)
-            if self._ticket_key is not None:
-                st = self._ticket_key.open(ident.identity)
-                if st is None or st.suite not in SUITES:
-                    continue
+            st = self._ticket_key.open(ident.identity) if self._ticket_key else None
+            if st is not None:
                 age = now - st.issued_ms
-                if age < 0 or age > st.lifetime * 1000:
+                if st.suite not in SUITES or age < 0 or age > st.lifetime * 1000:
                     continue
                 offer = _PskOffer(bytearray(st.psk), suite_info(st.suite), ident.identity,
                                   ident.obfuscated_ticket_age, external=False)
                 return offer, i, st
+            if cfg.psk_lookup is not None:
+                key = cfg.psk_lookup(ident.identity)
+                if key:
+                    secret = key if isinstance(key, bytearray) else bytearray(key)
+                    return (_PskOffer(secret, suite_info(0x1301), ident.identity, 0,
+                                      external=True), i, None)
         return None, 0, None
 
     def _server_accept_early(self, st: TicketState, psk: _PskOffer | None,

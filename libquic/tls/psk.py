@@ -4,18 +4,30 @@ The client uses the first line; the server looks the offered identity up.
 Blank lines and lines starting with ``#`` are ignored.  External PSKs are
 used with psk_dhe_ke only and, as RFC 8446 §4.2.11 prescribes when no hash
 is provisioned, with SHA-256 suites.
+
+A server can also find keys as clients offer identities, with a
+:data:`PskLookup` (``TLSConfig.psk_lookup``), for instance in the kernel
+keyrings as the handshake daemon does.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
     "ExternalPSK",
+    "PskLookup",
     "load_psk_file",
     "parse_psk_lines",
 ]
+
+PskLookup = Callable[[bytes], bytes | bytearray | None]
+"""A server's look-up of an external PSK by the identity a client offers:
+the key, or None when the identity is unknown.  The identity is the
+client's (untrusted) bytes.  A ``bytearray`` returned is handed over: the
+engine wipes it when it is done with the key."""
 
 
 @dataclass(frozen=True)
