@@ -65,6 +65,7 @@ class AcceptMsg(genlmsg):
         ("HANDSHAKE_A_ACCEPT_PEER_IDENTITY", "int32"),
         ("HANDSHAKE_A_ACCEPT_CERTIFICATE", "x509"),
         ("HANDSHAKE_A_ACCEPT_PEERNAME", "asciiz"),
+        ("HANDSHAKE_A_ACCEPT_KEYRING", "uint32"),  # newer kernels: the user's ta_keyring
     )
 
     class x509(nla):
@@ -98,6 +99,7 @@ class HandshakeRequest:
     cert: int = 0
     privkey: int = 0
     peername: str | None = None
+    keyring: int = 0  # a keyring with the authentication material, 0 for none
 
     @property
     def is_client(self) -> bool:
@@ -117,6 +119,7 @@ def parse_accept(msg: AcceptMsg) -> HandshakeRequest:
         timeout_ms=msg.get_attr("HANDSHAKE_A_ACCEPT_TIMEOUT") or 0,
         peer_identities=list(msg.get_attrs("HANDSHAKE_A_ACCEPT_PEER_IDENTITY")),
         peername=msg.get_attr("HANDSHAKE_A_ACCEPT_PEERNAME"),
+        keyring=msg.get_attr("HANDSHAKE_A_ACCEPT_KEYRING") or 0,
     )
     cert = msg.get_attr("HANDSHAKE_A_ACCEPT_CERTIFICATE")
     if cert is not None:

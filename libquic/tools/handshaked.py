@@ -23,8 +23,17 @@ Configuration (INI, tlshd-compatible subset)::
     x509.certificate = /etc/quic/server.pem
     x509.private_key = /etc/quic/server.key
 
+    [authenticate]
+    keyrings = .nfs;quic                         ; server PSKs (see below)
+
 PSKs come from the kernel user as key serials (``ta_my_peerids``): the key's
-description is the PSK identity and its payload the key.
+description is the PSK identity and its payload the key.  A server given no
+key (the usual ``tls_server_hello_psk()``) looks up the identity the client
+offers, as tlshd does: a key of type "psk", else "user", with that
+description, searched for recursively in the request's keyring if it names
+one, else in the ``keyrings`` of ``[authenticate]`` (names or serials,
+separated by ``;``), else in the daemon's user keyring.  An unknown identity
+refuses the handshake (EACCES) with a log line naming it.
 
 As a service: ``quic-handshaked --print-unit`` prints a systemd unit
 (``Type=notify``: the daemon reports READY once it listens; ``systemctl
@@ -47,7 +56,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -56,9 +65,20 @@ from pathlib import Path
 from libquic import sockopt
 from libquic.handshake import HandshakeResult, HandshakeSession, quic_handshake
 from libquic.tls.engine import ClientAuth
-from libquic.tls.errors import TLSError
+from libquic.tls.errors import AlertDescription, TLSError
 from libquic.tls.psk import ExternalPSK
-from libquic.tools.keyring import describe_key, read_key
+from libquic.tools.keyring import (
+    KEY_MAX_DESC_SIZE,
+    KEY_SPEC_SESSION_KEYRING,
+    KEY_SPEC_THREAD_KEYRING,
+    KEY_SPEC_USER_KEYRING,
+    describe_key,
+    find_keyring,
+    link_key,
+    read_key,
+    search_key,
+    unlink_key,
+)
 from libquic.tools.service import notify, setup_logging, use_journal
 
 try:
@@ -75,14 +95,19 @@ else:
     _NETLINK_MISSING = None
 
 __all__ = [
+    "MAX_PSK_LOOKUPS",
+    "PSK_KEY_TYPES",
     "Daemon",
     "DaemonConfig",
+    "KeyctlOps",
+    "KeyringPSKs",
     "SideConfig",
     "build_session",
     "handle",
     "load_config",
     "main",
     "psks_from_keyring",
+    "server_psk_keyrings",
     "status_of",
     "unit_text",
 ]
@@ -93,6 +118,9 @@ DEFAULT_CONFIG = "/etc/tlshd.conf"
 DEFAULT_TIMEOUT_MS = 30_000
 DEFAULT_WORKERS = 8
 DEFAULT_QUEUE = 64
+PSK_KEY_TYPES = ("psk", "user")  # searched for in this order, as tlshd's QUIC server does
+MAX_PSK_LOOKUPS = 8  # offered identities looked up per handshake, at most
+_SPECIAL_KEYRINGS = {"@u": KEY_SPEC_USER_KEYRING, "@s": KEY_SPEC_SESSION_KEYRING}
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,19 @@ class SideConfig:
 class DaemonConfig:
     client: SideConfig = SideConfig()
     server: SideConfig = SideConfig()
+    # [authenticate] keyrings: where a server looks up the PSK of the
+    # identity a client offers (names, serials, @u or @s); empty: the
+    # daemon's user keyring
+    keyrings: tuple[str, ...] = ()
+
+
+def _keyrings_setting(path: str) -> tuple[str, ...]:
+    """``[authenticate] keyrings``, a ``;``-separated list as in tlshd.conf(5)
+    (read without inline comments, whose ``;`` would cut the list)."""
+    raw = configparser.ConfigParser(interpolation=None)
+    raw.read(path)
+    value = raw.get("authenticate", "keyrings", fallback="")
+    return tuple(item.strip() for item in value.split(";") if item.strip())
 
 
 def load_config(path: str | None) -> DaemonConfig:
@@ -117,6 +158,7 @@ def load_config(path: str | None) -> DaemonConfig:
         if path != DEFAULT_CONFIG:
             raise FileNotFoundError(f"configuration file {path} cannot be read")
         log.info("no %s: no certificates configured", path)
+        path = None
 
     def side(name: str) -> SideConfig:
         sec = f"authenticate.{name}"
@@ -131,7 +173,8 @@ def load_config(path: str | None) -> DaemonConfig:
             raise ValueError(f"[{sec}]: x509.certificate and x509.private_key go together")
         return SideConfig(**values)
 
-    return DaemonConfig(client=side("client"), server=side("server"))
+    keyrings = _keyrings_setting(path) if path is not None else ()
+    return DaemonConfig(client=side("client"), server=side("server"), keyrings=keyrings)
 
 
 def psks_from_keyring(serials: list[int]) -> list[ExternalPSK]:
@@ -149,8 +192,147 @@ def psks_from_keyring(serials: list[int]) -> list[ExternalPSK]:
     return psks
 
 
+def _shown(identity: bytes) -> str:
+    """A PSK identity (the client's bytes) quoted and escaped for a log line."""
+    return repr(identity[:256].decode("utf-8", "backslashreplace")) + (
+        "..." if len(identity) > 256 else "")
+
+
+@dataclass(frozen=True)
+class KeyctlOps:
+    """The keyctl(2) calls :class:`KeyringPSKs` makes (tests replace them)."""
+
+    search: Callable[[int, str, bytes], int] = search_key
+    read: Callable[[int], bytearray] = read_key
+    link: Callable[[int, int], None] = link_key
+    unlink: Callable[[int, int], None] = unlink_key
+    find_keyring: Callable[[str], int | None] = find_keyring
+
+
+class KeyringPSKs:
+    """A server's PSK look-up by the identity a client offers, in the kernel
+    keyrings (``HandshakeSession.psk_lookup``), as tlshd does it.
+
+    For each identity the engine asks about, the keyrings are searched in
+    order, each recursively (``keyctl search``), for a key of type "psk",
+    then "user", whose description is the identity; the first found is read
+    and its payload is the PSK.  A keyring given by name is found with
+    :func:`~libquic.tools.keyring.find_keyring`.  While it is searched, each
+    keyring is linked into the calling thread's keyring, so that its keys
+    are possessed and readable even when the daemon's session keyring does
+    not lead to them (systemd gives services a private one).
+
+    ``where`` names the keyrings in log lines.  ``missing`` lists the offered
+    identities without a key, ``serial`` is the key chosen.  :meth:`wipe`
+    overwrites every key handed out (the engine also wipes them).
+    """
+
+    def __init__(self, keyrings: Sequence[int | str], where: str,
+                 ops: KeyctlOps | None = None, *, max_lookups: int = MAX_PSK_LOOKUPS) -> None:
+        self.keyrings = list(keyrings)
+        self.where = where
+        self.ops = ops or KeyctlOps()
+        self.max_lookups = max_lookups
+        self.missing: list[bytes] = []
+        self.serial: int | None = None
+        self._lookups = 0
+        self._resolved: list[int] | None = None
+        self._handed_out: list[bytearray] = []
+
+    def __call__(self, identity: bytes) -> bytearray | None:
+        if self._lookups >= self.max_lookups:
+            if self._lookups == self.max_lookups:
+                log.warning("the client offers more than %d PSK identities: not looking up "
+                            "the others", self.max_lookups)
+            self._lookups += 1
+            return None
+        self._lookups += 1
+        if not identity or b"\0" in identity or len(identity) >= KEY_MAX_DESC_SIZE:
+            log.info("PSK identity %s cannot be a key description", _shown(identity))
+            self.missing.append(identity)
+            return None
+        for ring in self._rings():
+            found = self._search(ring, identity)
+            if found is not None:
+                self.serial, key = found
+                self._handed_out.append(key)
+                log.info("PSK identity %s: key %d", _shown(identity), self.serial)
+                return key
+        self.missing.append(identity)
+        log.info("no PSK with identity %s in %s", _shown(identity), self.where)
+        return None
+
+    def missing_reason(self) -> str:
+        """Why the handshake was refused, naming the identities offered."""
+        names = " or ".join(_shown(i) for i in self.missing)
+        return f"no PSK with identity {names} in {self.where}"
+
+    def wipe(self) -> None:
+        for key in self._handed_out:
+            key[:] = bytes(len(key))
+        self._handed_out.clear()
+
+    def _rings(self) -> list[int]:
+        if self._resolved is None:
+            self._resolved = []
+            for ring in self.keyrings:
+                serial = ring if isinstance(ring, int) else _SPECIAL_KEYRINGS.get(ring)
+                if serial is None:
+                    serial = self.ops.find_keyring(ring)
+                if serial is None:
+                    log.info("keyring %r not found", ring)
+                    continue
+                self._resolved.append(serial)
+        return self._resolved
+
+    def _search(self, ring: int, identity: bytes) -> tuple[int, bytearray] | None:
+        try:
+            self.ops.link(ring, KEY_SPEC_THREAD_KEYRING)
+            linked = True
+        except OSError as exc:  # it may still be searchable and its keys readable
+            log.debug("keyring %d not linked into the thread keyring: %s", ring, exc)
+            linked = False
+        try:
+            for key_type in PSK_KEY_TYPES:
+                try:
+                    serial = self.ops.search(ring, key_type, identity)
+                except OSError as exc:
+                    if exc.errno in (errno.ENOKEY, errno.EKEYREVOKED, errno.EKEYEXPIRED):
+                        continue  # none of this type (or the type is not registered)
+                    log.warning("keyring %d cannot be searched: %s", ring, exc)
+                    return None
+                try:
+                    key = self.ops.read(serial)
+                except OSError as exc:
+                    log.warning("PSK identity %s: key %d cannot be read: %s",
+                                _shown(identity), serial, exc)
+                    continue
+                if key:
+                    return serial, key
+                log.warning("PSK identity %s: key %d is empty", _shown(identity), serial)
+            return None
+        finally:
+            if linked:
+                try:
+                    self.ops.unlink(ring, KEY_SPEC_THREAD_KEYRING)
+                except OSError as exc:
+                    log.debug("keyring %d not unlinked from the thread keyring: %s", ring, exc)
+
+
+def server_psk_keyrings(req: HandshakeRequest,
+                        cfg: DaemonConfig) -> tuple[list[int | str], str]:
+    """Where a server without a key looks up the client's PSK identity, and
+    how log lines name it: the request's keyring, else the configured
+    ``keyrings``, else the daemon's user keyring."""
+    if req.keyring:
+        return [req.keyring], f"keyring {req.keyring} of the request"
+    if cfg.keyrings:
+        return list(cfg.keyrings), f"the keyrings {';'.join(cfg.keyrings)} ([authenticate])"
+    return [KEY_SPEC_USER_KEYRING], "the user keyring"
+
+
 def build_session(sock: socket.socket, req: HandshakeRequest,
-                  cfg: DaemonConfig) -> HandshakeSession:
+                  cfg: DaemonConfig, ops: KeyctlOps | None = None) -> HandshakeSession:
     """The libquic handshake settings for one request."""
     side = cfg.client if req.is_client else cfg.server
     conf = sockopt.get_config(sock)
@@ -159,7 +341,13 @@ def build_session(sock: socket.socket, req: HandshakeRequest,
         timeout=(req.timeout_ms or DEFAULT_TIMEOUT_MS) / 1000,
         cipher_type=conf.payload_cipher_type or None)
     if req.auth_mode == AUTH_PSK:
-        session.psks = psks_from_keyring(req.peer_identities)
+        serials = [s for s in req.peer_identities if s]  # 0: no key
+        if serials:
+            session.psks = psks_from_keyring(serials)
+        elif req.is_client:
+            raise PermissionError(errno.ENOKEY, "PSK handshake requested without a key")
+        else:
+            session.psk_lookup = KeyringPSKs(*server_psk_keyrings(req, cfg), ops)
         return session
     if req.auth_mode not in (AUTH_X509, AUTH_UNAUTH):
         raise PermissionError(errno.EOPNOTSUPP, f"auth mode {req.auth_mode} is not supported")
@@ -198,16 +386,27 @@ def handle(req: HandshakeRequest, cfg: DaemonConfig,
     its own reference)."""
     sock = socket.socket(fileno=req.sockfd)
     result = None
+    lookup: KeyringPSKs | None = None
     try:
         try:
-            result = quic_handshake(build_session(sock, req, cfg))
+            session = build_session(sock, req, cfg)
+            if isinstance(session.psk_lookup, KeyringPSKs):
+                lookup = session.psk_lookup
+            result = quic_handshake(session)
             status = 0
             log.info("fd %d: %s handshake done, ALPN %s", req.sockfd,
                      "client" if req.is_client else "server", result.alpn)
         except Exception as exc:  # reported to the kernel user, never fatal
             status = status_of(exc)
+            reason = str(exc)
+            if (lookup is not None and lookup.missing and isinstance(exc, TLSError)
+                    and exc.alert == AlertDescription.unknown_psk_identity):
+                reason = lookup.missing_reason()
             log.warning("fd %d: handshake failed (%s): %s", req.sockfd,
-                        errno.errorcode.get(status, status), exc)
+                        errno.errorcode.get(status, status), reason)
+        finally:
+            if lookup is not None:
+                lookup.wipe()
         report(req.sockfd, status)
         log.info("fd %d: reported status %d", req.sockfd, status)
     finally:
