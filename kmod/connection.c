@@ -175,6 +175,8 @@ static void quic_conn_established(struct sock *sk)
 	/* give the peer spare connection IDs up to its limit */
 	quic_conn_issue_scids(sk);
 	quic_conn_idle_reset(sk);
+	if (!quic_is_serv(sk))
+		quic_path_pref_prepare(sk);
 }
 
 /**
@@ -232,6 +234,8 @@ void quic_conn_confirmed(struct sock *sk)
 
 	qs->confirmed = 1;
 	quic_conn_discard_space(sk, QUIC_PN_HANDSHAKE);
+	if (!quic_is_serv(sk))
+		quic_path_pref_start(sk);
 }
 
 /* ---- transport parameters ------------------------------------------- */
@@ -300,6 +304,14 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 	}
 	if (!quic_is_serv(sk) && qs->early_ok && !qs->early_used)
 		quic_streams_early_reset(sk);
+	/* RFC 9000 5.1.1: the preferred address's ID is number 1 */
+	if (!quic_is_serv(sk) && tp->pref_addr_present) {
+		err = quic_conn_new_dcid(sk, 1, 0, tp->pref_addr.cid.data,
+					 tp->pref_addr.cid.len,
+					 tp->pref_addr.token);
+		if (err)
+			goto out;
+	}
 	qs->remote_tp = *tp;
 	qs->rtp_set = 1;
 	quic_streams_established(sk);
@@ -350,6 +362,37 @@ static void quic_conn_issue_scids(struct sock *sk)
 		qs->new_cid_pending |= BIT(idx);
 		n++;
 	}
+}
+
+/**
+ * quic_conn_pref_cid - issue the ID of the server's preferred address
+ * @sk: the accepted connection, before its transport parameters went out
+ * @cid: out: the ID (number 1, not announced in NEW_CONNECTION_ID)
+ * @token: out: its stateless reset token
+ *
+ * Return: 0 or a negative errno.
+ */
+int quic_conn_pref_cid(struct sock *sk, struct quic_tp_cid *cid, u8 *token)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	struct quic_conn_id c;
+	int idx, tries = 3;
+
+	if (qs->scid_next_seq != 1)
+		return -EINVAL;
+	do {
+		quic_cid_generate(&c, QUIC_CID_LEN);
+		idx = quic_conn_add_scid(sk, &c);
+	} while (idx == -EADDRINUSE && --tries);
+	if (idx < 0)
+		return idx;
+	cid->len = c.len;
+	memcpy(cid->data, c.data, c.len);
+	memset(token, 0, QUIC_RESET_TOKEN_LEN);
+	if (qs->token_ctx.hmac)
+		quic_stateless_reset_token(&qs->token_ctx, c.data, c.len,
+					   token);
+	return 0;
 }
 
 static u64 quic_conn_scid_lowest(const struct quic_sock *qs)

@@ -346,6 +346,9 @@ static struct dst_entry *quic_route(struct quic_udp_sock *us,
 	struct rtable *rt;
 
 	*saddr = *src;
+	/* an IPv4 tunnel socket has no IPv6 state to route or send with */
+	if (dst->sa.sa_family == AF_INET6 && us->sock->sk->sk_family != AF_INET6)
+		return ERR_PTR(-EAFNOSUPPORT);
 	if (dst->sa.sa_family == AF_INET6)
 		return quic_route6(us, src, dst, oif, saddr);
 	rt = ip_route_output_ports(us->net, &fl4, NULL, dst->v4.sin_addr.s_addr,
@@ -698,9 +701,7 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 		qs->rx_bytes += skb->len;
 	qs->rx_from_set = !pending;
 	if (!pending) {
-		union quic_addr to;
-
-		quic_skb_addrs(skb, &qs->rx_from, &to);
+		quic_skb_addrs(skb, &qs->rx_from, &qs->rx_to);
 		quic_path_rx_bytes(sk, skb->len);
 	}
 	qs->rx_skb = skb;

@@ -47,7 +47,12 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us);
 void quic_udp_sock_put(struct quic_udp_sock *us);
 
+int quic_path_route_saddr(struct sock *sk, const union quic_addr *peer,
+			  union quic_addr *local);
 int quic_path_migrate(struct sock *sk, const union quic_addr *a);
+int quic_path_set_pref(struct sock *sk, const union quic_addr *a);
+void quic_path_pref_prepare(struct sock *sk);
+void quic_path_pref_start(struct sock *sk);
 void quic_path_abandon(struct sock *sk);
 void quic_path_free(struct sock *sk);
 void quic_path_timeout(struct sock *sk);

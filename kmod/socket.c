@@ -299,54 +299,6 @@ out:
 	return err;
 }
 
-/* Find the source address the route to @peer would use.  A dual-stack
- * socket bound to the IPv6 wildcard reaching an IPv4 peer takes an IPv4
- * source with its port.
- */
-static int quic_route_saddr(struct sock *sk, const union quic_addr *peer,
-			    union quic_addr *local)
-{
-	struct net *net = sock_net(sk);
-
-	if (local->sa.sa_family != peer->sa.sa_family) {
-		__be16 port = quic_addr_port(local);
-
-		if (!quic_addr_any(local))
-			return -ENETUNREACH;
-		memset(local, 0, sizeof(*local));
-		local->sa.sa_family = peer->sa.sa_family;
-		quic_addr_set_port(local, port);
-	}
-	if (peer->sa.sa_family == AF_INET6) {
-		struct dst_entry *dst;
-		struct flowi6 fl6 = {};
-
-		fl6.flowi6_proto = IPPROTO_UDP;
-		fl6.daddr = peer->v6.sin6_addr;
-		fl6.saddr = local->v6.sin6_addr;
-		fl6.flowi6_oif = peer->v6.sin6_scope_id ?: sk->sk_bound_dev_if;
-		dst = ip6_dst_lookup_flow(net, sk, &fl6, NULL);
-		if (IS_ERR(dst))
-			return PTR_ERR(dst);
-		local->v6.sin6_addr = fl6.saddr;
-		dst_release(dst);
-	} else {
-		struct flowi4 fl4 = {};
-		struct rtable *rt;
-
-		rt = ip_route_output_ports(net, &fl4, NULL,
-					   peer->v4.sin_addr.s_addr,
-					   local->v4.sin_addr.s_addr,
-					   peer->v4.sin_port, 0, IPPROTO_UDP,
-					   0, sk->sk_bound_dev_if);
-		if (IS_ERR(rt))
-			return PTR_ERR(rt);
-		local->v4.sin_addr.s_addr = fl4.saddr;
-		ip_rt_put(rt);
-	}
-	return 0;
-}
-
 void quic_set_peer(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);
@@ -404,7 +356,7 @@ static int quic_connect(struct sock *sk, struct sockaddr *addr, int addr_len)
 			goto out;
 	}
 	local = qs->local;
-	err = quic_route_saddr(sk, &peer, &local);
+	err = quic_path_route_saddr(sk, &peer, &local);
 	if (err)
 		goto out;
 	quic_set_local(sk, &local);
@@ -1265,11 +1217,12 @@ static int quic_sockopt_migration_set(struct sock *sk, sockptr_t optval,
 		return -EINVAL;
 	if (copy_from_sockptr(buf, optval, min_t(u32, optlen, sizeof(buf))))
 		return -EFAULT;
-	if (quic_is_serv(sk) && sk->sk_state != QUIC_SS_ESTABLISHED)
-		return -EOPNOTSUPP;	/* preferred_address: not yet */
 	if (quic_get_user_addr(sk, &a, (struct sockaddr *)buf,
 			       min_t(u32, optlen, sizeof(buf))))
 		return -EINVAL;
+	/* a server before the handshake offers it as preferred_address */
+	if (quic_is_serv(sk) && sk->sk_state == QUIC_SS_ESTABLISHING)
+		return quic_path_set_pref(sk, &a);
 	return quic_path_migrate(sk, &a);
 }
 
@@ -1694,6 +1647,32 @@ static int quic_inet_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
+/* getsockname()/getpeername() on a PF_INET6 socket: an IPv4 address
+ * (dual stack) reads as AF_INET, not v4-mapped.  That is what the
+ * reference reports, and what its ALPN test compares the preferred address
+ * it set with; it also reads as the address the peer sees.
+ */
+static int quic_inet6_getname(struct socket *sock, struct sockaddr *uaddr,
+			      int peer)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)uaddr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
+	__be32 v4;
+	__be16 port;
+	int len;
+
+	len = inet6_getname(sock, uaddr, peer);
+	if (len < 0 || !ipv6_addr_v4mapped(&sin6->sin6_addr))
+		return len;
+	v4 = sin6->sin6_addr.s6_addr32[3];
+	port = sin6->sin6_port;
+	memset(sin6, 0, sizeof(*sin6));
+	sin->sin_family = AF_INET;
+	sin->sin_port = port;
+	sin->sin_addr.s_addr = v4;
+	return sizeof(*sin);
+}
+
 const struct proto_ops quic_proto_ops = {
 	.family		= PF_INET,
 	.owner		= THIS_MODULE,
@@ -1723,7 +1702,7 @@ const struct proto_ops quicv6_proto_ops = {
 	.connect	= quic_inet_connect,
 	.socketpair	= sock_no_socketpair,
 	.accept		= inet_accept,
-	.getname	= inet6_getname,
+	.getname	= quic_inet6_getname,
 	.poll		= quic_poll,
 	.ioctl		= inet6_ioctl,
 	.gettstamp	= sock_gettstamp,

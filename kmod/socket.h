@@ -64,13 +64,15 @@ struct quic_dcid_entry {
 };
 
 /* The second path of a connection while it is validated (RFC 9000 8.2,
- * 9): a client's new local address (@udp set), or a server's new peer
- * address.  It becomes the connection's path once a PATH_RESPONSE echoes
- * @challenge.
+ * 9): a new local address (our migration, or the server's preferred
+ * address a packet arrived on), a new peer address (the peer migrated, or
+ * a client moves to the server's preferred address), or both.  It becomes
+ * the connection's path once a PATH_RESPONSE echoes @challenge, or at
+ * once when only our local address changed under a validated peer.
  */
 struct quic_path_alt {
-	struct quic_udp_sock *udp;	/* client: the new local socket */
-	union quic_addr local;		/* client: the new local address */
+	struct quic_udp_sock *udp;	/* @new_local: its UDP socket (held) */
+	union quic_addr local;
 	union quic_addr peer;
 	struct quic_conn_id dcid;	/* used on this path (RFC 9000 9.5) */
 	u64 dcid_seq;
@@ -82,6 +84,10 @@ struct quic_path_alt {
 	u8 active:1;			/* the slot is in use */
 	u8 validating:1;		/* PATH_CHALLENGE outstanding */
 	u8 spare_dcid:1;		/* @dcid was a spare, not the active */
+	u8 new_local:1;			/* @udp and @local replace ours */
+	u8 new_peer:1;			/* @peer replaces the peer's */
+	u8 limited:1;			/* @peer unvalidated: 3x what it sent */
+	u8 pref:1;			/* client: to the preferred address */
 };
 
 struct quic_sock {
@@ -137,8 +143,13 @@ struct quic_sock {
 
 	/* migration: the path being validated (path.c) */
 	struct quic_path_alt alt;
-	struct quic_udp_sock *old_udp;	/* client: the path left behind */
+	struct quic_udp_sock *old_udp;	/* the local path left behind */
+	union quic_addr old_local;	/* its address */
+	union quic_addr old_peer;	/* the peer address we left */
+	struct quic_udp_sock *pref_udp;	/* server: bound preferred address */
+	union quic_addr pref_local;	/* server: that address */
 	union quic_addr rx_from;	/* source of the datagram processed */
+	union quic_addr rx_to;		/* its destination */
 	const struct quic_conn_id *rx_dcid;	/* DCID of the packet processed */
 	struct sk_buff *rx_skb;		/* the datagram processed (decrypted) */
 	u32 rx_len;			/* length of the datagram processed */

@@ -61,6 +61,7 @@ __all__ = [
     "set_connection_id",
     "set_crypto_secret",
     "set_event",
+    "set_preferred_address",
     "set_session_ticket",
     "set_token",
     "set_transport_param",
@@ -198,10 +199,32 @@ def get_connection_close(sock: SockoptTarget) -> QuicConnectionClose:
 
 
 def migrate(sock: SockoptTarget, address: tuple[str, int]) -> None:
-    """Migrate a client to a new local address (port 0: any); the kernel
-    validates the new path and raises CONNECTION_MIGRATION when it is used.
-    ``EAGAIN`` while a migration is pending.  (The server's preferred_address,
-    set this way before the handshake, is not implemented by the kernel.)"""
+    """Move an established connection to a new local address (port 0: any).
+
+    The kernel validates the new path and raises CONNECTION_MIGRATION when
+    it is used; ``EAGAIN`` while a migration is pending, ``EPERM`` if the
+    server sent disable_active_migration.  A server may migrate too (as
+    with the reference module); its peer validates the new address before
+    following.  On an accepted socket before its handshake the same option
+    sets the preferred address instead: see :func:`set_preferred_address`.
+    """
+    _set(sock, QuicSockopt.CONNECTION_MIGRATION, _sockaddr(address))
+
+
+def set_preferred_address(sock: SockoptTarget, address: tuple[str, int]) -> None:
+    """Offer ``address`` as the server's preferred_address (RFC 9000 9.6).
+
+    Call it on an accepted socket before its handshake.  The kernel binds
+    the address at once (with bind()'s checks: ``EADDRINUSE``, ``EACCES``),
+    sends it in the transport parameters, and moves the connection there
+    when the client does; the client moves after the handshake is confirmed.
+    ``EINVAL`` for a wildcard address, port 0, or after the handshake began.
+    """
+    _set(sock, QuicSockopt.CONNECTION_MIGRATION, _sockaddr(address))
+
+
+def _sockaddr(address: tuple[str, int]) -> bytes:
+    """A raw sockaddr_in/sockaddr_in6 for an (IP literal, port) pair."""
     ip = ipaddress.ip_address(address[0])
     if ip.version == 4:
         raw = struct.pack("=H", socket.AF_INET) + struct.pack("!H", address[1]) + ip.packed
@@ -209,7 +232,7 @@ def migrate(sock: SockoptTarget, address: tuple[str, int]) -> None:
     else:
         raw = (struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", address[1], 0)
                + ip.packed + struct.pack("=I", 0))
-    _set(sock, QuicSockopt.CONNECTION_MIGRATION, raw)
+    return raw
 
 
 def key_update(sock: SockoptTarget) -> None:

@@ -76,6 +76,12 @@ class Pair:
         self.client.close()
         self.server.close()
 
+    def __enter__(self) -> Pair:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class HandshakeFailed(Exception):
     """At least one side failed; ``client``/``server`` hold each side's
@@ -99,12 +105,14 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
               client_alpns: list[str] | None = None,
               client_setup: Callable[[socket.socket], None] | None = None,
               client_family: int | None = None,
-              address: tuple[Any, ...] | None = None) -> Pair:
+              address: tuple[Any, ...] | None = None,
+              accepted_setup: Callable[[socket.socket], None] | None = None) -> Pair:
     """Connect to ``lsk`` and run both handshakes.
 
     ``client_setup`` tunes the client socket before it connects; the client
     is of ``client_family`` (the listener's by default) and connects to
-    ``address`` (the listener's by default).
+    ``address`` (the listener's by default).  ``accepted_setup`` tunes the
+    accepted socket before its handshake.
 
     ``client_kw``/``server_kw`` go to quic_client_handshake/quic_server_handshake
     (``pkey_file``, ``cert_file``, ``hostname``, ``cafile``, ...).  Raises
@@ -126,6 +134,8 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
         conn.settimeout(WAIT)
         accepted.append(conn)
         try:
+            if accepted_setup:
+                accepted_setup(conn)
             return quic_server_handshake(conn, timeout=WAIT, **server_kw)
         except BaseException:
             conn.close()  # sends the CONNECTION_CLOSE the handshake set
