@@ -238,6 +238,36 @@ void quic_conn_confirmed(struct sock *sk)
 		quic_path_pref_start(sk);
 }
 
+/**
+ * quic_conn_new_token - QUIC_SOCKOPT_TOKEN set on a server: send a
+ *	NEW_TOKEN (RFC 9000 8.1.3) for the client's current address
+ * @sk: the connection (locked)
+ *
+ * The token is sealed with the server's token key, the client's address
+ * and the time, as a Retry token is (quic_token_create()).
+ *
+ * Return: 0, -EINVAL before ESTABLISHED, -EAGAIN while the last one is
+ * not acknowledged, or what sealing returned.
+ */
+int quic_conn_new_token(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int n;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED || !qs->token_ctx.aead)
+		return -EINVAL;
+	if (qs->new_token_pending || qs->new_token_inflight)
+		return -EAGAIN;
+	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW, &qs->peer.sa,
+			      NULL, 0, qs->token, sizeof(qs->token));
+	if (n < 0)
+		return n;
+	qs->token_len = n;
+	qs->new_token_pending = 1;
+	quic_outq_flush(sk);
+	return 0;
+}
+
 /* ---- transport parameters ------------------------------------------- */
 
 int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)

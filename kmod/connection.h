@@ -30,6 +30,7 @@ int quic_conn_retire_scid(struct sock *sk, u64 seq);
 int quic_conn_retire_dcid(struct sock *sk, u64 seq);
 void quic_conn_retire_lost(struct sock *sk, u64 seq);
 void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid);
+int quic_conn_new_token(struct sock *sk);
 int quic_conn_pref_cid(struct sock *sk, struct quic_tp_cid *cid, u8 *token);
 int quic_conn_take_spare(struct sock *sk, struct quic_dcid_entry *e);
 int quic_conn_use_dcid(struct sock *sk, const struct quic_dcid_entry *e,

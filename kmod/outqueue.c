@@ -95,6 +95,7 @@ static bool quic_outq_space_wants(struct sock *sk, u8 space)
 		return true;
 	if (space == QUIC_PN_APP &&
 	    (qs->hs_done_pending || qs->new_cid_pending ||
+	     qs->new_token_pending ||
 	     qs->path_response_pending || qs->retire_count))
 		return true;
 	if (space == QUIC_PN_APP && quic_outq_app_wants(sk))
@@ -768,6 +769,11 @@ static void quic_outq_ctrl_done(struct sock *sk, struct quic_sent_frame *f,
 	struct quic_stream *st = NULL;
 
 	switch (f->type) {
+	case QUIC_FRAME_NEW_TOKEN:
+		quic_sk(sk)->new_token_inflight = 0;
+		if (!acked)	/* RFC 9000 13.3: resent until acknowledged */
+			quic_sk(sk)->new_token_pending = 1;
+		return;
 	case QUIC_FRAME_MAX_DATA:
 		if (!acked)
 			t->max_data_pending = 1;
@@ -863,6 +869,17 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			room--;
 			qs->hs_done_pending = 0;
 			quic_sent_add_frame(sp, QUIC_FRAME_HANDSHAKE_DONE, 0, 0);
+			eliciting = true;
+		}
+		n = 1 + quic_varint_len(qs->token_len) + qs->token_len;
+		if (qs->new_token_pending && room >= n) {
+			*p++ = QUIC_FRAME_NEW_TOKEN;
+			p = quic_put_varint(p, qs->token_len);
+			p = quic_put_data(p, qs->token, qs->token_len);
+			room -= n;
+			qs->new_token_pending = 0;
+			qs->new_token_inflight = 1;
+			quic_sent_add_frame(sp, QUIC_FRAME_NEW_TOKEN, 0, 0);
 			eliciting = true;
 		}
 		if (qs->path_response_pending && room >= 9) {

@@ -1142,12 +1142,8 @@ static int quic_sockopt_token_set(struct sock *sk, sockptr_t optval,
 	struct quic_sock *qs = quic_sk(sk);
 	u8 buf[QUIC_USER_TOKEN_MAX];
 
-	if (quic_is_serv(sk)) {
-		/* Server: issue a NEW_TOKEN; needs the established connection. */
-		if (sk->sk_state != QUIC_SS_ESTABLISHED)
-			return -EINVAL;
-		return -EOPNOTSUPP;
-	}
+	if (quic_is_serv(sk))
+		return quic_conn_new_token(sk);
 	if (optlen > QUIC_USER_TOKEN_MAX)
 		return -EINVAL;
 	if (copy_from_sockptr(buf, optval, optlen))

@@ -109,7 +109,9 @@ struct quic_sock {
 
 	u8 alpn[QUIC_ALPN_MAX_LEN + 1];	/* comma-separated, NUL-terminated */
 	u8 alpn_len;
-	u8 token[QUIC_USER_TOKEN_MAX];
+	u8 token[QUIC_USER_TOKEN_MAX];	/* client: to send in Initials;
+					 * server: in NEW_TOKEN
+					 */
 	u8 token_len;
 	u32 events;			/* enabled quic_event_type bits */
 
@@ -195,6 +197,8 @@ struct quic_sock {
 	u8 addr_validated:1;
 	u8 got_peer_scid:1;		/* client: dcid taken from the server */
 	u8 hs_done_pending:1;		/* server: HANDSHAKE_DONE to send */
+	u8 new_token_pending:1;		/* server: NEW_TOKEN (@token) to send */
+	u8 new_token_inflight:1;	/* server: sent, not yet acknowledged */
 	u8 confirmed:1;			/* handshake confirmed */
 	u8 path_response_pending:1;
 	u8 close_app:1;			/* close with 0x1d */
