@@ -1144,7 +1144,8 @@ static int quic_sockopt_token_set(struct sock *sk, sockptr_t optval,
 
 	if (quic_is_serv(sk))
 		return quic_conn_new_token(sk);
-	if (optlen > QUIC_USER_TOKEN_MAX)
+	/* an empty token on a client is refused, as in the reference */
+	if (!optlen || optlen > QUIC_USER_TOKEN_MAX)
 		return -EINVAL;
 	if (copy_from_sockptr(buf, optval, optlen))
 		return -EFAULT;

@@ -54,6 +54,11 @@ def test_server_sends_new_token_on_request(creds: Credentials) -> None:
         tok2 = new_token(p.client)
         assert tok2 != tok and len(tok2) == len(tok)
         assert sockopt.get_token(p.client) == tok2
+        # a client may not set an empty token (the reference refuses it too)
+        with pytest.raises(OSError) as e:
+            sockopt.set_token(p.client, b"")
+        assert e.value.errno == errno.EINVAL
+        assert sockopt.get_token(p.client) == tok2
         # a server has no token to read
         with pytest.raises(OSError) as e:
             sockopt.get_token(p.server)
