@@ -465,12 +465,25 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 	if (st->recv_state != QUIC_STREAM_RECV_STATE_RECV &&
 	    st->recv_state != QUIC_STREAM_RECV_STATE_SIZE_KNOWN)
 		return 0;	/* all there already, or reset */
+	if (!st->recv_seen) {
+		/* our own bidirectional stream: its receiving part starts
+		 * with the peer's first STREAM frame, reported then (as the
+		 * reference does)
+		 */
+		st->recv_seen = 1;
+		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV, 0, 0);
+	}
 	new_fin = fin && st->final_size == QUIC_FINAL_UNKNOWN;
 	if (new_fin) {
 		st->final_size = end;
 		st->recv_state = QUIC_STREAM_RECV_STATE_SIZE_KNOWN;
-		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_SIZE_KNOWN, 0,
-				  end);
+		/* a FIN in order completes the stream at once: only
+		 * RECV_STATE_RECVD is reported then, as in the reference
+		 */
+		if (off > st->recv_next)
+			quic_stream_event(sk, st,
+					  QUIC_STREAM_RECV_STATE_SIZE_KNOWN,
+					  0, end);
 	}
 	if (end < st->recv_next || (end == st->recv_next && !new_fin))
 		goto out;

@@ -498,9 +498,11 @@ int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
 		if (!st)
 			return -ENOMEM;
 		t->peer_next[type] = i + 1;
-		if (st->has_recv)
+		if (st->has_recv) {
+			st->recv_seen = 1;
 			quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV,
 					  0, 0);
+		}
 	}
 	*out = st;
 	return 0;
@@ -601,8 +603,13 @@ int quic_stream_reset(struct sock *sk, s64 id, u32 errcode, bool user)
 	st->reset_errcode = errcode;
 	st->reset_pending = 1;
 	quic_stream_ctrl_add(sk, st);
-	quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_SENT, errcode,
-			  st->send_next);
+	/* the application knows of its own reset: only one the peer's
+	 * STOP_SENDING caused is reported (RESET_RECVD follows either), as
+	 * the reference's functional test expects
+	 */
+	if (!user)
+		quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_SENT,
+				  errcode, st->send_next);
 	return 0;
 }
 

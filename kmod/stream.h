@@ -32,7 +32,8 @@ struct quic_stream {
 	   stop_inflight:1,		/* ... sent, not yet acknowledged */
 	   max_data_pending:1;		/* MAX_STREAM_DATA to send */
 	u8 blocked_pending:1,		/* STREAM_DATA_BLOCKED to send */
-	   peer_stop:1;			/* reset for the peer's STOP_SENDING */
+	   peer_stop:1,			/* reset for the peer's STOP_SENDING */
+	   recv_seen:1;			/* RECV_STATE_RECV was reported */
 
 	/* send side */
 	struct sk_buff_head sndq;	/* chunks never sent, by offset */
