@@ -27,6 +27,7 @@ from libquic.connection import (
     Demux,
     ListenerBase,
     StreamBase,
+    closed_error,
     configure,
     deadline_after,
     family_for,
@@ -215,6 +216,8 @@ class AsyncQuicConnection:
             except BlockingIOError:
                 await self._wait(False, deadline, waiting_for)
                 continue
+            except OSError as exc:
+                raise closed_error(exc, waiting_for) from exc
             self._demux.file(msg, waiting_for)
             return
 

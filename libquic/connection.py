@@ -55,6 +55,7 @@ __all__ = [
     "QuicListener",
     "QuicStream",
     "StreamBase",
+    "closed_error",
     "configure",
     "deadline_after",
     "family_for",
@@ -85,6 +86,20 @@ def shrink_send_limit(exc: OSError, size: int) -> int:
     if exc.errno != errno.ENOSPC:
         raise exc
     return max(SEND_PIECE_MIN, size // 2)
+
+
+def closed_error(exc: OSError, waiting_for: str) -> OSError:
+    """What a failed receive on an established connection means.
+
+    When the peer closed the connection our module's recvmsg returns an
+    empty message (EOF), which :class:`Demux` turns into ConnectionError;
+    the reference module's fails with ENOTCONN instead.  Both become the
+    same ConnectionError; any other error is returned as it is.
+    """
+    if exc.errno == errno.ENOTCONN:
+        return ConnectionError(errno.ENOTCONN,
+                               f"connection closed while waiting for {waiting_for}")
+    return exc
 
 
 def family_for(host: str) -> int:
@@ -392,6 +407,8 @@ class QuicConnection:
             msg = quic_recvmsg(self.sock, RECV_SIZE)
         except TimeoutError:
             raise TimeoutError(f"timed out waiting for {waiting_for}") from None
+        except OSError as exc:
+            raise closed_error(exc, waiting_for) from exc
         self._demux.file(msg, waiting_for)
 
 
