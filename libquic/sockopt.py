@@ -20,6 +20,7 @@ import socket
 import struct
 from typing import Any, Protocol, TypeVar
 
+from libquic.features import module_features
 from libquic.uapi import (
     SOL_QUIC,
     QuicConfig,
@@ -207,8 +208,23 @@ def migrate(sock: SockoptTarget, address: tuple[str, int]) -> None:
     with the reference module); its peer validates the new address before
     following.  On an accepted socket before its handshake the same option
     sets the preferred address instead: see :func:`set_preferred_address`.
+
+    Port 0 lets our module choose the port; the reference module refuses
+    port 0 (EINVAL), so on other modules libquic picks a free UDP port of
+    that address itself.
     """
-    _set(sock, QuicSockopt.CONNECTION_MIGRATION, _sockaddr(address))
+    host, port = address[0], address[1]
+    if port == 0 and not module_features().is_kquic:
+        port = _free_udp_port(host)
+    _set(sock, QuicSockopt.CONNECTION_MIGRATION, _sockaddr((host, port)))
+
+
+def _free_udp_port(host: str) -> int:
+    """A UDP port of ``host`` that is free now (QUIC paths are UDP sockets)."""
+    family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as udp:
+        udp.bind((host, 0))
+        return int(udp.getsockname()[1])
 
 
 def set_preferred_address(sock: SockoptTarget, address: tuple[str, int]) -> None:
