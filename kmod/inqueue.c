@@ -466,9 +466,10 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 	    st->recv_state != QUIC_STREAM_RECV_STATE_SIZE_KNOWN)
 		return 0;	/* all there already, or reset */
 	if (!st->recv_seen) {
-		/* our own bidirectional stream: its receiving part starts
-		 * with the peer's first STREAM frame, reported then (as the
-		 * reference does)
+		/* our own bidirectional stream, or one the peer opened
+		 * implicitly (below the one a frame named): its receiving
+		 * part is reported with its first STREAM frame, as the
+		 * reference does
 		 */
 		st->recv_seen = 1;
 		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV, 0, 0);

@@ -498,7 +498,10 @@ int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
 		if (!st)
 			return -ENOMEM;
 		t->peer_next[type] = i + 1;
-		if (st->has_recv) {
+		/* only the stream the frame names is reported now; those
+		 * opened below it are when their first data comes
+		 */
+		if (st->has_recv && i == n) {
 			st->recv_seen = 1;
 			quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV,
 					  0, 0);

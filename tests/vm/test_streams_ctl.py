@@ -340,6 +340,28 @@ def test_stream_events_come_before_data(creds: Credentials) -> None:
         assert msgs[2].data == b"y" * 10 and msgs[2].fin
 
 
+def test_implicitly_opened_streams_report_recv_with_their_data(creds: Credentials) -> None:
+    """Stream 7 opens 3 too (RFC 9000 2.1); RECV is reported for 7 at once
+    and for 3 only when its data comes, as the reference does (its
+    functional test, notification test9, reads RECV for the named stream
+    right after the send side's RECVD)."""
+    ev = events(QuicEventType.STREAM_UPDATE)
+    with connected(creds, client_setup=ev) as p:
+        quic_sendmsg(p.server, b"seven", 7, NEW_FIN)
+        time.sleep(0.3)
+        msgs = [recv_msg(p.client) for _ in range(3)]
+        got = [(m.event().payload.id, m.event().payload.state) if m.is_event
+               else (m.stream_id, m.data) for m in msgs]
+        assert got == [(7, QuicStreamState.RECV_RECV), (7, QuicStreamState.RECV_RECVD),
+                       (7, b"seven")]
+        quic_sendmsg(p.server, b"three", 3, NEW_FIN)
+        msgs = [recv_msg(p.client) for _ in range(3)]
+        got = [(m.event().payload.id, m.event().payload.state) if m.is_event
+               else (m.stream_id, m.data) for m in msgs]
+        assert got == [(3, QuicStreamState.RECV_RECV), (3, QuicStreamState.RECV_RECVD),
+                       (3, b"three")]
+
+
 def test_connection_close_event(creds: Credentials) -> None:
     with connected(creds, client_setup=events(QuicEventType.CONNECTION_CLOSE)) as p:
         sockopt.set_connection_close(p.server, 42, "bye now")
