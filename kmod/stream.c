@@ -652,7 +652,8 @@ void quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max)
 	if (max <= t->local_max[type])
 		return;
 	t->local_max[type] = max;
-	ev = (max << 2) | (type ? QUIC_STREAM_TYPE_UNI_MASK : 0) |
+	/* the largest stream ID now allowed, as the reference reports it */
+	ev = ((max - 1) << 2) | (type ? QUIC_STREAM_TYPE_UNI_MASK : 0) |
 	     (quic_is_serv(sk) ? QUIC_STREAM_TYPE_SERVER_MASK : 0);
 	quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_STREAM, &ev, sizeof(ev));
 	quic_stream_wake_writers(sk);
