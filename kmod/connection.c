@@ -759,7 +759,6 @@ void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
 		if (qs->scids[i]->seq <= qs->scid_active)
 			return;
 		qs->scid_active = qs->scids[i]->seq;
-		quic_conn_cid_event(sk, false);
 		return;
 	}
 }
@@ -884,7 +883,8 @@ static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
  * one ID and leave at least one, and a non-zero @info->active must be an
  * ID that stays; otherwise nothing changes and -EINVAL is returned.  With
  * @info->active 0, destination IDs move to the lowest remaining one.
- * @info->prior_to 0 changes only the active ID.
+ * @info->prior_to 0 changes only the active ID.  A change raises
+ * QUIC_EVENT_CONNECTION_ID with the new numbers.
  *
  * Return: 0 or a negative errno.
  */
@@ -899,9 +899,14 @@ int quic_conn_set_cid(struct sock *sk,
 		err = quic_conn_set_dcid(sk, info->active, info->prior_to);
 	else
 		err = quic_conn_set_scid(sk, info->active, info->prior_to);
-	if (!err)
-		quic_outq_flush(sk);
-	return err;
+	if (err)
+		return err;
+	/* reported as the reference does (its functional test reads one
+	 * event per change it makes)
+	 */
+	quic_conn_cid_event(sk, info->dest);
+	quic_outq_flush(sk);
+	return 0;
 }
 
 /* ---- idle timeout and closing ----------------------------------------- */
