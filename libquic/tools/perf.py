@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import socket
 import struct
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener
+from libquic.features import module_features
 from libquic.tls import TLSError
 from libquic.uapi import QuicMsgFlag
 
@@ -75,10 +77,13 @@ def _local_text(sock: socket.socket) -> str:
 
 
 def path_info(sock: socket.socket) -> PathInfo:
-    """RTT and cwnd of ``sock`` from /proc/net/quic/eps, lost packets from
+    """RTT and cwnd of ``sock`` from kquic's /proc/net/quic/eps (other
+    modules' eps has other columns: none then), lost packets from
     /proc/net/quic/snmp."""
     info = PathInfo()
     with contextlib.suppress(OSError, ValueError):
+        if not _kquic_eps():
+            raise ValueError("no kquic /proc/net/quic/eps columns")
         local = _local_text(sock)
         for line in PROC_EPS.read_text().splitlines():
             cols = line.split()
@@ -91,6 +96,12 @@ def path_info(sock: socket.socket) -> PathInfo:
             if name.strip() == "QuicPktLost":
                 info.lost = int(value)
     return info
+
+
+@functools.cache
+def _kquic_eps() -> bool:
+    """Whether /proc/net/quic/eps has kquic's columns (probed once)."""
+    return module_features().kquic_procfs
 
 
 @dataclass
