@@ -16,8 +16,13 @@ from contextlib import contextmanager
 
 from quicpair import Credentials, Pair, handshake, listener
 
-from libquic.cmsg import QuicMessage, quic_recvmsg
-from libquic.uapi import quic_socket  # noqa: F401  (re-exported for tests)
+from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
+from libquic.connection import SEND_RETRY_WAIT, shrink_send_limit
+from libquic.uapi import (
+    MSG_QUIC_STREAM_FIN,
+    MSG_QUIC_STREAM_NEW,
+    quic_socket,  # noqa: F401  (re-exported for tests)
+)
 
 Setup = Callable[[socket.socket], None]
 
@@ -70,3 +75,37 @@ def recv_stream(sock: socket.socket, nstreams: int = 1, timeout: float = 30.0,
         if m.fin:
             done.add(m.stream_id)
     return {k: bytes(v) for k, v in data.items()}
+
+
+def send_stream(sock: socket.socket, data: bytes | bytearray | memoryview, stream_id: int,
+                flags: int = 0, timeout: float = 60.0) -> None:
+    """Write all of ``data`` on ``stream_id`` (``flags`` with the first
+    piece; a FIN in them goes with the last), waiting for send space.
+
+    Our module takes a stream write of any size on a blocking socket or one
+    with a timeout; the reference module refuses one its peer's flow-control
+    credit does not cover with ENOSPC on a socket with a timeout (which
+    Python makes non-blocking), so pieces shrink and are retried as
+    :class:`libquic.connection.QuicConnection` does.
+    """
+    view = memoryview(data).cast("B")
+    fin = flags & MSG_QUIC_STREAM_FIN
+    flags &= ~MSG_QUIC_STREAM_FIN
+    limit = len(view) or 1
+    deadline = time.monotonic() + timeout
+    while True:
+        piece = view[:limit]
+        last = len(piece) == len(view)
+        try:
+            n = quic_sendmsg(sock, piece, stream_id, flags | (fin if last else 0))
+        except OSError as exc:
+            limit = shrink_send_limit(exc, len(piece))
+            if limit >= len(piece):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no send space on stream {stream_id}") from exc
+                time.sleep(SEND_RETRY_WAIT)
+            continue
+        flags &= ~MSG_QUIC_STREAM_NEW
+        if last and n >= len(view):
+            return
+        view = view[n:]
