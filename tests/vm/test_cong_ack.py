@@ -19,7 +19,8 @@ from quicpair import Credentials
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120),
+              pytest.mark.kquic_only("counts packets with kquic's QuicPktRcv MIB counter")]
 
 MAX_ACK_DELAY = 0.2  # s, the server's transport parameter
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN

@@ -156,6 +156,7 @@ def kernel_server(consumer: Path, port: int
     return thread, outcome
 
 
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
     server = EchoServer(creds, ["nfs"])
     out = consumer_run(consumer, f"client 127.0.0.1 {server.port} {ALPNS} localhost x509 0")
@@ -167,6 +168,7 @@ def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) ->
     assert server.alpn == ["nfs"]
 
 
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
     port = free_udp_port()
     thread, outcome = kernel_server(consumer, port)
@@ -210,6 +212,7 @@ def test_kernel_users_port_is_not_shareable_by_userspace(
     assert outcome == [{"status": "0", "alpn": "smbd", "message": "still mine"}]
 
 
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_kernel_client_rejects_wrong_host(consumer: Path, daemon: Path,
                                           creds: Credentials) -> None:
     server = EchoServer(creds, ["nfs"])
@@ -221,6 +224,7 @@ def test_kernel_client_rejects_wrong_host(consumer: Path, daemon: Path,
     assert "handshake failed (EACCES)" in daemon.read_text()
 
 
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_kernel_client_psk(consumer: Path, daemon: Path, creds: Credentials,
                            psk_key: int) -> None:
     server = EchoServer(creds, ["smbd"], psk=True)
@@ -231,6 +235,7 @@ def test_kernel_client_psk(consumer: Path, daemon: Path, creds: Credentials,
     assert out["message"] == "echo: hello from the kernel"
 
 
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_kernel_client_psk_unknown_key(consumer: Path, daemon: Path,
                                        creds: Credentials) -> None:
     with pytest.raises(OSError) as exc:

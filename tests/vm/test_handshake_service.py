@@ -82,6 +82,7 @@ def kernel_client(proc: Path, creds: Credentials) -> dict[str, str] | OSError:
         server.join()
 
 
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_service_reload_and_journal(consumer: Path, service: tuple[Service, Path],  # noqa: F811
                                     creds: Credentials) -> None:
     svc, conf = service

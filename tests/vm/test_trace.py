@@ -21,7 +21,8 @@ from quicpair import Credentials
 
 from libquic.tools.trace import EVENTS, TraceEvent, Tracer, record, to_qlog
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [pytest.mark.timeout(400),
+              pytest.mark.kquic_only("reads kquic's quic tracepoints")]
 
 ROOT = Path(__file__).resolve().parents[2]
 
