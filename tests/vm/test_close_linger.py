@@ -9,6 +9,7 @@ the linger time is up.
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 import threading
@@ -20,6 +21,7 @@ from netemlink import Link, connected_across, netem_link
 from quicpair import Credentials
 from streampair import recv_msg
 
+from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
@@ -42,9 +44,14 @@ def read_until_end(sock: socket.socket, out: Received, timeout: float = 60.0) ->
     deadline = time.monotonic() + timeout
     try:
         while True:
-            m = recv_msg(sock, timeout=deadline - time.monotonic())
+            try:
+                m = recv_msg(sock, timeout=deadline - time.monotonic())
+            except OSError as exc:
+                if exc.errno == errno.ENOTCONN:
+                    return  # closed: the reference module's recvmsg says so
+                raise
             if m.stream_id is None and not m.data:
-                return  # the connection was closed
+                return  # the connection was closed (our module: EOF)
             out.data += m.data
             if m.fin:
                 out.fin = True
@@ -64,9 +71,18 @@ def queue_payload(sock: socket.socket) -> None:
     quic_sendmsg(sock, b"", 0, MSG_QUIC_STREAM_FIN)
 
 
+def roomy_windows(lsk: socket.socket) -> None:
+    """Flow-control credit for all of PAYLOAD at once: the reference module
+    refuses (ENOSPC) a stream write its credit does not cover, where ours
+    queues it beyond the credit."""
+    tp = sockopt.get_transport_param(lsk)
+    tp.max_data = tp.max_stream_data_bidi_remote = 4 * len(PAYLOAD)
+    sockopt.set_transport_param(lsk, tp)
+
+
 def close_while_reading(link: Link, creds: Credentials, linger: tuple[int, int] | None,
                         blackhole: bool = False) -> tuple[Received, float]:
-    with connected_across(link, creds) as p:
+    with connected_across(link, creds, server_setup=roomy_windows) as p:
         got = Received(bytearray())
         # a blackholed server never hears the close: it stops reading sooner
         reader = threading.Thread(target=read_until_end,
