@@ -1165,6 +1165,7 @@ static int quic_sockopt_close_set(struct sock *sk, sockptr_t optval,
 		return err;
 	c.phrase[QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1] = '\0';
 	memset(c.reserved, 0, sizeof(c.reserved));
+	c.frame = 0;	/* an application close carries no frame type */
 	quic_sk(sk)->local_close = c;
 	return 0;
 }
@@ -1528,7 +1529,8 @@ int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
 					     qs->token_len);
 		break;
 	case QUIC_SOCKOPT_CONNECTION_CLOSE:
-		c = qs->peer_close;
+		/* the peer's reason once it closed, else ours (as set) */
+		c = qs->draining ? qs->peer_close : qs->local_close;
 		err = quic_copy_out(optval, optlen, len, &c, sizeof(c));
 		break;
 	case QUIC_SOCKOPT_TRANSPORT_PARAM_EXT:

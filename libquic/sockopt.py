@@ -195,7 +195,8 @@ def set_connection_close(sock: SockoptTarget, errcode: int, phrase: str = "",
 
 
 def get_connection_close(sock: SockoptTarget) -> QuicConnectionClose:
-    """The peer's close information (error code, frame type, phrase)."""
+    """The peer's close information (error code, frame type, phrase) once it
+    closed; before that, ours as set (frame type 0)."""
     return _get_struct(sock, QuicSockopt.CONNECTION_CLOSE, QuicConnectionClose)
 
 

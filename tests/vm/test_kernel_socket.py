@@ -286,12 +286,14 @@ def test_alpn_token_event_close():
             err_of(s.setsockopt, SOL_QUIC, QUIC_SOCKOPT_EVENT, struct.pack("BB", 10, 1))
             == errno.EINVAL
         )
-        # close info: settable; the peer's is read back (none yet)
+        # close info: what was set is read back until the peer closes
+        # (then the peer's); the frame type is 0, as in the reference
         s.setsockopt(
-            SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, struct.pack("<IB3x", 42, 0) + b"bye\0"
+            SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, struct.pack("<IB3x", 42, 7) + b"bye\0"
         )
         got = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, 72)
-        assert len(got) == 72 and struct.unpack_from("<I", got)[0] == 0
+        assert len(got) == 72 and struct.unpack_from("<IB", got) == (42, 0)
+        assert got[8:].split(b"\0", 1)[0] == b"bye"
 
 
 def test_unconnected_operations_fail_cleanly():
