@@ -305,6 +305,20 @@ def verify_chain(chain: Sequence[x509.Certificate], *, server: bool,
                        f"malformed certificate: {exc}") from None
 
 
+def _ca_key_usage(_policy: object, _cert: x509.Certificate,
+                  ku: x509.KeyUsage | None) -> None:
+    """A CA certificate may omit keyUsage (OpenSSL and GnuTLS accept that,
+    and the reference's test CA has none); if present it must allow
+    certificate signing."""
+    if ku is not None and not ku.key_cert_sign:
+        raise ValueError("a CA's keyUsage does not allow keyCertSign")
+
+
+# The WebPKI profile for CAs, except that keyUsage may be absent.
+_CA_POLICY = xv.ExtensionPolicy.webpki_defaults_ca().may_be_present(
+    x509.KeyUsage, xv.Criticality.AGNOSTIC, _ca_key_usage)
+
+
 def _verify_chain(chain: Sequence[x509.Certificate], server: bool, hostname: str | None,
                   cafile: str | os.PathLike[str] | None, cadata: bytes | None,
                   now: datetime.datetime | None) -> None:
@@ -325,7 +339,9 @@ def _verify_chain(chain: Sequence[x509.Certificate], server: bool, hostname: str
     anchors = load_trust_anchors(cafile, cadata)
     if not anchors:
         raise TLSError(AlertDescription.internal_error, "the trust store is empty")
-    builder = xv.PolicyBuilder().store(xv.Store(anchors)).time(now)
+    builder = (xv.PolicyBuilder().store(xv.Store(anchors)).time(now)
+               .extension_policies(ca_policy=_CA_POLICY,
+                                   ee_policy=xv.ExtensionPolicy.webpki_defaults_ee()))
     try:
         if server:
             if hostname:

@@ -88,23 +88,27 @@ class CA:
         return b.sign(self.key, _sign_hash(self.key))  # type: ignore[arg-type]
 
 
-def make_ca(kind: str = "p256", name: str = "Test CA") -> CA:
+def make_ca(kind: str = "p256", name: str = "Test CA", *,
+            key_usage: bool | None = True) -> CA:
+    """A self-signed CA; ``key_usage`` None omits keyUsage, False gives one
+    without keyCertSign."""
     key = make_key(kind)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - datetime.timedelta(days=2))
-            .not_valid_after(NOW + datetime.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(
-                key.public_key()), critical=False)  # type: ignore[arg-type]
-            .sign(key, _sign_hash(key)))  # type: ignore[arg-type]
+    b = (x509.CertificateBuilder()
+         .subject_name(subject).issuer_name(subject)
+         .public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(NOW - datetime.timedelta(days=2))
+         .not_valid_after(NOW + datetime.timedelta(days=365))
+         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+             key.public_key()), critical=False))  # type: ignore[arg-type]
+    if key_usage is not None:
+        b = b.add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=key_usage,
+            crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+    cert = b.sign(key, _sign_hash(key))  # type: ignore[arg-type]
     return CA(key, cert)
 
 
