@@ -14,7 +14,6 @@ import errno
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 import quic_testdriver as qt
 from aiopeer import free_udp_port
+from handshaked_proc import running_handshaked
 from quicpair import WAIT, Credentials
 
 from libquic.connection import QuicConnection, QuicListener
@@ -59,25 +59,8 @@ x509.certificate = {creds.cert}
 x509.private_key = {creds.key}
 """)
     logfile = folder / "log"
-    with logfile.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "libquic.tools.handshaked", "-v",
-                                 "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 150  # importing pyroute2 is slow in the VM
-        while b"waiting for handshake requests" not in logfile.read_bytes():
-            assert proc.poll() is None, logfile.read_text()
-            assert time.monotonic() < deadline, "handshaked did not start"
-            time.sleep(0.1)
+    with running_handshaked(conf, logfile):
         yield logfile
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, logfile.read_text()
 
 
 @pytest.fixture

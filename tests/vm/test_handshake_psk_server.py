@@ -26,7 +26,6 @@ import errno
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import pytest
 from aiopeer import free_udp_port
+from handshaked_proc import running_handshaked
 from quicpair import WAIT
 
 from libquic.connection import QuicConnection
@@ -93,24 +93,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     conf = folder / "tlshd.conf"
     conf.write_text("")  # server PSKs need no configuration
     logfile = folder / "log"
-    with logfile.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "libquic.tools.handshaked", "-v",
-                                 "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 150  # importing pyroute2 is slow in the VM
-        while b"waiting for handshake requests" not in logfile.read_bytes():
-            assert proc.poll() is None, logfile.read_text()
-            assert time.monotonic() < deadline, "handshaked did not start"
-            time.sleep(0.1)
+    with running_handshaked(conf, logfile) as proc:
         yield Daemon(proc, conf, logfile)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     text = logfile.read_text(errors="replace")
     if os.environ.get("KQUIC_RESULTS"):
         Path(os.environ["KQUIC_RESULTS"], "handshaked-psk-server.log").write_text(text)

@@ -1,0 +1,40 @@
+"""quic-handshaked as a process for the VM tests that need the netlink
+handshake upcall answered."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+START_WAIT = 150.0  # importing pyroute2 is slow in the VM
+
+
+@contextmanager
+def running_handshaked(conf: Path, logfile: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``quic-handshaked -v -c conf``, its output in ``logfile``; yields once
+    it waits for requests, terminates it afterwards and asserts that it
+    exited cleanly."""
+    with logfile.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "libquic.tools.handshaked", "-v",
+                                 "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=ROOT)
+    try:
+        deadline = time.monotonic() + START_WAIT
+        while b"waiting for handshake requests" not in logfile.read_bytes():
+            assert proc.poll() is None, logfile.read_text()
+            assert time.monotonic() < deadline, "handshaked did not start"
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, logfile.read_text(errors="replace")
