@@ -48,7 +48,9 @@ from libquic.tools.keyring import (
     unlink_key,
 )
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300),
+              pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against "
+                                     "kquic's Module.symvers")]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests" / "kmod" / "quic_consumer.ko"
