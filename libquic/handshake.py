@@ -151,18 +151,22 @@ class HandshakeResult:
     early_data_accepted: bool
     peer_certificates: list[x509.Certificate]
 
-    def get_session_data(self, timeout: float = 0.0, interval: float = 0.1) -> bytes | None:
+    def get_session_data(self, timeout: float = 0.0, interval: float = 0.1,
+                         skip: int = 0) -> bytes | None:
         """Client: turn the kernel's NewSessionTicket into resumable session data.
 
         Reads the raw NST with ``getsockopt(QUIC_SOCKOPT_SESSION_TICKET)``,
         polling every ``interval`` seconds for up to ``timeout`` seconds while
         it is empty, and returns bytes for ``session_data=`` (or None).
+        ``skip``: bytes at the start of that buffer that are not the ticket
+        (what was set on the socket before the handshake; the kernel appends
+        the NST after it).
         """
         if self.is_server:
             raise RuntimeError("session data is for clients")
         deadline = time.monotonic() + timeout
         while True:
-            nst = sockopt.get_session_ticket(self.sock)
+            nst = sockopt.get_session_ticket(self.sock)[skip:]
             if nst or time.monotonic() >= deadline:
                 break
             time.sleep(interval)

@@ -67,6 +67,7 @@ from libquic.handshake import HandshakeResult, HandshakeSession, quic_handshake
 from libquic.tls.engine import ClientAuth
 from libquic.tls.errors import AlertDescription, TLSError
 from libquic.tls.psk import ExternalPSK
+from libquic.tls.tickets import SessionData
 from libquic.tools.keyring import (
     KEY_MAX_DESC_SIZE,
     KEY_SPEC_SESSION_KEYRING,
@@ -340,6 +341,8 @@ def build_session(sock: socket.socket, req: HandshakeRequest,
         sock=sock, is_server=not req.is_client,
         timeout=(req.timeout_ms or DEFAULT_TIMEOUT_MS) / 1000,
         cipher_type=conf.payload_cipher_type or None)
+    if req.is_client:
+        session.session_data = stored_session(sock)
     if req.auth_mode == AUTH_PSK:
         serials = [s for s in req.peer_identities if s]  # 0: no key
         if serials:
@@ -368,6 +371,37 @@ def build_session(sock: socket.socket, req: HandshakeRequest,
     return session
 
 
+def stored_session(sock: socket.socket) -> bytes | None:
+    """Client: the session a kernel user handed back in
+    QUIC_SOCKOPT_SESSION_TICKET (what :func:`store_session` left there on
+    an earlier connection), or None."""
+    try:
+        data = sockopt.get_session_ticket(sock)
+    except OSError:
+        return None
+    if not data:
+        return None
+    try:
+        SessionData.from_bytes(data)
+    except (ValueError, TLSError):  # not ours (e.g. another tlshd's)
+        return None
+    return bytes(data)
+
+
+def store_session(sock: socket.socket, result: HandshakeResult, wait: float,
+                  skip: int) -> int:
+    """Client with quic_config.receive_session_ticket: wait up to ``wait``
+    seconds for the server's NewSessionTicket, as tlshd does, and leave the
+    resumable session in QUIC_SOCKOPT_SESSION_TICKET for the kernel user
+    (it hands it back on its next connection).  Return its length, 0 if no
+    ticket came."""
+    data = result.get_session_data(timeout=wait, skip=skip)
+    if not data:
+        return 0
+    sockopt.set_session_ticket(sock, data)
+    return len(data)
+
+
 def status_of(exc: BaseException) -> int:
     """The errno DONE reports for a failed handshake."""
     if isinstance(exc, TimeoutError):
@@ -394,8 +428,18 @@ def handle(req: HandshakeRequest, cfg: DaemonConfig,
                 lookup = session.psk_lookup
             result = quic_handshake(session)
             status = 0
-            log.info("fd %d: %s handshake done, ALPN %s", req.sockfd,
-                     "client" if req.is_client else "server", result.alpn)
+            log.info("fd %d: %s handshake done, ALPN %s%s", req.sockfd,
+                     "client" if req.is_client else "server", result.alpn,
+                     ", session resumed" if result.session_resumed else "")
+            wait = sockopt.get_config(sock).receive_session_ticket if req.is_client else 0
+            if wait:
+                try:
+                    n = store_session(sock, result, wait, len(session.session_data or b""))
+                    log.info("fd %d: %s", req.sockfd,
+                             f"session stored for the kernel user ({n} bytes)" if n else
+                             f"no session ticket within {wait} s")
+                except (OSError, TLSError, ValueError) as exc:  # the connection stands
+                    log.warning("fd %d: session ticket not stored: %s", req.sockfd, exc)
         except Exception as exc:  # reported to the kernel user, never fatal
             status = status_of(exc)
             reason = str(exc)

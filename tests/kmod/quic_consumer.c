@@ -13,12 +13,17 @@
  *
  * MODE "client" or "server", ADDR an IPv4 or IPv6 address, ALPNS a
  * comma-separated list, PEERNAME the host name to verify ("-" for none),
- * AUTH "x509" or "psk", KEY the PSK's key serial (0 with x509)
+ * AUTH "x509" or "psk", KEY the PSK's key serial (0 with x509), and for a
+ * client an optional TICKET: "save" asks the handshake daemon to wait for
+ * the server's session ticket (quic_config.receive_session_ticket) and
+ * keeps what it stored in QUIC_SOCKOPT_SESSION_TICKET; "resume" hands that
+ * back to the next handshake, as SMB or NFS would to resume a session
  *
  * blocks until the exchange is over and fails with its error.  The client
  * sends "hello from the kernel" on stream 0 and reads the reply; the
  * server reads one message and answers "kernel got: <message>".  A read
- * returns the last outcome: "status=N alpn=A message=M".
+ * returns the last outcome: "status=N alpn=A [ticket=T ]message=M", T the
+ * length of the saved ticket when the command had a TICKET.
  */
 
 #include <linux/completion.h>
@@ -40,6 +45,7 @@
 #define QC_TIMEOUT_MS	20000
 #define QC_MSG_MAX	256
 #define QC_CMD_MAX	512
+#define QC_TICKET_MAX	4096
 
 struct qc_req {
 	char mode[8];
@@ -49,12 +55,14 @@ struct qc_req {
 	char peername[64];
 	char auth[8];
 	key_serial_t key;
+	char ticket[8];
 	struct sockaddr_storage ss;
 	int sslen;
 };
 
 struct qc_result {
 	int status;
+	int ticket;		/* saved ticket length, -1: no TICKET given */
 	char alpn[128];
 	char message[QC_MSG_MAX];
 };
@@ -64,8 +72,10 @@ struct qc_wait {
 	int status;
 };
 
-static DEFINE_MUTEX(qc_lock);	/* one exchange at a time; guards qc_last */
-static struct qc_result qc_last = { .status = -ENODATA };
+static DEFINE_MUTEX(qc_lock);	/* one exchange at a time; guards these */
+static struct qc_result qc_last = { .status = -ENODATA, .ticket = -1 };
+static u8 qc_ticket[QC_TICKET_MAX];
+static int qc_ticket_len;
 
 static int qc_parse(char *cmd, struct qc_req *r)
 {
@@ -75,9 +85,11 @@ static int qc_parse(char *cmd, struct qc_req *r)
 	int n;
 
 	memset(r, 0, sizeof(*r));
-	n = sscanf(cmd, "%7s %63s %u %127s %63s %7s %d", r->mode, r->addr,
-		   &port, r->alpns, r->peername, r->auth, &r->key);
-	if (n != 7 || !port || port > 65535)
+	n = sscanf(cmd, "%7s %63s %u %127s %63s %7s %d %7s", r->mode, r->addr,
+		   &port, r->alpns, r->peername, r->auth, &r->key, r->ticket);
+	if (n < 7 || !port || port > 65535)
+		return -EINVAL;
+	if (n == 8 && strcmp(r->ticket, "save") && strcmp(r->ticket, "resume"))
 		return -EINVAL;
 	if (strcmp(r->mode, "client") && strcmp(r->mode, "server"))
 		return -EINVAL;
@@ -245,6 +257,40 @@ static void qc_get_alpn(struct socket *sock, struct qc_result *res)
 	res->alpn[clamp(len, 0, (int)sizeof(res->alpn) - 1)] = '\0';
 }
 
+/* Before the handshake: ask for the session ticket, or hand one back. */
+static int qc_ticket_before(struct socket *sock, const struct qc_req *r)
+{
+	struct quic_config conf = {};
+	int len = sizeof(conf), err;
+
+	if (!strcmp(r->ticket, "resume"))
+		return quic_do_setsockopt(sock->sk, QUIC_SOCKOPT_SESSION_TICKET,
+					  KERNEL_SOCKPTR(qc_ticket),
+					  qc_ticket_len);
+	if (strcmp(r->ticket, "save"))
+		return 0;
+	err = quic_do_getsockopt(sock->sk, QUIC_SOCKOPT_CONFIG,
+				 KERNEL_SOCKPTR(&conf), KERNEL_SOCKPTR(&len));
+	if (err)
+		return err;
+	conf.receive_session_ticket = 2;	/* seconds */
+	return quic_do_setsockopt(sock->sk, QUIC_SOCKOPT_CONFIG,
+				  KERNEL_SOCKPTR(&conf), sizeof(conf));
+}
+
+/* After the handshake: keep what the daemon stored. */
+static int qc_ticket_after(struct socket *sock, const struct qc_req *r)
+{
+	int len = sizeof(qc_ticket), err;
+
+	if (strcmp(r->ticket, "save"))
+		return 0;
+	err = quic_do_getsockopt(sock->sk, QUIC_SOCKOPT_SESSION_TICKET,
+				 KERNEL_SOCKPTR(qc_ticket), KERNEL_SOCKPTR(&len));
+	qc_ticket_len = err ? 0 : len;
+	return err;
+}
+
 static int qc_client(const struct qc_req *r, struct qc_result *res)
 {
 	static const char hello[] = "hello from the kernel";
@@ -258,7 +304,11 @@ static int qc_client(const struct qc_req *r, struct qc_result *res)
 		return err;
 	err = kernel_connect(sock, (struct sockaddr *)&r->ss, r->sslen, 0);
 	if (!err)
+		err = qc_ticket_before(sock, r);
+	if (!err)
 		err = qc_handshake(sock, r, false);
+	if (!err)
+		err = qc_ticket_after(sock, r);
 	if (!err) {
 		qc_get_alpn(sock, res);
 		err = qc_send(sock, 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN,
@@ -339,6 +389,7 @@ static ssize_t qc_write(struct file *f, const char __user *ubuf, size_t len,
 		mutex_lock(&qc_lock);
 		err = r->mode[0] == 'c' ? qc_client(r, res) : qc_server(r, res);
 		res->status = err;
+		res->ticket = r->ticket[0] ? qc_ticket_len : -1;
 		qc_last = *res;
 		mutex_unlock(&qc_lock);
 	}
@@ -357,8 +408,14 @@ static ssize_t qc_read(struct file *f, char __user *ubuf, size_t len,
 	if (!out)
 		return -ENOMEM;
 	mutex_lock(&qc_lock);
-	ret = scnprintf(out, QC_CMD_MAX, "status=%d alpn=%s message=%s\n",
-			qc_last.status, qc_last.alpn, qc_last.message);
+	if (qc_last.ticket >= 0)
+		ret = scnprintf(out, QC_CMD_MAX,
+				"status=%d alpn=%s ticket=%d message=%s\n",
+				qc_last.status, qc_last.alpn, qc_last.ticket,
+				qc_last.message);
+	else
+		ret = scnprintf(out, QC_CMD_MAX, "status=%d alpn=%s message=%s\n",
+				qc_last.status, qc_last.alpn, qc_last.message);
 	mutex_unlock(&qc_lock);
 	ret = simple_read_from_buffer(ubuf, len, off, out, ret);
 	kfree(out);

@@ -84,8 +84,10 @@ def consumer_run(proc: Path, command: str) -> dict[str, str]:
         os.write(fd, command.encode())
     finally:
         os.close(fd)
-    fields = proc.read_text().strip().split(" ", 2)
-    return dict(f.split("=", 1) for f in fields)
+    head, _, message = proc.read_text().strip().partition(" message=")
+    out = dict(f.split("=", 1) for f in head.split(" "))
+    out["message"] = message
+    return out
 
 
 class EchoServer:
@@ -149,6 +151,59 @@ def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) ->
                    "message": "echo: hello from the kernel"}
     assert server.received == [b"hello from the kernel"]
     assert server.alpn == ["nfs"]
+
+
+class ResumingServer:
+    """A userspace libquic server (it issues session tickets) answering one
+    stream on each of ``n`` connections; records whether each resumed."""
+
+    def __init__(self, creds: Credentials, n: int) -> None:
+        self.listener = QuicListener("127.0.0.1", 0, alpns=["nfs"], cert_file=creds.cert,
+                                     key_file=creds.key)
+        self.port = self.listener.address[1]
+        self.resumed: list[bool] = []
+        self.error: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, args=(n,), daemon=True)
+        self.thread.start()
+
+    def _run(self, n: int) -> None:
+        try:
+            for _ in range(n):
+                with self.listener.accept(timeout=WAIT) as conn:
+                    self.resumed.append(conn.handshake.session_resumed)
+                    stream = conn.accept_stream(timeout=WAIT)
+                    stream.write(b"echo: " + stream.read_all(timeout=WAIT), fin=True)
+                    with contextlib.suppress(ConnectionError):
+                        conn.accept_stream(timeout=WAIT)
+        except BaseException as exc:  # checked by the test
+            self.error.append(exc)
+
+    def join(self) -> None:
+        self.thread.join(WAIT * 2)
+        self.listener.close()
+        assert not self.thread.is_alive(), "the userspace server hung"
+
+
+@pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
+def test_kernel_client_resumes_a_session(consumer: Path, daemon: Path,
+                                         creds: Credentials) -> None:
+    """As the reference's in-kernel resumption test: the kernel user asks
+    for the session ticket (receive_session_ticket), the daemon waits for
+    the server's NewSessionTicket and leaves the session in
+    QUIC_SOCKOPT_SESSION_TICKET; handed back on the next connection, the
+    daemon resumes it."""
+    server = ResumingServer(creds, 2)
+    cmd = f"client 127.0.0.1 {server.port} {ALPNS} localhost x509 0"
+    first = consumer_run(consumer, cmd + " save")
+    assert first["status"] == "0" and first["message"] == "echo: hello from the kernel"
+    assert int(first["ticket"]) > 64, first
+    second = consumer_run(consumer, cmd + " resume")
+    assert second["status"] == "0" and second["message"] == "echo: hello from the kernel"
+    server.join()
+    assert not server.error, server.error
+    assert server.resumed == [False, True]
+    log = daemon.read_text()
+    assert "session stored for the kernel user" in log and "session resumed" in log, log
 
 
 @pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
