@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import quic_testdriver as qt
 from hostile import Victim, dgram_frame, hostile_pair, stream_frame
 from test_rmem import drain, settle
 
 from libquic.cmsg import quic_recvmsg
+
+pytestmark = pytest.mark.kquic_only(
+    "hostile_pair reads socket states from kquic's /proc/net/quic/eps and counts "
+    "with its QuicPktDupDrops MIB counter")
 
 GAPS = 40  # more than the ranges the receiver tracks (32)
 PING = b"\x01"
