@@ -110,6 +110,8 @@ __all__ = [
     "psks_from_keyring",
     "server_psk_keyrings",
     "status_of",
+    "store_session",
+    "stored_session",
     "unit_text",
 ]
 
