@@ -93,10 +93,11 @@ def consumer_run(proc: Path, command: str) -> dict[str, str]:
 class EchoServer:
     """A userspace libquic server answering one stream of one connection."""
 
-    def __init__(self, creds: Credentials, alpns: list[str], psk: bool = False) -> None:
+    def __init__(self, creds: Credentials, alpns: list[str], psk: bool = False,
+                 host: str = "127.0.0.1") -> None:
         kw = {"cert_file": None, "key_file": creds.psk} if psk else {
             "cert_file": creds.cert, "key_file": creds.key}
-        self.listener = QuicListener("127.0.0.1", 0, alpns=alpns, **kw)
+        self.listener = QuicListener(host, 0, alpns=alpns, **kw)
         self.port = self.listener.address[1]
         self.received: list[bytes] = []
         self.alpn: list[str | None] = []
@@ -124,7 +125,7 @@ class EchoServer:
         assert not self.thread.is_alive(), "the userspace server hung"
 
 
-def kernel_server(consumer: Path, port: int
+def kernel_server(consumer: Path, port: int, host: str = "127.0.0.1"
                   ) -> tuple[threading.Thread, list[dict[str, str] | BaseException]]:
     """The kernel consumer serving one x509 connection on 127.0.0.1:port, in
     a thread; the list gets its outcome."""
@@ -132,7 +133,7 @@ def kernel_server(consumer: Path, port: int
 
     def kernel_side() -> None:
         try:
-            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - x509 0"))
+            outcome.append(consumer_run(consumer, f"server {host} {port} {ALPNS} - x509 0"))
         except BaseException as exc:  # checked by the caller
             outcome.append(exc)
 
@@ -142,9 +143,12 @@ def kernel_server(consumer: Path, port: int
 
 
 @pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
-def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
-    server = EchoServer(creds, ["nfs"])
-    out = consumer_run(consumer, f"client 127.0.0.1 {server.port} {ALPNS} localhost x509 0")
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
+def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials, host: str) -> None:
+    """kernel_connect() over either family (the reference's in-kernel
+    tests found ENETUNREACH for IPv6 once)."""
+    server = EchoServer(creds, ["nfs"], host=host)
+    out = consumer_run(consumer, f"client {host} {server.port} {ALPNS} localhost x509 0")
     server.join()
     assert not server.error, server.error
     assert out == {"status": "0", "alpn": "nfs",
@@ -207,11 +211,13 @@ def test_kernel_client_resumes_a_session(consumer: Path, daemon: Path,
 
 
 @pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
-def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"], ids=["ipv4", "ipv6"])
+def test_kernel_server_x509(consumer: Path, daemon: Path, creds: Credentials, host: str) -> None:
+    """kernel_bind()/kernel_listen()/kernel_accept() over either family."""
     port = free_udp_port()
-    thread, outcome = kernel_server(consumer, port)
+    thread, outcome = kernel_server(consumer, port, host)
     time.sleep(0.5)  # the kernel listener binds; Initials are retransmitted anyway
-    with QuicConnection.connect("127.0.0.1", port, alpns=["smbd"], hostname="localhost",
+    with QuicConnection.connect(host, port, alpns=["smbd"], hostname="localhost",
                                 cafile=creds.ca, timeout=WAIT) as conn:
         assert conn.handshake.alpn == "smbd"
         stream = conn.open_stream()
