@@ -91,31 +91,36 @@ def consumer_run(proc: Path, command: str) -> dict[str, str]:
 
 
 class EchoServer:
-    """A userspace libquic server answering one stream of one connection."""
+    """A userspace libquic server (it issues session tickets) answering one
+    stream on each of ``connections`` connections; records the ALPN and
+    whether each resumed."""
 
     def __init__(self, creds: Credentials, alpns: list[str], psk: bool = False,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", connections: int = 1) -> None:
         kw = {"cert_file": None, "key_file": creds.psk} if psk else {
             "cert_file": creds.cert, "key_file": creds.key}
         self.listener = QuicListener(host, 0, alpns=alpns, **kw)
         self.port = self.listener.address[1]
         self.received: list[bytes] = []
         self.alpn: list[str | None] = []
+        self.resumed: list[bool] = []
         self.error: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(connections,), daemon=True)
         self.thread.start()
 
-    def _run(self) -> None:
+    def _run(self, connections: int) -> None:
         try:
-            with self.listener.accept(timeout=WAIT) as conn:
-                self.alpn.append(conn.handshake.alpn)
-                stream = conn.accept_stream(timeout=WAIT)
-                data = stream.read_all(timeout=WAIT)
-                self.received.append(data)
-                stream.write(b"echo: " + data, fin=True)
-                # close() drops unsent data: let the kernel client close first
-                with contextlib.suppress(ConnectionError):
-                    conn.accept_stream(timeout=WAIT)
+            for _ in range(connections):
+                with self.listener.accept(timeout=WAIT) as conn:
+                    self.alpn.append(conn.handshake.alpn)
+                    self.resumed.append(conn.handshake.session_resumed)
+                    stream = conn.accept_stream(timeout=WAIT)
+                    data = stream.read_all(timeout=WAIT)
+                    self.received.append(data)
+                    stream.write(b"echo: " + data, fin=True)
+                    # close() drops unsent data: let the kernel client close first
+                    with contextlib.suppress(ConnectionError):
+                        conn.accept_stream(timeout=WAIT)
         except BaseException as exc:  # checked by the test
             self.error.append(exc)
 
@@ -157,37 +162,6 @@ def test_kernel_client_x509(consumer: Path, daemon: Path, creds: Credentials, ho
     assert server.alpn == ["nfs"]
 
 
-class ResumingServer:
-    """A userspace libquic server (it issues session tickets) answering one
-    stream on each of ``n`` connections; records whether each resumed."""
-
-    def __init__(self, creds: Credentials, n: int) -> None:
-        self.listener = QuicListener("127.0.0.1", 0, alpns=["nfs"], cert_file=creds.cert,
-                                     key_file=creds.key)
-        self.port = self.listener.address[1]
-        self.resumed: list[bool] = []
-        self.error: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, args=(n,), daemon=True)
-        self.thread.start()
-
-    def _run(self, n: int) -> None:
-        try:
-            for _ in range(n):
-                with self.listener.accept(timeout=WAIT) as conn:
-                    self.resumed.append(conn.handshake.session_resumed)
-                    stream = conn.accept_stream(timeout=WAIT)
-                    stream.write(b"echo: " + stream.read_all(timeout=WAIT), fin=True)
-                    with contextlib.suppress(ConnectionError):
-                        conn.accept_stream(timeout=WAIT)
-        except BaseException as exc:  # checked by the test
-            self.error.append(exc)
-
-    def join(self) -> None:
-        self.thread.join(WAIT * 2)
-        self.listener.close()
-        assert not self.thread.is_alive(), "the userspace server hung"
-
-
 @pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
 def test_kernel_client_resumes_a_session(consumer: Path, daemon: Path,
                                          creds: Credentials) -> None:
@@ -196,7 +170,7 @@ def test_kernel_client_resumes_a_session(consumer: Path, daemon: Path,
     the server's NewSessionTicket and leaves the session in
     QUIC_SOCKOPT_SESSION_TICKET; handed back on the next connection, the
     daemon resumes it."""
-    server = ResumingServer(creds, 2)
+    server = EchoServer(creds, ["nfs"], connections=2)
     cmd = f"client 127.0.0.1 {server.port} {ALPNS} localhost x509 0"
     first = consumer_run(consumer, cmd + " save")
     assert first["status"] == "0" and first["message"] == "echo: hello from the kernel"
