@@ -130,15 +130,16 @@ class EchoServer:
         assert not self.thread.is_alive(), "the userspace server hung"
 
 
-def kernel_server(consumer: Path, port: int, host: str = "127.0.0.1"
+def kernel_server(consumer: Path, port: int, host: str = "127.0.0.1", auth: str = "x509"
                   ) -> tuple[threading.Thread, list[dict[str, str] | BaseException]]:
-    """The kernel consumer serving one x509 connection on 127.0.0.1:port, in
-    a thread; the list gets its outcome."""
+    """The kernel consumer serving one connection on host:port (``auth``
+    x509, or psk with no key given: key serial 0), in a thread; the list
+    gets its outcome."""
     outcome: list[dict[str, str] | BaseException] = []
 
     def kernel_side() -> None:
         try:
-            outcome.append(consumer_run(consumer, f"server {host} {port} {ALPNS} - x509 0"))
+            outcome.append(consumer_run(consumer, f"server {host} {port} {ALPNS} - {auth} 0"))
         except BaseException as exc:  # checked by the caller
             outcome.append(exc)
 

@@ -36,6 +36,7 @@ import pytest
 from aiopeer import free_udp_port
 from handshaked_proc import running_handshaked
 from quicpair import WAIT
+from test_handshake_daemon import kernel_server
 
 from libquic.connection import QuicConnection
 from libquic.tools.keyring import (
@@ -121,34 +122,13 @@ def quic_keyring() -> Iterator[int]:
         unlink_key(ring, KEY_SPEC_USER_KEYRING)
 
 
-def consumer_run(proc: Path, command: str) -> dict[str, str]:
-    """One command to the kernel consumer, in one write(2) (it blocks until
-    the exchange is over), and its outcome."""
-    fd = os.open(proc, os.O_WRONLY)
-    try:
-        os.write(fd, command.encode())
-    finally:
-        os.close(fd)
-    fields = proc.read_text().strip().split(" ", 2)
-    return dict(f.split("=", 1) for f in fields)
-
-
 def kernel_psk_server(consumer: Path, port: int
                       ) -> tuple[threading.Thread, list[dict[str, str] | BaseException]]:
     """The kernel consumer serving one PSK connection with no key given
-    (key serial 0), in a thread; the list gets its outcome."""
-    outcome: list[dict[str, str] | BaseException] = []
-
-    def kernel_side() -> None:
-        try:
-            outcome.append(consumer_run(consumer, f"server 127.0.0.1 {port} {ALPNS} - psk 0"))
-        except BaseException as exc:  # checked by the caller
-            outcome.append(exc)
-
-    thread = threading.Thread(target=kernel_side, daemon=True)
-    thread.start()
+    (key serial 0), in a thread, once its listener is bound."""
+    started = kernel_server(consumer, port, auth="psk")
     time.sleep(0.5)  # the kernel listener binds; Initials are retransmitted anyway
-    return thread, outcome
+    return started
 
 
 def psk_file(tmp_path: Path, identity: str, key: bytes) -> str:
