@@ -15,7 +15,7 @@ kmod:
 # The host tier runs first (fast, no VM); the VM tier runs in one boot.
 check: kmod lint check-host check-vm
 
-check-host:
+check-host: kmod
 	$(PY) -m pytest -q tests/host
 
 check-vm:

@@ -19,11 +19,14 @@
 #include <crypto/utils.h>
 #include <net/sock.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
+#include "path.h"
 #include "packet.h"
 #include "frame.h"
 #include "connection.h"
+#include "recovery.h"
+#include <trace/events/quic.h>
 
 static int quic_conn_add_scid(struct sock *sk, const struct quic_conn_id *cid)
 {
@@ -147,7 +150,7 @@ void quic_conn_discard_space(struct sock *sk, u8 space)
 	quic_crypto_free(&qs->crypto[quic_space_level(space)]);
 	qs->pto_count = 0;
 	qs->probe_mask &= ~BIT(space);
-	quic_outq_set_loss_timer(sk);
+	quic_recovery_set_timer(sk);
 }
 
 static void quic_conn_established(struct sock *sk)
@@ -1043,4 +1046,24 @@ void quic_conn_close(struct sock *sk)
 	    qs->space[QUIC_PN_INITIAL].discarded)
 		quic_outq_send_close(sk);
 	quic_conn_set_closed(sk);
+}
+
+void quic_set_state(struct sock *sk, int state)
+{
+	struct net *net = sock_net(sk);
+	int old = sk->sk_state;
+
+	if (old == state)
+		return;
+	if (state == QUIC_SS_ESTABLISHED) {
+		QUIC_INC_STATS(net, QUIC_MIB_CONN_CURRENTESTABS);
+		QUIC_INC_STATS(net, quic_is_serv(sk) ?
+				    QUIC_MIB_CONN_PASSIVEESTABS :
+				    QUIC_MIB_CONN_ACTIVEESTABS);
+	} else if (old == QUIC_SS_ESTABLISHED) {
+		QUIC_DEC_STATS(net, QUIC_MIB_CONN_CURRENTESTABS);
+	}
+	trace_quic_state_change(sk, old, state);
+	inet_sk_set_state(sk, state);
+	sk->sk_state_change(sk);
 }

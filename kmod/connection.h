@@ -14,6 +14,7 @@ struct quic_conn_id;
 struct quic_dcid_entry;
 struct quic_connection_id_info;
 
+void quic_set_state(struct sock *sk, int state);
 int quic_conn_init_client(struct sock *sk);
 int quic_conn_init_server(struct sock *sk, const struct quic_request *req);
 void quic_conn_free(struct sock *sk);

@@ -6,7 +6,7 @@
 #define __NET_QUIC_CONNID_H
 
 #include <linux/rculist.h>
-#include "path.h"
+#include "addr.h"
 
 #define QUIC_CID_MAX_LEN	20
 #define QUIC_CID_LEN		8	/* length of the IDs we issue */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QUIC: frame decoding and handling (RFC 9000 section 19).
+ * QUIC: frames (RFC 9000 section 19): decoding and handling what the peer
+ * sent, and encoding what we send.
  *
  * Every frame is parsed with bounds checks; a malformed one closes the
  * connection with FRAME_ENCODING_ERROR, a frame not allowed in its packet
@@ -9,13 +10,25 @@
 
 #include <net/sock.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
+#include "path.h"
 #include "frame.h"
 #include "connection.h"
+#include "recovery.h"
 #include <trace/events/quic.h>
 
 #define QUIC_ACK_RANGES_PARSE	64
+
+/* A lower layer refused a frame with -EPROTO and transport error @terr:
+ * close the connection, naming frame @type.
+ */
+static int quic_frame_error(struct sock *sk, int err, u32 terr, u64 type)
+{
+	if (err == -EPROTO)
+		quic_conn_error(sk, terr, type);
+	return err;
+}
 
 static bool quic_frame_allowed(u8 level, u64 type)
 {
@@ -82,13 +95,15 @@ static int quic_frame_ack(struct sock *sk, u8 level, u64 type,
 			if (!quic_get_varint(r, &ecn))
 				return -EINVAL;
 	}
-	return quic_outq_ack_rcv(sk, quic_level_space(level), ranges, nr, delay);
+	return quic_recovery_ack_rcv(sk, quic_level_space(level), ranges, nr, delay);
 }
 
 static int quic_frame_crypto(struct sock *sk, u8 level, struct quic_reader *r)
 {
 	u64 off, len;
 	const u8 *data;
+	u32 terr;
+	int err;
 
 	if (!quic_get_varint(r, &off) || !quic_get_varint(r, &len) ||
 	    !quic_get_bytes(r, &data, len))
@@ -98,7 +113,8 @@ static int quic_frame_crypto(struct sock *sk, u8 level, struct quic_reader *r)
 				QUIC_FRAME_CRYPTO);
 		return -EPROTO;
 	}
-	return quic_inq_crypto_rcv(sk, level, off, data, len);
+	err = quic_inq_crypto_rcv(sk, level, off, data, len, &terr);
+	return quic_frame_error(sk, err, terr, QUIC_FRAME_CRYPTO);
 }
 
 static int quic_frame_new_cid(struct sock *sk, struct quic_reader *r)
@@ -139,11 +155,29 @@ static int quic_frame_close(struct sock *sk, u64 type, struct quic_reader *r)
 	return -ECONNRESET;
 }
 
+/* The stream a frame of @type names (NULL: closed already, ignore it);
+ * a peer's stream opens here and is reported.  A frame the stream rules
+ * forbid closes the connection.
+ */
+static int quic_frame_stream_get(struct sock *sk, s64 id, bool sender_frame,
+				 u64 type, struct quic_stream **st)
+{
+	u32 terr;
+	int err;
+
+	err = quic_stream_recv_get(sk, id, sender_frame, st, &terr);
+	if (err != 1)
+		return quic_frame_error(sk, err, terr, type);
+	quic_inq_stream_event(sk, *st, QUIC_STREAM_RECV_STATE_RECV, 0, 0);
+	return 0;
+}
+
 static int quic_frame_stream(struct sock *sk, u64 type, struct quic_reader *r)
 {
 	u64 id, off = 0, len;
 	struct quic_stream *st;
 	const u8 *data;
+	u32 terr;
 	int err;
 
 	if (!quic_get_varint(r, &id))
@@ -162,10 +196,11 @@ static int quic_frame_stream(struct sock *sk, u64 type, struct quic_reader *r)
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_FRAME_ENCODING, type);
 		return -EPROTO;
 	}
-	err = quic_stream_recv_get(sk, id, true, type, &st);
+	err = quic_frame_stream_get(sk, id, true, type, &st);
 	if (err)
 		return err;
-	return quic_inq_stream_rcv(sk, st, off, data, len, type & 0x01);
+	err = quic_inq_stream_rcv(sk, st, off, data, len, type & 0x01, &terr);
+	return quic_frame_error(sk, err, terr, QUIC_FRAME_STREAM);
 }
 
 /* RESET_STREAM, STOP_SENDING, MAX_STREAM_DATA, STREAM_DATA_BLOCKED */
@@ -174,27 +209,61 @@ static int quic_frame_stream_ctl(struct sock *sk, u64 type,
 {
 	struct quic_stream *st;
 	u64 id, v, final = 0;
+	u32 terr;
 	int err;
 
 	if (!quic_get_varint(r, &id) || !quic_get_varint(r, &v))
 		return -EINVAL;
 	if (type == QUIC_FRAME_RESET_STREAM && !quic_get_varint(r, &final))
 		return -EINVAL;
-	if (type == QUIC_FRAME_MAX_STREAM_DATA)
-		return quic_stream_max_data_rcv(sk, id, v);
-	err = quic_stream_recv_get(sk, id, type != QUIC_FRAME_STOP_SENDING,
-				   type, &st);
+	err = quic_frame_stream_get(sk, id,
+				    type == QUIC_FRAME_RESET_STREAM ||
+				    type == QUIC_FRAME_STREAM_DATA_BLOCKED,
+				    type, &st);
 	if (err || !st)
 		return err;
 	switch (type) {
 	case QUIC_FRAME_RESET_STREAM:
-		return quic_inq_reset_rcv(sk, st, min_t(u64, v, U32_MAX), final);
+		err = quic_inq_reset_rcv(sk, st, min_t(u64, v, U32_MAX), final,
+					 &terr);
+		return quic_frame_error(sk, err, terr, type);
 	case QUIC_FRAME_STOP_SENDING:
-		/* RFC 9000 3.5: answer with RESET_STREAM */
-		quic_stream_reset(sk, id, min_t(u64, v, U32_MAX), false);
+		/* RFC 9000 3.5: answer with RESET_STREAM, and tell the
+		 * application, which did not ask for this reset
+		 */
+		if (!quic_stream_reset(sk, id, min_t(u64, v, U32_MAX), false))
+			quic_inq_stream_event(sk, st,
+					      QUIC_STREAM_SEND_STATE_RESET_SENT,
+					      min_t(u64, v, U32_MAX),
+					      st->send_next);
+		return 0;
+	case QUIC_FRAME_MAX_STREAM_DATA:
+		if (quic_stream_max_data_rcv(st, v)) {
+			struct quic_stream_max_data md = {
+				.id = id,
+				.max_data = v,
+			};
+
+			quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_DATA, &md,
+				       sizeof(md));
+		}
 		return 0;
 	}
 	return 0;	/* STREAM_DATA_BLOCKED: our updates follow reads */
+}
+
+/* MAX_STREAMS: the peer lets us open more streams of @type.  The event
+ * carries the largest stream ID now allowed, as the reference reports it.
+ */
+static void quic_frame_max_streams(struct sock *sk, u8 type, u64 max)
+{
+	u64 ev;
+
+	if (!quic_stream_max_streams_rcv(sk, type, max))
+		return;
+	ev = ((max - 1) << 2) | (type ? QUIC_STREAM_TYPE_UNI_MASK : 0) |
+	     (quic_is_serv(sk) ? QUIC_STREAM_TYPE_SERVER_MASK : 0);
+	quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_STREAM, &ev, sizeof(ev));
 }
 
 /* MAX_DATA, MAX_STREAMS, DATA_BLOCKED, STREAMS_BLOCKED */
@@ -207,7 +276,8 @@ static int quic_frame_conn_ctl(struct sock *sk, u64 type,
 		return -EINVAL;
 	switch (type) {
 	case QUIC_FRAME_MAX_DATA:
-		return quic_stream_max_data_rcv(sk, -1, v);
+		quic_streams_max_data_rcv(sk, v);
+		return 0;
 	case QUIC_FRAME_MAX_STREAMS_BIDI:
 	case QUIC_FRAME_MAX_STREAMS_UNI:
 	case QUIC_FRAME_STREAMS_BLOCKED_BIDI:
@@ -219,8 +289,8 @@ static int quic_frame_conn_ctl(struct sock *sk, u64 type,
 		}
 		if (type == QUIC_FRAME_MAX_STREAMS_BIDI ||
 		    type == QUIC_FRAME_MAX_STREAMS_UNI)
-			quic_stream_max_streams_rcv(sk, type -
-						    QUIC_FRAME_MAX_STREAMS_BIDI, v);
+			quic_frame_max_streams(sk, type -
+					       QUIC_FRAME_MAX_STREAMS_BIDI, v);
 		return 0;
 	}
 	return 0;
@@ -406,4 +476,259 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 enc_err:
 	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_FRAME_ENCODING, type);
 	return -EPROTO;
+}
+
+/* ---- encoding ---------------------------------------------------------
+ *
+ * Each quic_frame_put_*() writes one frame at @p and returns its end; the
+ * caller has checked the room (quic_frame_*_len() where the size depends
+ * on the values).
+ */
+
+/**
+ * quic_frame_put_ack - an ACK frame (RFC 9000 19.3)
+ * @p: where to write
+ * @room: the bytes free at @p
+ * @ranges: the received ranges, descending
+ * @nr: their number
+ * @delay: the encoded ACK Delay
+ *
+ * As many ranges as fit in @room are written, at most 64.
+ *
+ * Return: the end, or @p when nothing fits or there is nothing to ACK.
+ */
+u8 *quic_frame_put_ack(u8 *p, u32 room, const struct quic_ack_range *ranges,
+		       u32 nr, u64 delay)
+{
+	u8 *start = p, *count;
+	s64 smallest;
+	u32 i;
+
+	if (room < 32 || !nr)
+		return p;
+	p = quic_put_varint(p, QUIC_FRAME_ACK);
+	p = quic_put_varint(p, ranges[0].end);
+	p = quic_put_varint(p, delay);
+	count = p;
+	p = quic_put_varint(p, 0);	/* range count, patched below */
+	p = quic_put_varint(p, ranges[0].end - ranges[0].start);
+	smallest = ranges[0].start;
+	for (i = 1; i < nr && i < 64; i++) {
+		if ((u32)(p - start) + 16 > room)
+			break;
+		p = quic_put_varint(p, smallest - ranges[i].end - 2);
+		p = quic_put_varint(p, ranges[i].end - ranges[i].start);
+		smallest = ranges[i].start;
+	}
+	*count = i - 1;		/* < 64: a one-byte varint */
+	return p;
+}
+
+/**
+ * quic_frame_put_int - a frame of one integer: MAX_DATA, MAX_STREAMS,
+ *	DATA_BLOCKED, STREAMS_BLOCKED, RETIRE_CONNECTION_ID
+ * @p: where to write (1 + 8 bytes)
+ * @type: the frame type
+ * @v: the value
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_int(u8 *p, u8 type, u64 v)
+{
+	*p++ = type;
+	return quic_put_varint(p, v);
+}
+
+/**
+ * quic_frame_put_stream_int - a frame of a stream ID and one integer:
+ *	STOP_SENDING, MAX_STREAM_DATA, STREAM_DATA_BLOCKED
+ * @p: where to write (1 + 2 * 8 bytes)
+ * @type: the frame type
+ * @id: the stream
+ * @v: the value
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_stream_int(u8 *p, u8 type, s64 id, u64 v)
+{
+	*p++ = type;
+	p = quic_put_varint(p, id);
+	return quic_put_varint(p, v);
+}
+
+/**
+ * quic_frame_put_reset_stream - RESET_STREAM (RFC 9000 19.4)
+ * @p: where to write (1 + 3 * 8 bytes)
+ * @id: the stream
+ * @errcode: the application error code
+ * @final: the final size
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_reset_stream(u8 *p, s64 id, u64 errcode, u64 final)
+{
+	p = quic_frame_put_stream_int(p, QUIC_FRAME_RESET_STREAM, id, errcode);
+	return quic_put_varint(p, final);
+}
+
+/* The size of a DATAGRAM frame with a Length field carrying @len bytes. */
+u32 quic_frame_datagram_len(u32 len)
+{
+	return 1 + quic_varint_len(len) + len;
+}
+
+/**
+ * quic_frame_put_datagram - DATAGRAM with a Length field (RFC 9221 4)
+ * @p: where to write (quic_frame_datagram_len())
+ * @data: the payload
+ * @len: its length
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_datagram(u8 *p, const void *data, u32 len)
+{
+	*p++ = QUIC_FRAME_DATAGRAM_LEN;
+	p = quic_put_varint(p, len);
+	return quic_put_data(p, data, len);
+}
+
+/* The size of a STREAM frame (with a Length field) carrying @len bytes
+ * of stream @id at @off.
+ */
+u32 quic_frame_stream_len(s64 id, u64 off, u32 len)
+{
+	u32 n = 1 + quic_varint_len(id) + quic_varint_len(len) + len;
+
+	return off ? n + quic_varint_len(off) : n;
+}
+
+/**
+ * quic_frame_put_stream - STREAM with a Length field (RFC 9000 19.8)
+ * @p: where to write (quic_frame_stream_len())
+ * @id: the stream
+ * @off: the offset of @data (no Offset field when 0)
+ * @fin: the data ends the stream
+ * @data: the bytes
+ * @len: their number
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_stream(u8 *p, s64 id, u64 off, bool fin, const void *data,
+			  u32 len)
+{
+	u8 type = QUIC_FRAME_STREAM | 0x02;
+
+	if (off)
+		type |= 0x04;
+	if (fin)
+		type |= 0x01;
+	*p++ = type;
+	p = quic_put_varint(p, id);
+	if (off)
+		p = quic_put_varint(p, off);
+	p = quic_put_varint(p, len);
+	return quic_put_data(p, data, len);
+}
+
+/* The size of a CRYPTO frame carrying @len bytes at @off. */
+u32 quic_frame_crypto_len(u64 off, u32 len)
+{
+	return 1 + quic_varint_len(off) + quic_varint_len(len) + len;
+}
+
+/**
+ * quic_frame_put_crypto - CRYPTO (RFC 9000 19.6)
+ * @p: where to write (quic_frame_crypto_len())
+ * @off: the offset of @data in the level's handshake stream
+ * @data: the bytes
+ * @len: their number
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_crypto(u8 *p, u64 off, const void *data, u32 len)
+{
+	*p++ = QUIC_FRAME_CRYPTO;
+	p = quic_put_varint(p, off);
+	p = quic_put_varint(p, len);
+	return quic_put_data(p, data, len);
+}
+
+/* The size of a NEW_TOKEN frame carrying a token of @len bytes. */
+u32 quic_frame_new_token_len(u32 len)
+{
+	return 1 + quic_varint_len(len) + len;
+}
+
+/**
+ * quic_frame_put_new_token - NEW_TOKEN (RFC 9000 19.7)
+ * @p: where to write (quic_frame_new_token_len())
+ * @token: the token
+ * @len: its length
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_new_token(u8 *p, const u8 *token, u32 len)
+{
+	*p++ = QUIC_FRAME_NEW_TOKEN;
+	p = quic_put_varint(p, len);
+	return quic_put_data(p, token, len);
+}
+
+/**
+ * quic_frame_put_path - PATH_CHALLENGE or PATH_RESPONSE (RFC 9000 19.17)
+ * @p: where to write (9 bytes)
+ * @type: the frame type
+ * @data: the 8 bytes of data
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_path(u8 *p, u8 type, const u8 *data)
+{
+	*p++ = type;
+	return quic_put_data(p, data, 8);
+}
+
+/**
+ * quic_frame_put_new_cid - NEW_CONNECTION_ID (RFC 9000 19.15)
+ * @p: where to write (at most 1 + 2 * 8 + 1 + 20 + 16 bytes)
+ * @seq: the sequence number
+ * @prior: Retire Prior To
+ * @cid: the connection ID
+ * @len: its length
+ * @token: the stateless reset token (QUIC_RESET_TOKEN_LEN bytes)
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_new_cid(u8 *p, u64 seq, u64 prior, const u8 *cid, u8 len,
+			   const u8 *token)
+{
+	*p++ = QUIC_FRAME_NEW_CONNECTION_ID;
+	p = quic_put_varint(p, seq);
+	p = quic_put_varint(p, prior);
+	*p++ = len;
+	p = quic_put_data(p, cid, len);
+	return quic_put_data(p, token, QUIC_RESET_TOKEN_LEN);
+}
+
+/**
+ * quic_frame_put_close - CONNECTION_CLOSE (RFC 9000 19.19)
+ * @p: where to write (1 + 3 * 8 + @plen bytes)
+ * @app: the application variant (0x1d), without a Frame Type field
+ * @errcode: the error code
+ * @frame: the frame type that caused a transport error
+ * @phrase: the reason phrase
+ * @plen: its length
+ *
+ * Return: the end.
+ */
+u8 *quic_frame_put_close(u8 *p, bool app, u64 errcode, u64 frame,
+			 const void *phrase, u32 plen)
+{
+	*p++ = app ? QUIC_FRAME_CONNECTION_CLOSE_APP :
+		     QUIC_FRAME_CONNECTION_CLOSE;
+	p = quic_put_varint(p, errcode);
+	if (!app)
+		p = quic_put_varint(p, frame);
+	p = quic_put_varint(p, plen);
+	return quic_put_data(p, phrase, plen);
 }

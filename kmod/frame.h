@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QUIC: variable-length integers and frames (RFC 9000 sections 16, 19).
+ * QUIC: frames (RFC 9000 section 19).
  */
 #ifndef __NET_QUIC_FRAME_H
 #define __NET_QUIC_FRAME_H
 
-#include <linux/types.h>
-#include <linux/string.h>
-
-#define QUIC_VARINT_MAX		((1ULL << 62) - 1)
+#include "varint.h"
 
 enum quic_frame_type {
 	QUIC_FRAME_PADDING		= 0x00,
@@ -39,94 +36,32 @@ enum quic_frame_type {
 	QUIC_FRAME_DATAGRAM_LEN		= 0x31,
 };
 
-/* A bounds-checked reader over untrusted bytes. */
-struct quic_reader {
-	const u8 *p;
-	const u8 *end;
-};
-
-static inline u32 quic_reader_left(const struct quic_reader *r)
-{
-	return r->end - r->p;
-}
-
-static inline bool quic_get_varint(struct quic_reader *r, u64 *v)
-{
-	u8 len, i;
-	u64 x;
-
-	if (r->p >= r->end)
-		return false;
-	len = 1 << (*r->p >> 6);
-	if (quic_reader_left(r) < len)
-		return false;
-	x = *r->p & 0x3f;
-	for (i = 1; i < len; i++)
-		x = (x << 8) | r->p[i];
-	r->p += len;
-	*v = x;
-	return true;
-}
-
-static inline bool quic_get_u8(struct quic_reader *r, u8 *v)
-{
-	if (r->p >= r->end)
-		return false;
-	*v = *r->p++;
-	return true;
-}
-
-static inline bool quic_get_bytes(struct quic_reader *r, const u8 **v, u64 len)
-{
-	if (len > quic_reader_left(r))
-		return false;
-	*v = r->p;
-	r->p += len;
-	return true;
-}
-
-static inline u8 quic_varint_len(u64 v)
-{
-	if (v < 64)
-		return 1;
-	if (v < 16384)
-		return 2;
-	if (v < 1073741824)
-		return 4;
-	return 8;
-}
-
-/* Write @v at @p (room checked by the caller); return the end. */
-static inline u8 *quic_put_varint(u8 *p, u64 v)
-{
-	u8 len = quic_varint_len(v), i;
-
-	for (i = len; i > 0; i--) {
-		p[i - 1] = v & 0xff;
-		v >>= 8;
-	}
-	p[0] |= (len == 1 ? 0x00 : len == 2 ? 0x40 : len == 4 ? 0x80 : 0xc0);
-	return p + len;
-}
-
-/* A fixed 2-byte varint (for Length fields patched later). */
-static inline u8 *quic_put_varint2(u8 *p, u16 v)
-{
-	p[0] = 0x40 | (v >> 8);
-	p[1] = v & 0xff;
-	return p + 2;
-}
-
-static inline u8 *quic_put_data(u8 *p, const void *d, u32 len)
-{
-	memcpy(p, d, len);
-	return p + len;
-}
-
 struct sock;
 struct sk_buff;
 
+struct quic_ack_range;
+
 int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		       bool *ack_eliciting);
+
+u8 *quic_frame_put_ack(u8 *p, u32 room, const struct quic_ack_range *ranges,
+		       u32 nr, u64 delay);
+u8 *quic_frame_put_int(u8 *p, u8 type, u64 v);
+u8 *quic_frame_put_stream_int(u8 *p, u8 type, s64 id, u64 v);
+u8 *quic_frame_put_reset_stream(u8 *p, s64 id, u64 errcode, u64 final);
+u32 quic_frame_datagram_len(u32 len);
+u8 *quic_frame_put_datagram(u8 *p, const void *data, u32 len);
+u32 quic_frame_stream_len(s64 id, u64 off, u32 len);
+u8 *quic_frame_put_stream(u8 *p, s64 id, u64 off, bool fin, const void *data,
+			  u32 len);
+u32 quic_frame_crypto_len(u64 off, u32 len);
+u8 *quic_frame_put_crypto(u8 *p, u64 off, const void *data, u32 len);
+u32 quic_frame_new_token_len(u32 len);
+u8 *quic_frame_put_new_token(u8 *p, const u8 *token, u32 len);
+u8 *quic_frame_put_path(u8 *p, u8 type, const u8 *data);
+u8 *quic_frame_put_new_cid(u8 *p, u64 seq, u64 prior, const u8 *cid, u8 len,
+			   const u8 *token);
+u8 *quic_frame_put_close(u8 *p, bool app, u64 errcode, u64 frame,
+			 const void *phrase, u32 plen);
 
 #endif /* __NET_QUIC_FRAME_H */

@@ -11,10 +11,9 @@
 #include <linux/slab.h>
 #include <net/sock.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
 #include "frame.h"
-#include "connection.h"
 
 static void quic_inq_mem_uncharge(struct sock *sk, u32 size);
 
@@ -170,11 +169,14 @@ static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
  * @data: the bytes
  * @len: their number
  *
- * Return: 0; -EPROTO after closing the connection for too much buffered
- * data; -ENOMEM/-ENOBUFS to drop the packet (the peer will resend).
+ * @terr: out: the transport error for -EPROTO
+ *
+ * Return: 0; -EPROTO for too much buffered data (CRYPTO_BUFFER_EXCEEDED:
+ * the caller closes the connection); -ENOMEM/-ENOBUFS to drop the packet
+ * (the peer will resend).
  */
 int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
-			u32 len)
+			u32 len, u32 *terr)
 {
 	struct quic_crypto_in *in = &quic_sk(sk)->cin[quic_level_space(level)];
 	struct quic_crypto_frag *f, *tmp, *n;
@@ -184,8 +186,7 @@ int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 	if (end <= in->off)
 		return 0;	/* old data */
 	if (end - in->off > QUIC_CRYPTO_IN_WINDOW) {
-		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_CRYPTO_BUF_EXCEEDED,
-				0x06);
+		*terr = QUIC_TRANSPORT_ERROR_CRYPTO_BUF_EXCEEDED;
 		return -EPROTO;
 	}
 	if (off > in->off) {
@@ -257,6 +258,26 @@ void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len)
 	quic_inq_queue(sk, skb);
 }
 
+/**
+ * quic_inq_stream_event - report a stream state change (STREAM_UPDATE)
+ * @sk: the connection
+ * @st: the stream
+ * @state: its new QUIC_STREAM_SEND_STATE_* or QUIC_STREAM_RECV_STATE_*
+ * @errcode: the application error code of a reset
+ * @finalsz: the final size, where known
+ */
+void quic_inq_stream_event(struct sock *sk, struct quic_stream *st, u8 state,
+			   u32 errcode, u64 finalsz)
+{
+	struct quic_stream_update u = {};
+
+	u.id = st->id;
+	u.state = state;
+	u.errcode = errcode;
+	u.finalsz = finalsz;
+	quic_inq_event(sk, QUIC_EVENT_STREAM_UPDATE, &u, sizeof(u));
+}
+
 /* ---- stream data ---------------------------------------------------- */
 
 /* Where received stream data and datagrams go: the application sees the
@@ -304,8 +325,8 @@ static void quic_inq_stream_queue(struct sock *sk, struct quic_stream *st,
 	if (st->final_size == st->recv_next) {
 		cb->fin = 1;
 		st->recv_state = QUIC_STREAM_RECV_STATE_RECVD;
-		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
-				  st->final_size);
+		quic_inq_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
+				      st->final_size);
 	}
 	__skb_queue_tail(quic_inq_data_queue(sk), skb);
 }
@@ -334,33 +355,33 @@ static void quic_inq_stream_drain(struct sock *sk, struct quic_stream *st)
 	}
 }
 
-static int quic_inq_stream_error(struct sock *sk, u32 errcode, u64 frame)
+static int quic_inq_stream_error(u32 *terr, u32 code)
 {
-	quic_conn_error(sk, errcode, frame);
+	*terr = code;
 	return -EPROTO;
 }
 
 /* Flow control and final size checks for data up to @end. */
 static int quic_inq_stream_limits(struct sock *sk, struct quic_stream *st,
-				  u64 end, bool fin, u64 frame)
+				  u64 end, bool fin, u32 *terr)
 {
 	struct quic_stream_table *t = &quic_sk(sk)->streams;
 
 	if (st->final_size != QUIC_FINAL_UNKNOWN) {
 		if (end > st->final_size || (fin && end != st->final_size))
-			return quic_inq_stream_error(sk,
-				QUIC_TRANSPORT_ERROR_FINAL_SIZE, frame);
+			return quic_inq_stream_error(terr,
+						     QUIC_TRANSPORT_ERROR_FINAL_SIZE);
 	} else if (fin && end < st->recv_highest) {
-		return quic_inq_stream_error(sk, QUIC_TRANSPORT_ERROR_FINAL_SIZE,
-					     frame);
+		return quic_inq_stream_error(terr,
+					     QUIC_TRANSPORT_ERROR_FINAL_SIZE);
 	}
 	if (end > st->recv_max)
-		return quic_inq_stream_error(sk, QUIC_TRANSPORT_ERROR_FLOW_CONTROL,
-					     frame);
+		return quic_inq_stream_error(terr,
+					     QUIC_TRANSPORT_ERROR_FLOW_CONTROL);
 	if (end > st->recv_highest) {
 		if (t->recv_highest + (end - st->recv_highest) > t->recv_max)
-			return quic_inq_stream_error(sk,
-				QUIC_TRANSPORT_ERROR_FLOW_CONTROL, frame);
+			return quic_inq_stream_error(terr,
+						     QUIC_TRANSPORT_ERROR_FLOW_CONTROL);
 		t->recv_highest += end - st->recv_highest;
 		st->recv_highest = end;
 	}
@@ -430,8 +451,8 @@ static bool quic_inq_stream_append(struct sock *sk, struct quic_stream *st,
 	if (st->final_size == st->recv_next) {
 		cb->fin = 1;
 		st->recv_state = QUIC_STREAM_RECV_STATE_RECVD;
-		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
-				  st->final_size);
+		quic_inq_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECVD, 0,
+				      st->final_size);
 	}
 	return true;
 }
@@ -444,12 +465,14 @@ static bool quic_inq_stream_append(struct sock *sk, struct quic_stream *st,
  * @data: the bytes
  * @len: their number
  * @fin: the frame has the FIN bit
+ * @terr: out: the transport error for -EPROTO
  *
- * Return: 0; -EPROTO after closing the connection (flow control, final
- * size); -ENOMEM/-ENOBUFS to drop the packet (the peer resends).
+ * Return: 0; -EPROTO for a flow control or final size violation (the
+ * caller closes the connection); -ENOMEM/-ENOBUFS to drop the packet (the
+ * peer resends).
  */
 int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
-			const u8 *data, u32 len, bool fin)
+			const u8 *data, u32 len, bool fin, u32 *terr)
 {
 	struct quic_stream_table *t = &quic_sk(sk)->streams;
 	u64 end = off + len, skip;
@@ -459,7 +482,7 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 
 	if (!st)
 		return 0;
-	err = quic_inq_stream_limits(sk, st, end, fin, QUIC_FRAME_STREAM);
+	err = quic_inq_stream_limits(sk, st, end, fin, terr);
 	if (err)
 		return err;
 	if (st->recv_state != QUIC_STREAM_RECV_STATE_RECV &&
@@ -472,7 +495,7 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 		 * reference does
 		 */
 		st->recv_seen = 1;
-		quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV, 0, 0);
+		quic_inq_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV, 0, 0);
 	}
 	new_fin = fin && st->final_size == QUIC_FINAL_UNKNOWN;
 	if (new_fin) {
@@ -482,8 +505,8 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 		 * RECV_STATE_RECVD is reported then, as in the reference
 		 */
 		if (off > st->recv_next)
-			quic_stream_event(sk, st,
-					  QUIC_STREAM_RECV_STATE_SIZE_KNOWN,
+			quic_inq_stream_event(sk, st,
+					      QUIC_STREAM_RECV_STATE_SIZE_KNOWN,
 					  0, end);
 	}
 	if (end < st->recv_next || (end == st->recv_next && !new_fin))
@@ -616,22 +639,23 @@ void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n)
  * @st: its stream, NULL if already closed
  * @errcode: the application error code
  * @final: the final size
+ * @terr: out: the transport error for -EPROTO
  *
  * Unread data of the stream is dropped and STREAM_UPDATE reports the
  * reset.
  *
- * Return: 0, or -EPROTO after closing the connection.
+ * Return: 0, or -EPROTO for a final size or flow control violation (the
+ * caller closes the connection).
  */
 int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
-		       u64 final)
+		       u64 final, u32 *terr)
 {
 	struct quic_stream_table *t = &quic_sk(sk)->streams;
 	int err;
 
 	if (!st)
 		return 0;
-	err = quic_inq_stream_limits(sk, st, final, true,
-				     QUIC_FRAME_RESET_STREAM);
+	err = quic_inq_stream_limits(sk, st, final, true, terr);
 	if (err)
 		return err;
 	if (st->recv_state == QUIC_STREAM_RECV_STATE_READ ||
@@ -646,8 +670,8 @@ int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
 		st->recv_read = final;
 	}
 	st->recv_state = QUIC_STREAM_RECV_STATE_RESET_RECVD;
-	quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RESET_RECVD, errcode,
-			  final);
+	quic_inq_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RESET_RECVD, errcode,
+			      final);
 	st->recv_state = QUIC_STREAM_RECV_STATE_RESET_READ;
 	quic_stream_maybe_free(sk, st);
 	return 0;

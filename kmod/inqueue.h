@@ -51,15 +51,17 @@ struct sock;
 void quic_inq_init(struct quic_crypto_in *in);
 void quic_inq_free(struct sock *sk, struct quic_crypto_in *in);
 int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
-			u32 len);
+			u32 len, u32 *terr);
 void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len);
 
 struct quic_stream;
 
+void quic_inq_stream_event(struct sock *sk, struct quic_stream *st, u8 state,
+			   u32 errcode, u64 finalsz);
 int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
-			const u8 *data, u32 len, bool fin);
+			const u8 *data, u32 len, bool fin, u32 *terr);
 int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
-		       u64 final);
+		       u64 final, u32 *terr);
 int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len);
 void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n);
 void quic_inq_early_deliver(struct sock *sk);

@@ -13,11 +13,12 @@
 #include <linux/uio.h>
 #include <net/sock.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
 #include "packet.h"
 #include "frame.h"
 #include "connection.h"
+#include "recovery.h"
 #include <trace/events/quic.h>
 
 int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
@@ -47,7 +48,7 @@ int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 	return 0;
 }
 
-static bool quic_outq_amp_limited(struct sock *sk)
+bool quic_outq_amp_limited(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
 
@@ -101,34 +102,6 @@ static bool quic_outq_space_wants(struct sock *sk, u8 space)
 	if (space == QUIC_PN_APP && quic_outq_app_wants(sk))
 		return true;
 	return false;
-}
-
-static u8 *quic_put_ack(struct quic_pnspace *s, u8 *p, u32 room, u64 now,
-			u8 exponent)
-{
-	u64 delay = now > s->largest_recv_time ? now - s->largest_recv_time : 0;
-	u8 *start = p, *count;
-	s64 smallest;
-	int i;
-
-	if (room < 32 || !s->nr_ranges)
-		return p;
-	p = quic_put_varint(p, QUIC_FRAME_ACK);
-	p = quic_put_varint(p, s->ranges[0].end);
-	p = quic_put_varint(p, delay >> exponent);
-	count = p;
-	p = quic_put_varint(p, 0);	/* range count, patched below */
-	p = quic_put_varint(p, s->ranges[0].end - s->ranges[0].start);
-	smallest = s->ranges[0].start;
-	for (i = 1; i < s->nr_ranges && i < 64; i++) {
-		if ((u32)(p - start) + 16 > room)
-			break;
-		p = quic_put_varint(p, smallest - s->ranges[i].end - 2);
-		p = quic_put_varint(p, s->ranges[i].end - s->ranges[i].start);
-		smallest = s->ranges[i].start;
-	}
-	*count = i - 1;		/* < 64: a one-byte varint */
-	return p;
 }
 
 static void quic_sent_add_frame(struct quic_sent_pkt *sp, u8 type, u64 off,
@@ -410,8 +383,7 @@ static bool quic_outq_put_ctrl1(struct quic_dgram *dg,
 
 	if (!p || (record && sp->nr_frames >= QUIC_SENT_FRAMES_MAX))
 		return false;
-	*p++ = type;
-	p = quic_put_varint(p, a);
+	p = quic_frame_put_int(p, type, a);
 	skb_put(dg->skb, p - s);
 	if (record)
 		quic_sent_add_frame(sp, type, 0, 0);
@@ -432,29 +404,24 @@ static bool quic_outq_put_stream_ctrl(struct sock *sk, struct quic_dgram *dg,
 		return false;
 	s = p;
 	if (st->reset_pending) {
-		*p++ = QUIC_FRAME_RESET_STREAM;
-		p = quic_put_varint(p, st->id);
-		p = quic_put_varint(p, st->reset_errcode);
-		p = quic_put_varint(p, st->send_next);
+		p = quic_frame_put_reset_stream(p, st->id, st->reset_errcode,
+						st->send_next);
 		quic_sent_add_frame(sp, QUIC_FRAME_RESET_STREAM, st->id, 0);
 		st->reset_pending = 0;
 	} else if (st->stop_pending) {
-		*p++ = QUIC_FRAME_STOP_SENDING;
-		p = quic_put_varint(p, st->id);
-		p = quic_put_varint(p, st->stop_errcode);
+		p = quic_frame_put_stream_int(p, QUIC_FRAME_STOP_SENDING,
+					      st->id, st->stop_errcode);
 		quic_sent_add_frame(sp, QUIC_FRAME_STOP_SENDING, st->id, 0);
 		st->stop_pending = 0;
 		st->stop_inflight = 1;
 	} else if (st->max_data_pending) {
-		*p++ = QUIC_FRAME_MAX_STREAM_DATA;
-		p = quic_put_varint(p, st->id);
-		p = quic_put_varint(p, st->recv_max);
+		p = quic_frame_put_stream_int(p, QUIC_FRAME_MAX_STREAM_DATA,
+					      st->id, st->recv_max);
 		quic_sent_add_frame(sp, QUIC_FRAME_MAX_STREAM_DATA, st->id, 0);
 		st->max_data_pending = 0;
 	} else if (st->blocked_pending) {
-		*p++ = QUIC_FRAME_STREAM_DATA_BLOCKED;
-		p = quic_put_varint(p, st->id);
-		p = quic_put_varint(p, st->send_max);
+		p = quic_frame_put_stream_int(p, QUIC_FRAME_STREAM_DATA_BLOCKED,
+					      st->id, st->send_max);
 		st->blocked_at = st->send_max;
 		st->blocked_pending = 0;
 	}
@@ -522,9 +489,7 @@ static bool quic_outq_put_dgrams(struct sock *sk, struct quic_dgram *dg)
 		if (!p)
 			break;
 		s = p;
-		*p++ = QUIC_FRAME_DATAGRAM_LEN;
-		p = quic_put_varint(p, skb->len);
-		p = quic_put_data(p, skb->data, skb->len);
+		p = quic_frame_put_datagram(p, skb->data, skb->len);
 		skb_put(dg->skb, p - s);
 		__skb_unlink(skb, q);
 		consume_skb(skb);
@@ -537,26 +502,16 @@ static bool quic_outq_put_dgrams(struct sock *sk, struct quic_dgram *dg)
 static bool quic_outq_put_chunk(struct quic_dgram *dg, struct sk_buff *skb)
 {
 	struct quic_snd_cb *cb = QUIC_SND_CB(skb);
-	u8 type = QUIC_FRAME_STREAM | 0x02, *p, *s;
-	u32 hdr;
+	u8 *p, *s;
 
-	hdr = 1 + quic_varint_len(cb->stream_id) + quic_varint_len(skb->len);
-	if (cb->offset) {
-		hdr += quic_varint_len(cb->offset);
-		type |= 0x04;
-	}
-	if (cb->fin)
-		type |= 0x01;
-	p = quic_outq_frame_room(dg, hdr + skb->len);
+	p = quic_outq_frame_room(dg, quic_frame_stream_len(cb->stream_id,
+							   cb->offset,
+							  skb->len));
 	if (!p)
 		return false;
 	s = p;
-	*p++ = type;
-	p = quic_put_varint(p, cb->stream_id);
-	if (cb->offset)
-		p = quic_put_varint(p, cb->offset);
-	p = quic_put_varint(p, skb->len);
-	p = quic_put_data(p, skb->data, skb->len);
+	p = quic_frame_put_stream(p, cb->stream_id, cb->offset, cb->fin,
+				  skb->data, skb->len);
 	skb_put(dg->skb, p - s);
 	return true;
 }
@@ -729,7 +684,10 @@ static void quic_outq_chunks_acked(struct sock *sk, struct quic_sent_pkt *sp)
 			st->unacked--;
 			if (QUIC_SND_CB(skb)->fin)
 				st->fin_acked = 1;
-			quic_stream_send_progress(sk, st);
+			if (quic_stream_send_progress(sk, st))
+				quic_inq_stream_event(sk, st,
+						      QUIC_STREAM_SEND_STATE_RECVD,
+						      0, st->send_off);
 			quic_stream_maybe_free(sk, st);
 		}
 		consume_skb(skb);
@@ -803,8 +761,8 @@ static void quic_outq_ctrl_done(struct sock *sk, struct quic_sent_frame *f,
 			return;
 		}
 		st->send_state = QUIC_STREAM_SEND_STATE_RESET_RECVD;
-		quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_RECVD,
-				  st->reset_errcode, st->send_next);
+		quic_inq_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_RECVD,
+				      st->reset_errcode, st->send_next);
 		quic_stream_maybe_free(sk, st);
 	} else if (f->type == QUIC_FRAME_STOP_SENDING) {
 		if (acked) {
@@ -847,10 +805,13 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 	 * RETIRE_CONNECTION_ID (RFC 9000 12.5)
 	 */
 	if (s->ack_pending && !early) {
+		u64 delay = now > s->largest_recv_time ?
+			    now - s->largest_recv_time : 0;
+
+		if (space == QUIC_PN_APP)
+			delay >>= qs->local_tp.ack_delay_exponent;
 		room = quic_dgram_room(dg);
-		p = quic_put_ack(s, p, room, now,
-				 space == QUIC_PN_APP ?
-				 qs->local_tp.ack_delay_exponent : 0);
+		p = quic_frame_put_ack(p, room, s->ranges, s->nr_ranges, delay);
 		if (p != base) {
 			s->ack_pending = 0;
 			s->ack_immediate = 0;
@@ -871,11 +832,10 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			quic_sent_add_frame(sp, QUIC_FRAME_HANDSHAKE_DONE, 0, 0);
 			eliciting = true;
 		}
-		n = 1 + quic_varint_len(qs->token_len) + qs->token_len;
+		n = quic_frame_new_token_len(qs->token_len);
 		if (qs->new_token_pending && room >= n) {
-			*p++ = QUIC_FRAME_NEW_TOKEN;
-			p = quic_put_varint(p, qs->token_len);
-			p = quic_put_data(p, qs->token, qs->token_len);
+			p = quic_frame_put_new_token(p, qs->token,
+						     qs->token_len);
 			room -= n;
 			qs->new_token_pending = 0;
 			qs->new_token_inflight = 1;
@@ -883,8 +843,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			eliciting = true;
 		}
 		if (qs->path_response_pending && room >= 9) {
-			*p++ = QUIC_FRAME_PATH_RESPONSE;
-			p = quic_put_data(p, qs->path_response, 8);
+			p = quic_frame_put_path(p, QUIC_FRAME_PATH_RESPONSE,
+						qs->path_response);
 			qs->path_response_pending = 0;
 			eliciting = true;
 		}
@@ -905,13 +865,13 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 				quic_stateless_reset_token(&qs->token_ctx,
 							   e->cid.data,
 							   e->cid.len, token);
-			*p++ = QUIC_FRAME_NEW_CONNECTION_ID;
-			p = quic_put_varint(p, e->seq);
-			/* at most the ID's own number (a late resend) */
-			p = quic_put_varint(p, min(qs->scid_prior_to, e->seq));
-			*p++ = e->cid.len;
-			p = quic_put_data(p, e->cid.data, e->cid.len);
-			p = quic_put_data(p, token, QUIC_RESET_TOKEN_LEN);
+			/* Retire Prior To: at most the ID's own number (a
+			 * late resend)
+			 */
+			p = quic_frame_put_new_cid(p, e->seq,
+						   min(qs->scid_prior_to, e->seq),
+						   e->cid.data, e->cid.len,
+						   token);
 			quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID,
 					    i, 0);
 			eliciting = true;
@@ -925,8 +885,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			if (quic_dgram_room(dg) < 16)
 				break;
 			seq = qs->retire[--qs->retire_count];
-			*p++ = QUIC_FRAME_RETIRE_CONNECTION_ID;
-			p = quic_put_varint(p, seq);
+			p = quic_frame_put_int(p, QUIC_FRAME_RETIRE_CONNECTION_ID,
+					       seq);
 			quic_sent_add_frame(sp, QUIC_FRAME_RETIRE_CONNECTION_ID,
 					    seq, 0);
 			eliciting = true;
@@ -945,12 +905,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		if (room < hdr + 16)
 			break;
 		n = min_t(u32, o->len - o->sent, room - hdr);
-		p = skb_put(skb, 1 + quic_varint_len(o->sent) +
-			    quic_varint_len(n) + n);
-		*p++ = QUIC_FRAME_CRYPTO;
-		p = quic_put_varint(p, o->sent);
-		p = quic_put_varint(p, n);
-		memcpy(p, o->buf + o->sent, n);
+		p = skb_put(skb, quic_frame_crypto_len(o->sent, n));
+		quic_frame_put_crypto(p, o->sent, o->buf + o->sent, n);
 		quic_sent_add_frame(sp, QUIC_FRAME_CRYPTO, o->sent, n);
 		o->sent += n;
 		eliciting = true;
@@ -1064,7 +1020,7 @@ void quic_outq_flush(struct sock *sk)
 			 */
 			quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
-	quic_outq_set_loss_timer(sk);
+	quic_recovery_set_timer(sk);
 	if (qs->pace_wait) {
 		qs->pace_wait = 0;
 		quic_timer_pace_arm(sk, qs->cong.pace_next);
@@ -1097,12 +1053,7 @@ static void quic_put_close(struct sock *sk, struct quic_dgram *dg, u8 level)
 	}
 	base = skb_tail_pointer(skb);
 	p = base;
-	*p++ = app ? QUIC_FRAME_CONNECTION_CLOSE_APP : QUIC_FRAME_CONNECTION_CLOSE;
-	p = quic_put_varint(p, err);
-	if (!app)
-		p = quic_put_varint(p, frame);
-	p = quic_put_varint(p, plen);
-	p = quic_put_data(p, c->phrase, plen);
+	p = quic_frame_put_close(p, app, err, frame, c->phrase, plen);
 	skb_put(skb, p - base);
 }
 
@@ -1129,24 +1080,38 @@ void quic_outq_send_close(struct sock *sk)
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_CLOSESENT);
 }
 
-/* ---- acknowledgements and loss ------------------------------------- */
+/* ---- what recovery decided: acknowledged, lost, probes --------------- */
 
-static void quic_outq_trace_cwnd(struct sock *sk, u8 event)
+/**
+ * quic_outq_pkt_acked - the peer acknowledged @sp
+ * @sk: the connection (locked)
+ * @sp: the packet (the caller frees it)
+ *
+ * Return: true when it carried HANDSHAKE_DONE.
+ */
+bool quic_outq_pkt_acked(struct sock *sk, struct quic_sent_pkt *sp)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	u32 in_flight = 0;
-	u8 space;
+	bool hs_done = false;
+	int i;
 
-	if (!trace_quic_cwnd_update_enabled())
-		return;
-	for (space = 0; space < QUIC_PN_MAX; space++)
-		in_flight += qs->space[space].bytes_in_flight;
-	trace_quic_cwnd_update(sk, qs->cong.cwnd, qs->cong.ssthresh, in_flight,
-			       event);
+	for (i = 0; i < sp->nr_frames; i++) {
+		if (sp->frames[i].type == QUIC_FRAME_HANDSHAKE_DONE)
+			hs_done = true;
+		quic_outq_ctrl_done(sk, &sp->frames[i], true);
+	}
+	quic_outq_chunks_acked(sk, sp);
+	return hs_done;
 }
 
-static void quic_outq_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
-			   u8 reason)
+/**
+ * quic_outq_pkt_lost - recovery declared @sp lost: send its data again
+ * @sk: the connection (locked)
+ * @space: its packet number space
+ * @sp: the packet (the caller frees it)
+ * @reason: QUIC_LOST_* for the trace
+ */
+void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
+			u8 reason)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_crypto_out *o = &qs->cout[space];
@@ -1176,225 +1141,6 @@ static void quic_outq_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 		}
 	}
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_RETRANS);
-}
-
-static void quic_sent_remove(struct quic_pnspace *s, struct quic_sent_pkt *sp)
-{
-	if (sp->in_flight)
-		s->bytes_in_flight -= sp->size;
-	if (sp->ack_eliciting)
-		s->ack_eliciting_in_flight--;
-	list_del(&sp->list);
-	kfree_skb_list(sp->chunks);
-	kfree(sp);
-}
-
-/* RFC 9002 6.1: packets sent before an acknowledged one are lost after
- * three later packets or 9/8 RTT.
- *
- * RFC 9002 7.6.2: ack-eliciting packets declared lost together, sent
- * after the first RTT sample, with nothing sent between them
- * acknowledged, and spanning more than the persistent congestion
- * duration establish persistent congestion.
- */
-static void quic_outq_detect_lost(struct sock *sk, u8 space, u64 now)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
-	u64 delay = quic_rtt_loss_delay(&qs->rtt), run = 0, pc;
-	struct quic_sent_pkt *sp, *tmp;
-	bool persistent = false, later, by_pn;
-	u64 cwnd = qs->cong.cwnd;
-
-	pc = quic_cong_persistent_duration(&qs->rtt,
-					   qs->remote_tp.max_ack_delay);
-	s->loss_time = 0;
-	list_for_each_entry_safe(sp, tmp, &s->sent, list) {
-		if (sp->pn > s->largest_acked)
-			break;
-		later = sp->acked_later;
-		by_pn = s->largest_acked >= sp->pn + qs->cong.pkt_thresh;
-		if (by_pn || sp->time + delay <= now) {
-			if (sp->ack_eliciting && qs->rtt.has_sample &&
-			    sp->time >= qs->rtt.first_sample) {
-				if (!run)
-					run = sp->time;
-				else if (sp->time - run > pc)
-					persistent = true;
-			}
-			if (sp->in_flight)
-				quic_cong_on_loss(&qs->cong, sp->time, now);
-			if (qs->cong.cwnd != cwnd) {
-				cwnd = qs->cong.cwnd;
-				quic_outq_trace_cwnd(sk, QUIC_CONG_EV_LOSS);
-			}
-			if (space == QUIC_PN_APP)
-				quic_cong_lost_pn(&qs->cong, sp->pn,
-						  s->largest_acked);
-			quic_outq_lost(sk, space, sp, by_pn ?
-				       QUIC_LOST_PKT_THRESHOLD :
-				       QUIC_LOST_TIME_THRESHOLD);
-			quic_sent_remove(s, sp);
-		} else if (!s->loss_time || sp->time + delay < s->loss_time) {
-			s->loss_time = sp->time + delay;
-		}
-		if (later)
-			run = 0;
-	}
-	if (persistent) {
-		quic_cong_on_persistent(&qs->cong, ktime_get_ns());
-		quic_outq_trace_cwnd(sk, QUIC_CONG_EV_PERSISTENT);
-		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PERSISTENT);
-	}
-}
-
-/**
- * quic_outq_ack_rcv - an ACK frame arrived
- * @sk: the connection (locked)
- * @space: its packet number space
- * @ranges: acknowledged ranges, descending
- * @nr: their number (>= 1)
- * @delay: the encoded ACK Delay
- *
- * Return: 0, or -EPROTO after closing the connection because the peer
- * acknowledged a packet we never sent.
- */
-int quic_outq_ack_rcv(struct sock *sk, u8 space,
-		      const struct quic_ack_range *ranges, u32 nr, u64 delay)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
-	struct quic_sent_pkt *sp, *tmp;
-	s64 largest = ranges[0].end;
-	bool eliciting = false, hs_done = false;
-	u64 now = quic_now(), largest_time = 0;
-	u32 i, ack_delay = 0;
-	u64 cwnd;
-
-	if (largest >= s->next_pn) {
-		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
-				QUIC_FRAME_ACK);
-		return -EPROTO;
-	}
-	if (space == QUIC_PN_APP)
-		for (i = 0; i < nr; i++)
-			if (quic_cong_spurious(&qs->cong, ranges[i].start,
-					       ranges[i].end))
-				quic_outq_trace_cwnd(sk, QUIC_CONG_EV_SPURIOUS);
-	cwnd = qs->cong.cwnd;
-	list_for_each_entry_safe(sp, tmp, &s->sent, list) {
-		if (sp->pn > largest)
-			break;
-		for (i = 0; i < nr; i++)
-			if (sp->pn >= ranges[i].start && sp->pn <= ranges[i].end)
-				break;
-		if (i == nr)
-			continue;
-		if (sp->pn == largest)
-			largest_time = sp->time;
-		if (sp->ack_eliciting)
-			eliciting = true;
-		for (i = 0; i < sp->nr_frames; i++) {
-			if (sp->frames[i].type == QUIC_FRAME_HANDSHAKE_DONE)
-				hs_done = true;
-			quic_outq_ctrl_done(sk, &sp->frames[i], true);
-		}
-		if (sp->in_flight)
-			quic_cong_on_ack(&qs->cong, sp->time, sp->size, now,
-					 &qs->rtt);
-		quic_outq_chunks_acked(sk, sp);
-		/* the one before it has an acknowledged packet after it */
-		if (sp->ack_eliciting && !list_is_first(&sp->list, &s->sent))
-			list_prev_entry(sp, list)->acked_later = 1;
-		quic_sent_remove(s, sp);
-	}
-	/* the client has the handshake: drop our Handshake keys */
-	if (hs_done && quic_is_serv(sk))
-		quic_conn_confirmed(sk);
-	if (largest > s->largest_acked) {
-		s->largest_acked = largest;
-		if (largest_time && eliciting) {
-			if (!qs->rtt.has_sample)
-				qs->rtt.first_sample = now;
-			if (space == QUIC_PN_APP)
-				ack_delay = min_t(u64, delay <<
-						  qs->remote_tp.ack_delay_exponent,
-						  U32_MAX);
-			quic_rtt_update(&qs->rtt, now - largest_time, ack_delay,
-					qs->confirmed,
-					qs->remote_tp.max_ack_delay);
-			trace_quic_rtt_update(sk, qs->rtt.latest, qs->rtt.min,
-					      qs->rtt.smoothed, qs->rtt.var);
-		}
-	}
-	if (qs->cong.cwnd != cwnd)
-		quic_outq_trace_cwnd(sk, QUIC_CONG_EV_ACK);
-	if (eliciting)
-		qs->pto_count = 0;
-	quic_outq_detect_lost(sk, space, now);
-	quic_outq_set_loss_timer(sk);
-	return 0;
-}
-
-/* The PTO deadline of @space, 0 if none (RFC 9002 A.8). */
-static u64 quic_outq_pto_time(struct sock *sk, u8 space)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
-	u64 pto = quic_rtt_pto(&qs->rtt);
-
-	if (s->discarded || !s->ack_eliciting_in_flight)
-		return 0;
-	if (space == QUIC_PN_APP) {
-		if (sk->sk_state != QUIC_SS_ESTABLISHED)
-			return 0;
-		pto += qs->remote_tp.max_ack_delay;
-	}
-	return s->last_ack_eliciting_time +
-	       (pto << min_t(u8, qs->pto_count, QUIC_PTO_MAX_BACKOFF));
-}
-
-void quic_outq_set_loss_timer(struct sock *sk)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	u64 t = 0, x, now;
-	u8 space;
-
-	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
-	    sk->sk_state != QUIC_SS_ESTABLISHED) {
-		quic_timer_stop(sk, QUIC_TIMER_LOSS);
-		return;
-	}
-	for (space = 0; space < QUIC_PN_MAX; space++) {
-		x = qs->space[space].loss_time;
-		if (x && (!t || x < t))
-			t = x;
-	}
-	if (!t) {
-		/* RFC 9002 6.2.2.1: no PTO while blocked by amplification */
-		if (quic_outq_amp_limited(sk)) {
-			quic_timer_stop(sk, QUIC_TIMER_LOSS);
-			return;
-		}
-		for (space = 0; space < QUIC_PN_MAX; space++) {
-			x = quic_outq_pto_time(sk, space);
-			if (x && (!t || x < t))
-				t = x;
-		}
-	}
-	if (!t && !quic_is_serv(sk) && !qs->confirmed &&
-	    qs->space[QUIC_PN_INITIAL].next_pn &&
-	    sk->sk_state == QUIC_SS_ESTABLISHING) {
-		/* RFC 9002 6.2.2.1: client anti-deadlock probe */
-		t = quic_now() + (quic_rtt_pto(&qs->rtt) <<
-				  min_t(u8, qs->pto_count, QUIC_PTO_MAX_BACKOFF));
-	}
-	if (!t) {
-		quic_timer_stop(sk, QUIC_TIMER_LOSS);
-		return;
-	}
-	now = quic_now();
-	quic_timer_reset(sk, QUIC_TIMER_LOSS, t > now ? t - now : 0);
 }
 
 /* Resend everything unacknowledged in @space as the probe. */
@@ -1493,51 +1239,19 @@ static void quic_outq_probe_streams(struct sock *sk)
 	}
 }
 
-/* The loss detection timer fired (socket locked). */
-void quic_outq_loss_timeout(struct sock *sk)
+/**
+ * quic_outq_probe - a probe timeout fired for @space: what it carries
+ * @sk: the connection (locked)
+ * @space: the packet number space to probe
+ *
+ * The probe resends unacknowledged data, or is a PING.
+ */
+void quic_outq_probe(struct sock *sk, u8 space)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	u64 now = quic_now(), t = 0, x;
-	u8 space, pick = QUIC_PN_MAX;
-
-	for (space = 0; space < QUIC_PN_MAX; space++) {
-		x = qs->space[space].loss_time;
-		if (x && (!t || x < t)) {
-			t = x;
-			pick = space;
-		}
-	}
-	if (pick < QUIC_PN_MAX) {
-		quic_outq_detect_lost(sk, pick, now);
-		quic_outq_flush(sk);
-		return;
-	}
-
-	t = 0;
-	for (space = 0; space < QUIC_PN_MAX; space++) {
-		x = quic_outq_pto_time(sk, space);
-		if (x && (!t || x < t)) {
-			t = x;
-			pick = space;
-		}
-	}
-	if (pick == QUIC_PN_MAX) {
-		if (quic_is_serv(sk))
-			goto out;
-		/* anti-deadlock: a Handshake packet if we can, else Initial */
-		pick = qs->crypto[QUIC_CRYPTO_HANDSHAKE].tx_ready ?
-		       QUIC_PN_HANDSHAKE : QUIC_PN_INITIAL;
-	}
-	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_PTO);
-	if (qs->pto_count < QUIC_PTO_MAX_BACKOFF)
-		qs->pto_count++;
-	/* the probe resends unacknowledged data, or is a PING */
-	quic_outq_probe_space(sk, pick);
-	if (pick == QUIC_PN_APP)
+	quic_outq_probe_space(sk, space);
+	if (space == QUIC_PN_APP)
 		quic_outq_probe_streams(sk);
-	qs->probe_mask |= BIT(pick);
-out:
-	quic_outq_flush(sk);
+	quic_sk(sk)->probe_mask |= BIT(space);
 }
 
 void quic_outq_discard_space(struct sock *sk, u8 space)

@@ -26,13 +26,14 @@ int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 			    u32 len, struct iov_iter *from);
 void quic_outq_flush(struct sock *sk);
 void quic_outq_send_close(struct sock *sk);
-struct quic_ack_range;
+struct quic_sent_pkt;
 
-int quic_outq_ack_rcv(struct sock *sk, u8 space,
-		      const struct quic_ack_range *ranges, u32 nr, u64 delay);
-void quic_outq_loss_timeout(struct sock *sk);
+bool quic_outq_amp_limited(struct sock *sk);
+bool quic_outq_pkt_acked(struct sock *sk, struct quic_sent_pkt *sp);
+void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
+			u8 reason);
+void quic_outq_probe(struct sock *sk, u8 space);
 void quic_outq_discard_space(struct sock *sk, u8 space);
-void quic_outq_set_loss_timer(struct sock *sk);
 void quic_outq_free(struct sock *sk);
 
 struct quic_stream;

@@ -22,8 +22,9 @@
 #include <net/route.h>
 #include <net/udp_tunnel.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
+#include "path.h"
 #include "packet.h"
 #include "frame.h"
 #include "connection.h"

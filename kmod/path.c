@@ -1,22 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QUIC: shared UDP tunnel sockets.
- *
- * A QUIC socket bound to a local address and port holds a reference on
- * the kernel UDP socket bound there; sockets bound to the same address
- * share it, which is how a listener and the connections it accepts, or
- * several listeners with SO_REUSEPORT, use one port.  The UDP socket is
- * set up as a tunnel socket so that received datagrams go straight to
- * quic_udp_rcv() in softirq context.
+ * QUIC: path validation and migration (RFC 9000 8.2, 9): the
+ * alternative path, PATH_CHALLENGE/PATH_RESPONSE, switching paths and the
+ * server's preferred address.
  */
 
-#include <linux/module.h>
 #include <crypto/utils.h>
-#include <net/udp.h>
-#include <net/udp_tunnel.h>
 #include <net/ipv6.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
 #include "path.h"
 #include "packet.h"
@@ -24,323 +16,9 @@
 #include "connection.h"
 #include <trace/events/quic.h>
 
-static struct workqueue_struct *quic_path_wq;
-
-int quic_addr_len(sa_family_t family)
-{
-	return family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-				    sizeof(struct sockaddr_in);
-}
-
-bool quic_addr_equal(const union quic_addr *a, const union quic_addr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET6)
-		return a->v6.sin6_port == b->v6.sin6_port &&
-		       ipv6_addr_equal(&a->v6.sin6_addr, &b->v6.sin6_addr);
-	return a->v4.sin_port == b->v4.sin_port &&
-	       a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
-}
-
-bool quic_addr_any(const union quic_addr *a)
-{
-	if (a->sa.sa_family == AF_INET6)
-		return ipv6_addr_any(&a->v6.sin6_addr);
-	return a->v4.sin_addr.s_addr == htonl(INADDR_ANY);
-}
-
-void quic_addr_set_port(union quic_addr *a, __be16 port)
-{
-	if (a->sa.sa_family == AF_INET6)
-		a->v6.sin6_port = port;
-	else
-		a->v4.sin_port = port;
-}
-
-__be16 quic_addr_port(const union quic_addr *a)
-{
-	return a->sa.sa_family == AF_INET6 ? a->v6.sin6_port : a->v4.sin_port;
-}
-
-static int quic_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
-{
-	struct quic_udp_sock *us = rcu_dereference_sk_user_data(sk);
-
-	if (!us) {
-		kfree_skb(skb);
-		return 0;
-	}
-	quic_packet_rcv(us, skb);
-	return 0;
-}
-
-/* The last reference is gone: unlink the UDP socket and release it.
- * Lookups skip it meanwhile (its count is zero).  Releasing a tunnel
- * socket waits for an RCU grace period, hence the workqueue.
- */
-static void quic_udp_sock_free_work(struct work_struct *work)
-{
-	struct quic_udp_sock *us = container_of(work, struct quic_udp_sock,
-						free_work);
-	struct quic_net *qn = quic_net(us->net);
-
-	mutex_lock(&qn->udp_lock);
-	list_del(&us->node);
-	mutex_unlock(&qn->udp_lock);
-	udp_tunnel_sock_release(us->sock);
-	kfree(us);
-}
-
-struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us)
-{
-	refcount_inc(&us->refcnt);
-	return us;
-}
-
-/**
- * quic_udp_sock_put - drop a reference on a UDP tunnel socket
- * @us: the socket
- *
- * Context: any (a path change in softirq may drop the path it left).
- */
-void quic_udp_sock_put(struct quic_udp_sock *us)
-{
-	if (refcount_dec_and_test(&us->refcnt))
-		queue_work(quic_path_wq, &us->free_work);
-}
-
-static int quic_udp_sock_create(struct net *net, const union quic_addr *addr,
-				bool v6only, struct socket **sockp)
-{
-	struct udp_port_cfg cfg = {};
-
-	if (addr->sa.sa_family == AF_INET6) {
-		cfg.family = AF_INET6;
-		cfg.local_ip6 = addr->v6.sin6_addr;
-		cfg.local_udp_port = addr->v6.sin6_port;
-		cfg.bind_ifindex = addr->v6.sin6_scope_id;
-		cfg.use_udp6_tx_checksums = 1;
-		cfg.use_udp6_rx_checksums = 1;
-		cfg.ipv6_v6only = v6only;
-		return udp_sock_create6(net, &cfg, sockp);
-	}
-	cfg.family = AF_INET;
-	cfg.local_ip = addr->v4.sin_addr;
-	cfg.local_udp_port = addr->v4.sin_port;
-	cfg.use_udp_checksums = 1;
-	return udp_sock_create4(net, &cfg, sockp);
-}
-
-/* bind()'s rule for a port already held: the owner that created the UDP
- * socket may share it, so may CAP_NET_ADMIN in the socket's namespace, as
- * may the kernel's own users; another user (or userspace on a kernel
- * user's port) gets EADDRINUSE, as it would binding a plain UDP socket.
- */
-static bool quic_udp_sock_may_share(const struct quic_udp_sock *us,
-				    struct sock *sk)
-{
-	if (sk->sk_kern_sock)
-		return true;
-	if (!us->kern && uid_eq(us->uid, sock_i_uid(sk)))
-		return true;
-	return ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN);
-}
-
-/* Under udp_lock: the live UDP socket bound to @addr, referenced, or NULL
- * (with *@err set when the port is taken in a way @sk may not share).
- */
-static struct quic_udp_sock *quic_udp_sock_find(struct sock *sk,
-						const union quic_addr *addr,
-						bool v6only, int *err)
-{
-	struct quic_udp_sock *us;
-
-	*err = 0;
-	list_for_each_entry(us, &quic_net(sock_net(sk))->udp_list, node) {
-		if (!quic_addr_equal(&us->addr, addr) ||
-		    !refcount_read(&us->refcnt))
-			continue;	/* another address, or being released */
-		/* a v6-only and a dual-stack socket conflict, as two UDP
-		 * sockets would
-		 */
-		if (us->v6only != v6only || !quic_udp_sock_may_share(us, sk)) {
-			*err = -EADDRINUSE;
-			return NULL;
-		}
-		if (refcount_inc_not_zero(&us->refcnt))
-			return us;
-	}
-	return NULL;
-}
-
-/**
- * quic_udp_sock_get - the UDP socket @sk is to send and receive on at @addr
- * @sk: the QUIC socket binding (bind, autobind or migration)
- * @addr: the local address; port 0 picks an ephemeral port
- *
- * Every operation that picks a local address or port comes here, so all
- * apply bind()'s checks: a privileged port needs CAP_NET_BIND_SERVICE, and
- * a port another QUIC socket holds is shared only as
- * quic_udp_sock_may_share() allows.  Port 0 always creates a new UDP
- * socket, which is then shared like any other.
- *
- * Return: a referenced UDP socket, or an ERR_PTR: -EACCES, -EADDRINUSE,
- * or what binding the UDP socket returned.
- */
-struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
-					const union quic_addr *addr)
-{
-	struct udp_tunnel_sock_cfg tcfg = {};
-	unsigned short port = ntohs(quic_addr_port(addr));
-	/* the IPv6 wildcard takes IPv4 too unless IPV6_V6ONLY (dual stack) */
-	bool v6only = addr->sa.sa_family == AF_INET6 &&
-		      (!quic_addr_any(addr) || sk->sk_ipv6only);
-	struct net *net = sock_net(sk);
-	struct quic_net *qn = quic_net(net);
-	struct quic_udp_sock *us;
-	union quic_addr bound;
-	struct socket *sock;
-	int len, err, tries;
-
-	if (port && !sk->sk_kern_sock &&
-	    inet_port_requires_bind_service(net, port) &&
-	    !ns_capable(net->user_ns, CAP_NET_BIND_SERVICE))
-		return ERR_PTR(-EACCES);
-
-	for (tries = 0; ; tries++) {
-		mutex_lock(&qn->udp_lock);
-		us = port ? quic_udp_sock_find(sk, addr, v6only, &err) : NULL;
-		if (us || err) {
-			mutex_unlock(&qn->udp_lock);
-			return us ?: ERR_PTR(err);
-		}
-		err = quic_udp_sock_create(net, addr, v6only, &sock);
-		if (err != -EADDRINUSE || !port || tries)
-			break;
-		/* The port may still be held by a tunnel socket whose last
-		 * QUIC user just closed: its release is pending in
-		 * quic_path_wq.  Wait for it (it takes udp_lock) and look
-		 * again, so that a server can bind the port its predecessor
-		 * just left.
-		 */
-		mutex_unlock(&qn->udp_lock);
-		flush_workqueue(quic_path_wq);
-	}
-	if (err)
-		goto unlock;
-
-	us = kzalloc(sizeof(*us), GFP_KERNEL);
-	if (!us) {
-		udp_tunnel_sock_release(sock);
-		err = -ENOMEM;
-		goto unlock;
-	}
-	memset(&bound, 0, sizeof(bound));
-	len = kernel_getsockname(sock, &bound.sa);
-	if (len < 0) {
-		err = len;
-		udp_tunnel_sock_release(sock);
-		kfree(us);
-		goto unlock;
-	}
-
-	us->net = net;
-	us->sock = sock;
-	us->uid = sock_i_uid(sk);
-	us->kern = sk->sk_kern_sock;
-	us->v6only = v6only;
-	us->addr = bound;
-	refcount_set(&us->refcnt, 1);
-	spin_lock_init(&us->lock);
-	INIT_LIST_HEAD(&us->listeners);
-	INIT_WORK(&us->free_work, quic_udp_sock_free_work);
-
-	tcfg.sk_user_data = us;
-	tcfg.encap_type = 1;
-	tcfg.encap_rcv = quic_udp_encap_rcv;
-	setup_udp_tunnel_sock(net, sock, &tcfg);
-
-	list_add(&us->node, &qn->udp_list);
-	mutex_unlock(&qn->udp_lock);
-	return us;
-
-unlock:
-	mutex_unlock(&qn->udp_lock);
-	return ERR_PTR(err);
-}
-
-/* ---- path validation and migration (RFC 9000 8.2, 9) ----------------- */
-
 #define QUIC_PATH_TRIES		7	/* PATH_CHALLENGEs before giving up */
 #define QUIC_PATH_RETRY_MIN	300000	/* us between them, at least */
 #define QUIC_PATH_PROBE_MIN	64	/* an unpadded probe, for the 3x limit */
-
-static bool quic_addr_same_host(const union quic_addr *a,
-				const union quic_addr *b)
-{
-	union quic_addr x = *a;
-
-	quic_addr_set_port(&x, quic_addr_port(b));
-	return quic_addr_equal(&x, b);
-}
-
-/**
- * quic_path_route_saddr - the source address a route to @peer would use
- * @sk: the socket (its bound device and namespace)
- * @peer: the destination
- * @local: in: the bound address (wildcard or not, port set); out: the
- *	source address with that port
- *
- * A dual-stack socket bound to the IPv6 wildcard reaching an IPv4 peer
- * takes an IPv4 source.
- *
- * Return: 0, -ENETUNREACH for a bound address of the other family, or the
- * routing error.
- */
-int quic_path_route_saddr(struct sock *sk, const union quic_addr *peer,
-			  union quic_addr *local)
-{
-	struct net *net = sock_net(sk);
-
-	if (local->sa.sa_family != peer->sa.sa_family) {
-		__be16 port = quic_addr_port(local);
-
-		if (!quic_addr_any(local))
-			return -ENETUNREACH;
-		memset(local, 0, sizeof(*local));
-		local->sa.sa_family = peer->sa.sa_family;
-		quic_addr_set_port(local, port);
-	}
-	if (peer->sa.sa_family == AF_INET6) {
-		struct dst_entry *dst;
-		struct flowi6 fl6 = {};
-
-		fl6.flowi6_proto = IPPROTO_UDP;
-		fl6.daddr = peer->v6.sin6_addr;
-		fl6.saddr = local->v6.sin6_addr;
-		fl6.flowi6_oif = peer->v6.sin6_scope_id ?: sk->sk_bound_dev_if;
-		dst = ip6_dst_lookup_flow(net, sk, &fl6, NULL);
-		if (IS_ERR(dst))
-			return PTR_ERR(dst);
-		local->v6.sin6_addr = fl6.saddr;
-		dst_release(dst);
-	} else {
-		struct flowi4 fl4 = {};
-		struct rtable *rt;
-
-		rt = ip_route_output_ports(net, &fl4, NULL,
-					   peer->v4.sin_addr.s_addr,
-					   local->v4.sin_addr.s_addr,
-					   peer->v4.sin_port, 0, IPPROTO_UDP,
-					   0, sk->sk_bound_dev_if);
-		if (IS_ERR(rt))
-			return PTR_ERR(rt);
-		local->v4.sin_addr.s_addr = fl4.saddr;
-		ip_rt_put(rt);
-	}
-	return 0;
-}
 
 /* Send PATH_CHALLENGE or PATH_RESPONSE @data on the alternative path, in
  * a datagram of its own padded to 1200 bytes (RFC 9000 8.2.1) unless the
@@ -372,8 +50,7 @@ static void quic_path_send_alt(struct sock *sk, u8 type, const u8 *data)
 		return;
 	}
 	s->next_pn++;	/* not tracked for loss: probes are resent by timer */
-	skb_put_u8(dg.skb, type);
-	skb_put_data(dg.skb, data, 8);
+	quic_frame_put_path(skb_put(dg.skb, 9), type, data);
 	dg.pad = pad;
 	len = pad ? QUIC_MIN_DGRAM : dg.skb->len + QUIC_TAG_LEN;
 	quic_dgram_send(sk, &dg);
@@ -828,13 +505,13 @@ void quic_path_pref_prepare(struct sock *sk)
 	/* an IPv4 UDP socket cannot send IPv6; a dual-stack one sends both */
 	if ((us->addr.sa.sa_family != peer.sa.sa_family &&
 	     (peer.sa.sa_family == AF_INET6 || us->v6only)) ||
-	    quic_path_route_saddr(sk, &peer, &local)) {
+	    quic_addr_route_saddr(sk, &peer, &local)) {
 		any.sa.sa_family = peer.sa.sa_family;
 		us = quic_udp_sock_get(sk, &any);
 		if (IS_ERR(us))
 			return;
 		local = us->addr;
-		if (quic_path_route_saddr(sk, &peer, &local)) {
+		if (quic_addr_route_saddr(sk, &peer, &local)) {
 			quic_udp_sock_put(us);
 			return;
 		}
@@ -869,19 +546,44 @@ void quic_path_pref_start(struct sock *sk)
 	quic_path_challenge(sk);
 }
 
-int quic_path_init(void)
+/* Record the local address in the inet fields getsockname() reads.  An
+ * IPv4 address on a PF_INET6 socket (dual stack) reads as v4-mapped.
+ */
+void quic_set_local(struct sock *sk, const union quic_addr *a)
 {
-	quic_path_wq = alloc_workqueue("quic_path", WQ_UNBOUND, 0);
-	return quic_path_wq ? 0 : -ENOMEM;
+	struct inet_sock *inet = inet_sk(sk);
+
+	quic_sk(sk)->local = *a;
+	sk_dst_reset(sk);
+	inet->inet_num = ntohs(quic_addr_port(a));
+	inet->inet_sport = quic_addr_port(a);
+	if (a->sa.sa_family == AF_INET6) {
+		sk->sk_v6_rcv_saddr = a->v6.sin6_addr;
+		inet6_sk(sk)->saddr = a->v6.sin6_addr;
+		sk->sk_bound_dev_if = a->v6.sin6_scope_id;
+		return;
+	}
+	inet->inet_rcv_saddr = a->v4.sin_addr.s_addr;
+	inet->inet_saddr = a->v4.sin_addr.s_addr;
+	if (sk->sk_family == AF_INET6) {
+		ipv6_addr_set_v4mapped(a->v4.sin_addr.s_addr,
+				       &sk->sk_v6_rcv_saddr);
+		inet6_sk(sk)->saddr = sk->sk_v6_rcv_saddr;
+	}
 }
 
-/* Wait for tunnel sockets being released (netns exit). */
-void quic_path_flush(void)
+void quic_set_peer(struct sock *sk, const union quic_addr *a)
 {
-	flush_workqueue(quic_path_wq);
-}
+	struct inet_sock *inet = inet_sk(sk);
 
-void quic_path_exit(void)
-{
-	destroy_workqueue(quic_path_wq);
+	quic_sk(sk)->peer = *a;
+	sk_dst_reset(sk);
+	inet->inet_dport = quic_addr_port(a);
+	if (a->sa.sa_family == AF_INET6) {
+		sk->sk_v6_daddr = a->v6.sin6_addr;
+		return;
+	}
+	inet->inet_daddr = a->v4.sin_addr.s_addr;
+	if (sk->sk_family == AF_INET6)
+		ipv6_addr_set_v4mapped(a->v4.sin_addr.s_addr, &sk->sk_v6_daddr);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QUIC: module init, protocol registration, per-netns state and procfs.
+ * QUIC: module init and protocol registration.
  *
  * IPPROTO_QUIC (261) is registered for PF_INET and PF_INET6 with both
  * SOCK_STREAM and SOCK_DGRAM; the socket type does not change the
@@ -9,24 +9,19 @@
 
 #include <linux/init.h>
 #include <linux/module.h>
-#include <linux/proc_fs.h>
-#include <linux/seq_file.h>
-#include <linux/sysctl.h>
-#include <linux/swap.h>
 #include <net/inet_common.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/protocol.h>
 #include <net/transp_v6.h>
 
-#include "protocol.h"
-#include "path.h"
+#include "netns.h"
+#include "udp.h"
+#include "packet.h"
 #include "socket.h"
 #include "connid.h"
 #include "crypto.h"
 #include "selftest.h"
-
-unsigned int quic_net_id __read_mostly;
 
 /* Every UAPI type, referenced once so that it is described in the
  * module's debug info: a test checks the Python mirror against it.
@@ -83,255 +78,6 @@ static struct inet_protosw quicv6_protosw[] = {
 	},
 };
 
-/* ---- /proc/net/quic ------------------------------------------------- */
-
-static const char *const quic_mib_names[QUIC_MIB_MAX] = {
-	[QUIC_MIB_NUM]			= NULL,
-	[QUIC_MIB_CONN_CURRENTESTABS]	= "QuicConnCurrentEstabs",
-	[QUIC_MIB_CONN_ACTIVEESTABS]	= "QuicConnActiveEstabs",
-	[QUIC_MIB_CONN_PASSIVEESTABS]	= "QuicConnPassiveEstabs",
-	[QUIC_MIB_CONN_ACTIVEOPENS]	= "QuicConnActiveOpens",
-	[QUIC_MIB_CONN_PASSIVEOPENS]	= "QuicConnPassiveOpens",
-	[QUIC_MIB_CONN_REQUESTS]	= "QuicConnRequests",
-	[QUIC_MIB_CONN_REQDROPS]	= "QuicConnRequestDrops",
-	[QUIC_MIB_CONN_CLOSESENT]	= "QuicConnCloseSent",
-	[QUIC_MIB_CONN_CLOSERCVD]	= "QuicConnCloseRcvd",
-	[QUIC_MIB_CONN_IDLETIMEOUTS]	= "QuicConnIdleTimeouts",
-	[QUIC_MIB_CONN_PROTOERRORS]	= "QuicConnProtocolErrors",
-	[QUIC_MIB_PKT_RCV]		= "QuicPktRcv",
-	[QUIC_MIB_PKT_RCVDROP]		= "QuicPktRcvDrop",
-	[QUIC_MIB_PKT_DECFAIL]		= "QuicPktDecFail",
-	[QUIC_MIB_PKT_SENT]		= "QuicPktSent",
-	[QUIC_MIB_PKT_RETRANS]		= "QuicPktLost",
-	[QUIC_MIB_PKT_PTO]		= "QuicPktProbeTimeouts",
-	[QUIC_MIB_FRM_RCV]		= "QuicFrmRcv",
-	[QUIC_MIB_FRM_SENT]		= "QuicFrmSent",
-	[QUIC_MIB_CONN_PERSISTENT]	= "QuicPersistentCongestion",
-	[QUIC_MIB_PKT_0RTT_SENT]	= "QuicPkt0RttSent",
-	[QUIC_MIB_PKT_0RTT_RCV]		= "QuicPkt0RttRcv",
-	[QUIC_MIB_RCV_MEMDROP]		= "QuicRcvMemDrops",
-	[QUIC_MIB_PKT_DUPDROP]		= "QuicPktDupDrops",
-};
-
-static int quic_snmp_seq_show(struct seq_file *seq, void *v)
-{
-	struct net *net = seq_file_single_net(seq);
-	struct quic_net *qn = quic_net(net);
-	int i;
-
-	for (i = QUIC_MIB_NUM + 1; i < QUIC_MIB_MAX; i++)
-		seq_printf(seq, "%-32s\t%lu\n", quic_mib_names[i],
-			   snmp_fold_field(qn->stat, i));
-	/* a gauge, not a counter: receive memory charged right now */
-	seq_printf(seq, "%-32s\t%ld\n", "QuicRcvMemAlloc",
-		   atomic_long_read(&qn->rmem_alloc));
-	return 0;
-}
-
-static const char *const quic_state_names[] = {
-	[QUIC_SS_CLOSED]	= "CLOSED",
-	[QUIC_SS_LISTENING]	= "LISTENING",
-	[QUIC_SS_ESTABLISHING]	= "ESTABLISHING",
-	[QUIC_SS_ESTABLISHED]	= "ESTABLISHED",
-};
-
-static void *quic_eps_seq_start(struct seq_file *seq, loff_t *pos)
-{
-	struct quic_net *qn = quic_net(seq_file_net(seq));
-
-	spin_lock_bh(&qn->sock_lock);
-	return seq_list_start_head(&qn->sock_list, *pos);
-}
-
-static void *quic_eps_seq_next(struct seq_file *seq, void *v, loff_t *pos)
-{
-	struct quic_net *qn = quic_net(seq_file_net(seq));
-
-	return seq_list_next(v, &qn->sock_list, pos);
-}
-
-static void quic_eps_seq_stop(struct seq_file *seq, void *v)
-{
-	struct quic_net *qn = quic_net(seq_file_net(seq));
-
-	spin_unlock_bh(&qn->sock_lock);
-}
-
-static int quic_eps_seq_show(struct seq_file *seq, void *v)
-{
-	struct quic_net *qn = quic_net(seq_file_net(seq));
-	const char *state = "UNKNOWN";
-	struct quic_sock *qs;
-	struct sock *sk;
-
-	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT  RMEM  RCVBUF\n");
-		return 0;
-	}
-	qs = list_entry(v, struct quic_sock, node);
-	sk = &qs->inet.sk;
-	if (sk->sk_state < ARRAY_SIZE(quic_state_names) &&
-	    quic_state_names[sk->sk_state])
-		state = quic_state_names[sk->sk_state];
-	seq_printf(seq, "%lu  %u  %s  %s  %-12s  %-45pISpc  %pISpc",
-		   sock_i_ino(sk),
-		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
-		   sk->sk_family == AF_INET6 ? "INET6" : "INET",
-		   sk->sk_type == SOCK_STREAM ? "STREAM" : "DGRAM",
-		   state, &qs->local.sa, &qs->peer.sa);
-	/* connection IDs in hex, "-" when there is none */
-	if (qs->scid.len)
-		seq_printf(seq, "  %*phN", qs->scid.len, qs->scid.data);
-	else
-		seq_puts(seq, "  -");
-	if (qs->dcid.len)
-		seq_printf(seq, "  %*phN", qs->dcid.len, qs->dcid.data);
-	else
-		seq_puts(seq, "  -");
-	/* congestion: window (bytes), smoothed RTT (us), pacing rate
-	 * (bytes/s) and how often persistent congestion was declared
-	 */
-	seq_printf(seq, "  %llu  %u  %llu  %u", qs->cong.cwnd,
-		   qs->rtt.smoothed,
-		   quic_cong_pacing_rate(&qs->cong, &qs->rtt,
-					 READ_ONCE(sk->sk_max_pacing_rate)),
-		   qs->cong.persistent);
-	/* receive memory charged (bytes) and its budget */
-	seq_printf(seq, "  %d  %d\n", atomic_read(&sk->sk_rmem_alloc),
-		   READ_ONCE(sk->sk_rcvbuf));
-	return 0;
-}
-
-static const struct seq_operations quic_eps_seq_ops = {
-	.start	= quic_eps_seq_start,
-	.next	= quic_eps_seq_next,
-	.stop	= quic_eps_seq_stop,
-	.show	= quic_eps_seq_show,
-};
-
-static int __net_init quic_net_proc_init(struct net *net)
-{
-	struct quic_net *qn = quic_net(net);
-
-	qn->proc_net = proc_net_mkdir(net, "quic", net->proc_net);
-	if (!qn->proc_net)
-		return -ENOMEM;
-	if (!proc_create_net_single("snmp", 0444, qn->proc_net,
-				    quic_snmp_seq_show, NULL))
-		goto err;
-	if (!proc_create_net("eps", 0444, qn->proc_net, &quic_eps_seq_ops,
-			     sizeof(struct seq_net_private)))
-		goto err;
-	return 0;
-err:
-	remove_proc_subtree("quic", net->proc_net);
-	qn->proc_net = NULL;
-	return -ENOMEM;
-}
-
-/* ---- sysctl --------------------------------------------------------- */
-
-static unsigned long quic_rmem_min = PAGE_SIZE;
-static unsigned long quic_rmem_max = LONG_MAX;
-
-/* net.quic.rmem_max_total: bytes all QUIC sockets of the namespace may
- * hold on their receive side together (see quic_inq_charge()).
- */
-static const struct ctl_table quic_sysctl_table[] = {
-	{
-		.procname	= "rmem_max_total",
-		.maxlen		= sizeof(unsigned long),
-		.mode		= 0644,
-		.proc_handler	= proc_doulongvec_minmax,
-		.extra1		= &quic_rmem_min,
-		.extra2		= &quic_rmem_max,
-	},
-};
-
-static int __net_init quic_net_sysctl_init(struct net *net)
-{
-	struct quic_net *qn = quic_net(net);
-	struct ctl_table *t;
-
-	/* like tcp_mem's pressure level: an eighth of the buffer pages */
-	qn->rmem_max_total = (nr_free_buffer_pages() / 8) << PAGE_SHIFT;
-	t = kmemdup(quic_sysctl_table, sizeof(quic_sysctl_table), GFP_KERNEL);
-	if (!t)
-		return -ENOMEM;
-	t[0].data = &qn->rmem_max_total;
-	/* the limit protects the host: a namespace owned by another user
-	 * namespace (a container's root) may read it but not raise it
-	 */
-	if (net->user_ns != &init_user_ns)
-		t[0].mode = 0444;
-	qn->sysctl = register_net_sysctl_sz(net, "net/quic", t,
-					    ARRAY_SIZE(quic_sysctl_table));
-	if (!qn->sysctl) {
-		kfree(t);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void quic_net_sysctl_exit(struct net *net)
-{
-	struct quic_net *qn = quic_net(net);
-	const struct ctl_table *t = qn->sysctl->ctl_table_arg;
-
-	unregister_net_sysctl_table(qn->sysctl);
-	kfree(t);
-}
-
-/* ---- per-netns state ------------------------------------------------ */
-
-static int __net_init quic_net_init(struct net *net)
-{
-	struct quic_net *qn = quic_net(net);
-	int err;
-
-	spin_lock_init(&qn->sock_lock);
-	INIT_LIST_HEAD(&qn->sock_list);
-	mutex_init(&qn->udp_lock);
-	INIT_LIST_HEAD(&qn->udp_list);
-
-	qn->stat = alloc_percpu(struct quic_mib);
-	if (!qn->stat)
-		return -ENOMEM;
-
-	atomic_long_set(&qn->rmem_alloc, 0);
-	err = quic_net_sysctl_init(net);
-	if (err)
-		goto err_stat;
-	err = quic_net_proc_init(net);
-	if (err)
-		goto err_sysctl;
-	return 0;
-err_sysctl:
-	quic_net_sysctl_exit(net);
-err_stat:
-	free_percpu(qn->stat);
-	return err;
-}
-
-static void __net_exit quic_net_exit(struct net *net)
-{
-	struct quic_net *qn = quic_net(net);
-
-	remove_proc_subtree("quic", net->proc_net);
-	quic_net_sysctl_exit(net);
-	quic_path_flush();
-	WARN_ON_ONCE(!list_empty(&qn->udp_list));
-	WARN_ON_ONCE(atomic_long_read(&qn->rmem_alloc));
-	free_percpu(qn->stat);
-}
-
-static struct pernet_operations quic_net_ops = {
-	.init	= quic_net_init,
-	.exit	= quic_net_exit,
-	.id	= &quic_net_id,
-	.size	= sizeof(struct quic_net),
-};
-
 /* ---- module --------------------------------------------------------- */
 
 static int __init quic_init(void)
@@ -347,7 +93,7 @@ static int __init quic_init(void)
 	err = quic_cid_init();
 	if (err)
 		goto err_crypto;
-	err = quic_path_init();
+	err = quic_udp_init(quic_packet_rcv);
 	if (err)
 		goto err_cid;
 
@@ -385,7 +131,7 @@ err_prot6:
 err_prot:
 	proto_unregister(&quic_prot);
 err_path:
-	quic_path_exit();
+	quic_udp_exit();
 err_cid:
 	quic_cid_exit();
 err_crypto:
@@ -404,7 +150,7 @@ static void __exit quic_exit(void)
 	unregister_pernet_subsys(&quic_net_ops);
 	proto_unregister(&quicv6_prot);
 	proto_unregister(&quic_prot);
-	quic_path_exit();
+	quic_udp_exit();
 	quic_cid_exit();
 	quic_crypto_exit();
 	pr_info("quic: unloaded\n");

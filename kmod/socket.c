@@ -11,32 +11,12 @@
 #include <net/sock.h>
 #include <net/tls.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "path.h"
 #include "socket.h"
 #include "packet.h"
 #include "connection.h"
 #include <trace/events/quic.h>
-
-void quic_set_state(struct sock *sk, int state)
-{
-	struct net *net = sock_net(sk);
-	int old = sk->sk_state;
-
-	if (old == state)
-		return;
-	if (state == QUIC_SS_ESTABLISHED) {
-		QUIC_INC_STATS(net, QUIC_MIB_CONN_CURRENTESTABS);
-		QUIC_INC_STATS(net, quic_is_serv(sk) ?
-				    QUIC_MIB_CONN_PASSIVEESTABS :
-				    QUIC_MIB_CONN_ACTIVEESTABS);
-	} else if (old == QUIC_SS_ESTABLISHED) {
-		QUIC_DEC_STATS(net, QUIC_MIB_CONN_CURRENTESTABS);
-	}
-	trace_quic_state_change(sk, old, state);
-	inet_sk_set_state(sk, state);
-	sk->sk_state_change(sk);
-}
 
 /* After a peer-initiated key update, rekey the spare slots, and start
  * our own update when the send key nears its limit: both allocate, so they
@@ -241,32 +221,6 @@ v4:
 	return 0;
 }
 
-/* Record the local address in the inet fields getsockname() reads.  An
- * IPv4 address on a PF_INET6 socket (dual stack) reads as v4-mapped.
- */
-void quic_set_local(struct sock *sk, const union quic_addr *a)
-{
-	struct inet_sock *inet = inet_sk(sk);
-
-	quic_sk(sk)->local = *a;
-	sk_dst_reset(sk);
-	inet->inet_num = ntohs(quic_addr_port(a));
-	inet->inet_sport = quic_addr_port(a);
-	if (a->sa.sa_family == AF_INET6) {
-		sk->sk_v6_rcv_saddr = a->v6.sin6_addr;
-		inet6_sk(sk)->saddr = a->v6.sin6_addr;
-		sk->sk_bound_dev_if = a->v6.sin6_scope_id;
-		return;
-	}
-	inet->inet_rcv_saddr = a->v4.sin_addr.s_addr;
-	inet->inet_saddr = a->v4.sin_addr.s_addr;
-	if (sk->sk_family == AF_INET6) {
-		ipv6_addr_set_v4mapped(a->v4.sin_addr.s_addr,
-				       &sk->sk_v6_rcv_saddr);
-		inet6_sk(sk)->saddr = sk->sk_v6_rcv_saddr;
-	}
-}
-
 static int __quic_bind(struct sock *sk, const union quic_addr *a)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -297,22 +251,6 @@ static int quic_bind(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 out:
 	release_sock(sk);
 	return err;
-}
-
-void quic_set_peer(struct sock *sk, const union quic_addr *a)
-{
-	struct inet_sock *inet = inet_sk(sk);
-
-	quic_sk(sk)->peer = *a;
-	sk_dst_reset(sk);
-	inet->inet_dport = quic_addr_port(a);
-	if (a->sa.sa_family == AF_INET6) {
-		sk->sk_v6_daddr = a->v6.sin6_addr;
-		return;
-	}
-	inet->inet_daddr = a->v4.sin_addr.s_addr;
-	if (sk->sk_family == AF_INET6)
-		ipv6_addr_set_v4mapped(a->v4.sin_addr.s_addr, &sk->sk_v6_daddr);
 }
 
 /* Bind an ephemeral port of @family (IPv4 for a PF_INET6 socket reaching
@@ -356,7 +294,7 @@ static int quic_connect(struct sock *sk, struct sockaddr *addr, int addr_len)
 			goto out;
 	}
 	local = qs->local;
-	err = quic_path_route_saddr(sk, &peer, &local);
+	err = quic_addr_route_saddr(sk, &peer, &local);
 	if (err)
 		goto out;
 	quic_set_local(sk, &local);
@@ -651,6 +589,33 @@ static int quic_parse_cmsgs(struct msghdr *msg,
 	return 0;
 }
 
+/* The peer's stream limit stopped opening stream @id (-1: the next local
+ * one, unidirectional with MSG_QUIC_STREAM_UNI): with
+ * MSG_QUIC_STREAM_SNDBLOCK tell the peer (STREAMS_BLOCKED), then wait for
+ * its MAX_STREAMS unless @flags has MSG_QUIC_STREAM_DONTWAIT or @timeo
+ * ran out.  Returns 0 to try again, or the error to give the user.
+ */
+static int quic_stream_limit_wait(struct sock *sk, s64 id, u32 flags,
+				  long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	u8 type = id == -1 ? !!(flags & MSG_QUIC_STREAM_UNI) :
+			     quic_stream_type(id);
+	u64 max = quic_stream_local_max(sk, type);
+
+	if ((flags & MSG_QUIC_STREAM_SNDBLOCK) && quic_stream_blocked(sk, type))
+		quic_outq_flush(sk);
+	if ((flags & MSG_QUIC_STREAM_DONTWAIT) || !*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_wait_event(sk, timeo, quic_stream_local_max(sk, type) != max ||
+		      READ_ONCE(sk->sk_err) || !quic_can_send_data(sk), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return 0;
+}
+
 /* Stream data, or a datagram with MSG_QUIC_DATAGRAM (socket locked). */
 static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 			     const struct quic_stream_info *sinfo)
@@ -680,9 +645,13 @@ static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 	if (msg->msg_flags & MSG_QUIC_DATAGRAM) {
 		n = quic_outq_dgram_write(sk, &msg->msg_iter, len, &timeo);
 	} else {
-		st = quic_stream_send_get(sk, id, flags, &timeo, &err);
-		if (!st)
-			return err;
+		while (!(st = quic_stream_send_get(sk, id, flags, &err))) {
+			if (err != -EAGAIN)
+				return err;
+			err = quic_stream_limit_wait(sk, id, flags, &timeo);
+			if (err)
+				return err;
+		}
 		n = quic_outq_stream_write(sk, st, &msg->msg_iter, len,
 					   flags & MSG_QUIC_STREAM_FIN, &timeo);
 	}
@@ -1349,7 +1318,13 @@ static int quic_sockopt_stream_open(struct sock *sk, int len,
 	if (sk->sk_state != QUIC_SS_ESTABLISHED && !quic_sk(sk)->rtp_set)
 		quic_sk(sk)->early_used = 1;
 	timeo = sock_sndtimeo(sk, 0);
-	err = quic_stream_open(sk, in.stream_id, in.stream_flags, &id, &timeo);
+	while ((err = quic_stream_open(sk, in.stream_id, in.stream_flags,
+				       &id)) == -EAGAIN) {
+		err = quic_stream_limit_wait(sk, in.stream_id, in.stream_flags,
+					     &timeo);
+		if (err)
+			return err;
+	}
 	if (err)
 		return err;
 	/* a fresh struct: the tail padding goes back zero, not echoed */

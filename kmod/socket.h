@@ -12,7 +12,7 @@
 #include <net/quic.h>
 #include <net/tcp_states.h>
 
-#include "path.h"
+#include "udp.h"
 #include "connid.h"
 #include "crypto.h"
 #include "tp.h"
@@ -252,9 +252,51 @@ static inline bool quic_is_serv(const struct sock *sk)
 	return quic_sk(sk)->is_serv;
 }
 
-void quic_set_state(struct sock *sk, int state);
-void quic_set_local(struct sock *sk, const union quic_addr *a);
-void quic_set_peer(struct sock *sk, const union quic_addr *a);
+/* ---- arming and stopping the timers (handlers: timer.c) ---- */
+
+static inline void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us)
+{
+	unsigned long t = usecs_to_jiffies(min_t(u64, timeout_us, U32_MAX));
+
+	sk_reset_timer(sk, &quic_sk(sk)->timers[id], jiffies + max(t, 1UL));
+}
+
+static inline void quic_timer_stop(struct sock *sk, u8 id)
+{
+	sk_stop_timer(sk, &quic_sk(sk)->timers[id]);
+}
+
+static inline void quic_timer_stop_all(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	u8 id;
+
+	for (id = 0; id < QUIC_TIMER_MAX; id++)
+		quic_timer_stop(sk, id);
+	/* a handler already running drops its own reference */
+	if (hrtimer_try_to_cancel(&qs->pace_timer) == 1)
+		__sock_put(sk);
+	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred))
+		__sock_put(sk);
+	qs->pace_wait = 0;
+}
+
+/**
+ * quic_timer_pace_arm - send again at @when_ns (ktime_get_ns())
+ * @sk: the connection (locked)
+ * @when_ns: the pacing clock's next send time
+ *
+ * A timer already queued stays as it is: the pacing clock only moves on.
+ */
+static inline void quic_timer_pace_arm(struct sock *sk, u64 when_ns)
+{
+	struct hrtimer *t = &quic_sk(sk)->pace_timer;
+
+	if (hrtimer_is_queued(t))
+		return;
+	sock_hold(sk);
+	hrtimer_start(t, ns_to_ktime(when_ns), HRTIMER_MODE_ABS_PINNED_SOFT);
+}
 
 /* May stream data be queued?  Once established, or before on a client
  * whose peer's transport parameters were restored for 0-RTT.
@@ -293,6 +335,8 @@ static inline u64 quic_now(void)
 	return ktime_to_us(ktime_get());
 }
 
+extern struct proto quic_prot;
+extern struct proto quicv6_prot;
 extern const struct proto_ops quic_proto_ops;
 extern const struct proto_ops quicv6_proto_ops;
 

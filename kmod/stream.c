@@ -18,10 +18,9 @@
 #include <linux/hash.h>
 #include <net/sock.h>
 
-#include "protocol.h"
+#include "netns.h"
 #include "socket.h"
 #include "frame.h"
-#include "connection.h"
 
 static inline struct quic_stream_table *quic_streams(struct sock *sk)
 {
@@ -236,25 +235,16 @@ static struct quic_stream *quic_stream_create(struct sock *sk, s64 id)
 	return st;
 }
 
-void quic_stream_event(struct sock *sk, struct quic_stream *st, u8 state,
-		       u32 errcode, u64 finalsz)
-{
-	struct quic_stream_update u = {};
-
-	u.id = st->id;
-	u.state = state;
-	u.errcode = errcode;
-	u.finalsz = finalsz;
-	quic_inq_event(sk, QUIC_EVENT_STREAM_UPDATE, &u, sizeof(u));
-}
-
 void quic_stream_ctrl_add(struct sock *sk, struct quic_stream *st)
 {
 	if (list_empty(&st->ctrl_node))
 		list_add_tail(&st->ctrl_node, &quic_streams(sk)->ctrl_list);
 }
 
-/* Open local streams up to @id (all lower ones of its type too). */
+/* Open local streams up to @id (all lower ones of its type too).
+ * -EAGAIN: the peer's stream limit is reached; the caller may wait for
+ * MAX_STREAMS (quic_stream_local_max()) and try again.
+ */
 static int quic_stream_open_local(struct sock *sk, s64 id,
 				  struct quic_stream **out)
 {
@@ -263,6 +253,8 @@ static int quic_stream_open_local(struct sock *sk, s64 id,
 	u64 n = (u64)id >> 2, i;
 	struct quic_stream *st = NULL;
 
+	if (!quic_can_send_data(sk))
+		return -EPIPE;
 	if (n < t->local_next[type])
 		return -EINVAL;		/* closed, or in use */
 	if (n >= t->local_max[type])
@@ -280,48 +272,31 @@ static int quic_stream_open_local(struct sock *sk, s64 id,
 	return 0;
 }
 
-static bool quic_stream_open_ready(struct sock *sk, u8 type, u64 n)
+/**
+ * quic_stream_blocked - the peer's limit stops us opening a @type stream
+ * @sk: the connection (locked)
+ * @type: QUIC_STREAM_BIDI or QUIC_STREAM_UNI
+ *
+ * Queues a STREAMS_BLOCKED frame unless one was sent for this limit.
+ *
+ * Return: true when the caller should flush the frame out.
+ */
+bool quic_stream_blocked(struct sock *sk, u8 type)
 {
-	return n < quic_streams(sk)->local_max[type] || READ_ONCE(sk->sk_err) ||
-	       !quic_can_send_data(sk);
+	struct quic_stream_table *t = quic_streams(sk);
+
+	if (t->local_blocked_at[type] == t->local_max[type])
+		return false;
+	t->streams_blocked_pending |= BIT(type);
+	return true;
 }
 
-/* Open local stream @id, waiting for MAX_STREAMS if the peer's limit is
- * reached, unless @flags has MSG_QUIC_STREAM_DONTWAIT or @timeo is 0.
- * With MSG_QUIC_STREAM_SNDBLOCK a STREAMS_BLOCKED frame tells the peer.
+/* The peer's current limit on our streams of @type (the caller waits for
+ * it to rise).
  */
-static int quic_stream_open_wait(struct sock *sk, s64 id, u32 flags,
-				 long *timeo, struct quic_stream **out)
+u64 quic_stream_local_max(struct sock *sk, u8 type)
 {
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
-	struct quic_stream_table *t = quic_streams(sk);
-	u8 type = quic_stream_type(id);
-	u64 n = (u64)id >> 2;
-	int err;
-
-	add_wait_queue(sk_sleep(sk), &wait);
-	for (;;) {
-		err = -EPIPE;
-		if (!quic_can_send_data(sk))
-			break;
-		err = quic_stream_open_local(sk, id, out);
-		if (err != -EAGAIN)
-			break;
-		if (flags & MSG_QUIC_STREAM_SNDBLOCK &&
-		    t->local_blocked_at[type] != t->local_max[type]) {
-			t->streams_blocked_pending |= BIT(type);
-			quic_outq_flush(sk);
-		}
-		if ((flags & MSG_QUIC_STREAM_DONTWAIT) || !*timeo)
-			break;
-		err = sock_intr_errno(*timeo);
-		if (signal_pending(current))
-			break;
-		sk_wait_event(sk, timeo, quic_stream_open_ready(sk, type, n),
-			      &wait);
-	}
-	remove_wait_queue(sk_sleep(sk), &wait);
-	return err;
+	return quic_streams(sk)->local_max[type];
 }
 
 static s64 quic_stream_next_local(struct sock *sk, bool uni)
@@ -348,13 +323,13 @@ static bool quic_stream_unwritten(const struct quic_stream *st)
  * quic_stream_open - QUIC_SOCKOPT_STREAM_OPEN
  * @sk: the connection (locked, ESTABLISHED)
  * @id: the stream to open, or -1 for the next local one
- * @flags: MSG_QUIC_STREAM_UNI (with -1), _DONTWAIT, _SNDBLOCK
+ * @flags: MSG_QUIC_STREAM_UNI (with -1)
  * @out: the ID opened
- * @timeo: how long to wait for the peer's stream limit
  *
- * Return: 0 or a negative errno.
+ * Return: 0 or a negative errno; -EAGAIN while the peer's stream limit
+ * stops it.
  */
-int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out, long *timeo)
+int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out)
 {
 	struct quic_stream *st;
 	int err;
@@ -369,7 +344,7 @@ int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out, long *timeo)
 		if (!quic_stream_unwritten(st))
 			return -EINVAL;
 	} else {
-		err = quic_stream_open_wait(sk, id, flags, timeo, &st);
+		err = quic_stream_open_local(sk, id, &st);
 		if (err)
 			return err;
 	}
@@ -390,8 +365,8 @@ static bool quic_stream_writable(const struct quic_stream *st)
  * @id: from the QUIC_STREAM_INFO cmsg; -1: the latest stream, or with
  *	MSG_QUIC_STREAM_NEW the next local one (_UNI: unidirectional)
  * @flags: the stream flags
- * @timeo: how long to wait for the peer's stream limit
- * @err: out: the error when NULL is returned
+ * @err: out: the error when NULL is returned (-EAGAIN: the peer's stream
+ *	limit stops opening it)
  *
  * Local streams not open yet are opened (MSG_QUIC_STREAM_NEW is implied).
  * MSG_QUIC_STREAM_NEW never reuses a stream that has sent data: with @id -1
@@ -403,7 +378,7 @@ static bool quic_stream_writable(const struct quic_stream *st)
  * reference's behaviour.
  */
 struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
-					 long *timeo, int *err)
+					 int *err)
 {
 	struct quic_stream_table *t = quic_streams(sk);
 	bool uni = flags & MSG_QUIC_STREAM_UNI;
@@ -438,7 +413,7 @@ struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
 			*err = -ENOSTR;	/* freed: the reference's errno */
 			return NULL;
 		}
-		*err = quic_stream_open_wait(sk, id, flags, timeo, &st);
+		*err = quic_stream_open_local(sk, id, &st);
 		if (*err)
 			return NULL;
 		t->latest = id;
@@ -458,16 +433,18 @@ struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
  * @id: the Stream ID of the frame
  * @sender_frame: the frame comes from the stream's sending side (STREAM,
  *	RESET_STREAM, STREAM_DATA_BLOCKED); else its receiving side
- * @frame: the frame type, for the error
  * @out: the stream, or NULL for one already closed (ignore the frame)
+ * @errcode: out: the transport error for -EPROTO
  *
  * Peer streams are opened here, with all lower ones of their type.
  *
- * Return: 0, or -EPROTO after closing the connection (STREAM_LIMIT_ERROR,
- * STREAM_STATE_ERROR), or -ENOMEM.
+ * Return: 0; 1 when the stream was opened now and has a receiving side
+ * (the caller reports QUIC_STREAM_RECV_STATE_RECV); -EPROTO for a frame
+ * the stream rules forbid (*@errcode: STREAM_LIMIT_ERROR or
+ * STREAM_STATE_ERROR; the caller closes the connection); -ENOMEM.
  */
 int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
-			 u64 frame, struct quic_stream **out)
+			 struct quic_stream **out, u32 *errcode)
 {
 	struct quic_stream_table *t = quic_streams(sk);
 	bool local = quic_stream_is_local(sk, id);
@@ -486,7 +463,7 @@ int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
 		return 0;
 	}
 	if (n >= t->peer_max[type]) {
-		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_STREAM_LIMIT, frame);
+		*errcode = QUIC_TRANSPORT_ERROR_STREAM_LIMIT;
 		return -EPROTO;
 	}
 	if (n < t->peer_next[type]) {
@@ -498,20 +475,18 @@ int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
 		if (!st)
 			return -ENOMEM;
 		t->peer_next[type] = i + 1;
-		/* only the stream the frame names is reported now; those
-		 * opened below it are when their first data comes
-		 */
-		if (st->has_recv && i == n) {
-			st->recv_seen = 1;
-			quic_stream_event(sk, st, QUIC_STREAM_RECV_STATE_RECV,
-					  0, 0);
-		}
 	}
 	*out = st;
-	return 0;
+	/* only the stream the frame names is reported now; those opened
+	 * below it are when their first data comes
+	 */
+	if (!st->has_recv)
+		return 0;
+	st->recv_seen = 1;
+	return 1;
 
 state_err:
-	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_STREAM_STATE, frame);
+	*errcode = QUIC_TRANSPORT_ERROR_STREAM_STATE;
 	return -EPROTO;
 }
 
@@ -555,14 +530,16 @@ void quic_stream_maybe_free(struct sock *sk, struct quic_stream *st)
 	quic_stream_destroy(st);
 }
 
-/* Send progress: every chunk up to the FIN was acknowledged. */
-void quic_stream_send_progress(struct sock *sk, struct quic_stream *st)
+/* Send progress: every chunk up to the FIN was acknowledged.  Returns
+ * true when the stream just reached Data Recvd (the caller reports it).
+ */
+bool quic_stream_send_progress(struct sock *sk, struct quic_stream *st)
 {
 	if (st->send_state > QUIC_STREAM_SEND_STATE_SENT || !st->fin_acked ||
 	    st->unacked || !skb_queue_empty(&st->sndq))
-		return;
+		return false;
 	st->send_state = QUIC_STREAM_SEND_STATE_RECVD;
-	quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RECVD, 0, st->send_off);
+	return true;
 }
 
 /* Drop @st's chunks that wait to be (re)sent. */
@@ -589,6 +566,11 @@ static void quic_stream_drop_unsent(struct sock *sk, struct quic_stream *st)
  * @errcode: the application error code
  * @user: QUIC_SOCKOPT_STREAM_RESET (else the peer sent STOP_SENDING)
  *
+ * The application knows of its own reset: the caller reports
+ * QUIC_STREAM_SEND_STATE_RESET_SENT only for one the peer's STOP_SENDING
+ * caused (RESET_RECVD follows either), as the reference's functional test
+ * expects.
+ *
  * Return: 0, -ENOSTR for a stream that was closed already (as the
  * reference answers), or -EINVAL.
  */
@@ -606,13 +588,6 @@ int quic_stream_reset(struct sock *sk, s64 id, u32 errcode, bool user)
 	st->reset_errcode = errcode;
 	st->reset_pending = 1;
 	quic_stream_ctrl_add(sk, st);
-	/* the application knows of its own reset: only one the peer's
-	 * STOP_SENDING caused is reported (RESET_RECVD follows either), as
-	 * the reference's functional test expects
-	 */
-	if (!user)
-		quic_stream_event(sk, st, QUIC_STREAM_SEND_STATE_RESET_SENT,
-				  errcode, st->send_next);
 	return 0;
 }
 
@@ -643,42 +618,36 @@ static void quic_stream_wake_writers(struct sock *sk)
 	rcu_read_unlock();
 }
 
-/* MAX_STREAMS from the peer: it lets us open more streams of @type. */
-void quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max)
+/* MAX_STREAMS from the peer: it lets us open more streams of @type.
+ * Returns true when the limit rose (the caller reports it).
+ */
+bool quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max)
 {
 	struct quic_stream_table *t = quic_streams(sk);
-	u64 ev;
 
 	if (max <= t->local_max[type])
-		return;
+		return false;
 	t->local_max[type] = max;
-	/* the largest stream ID now allowed, as the reference reports it */
-	ev = ((max - 1) << 2) | (type ? QUIC_STREAM_TYPE_UNI_MASK : 0) |
-	     (quic_is_serv(sk) ? QUIC_STREAM_TYPE_SERVER_MASK : 0);
-	quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_STREAM, &ev, sizeof(ev));
 	quic_stream_wake_writers(sk);
+	return true;
 }
 
-/* MAX_STREAM_DATA (@id >= 0) or MAX_DATA (@id == -1) from the peer. */
-int quic_stream_max_data_rcv(struct sock *sk, s64 id, u64 max)
+/* MAX_DATA from the peer. */
+void quic_streams_max_data_rcv(struct sock *sk, u64 max)
 {
 	struct quic_stream_table *t = quic_streams(sk);
-	struct quic_stream_max_data md;
-	struct quic_stream *st;
-	int err;
 
-	if (id < 0) {
-		if (max > t->send_max)
-			t->send_max = max;
-		return 0;
-	}
-	err = quic_stream_recv_get(sk, id, false, QUIC_FRAME_MAX_STREAM_DATA,
-				   &st);
-	if (err || !st || max <= st->send_max)
-		return err;
+	if (max > t->send_max)
+		t->send_max = max;
+}
+
+/* MAX_STREAM_DATA from the peer for @st.  Returns true when the limit
+ * rose (the caller reports it).
+ */
+bool quic_stream_max_data_rcv(struct quic_stream *st, u64 max)
+{
+	if (max <= st->send_max)
+		return false;
 	st->send_max = max;
-	md.id = id;
-	md.max_data = max;
-	quic_inq_event(sk, QUIC_EVENT_STREAM_MAX_DATA, &md, sizeof(md));
-	return 0;
+	return true;
 }

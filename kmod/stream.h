@@ -122,20 +122,21 @@ void quic_streams_early_reset(struct sock *sk);
 void quic_streams_free(struct sock *sk);
 
 struct quic_stream *quic_stream_find(struct sock *sk, s64 id);
-int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out, long *timeo);
+int quic_stream_open(struct sock *sk, s64 id, u32 flags, s64 *out);
 struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
-					 long *timeo, int *err);
+					 int *err);
+bool quic_stream_blocked(struct sock *sk, u8 type);
+u64 quic_stream_local_max(struct sock *sk, u8 type);
 int quic_stream_recv_get(struct sock *sk, s64 id, bool sender_frame,
-			 u64 frame, struct quic_stream **out);
+			 struct quic_stream **out, u32 *errcode);
 void quic_stream_maybe_free(struct sock *sk, struct quic_stream *st);
 void quic_stream_ctrl_add(struct sock *sk, struct quic_stream *st);
-void quic_stream_event(struct sock *sk, struct quic_stream *st, u8 state,
-		       u32 errcode, u64 finalsz);
 
 int quic_stream_reset(struct sock *sk, s64 id, u32 errcode, bool user);
 int quic_stream_stop_sending(struct sock *sk, s64 id, u32 errcode);
-void quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max);
-int quic_stream_max_data_rcv(struct sock *sk, s64 id, u64 max);
-void quic_stream_send_progress(struct sock *sk, struct quic_stream *st);
+bool quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max);
+void quic_streams_max_data_rcv(struct sock *sk, u64 max);
+bool quic_stream_max_data_rcv(struct quic_stream *st, u64 max);
+bool quic_stream_send_progress(struct sock *sk, struct quic_stream *st);
 
 #endif /* __NET_QUIC_STREAM_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QUIC: per-connection timers.
+ * QUIC: per-connection timer handlers; arming and stopping the timers
+ * are inline helpers in socket.h, for every layer to use.
  *
  * Each armed timer holds a socket reference (sk_reset_timer()).  The
  * handlers take the socket spinlock; if the user owns the socket they
@@ -15,7 +16,9 @@
 #include <net/sock.h>
 
 #include "socket.h"
+#include "path.h"
 #include "connection.h"
+#include "recovery.h"
 
 static void quic_timer_run(struct sock *sk, u8 id)
 {
@@ -32,7 +35,7 @@ static void quic_timer_run(struct sock *sk, u8 id)
 		goto out;
 	switch (id) {
 	case QUIC_TIMER_LOSS:
-		quic_outq_loss_timeout(sk);
+		quic_recovery_timeout(sk);
 		break;
 	case QUIC_TIMER_IDLE:
 		quic_conn_idle_timeout(sk);
@@ -95,23 +98,6 @@ static enum hrtimer_restart quic_timer_pace(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-/**
- * quic_timer_pace_arm - send again at @when_ns (ktime_get_ns())
- * @sk: the connection (locked)
- * @when_ns: the pacing clock's next send time
- *
- * A timer already queued stays as it is: the pacing clock only moves on.
- */
-void quic_timer_pace_arm(struct sock *sk, u64 when_ns)
-{
-	struct hrtimer *t = &quic_sk(sk)->pace_timer;
-
-	if (hrtimer_is_queued(t))
-		return;
-	sock_hold(sk);
-	hrtimer_start(t, ns_to_ktime(when_ns), HRTIMER_MODE_ABS_PINNED_SOFT);
-}
-
 /* release_sock(): run what timers deferred while the user held the lock. */
 void quic_release_cb(struct sock *sk)
 {
@@ -138,31 +124,4 @@ void quic_timer_init(struct sock *sk)
 	timer_setup(&qs->timers[QUIC_TIMER_IDLE], quic_timer_idle, 0);
 	timer_setup(&qs->timers[QUIC_TIMER_ACK], quic_timer_ack, 0);
 	timer_setup(&qs->timers[QUIC_TIMER_PATH], quic_timer_path, 0);
-}
-
-void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us)
-{
-	unsigned long t = usecs_to_jiffies(min_t(u64, timeout_us, U32_MAX));
-
-	sk_reset_timer(sk, &quic_sk(sk)->timers[id], jiffies + max(t, 1UL));
-}
-
-void quic_timer_stop(struct sock *sk, u8 id)
-{
-	sk_stop_timer(sk, &quic_sk(sk)->timers[id]);
-}
-
-void quic_timer_stop_all(struct sock *sk)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	u8 id;
-
-	for (id = 0; id < QUIC_TIMER_MAX; id++)
-		quic_timer_stop(sk, id);
-	/* a handler already running drops its own reference */
-	if (hrtimer_try_to_cancel(&qs->pace_timer) == 1)
-		__sock_put(sk);
-	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred))
-		__sock_put(sk);
-	qs->pace_wait = 0;
 }

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QUIC: per-connection timers.
+ * QUIC: per-connection timers: which there are, and their handlers
+ * (arming them: the inline helpers in socket.h).
  */
 #ifndef __NET_QUIC_TIMER_H
 #define __NET_QUIC_TIMER_H
-
-#include <linux/hrtimer.h>
-#include <linux/timer.h>
 
 enum quic_timer_id {
 	QUIC_TIMER_LOSS,	/* loss detection / probe timeout */
@@ -24,10 +22,6 @@ enum quic_deferred {
 struct sock;
 
 void quic_timer_init(struct sock *sk);
-void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us);
-void quic_timer_stop(struct sock *sk, u8 id);
-void quic_timer_stop_all(struct sock *sk);
-void quic_timer_pace_arm(struct sock *sk, u64 when_ns);
 void quic_release_cb(struct sock *sk);
 
 #endif /* __NET_QUIC_TIMER_H */

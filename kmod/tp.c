@@ -12,8 +12,8 @@
 #include <linux/unaligned.h>
 
 #include "tp.h"
+#include "varint.h"
 
-#define QUIC_VARINT_MAX		((1ULL << 62) - 1)
 #define QUIC_MAX_STREAMS	BIT_ULL(60)
 
 /* Decoder state: bit per known parameter, to reject duplicates. */
@@ -41,33 +41,6 @@ enum {
 	QUIC_TPB_NO1RTT,
 };
 
-static u8 quic_varint_len(u64 v)
-{
-	if (v < 64)
-		return 1;
-	if (v < 16384)
-		return 2;
-	if (v < 1073741824)
-		return 4;
-	return 8;
-}
-
-/* Read a varint; returns its length or 0 if it does not fit in @len. */
-static u8 quic_varint_get(const u8 *p, u32 len, u64 *v)
-{
-	u8 n, i;
-
-	if (!len)
-		return 0;
-	n = 1 << (p[0] >> 6);
-	if (len < n)
-		return 0;
-	*v = p[0] & 0x3f;
-	for (i = 1; i < n; i++)
-		*v = (*v << 8) | p[i];
-	return n;
-}
-
 struct quic_tp_writer {
 	u8	*buf;
 	u32	size;
@@ -75,9 +48,9 @@ struct quic_tp_writer {
 	int	err;
 };
 
-static void quic_put_varint(struct quic_tp_writer *w, u64 v)
+static void quic_tp_put_varint(struct quic_tp_writer *w, u64 v)
 {
-	u8 n = quic_varint_len(v), i;
+	u8 n = quic_varint_len(v);
 
 	if (w->err)
 		return;
@@ -89,13 +62,11 @@ static void quic_put_varint(struct quic_tp_writer *w, u64 v)
 		w->err = -ENOSPC;
 		return;
 	}
-	for (i = 0; i < n; i++)
-		w->buf[w->len + i] = v >> (8 * (n - 1 - i));
-	w->buf[w->len] |= (n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3) << 6;
+	quic_put_varint(w->buf + w->len, v);
 	w->len += n;
 }
 
-static void quic_put_bytes(struct quic_tp_writer *w, const void *p, u32 n)
+static void quic_tp_put_bytes(struct quic_tp_writer *w, const void *p, u32 n)
 {
 	if (w->err)
 		return;
@@ -107,29 +78,29 @@ static void quic_put_bytes(struct quic_tp_writer *w, const void *p, u32 n)
 	w->len += n;
 }
 
-static void quic_put_int(struct quic_tp_writer *w, u64 id, u64 v)
+static void quic_tp_put_int(struct quic_tp_writer *w, u64 id, u64 v)
 {
-	quic_put_varint(w, id);
-	quic_put_varint(w, quic_varint_len(v));
-	quic_put_varint(w, v);
+	quic_tp_put_varint(w, id);
+	quic_tp_put_varint(w, quic_varint_len(v));
+	quic_tp_put_varint(w, v);
 }
 
-static void quic_put_flag(struct quic_tp_writer *w, u64 id)
+static void quic_tp_put_flag(struct quic_tp_writer *w, u64 id)
 {
-	quic_put_varint(w, id);
-	quic_put_varint(w, 0);
+	quic_tp_put_varint(w, id);
+	quic_tp_put_varint(w, 0);
 }
 
-static void quic_put_cid(struct quic_tp_writer *w, u64 id,
-			 const struct quic_tp_cid *cid)
+static void quic_tp_put_cid(struct quic_tp_writer *w, u64 id,
+			    const struct quic_tp_cid *cid)
 {
 	if (cid->len > QUIC_TP_CID_MAX_LEN) {
 		w->err = -EINVAL;
 		return;
 	}
-	quic_put_varint(w, id);
-	quic_put_varint(w, cid->len);
-	quic_put_bytes(w, cid->data, cid->len);
+	quic_tp_put_varint(w, id);
+	quic_tp_put_varint(w, cid->len);
+	quic_tp_put_bytes(w, cid->data, cid->len);
 }
 
 void quic_tp_init_peer(struct quic_tp *tp)
@@ -164,90 +135,90 @@ int quic_tp_encode(const struct quic_tp *tp, bool is_serv, u8 *buf, u32 size)
 	u8 i;
 
 	if (is_serv)
-		quic_put_cid(&w, QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID,
-			     &tp->original_dcid);
+		quic_tp_put_cid(&w, QUIC_TP_ORIGINAL_DESTINATION_CONNECTION_ID,
+				&tp->original_dcid);
 	if (tp->max_idle_timeout)
-		quic_put_int(&w, QUIC_TP_MAX_IDLE_TIMEOUT,
-			     div_u64(tp->max_idle_timeout, 1000));
+		quic_tp_put_int(&w, QUIC_TP_MAX_IDLE_TIMEOUT,
+				div_u64(tp->max_idle_timeout, 1000));
 	if (is_serv && tp->stateless_reset) {
-		quic_put_varint(&w, QUIC_TP_STATELESS_RESET_TOKEN);
-		quic_put_varint(&w, QUIC_TP_RESET_TOKEN_LEN);
-		quic_put_bytes(&w, tp->stateless_reset_token,
-			       QUIC_TP_RESET_TOKEN_LEN);
+		quic_tp_put_varint(&w, QUIC_TP_STATELESS_RESET_TOKEN);
+		quic_tp_put_varint(&w, QUIC_TP_RESET_TOKEN_LEN);
+		quic_tp_put_bytes(&w, tp->stateless_reset_token,
+				  QUIC_TP_RESET_TOKEN_LEN);
 	}
 	if (tp->max_udp_payload_size != QUIC_TP_DEF_MAX_UDP_PAYLOAD_SIZE)
-		quic_put_int(&w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE,
-			     tp->max_udp_payload_size);
+		quic_tp_put_int(&w, QUIC_TP_MAX_UDP_PAYLOAD_SIZE,
+				tp->max_udp_payload_size);
 	if (tp->max_data)
-		quic_put_int(&w, QUIC_TP_INITIAL_MAX_DATA, tp->max_data);
+		quic_tp_put_int(&w, QUIC_TP_INITIAL_MAX_DATA, tp->max_data);
 	if (tp->max_stream_data_bidi_local)
-		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
-			     tp->max_stream_data_bidi_local);
+		quic_tp_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL,
+				tp->max_stream_data_bidi_local);
 	if (tp->max_stream_data_bidi_remote)
-		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
-			     tp->max_stream_data_bidi_remote);
+		quic_tp_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE,
+				tp->max_stream_data_bidi_remote);
 	if (tp->max_stream_data_uni)
-		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI,
-			     tp->max_stream_data_uni);
+		quic_tp_put_int(&w, QUIC_TP_INITIAL_MAX_STREAM_DATA_UNI,
+				tp->max_stream_data_uni);
 	if (tp->max_streams_bidi)
-		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI,
-			     tp->max_streams_bidi);
+		quic_tp_put_int(&w, QUIC_TP_INITIAL_MAX_STREAMS_BIDI,
+				tp->max_streams_bidi);
 	if (tp->max_streams_uni)
-		quic_put_int(&w, QUIC_TP_INITIAL_MAX_STREAMS_UNI,
-			     tp->max_streams_uni);
+		quic_tp_put_int(&w, QUIC_TP_INITIAL_MAX_STREAMS_UNI,
+				tp->max_streams_uni);
 	if (tp->ack_delay_exponent != QUIC_TP_DEF_ACK_DELAY_EXPONENT)
-		quic_put_int(&w, QUIC_TP_ACK_DELAY_EXPONENT,
-			     tp->ack_delay_exponent);
+		quic_tp_put_int(&w, QUIC_TP_ACK_DELAY_EXPONENT,
+				tp->ack_delay_exponent);
 	if (tp->max_ack_delay != QUIC_TP_DEF_MAX_ACK_DELAY_US)
-		quic_put_int(&w, QUIC_TP_MAX_ACK_DELAY,
-			     tp->max_ack_delay / 1000);
+		quic_tp_put_int(&w, QUIC_TP_MAX_ACK_DELAY,
+				tp->max_ack_delay / 1000);
 	if (tp->disable_active_migration)
-		quic_put_flag(&w, QUIC_TP_DISABLE_ACTIVE_MIGRATION);
+		quic_tp_put_flag(&w, QUIC_TP_DISABLE_ACTIVE_MIGRATION);
 	if (is_serv && tp->pref_addr_present) {
 		if (!pa->cid.len || pa->cid.len > QUIC_TP_CID_MAX_LEN)
 			return -EINVAL;
-		quic_put_varint(&w, QUIC_TP_PREFERRED_ADDRESS);
-		quic_put_varint(&w, 4 + 2 + 16 + 2 + 1 + pa->cid.len +
+		quic_tp_put_varint(&w, QUIC_TP_PREFERRED_ADDRESS);
+		quic_tp_put_varint(&w, 4 + 2 + 16 + 2 + 1 + pa->cid.len +
 				QUIC_TP_RESET_TOKEN_LEN);
-		quic_put_bytes(&w, pa->v4_addr, 4);
-		quic_put_bytes(&w, &(__be16){ cpu_to_be16(pa->v4_port) }, 2);
-		quic_put_bytes(&w, pa->v6_addr, 16);
-		quic_put_bytes(&w, &(__be16){ cpu_to_be16(pa->v6_port) }, 2);
-		quic_put_bytes(&w, &pa->cid.len, 1);
-		quic_put_bytes(&w, pa->cid.data, pa->cid.len);
-		quic_put_bytes(&w, pa->token, QUIC_TP_RESET_TOKEN_LEN);
+		quic_tp_put_bytes(&w, pa->v4_addr, 4);
+		quic_tp_put_bytes(&w, &(__be16){ cpu_to_be16(pa->v4_port) }, 2);
+		quic_tp_put_bytes(&w, pa->v6_addr, 16);
+		quic_tp_put_bytes(&w, &(__be16){ cpu_to_be16(pa->v6_port) }, 2);
+		quic_tp_put_bytes(&w, &pa->cid.len, 1);
+		quic_tp_put_bytes(&w, pa->cid.data, pa->cid.len);
+		quic_tp_put_bytes(&w, pa->token, QUIC_TP_RESET_TOKEN_LEN);
 	}
 	if (tp->active_connection_id_limit != QUIC_TP_DEF_ACTIVE_CID_LIMIT)
-		quic_put_int(&w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT,
-			     tp->active_connection_id_limit);
-	quic_put_cid(&w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID,
-		     &tp->initial_scid);
+		quic_tp_put_int(&w, QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT,
+				tp->active_connection_id_limit);
+	quic_tp_put_cid(&w, QUIC_TP_INITIAL_SOURCE_CONNECTION_ID,
+			&tp->initial_scid);
 	if (is_serv && tp->retry_scid_present)
-		quic_put_cid(&w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID,
-			     &tp->retry_scid);
+		quic_tp_put_cid(&w, QUIC_TP_RETRY_SOURCE_CONNECTION_ID,
+				&tp->retry_scid);
 	if (!tp->disable_compatible_version && tp->chosen_version) {
 		u8 n = min_t(u8, tp->available_count, QUIC_TP_MAX_VERSIONS);
 
-		quic_put_varint(&w, QUIC_TP_VERSION_INFORMATION);
-		quic_put_varint(&w, 4 * (1 + (n ? n : 1)));
-		quic_put_bytes(&w, &(__be32){ cpu_to_be32(tp->chosen_version) },
-			       4);
+		quic_tp_put_varint(&w, QUIC_TP_VERSION_INFORMATION);
+		quic_tp_put_varint(&w, 4 * (1 + (n ? n : 1)));
+		quic_tp_put_bytes(&w, &(__be32){ cpu_to_be32(tp->chosen_version) },
+				  4);
 		if (!n)
-			quic_put_bytes(&w,
-				       &(__be32){ cpu_to_be32(tp->chosen_version) },
+			quic_tp_put_bytes(&w,
+					  &(__be32){ cpu_to_be32(tp->chosen_version) },
 				       4);
 		for (i = 0; i < n; i++)
-			quic_put_bytes(&w,
-				       &(__be32){ cpu_to_be32(tp->available_versions[i]) },
+			quic_tp_put_bytes(&w,
+					  &(__be32){ cpu_to_be32(tp->available_versions[i]) },
 				       4);
 	}
 	if (tp->max_datagram_frame_size)
-		quic_put_int(&w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE,
-			     tp->max_datagram_frame_size);
+		quic_tp_put_int(&w, QUIC_TP_MAX_DATAGRAM_FRAME_SIZE,
+				tp->max_datagram_frame_size);
 	if (tp->grease_quic_bit)
-		quic_put_flag(&w, QUIC_TP_GREASE_QUIC_BIT);
+		quic_tp_put_flag(&w, QUIC_TP_GREASE_QUIC_BIT);
 	if (tp->disable_1rtt_encryption)
-		quic_put_flag(&w, QUIC_TP_DISABLE_1RTT_ENCRYPTION);
+		quic_tp_put_flag(&w, QUIC_TP_DISABLE_1RTT_ENCRYPTION);
 
 	return w.err ? w.err : w.len;
 }
@@ -323,6 +294,7 @@ static int quic_tp_bit(u64 id)
 static int quic_tp_get_one(struct quic_tp *tp, bool is_serv, u64 id,
 			   const u8 *p, u64 len)
 {
+	struct quic_reader r;
 	u64 v = 0;
 
 	/* Parameters only a server may send */
@@ -346,7 +318,9 @@ static int quic_tp_get_one(struct quic_tp *tp, bool is_serv, u64 id,
 	case QUIC_TP_ACTIVE_CONNECTION_ID_LIMIT:
 	case QUIC_TP_MAX_DATAGRAM_FRAME_SIZE:
 		/* The value must fill the parameter exactly. */
-		if (!len || quic_varint_get(p, len, &v) != len)
+		r.p = p;
+		r.end = p + len;
+		if (!quic_get_varint(&r, &v) || r.p != r.end)
 			return -EINVAL;
 		break;
 	case QUIC_TP_DISABLE_ACTIVE_MIGRATION:
@@ -443,23 +417,17 @@ static int quic_tp_get_one(struct quic_tp *tp, bool is_serv, u64 id,
 int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
 		   const u8 *buf, u32 len)
 {
+	struct quic_reader r = { buf, buf + len };
 	struct quic_tp peer;
-	u32 seen = 0, off = 0;
+	const u8 *p;
 	u64 id, plen;
+	u32 seen = 0;
 	int bit, err;
-	u8 n;
 
 	quic_tp_init_peer(&peer);
-	while (off < len) {
-		n = quic_varint_get(buf + off, len - off, &id);
-		if (!n)
-			return -EINVAL;
-		off += n;
-		n = quic_varint_get(buf + off, len - off, &plen);
-		if (!n)
-			return -EINVAL;
-		off += n;
-		if (plen > len - off)
+	while (r.p < r.end) {
+		if (!quic_get_varint(&r, &id) || !quic_get_varint(&r, &plen) ||
+		    !quic_get_bytes(&r, &p, plen))
 			return -EINVAL;
 
 		bit = quic_tp_bit(id);
@@ -468,10 +436,9 @@ int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
 				return -EINVAL;
 			seen |= BIT(bit);
 		}
-		err = quic_tp_get_one(&peer, is_serv, id, buf + off, plen);
+		err = quic_tp_get_one(&peer, is_serv, id, p, plen);
 		if (err)
 			return err;
-		off += plen;
 	}
 
 	/* RFC 9000 section 7.3: authenticated connection IDs are mandatory. */

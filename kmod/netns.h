@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * QUIC: module-wide and per-netns state, MIB counters.
+ * QUIC: per-netns state and MIB counters.
  */
-#ifndef __NET_QUIC_PROTOCOL_H
-#define __NET_QUIC_PROTOCOL_H
+#ifndef __NET_QUIC_NETNS_H
+#define __NET_QUIC_NETNS_H
 
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -65,7 +65,6 @@ static inline struct quic_net *quic_net(struct net *net)
 #define QUIC_DEC_STATS(net, field)	SNMP_DEC_STATS(quic_net(net)->stat, field)
 #define QUIC_ADD_STATS(net, field, v)	SNMP_ADD_STATS(quic_net(net)->stat, field, v)
 
-extern struct proto quic_prot;
-extern struct proto quicv6_prot;
+extern struct pernet_operations quic_net_ops;
 
-#endif /* __NET_QUIC_PROTOCOL_H */
+#endif /* __NET_QUIC_NETNS_H */

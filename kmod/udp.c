@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * QUIC: shared UDP tunnel sockets.
+ *
+ * A QUIC socket bound to a local address and port holds a reference on
+ * the kernel UDP socket bound there; sockets bound to the same address
+ * share it, which is how a listener and the connections it accepts, or
+ * several listeners with SO_REUSEPORT, use one port.  The UDP socket is
+ * set up as a tunnel socket so that received datagrams go straight to
+ * the receive function given to quic_udp_init(), in softirq context.
+ */
+
+#include <linux/module.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
+#include <net/ipv6.h>
+
+#include "netns.h"
+#include "udp.h"
+
+static struct workqueue_struct *quic_udp_wq;
+static quic_udp_rcv_t quic_udp_rcv;
+
+static int quic_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct quic_udp_sock *us = rcu_dereference_sk_user_data(sk);
+
+	if (!us) {
+		kfree_skb(skb);
+		return 0;
+	}
+	quic_udp_rcv(us, skb);
+	return 0;
+}
+
+/* The last reference is gone: unlink the UDP socket and release it.
+ * Lookups skip it meanwhile (its count is zero).  Releasing a tunnel
+ * socket waits for an RCU grace period, hence the workqueue.
+ */
+static void quic_udp_sock_free_work(struct work_struct *work)
+{
+	struct quic_udp_sock *us = container_of(work, struct quic_udp_sock,
+						free_work);
+	struct quic_net *qn = quic_net(us->net);
+
+	mutex_lock(&qn->udp_lock);
+	list_del(&us->node);
+	mutex_unlock(&qn->udp_lock);
+	udp_tunnel_sock_release(us->sock);
+	kfree(us);
+}
+
+struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us)
+{
+	refcount_inc(&us->refcnt);
+	return us;
+}
+
+/**
+ * quic_udp_sock_put - drop a reference on a UDP tunnel socket
+ * @us: the socket
+ *
+ * Context: any (a path change in softirq may drop the path it left).
+ */
+void quic_udp_sock_put(struct quic_udp_sock *us)
+{
+	if (refcount_dec_and_test(&us->refcnt))
+		queue_work(quic_udp_wq, &us->free_work);
+}
+
+static int quic_udp_sock_create(struct net *net, const union quic_addr *addr,
+				bool v6only, struct socket **sockp)
+{
+	struct udp_port_cfg cfg = {};
+
+	if (addr->sa.sa_family == AF_INET6) {
+		cfg.family = AF_INET6;
+		cfg.local_ip6 = addr->v6.sin6_addr;
+		cfg.local_udp_port = addr->v6.sin6_port;
+		cfg.bind_ifindex = addr->v6.sin6_scope_id;
+		cfg.use_udp6_tx_checksums = 1;
+		cfg.use_udp6_rx_checksums = 1;
+		cfg.ipv6_v6only = v6only;
+		return udp_sock_create6(net, &cfg, sockp);
+	}
+	cfg.family = AF_INET;
+	cfg.local_ip = addr->v4.sin_addr;
+	cfg.local_udp_port = addr->v4.sin_port;
+	cfg.use_udp_checksums = 1;
+	return udp_sock_create4(net, &cfg, sockp);
+}
+
+/* bind()'s rule for a port already held: the owner that created the UDP
+ * socket may share it, so may CAP_NET_ADMIN in the socket's namespace, as
+ * may the kernel's own users; another user (or userspace on a kernel
+ * user's port) gets EADDRINUSE, as it would binding a plain UDP socket.
+ */
+static bool quic_udp_sock_may_share(const struct quic_udp_sock *us,
+				    struct sock *sk)
+{
+	if (sk->sk_kern_sock)
+		return true;
+	if (!us->kern && uid_eq(us->uid, sock_i_uid(sk)))
+		return true;
+	return ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN);
+}
+
+/* Under udp_lock: the live UDP socket bound to @addr, referenced, or NULL
+ * (with *@err set when the port is taken in a way @sk may not share).
+ */
+static struct quic_udp_sock *quic_udp_sock_find(struct sock *sk,
+						const union quic_addr *addr,
+						bool v6only, int *err)
+{
+	struct quic_udp_sock *us;
+
+	*err = 0;
+	list_for_each_entry(us, &quic_net(sock_net(sk))->udp_list, node) {
+		if (!quic_addr_equal(&us->addr, addr) ||
+		    !refcount_read(&us->refcnt))
+			continue;	/* another address, or being released */
+		/* a v6-only and a dual-stack socket conflict, as two UDP
+		 * sockets would
+		 */
+		if (us->v6only != v6only || !quic_udp_sock_may_share(us, sk)) {
+			*err = -EADDRINUSE;
+			return NULL;
+		}
+		if (refcount_inc_not_zero(&us->refcnt))
+			return us;
+	}
+	return NULL;
+}
+
+/**
+ * quic_udp_sock_get - the UDP socket @sk is to send and receive on at @addr
+ * @sk: the QUIC socket binding (bind, autobind or migration)
+ * @addr: the local address; port 0 picks an ephemeral port
+ *
+ * Every operation that picks a local address or port comes here, so all
+ * apply bind()'s checks: a privileged port needs CAP_NET_BIND_SERVICE, and
+ * a port another QUIC socket holds is shared only as
+ * quic_udp_sock_may_share() allows.  Port 0 always creates a new UDP
+ * socket, which is then shared like any other.
+ *
+ * Return: a referenced UDP socket, or an ERR_PTR: -EACCES, -EADDRINUSE,
+ * or what binding the UDP socket returned.
+ */
+struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
+					const union quic_addr *addr)
+{
+	struct udp_tunnel_sock_cfg tcfg = {};
+	unsigned short port = ntohs(quic_addr_port(addr));
+	/* the IPv6 wildcard takes IPv4 too unless IPV6_V6ONLY (dual stack) */
+	bool v6only = addr->sa.sa_family == AF_INET6 &&
+		      (!quic_addr_any(addr) || sk->sk_ipv6only);
+	struct net *net = sock_net(sk);
+	struct quic_net *qn = quic_net(net);
+	struct quic_udp_sock *us;
+	union quic_addr bound;
+	struct socket *sock;
+	int len, err, tries;
+
+	if (port && !sk->sk_kern_sock &&
+	    inet_port_requires_bind_service(net, port) &&
+	    !ns_capable(net->user_ns, CAP_NET_BIND_SERVICE))
+		return ERR_PTR(-EACCES);
+
+	for (tries = 0; ; tries++) {
+		mutex_lock(&qn->udp_lock);
+		us = port ? quic_udp_sock_find(sk, addr, v6only, &err) : NULL;
+		if (us || err) {
+			mutex_unlock(&qn->udp_lock);
+			return us ?: ERR_PTR(err);
+		}
+		err = quic_udp_sock_create(net, addr, v6only, &sock);
+		if (err != -EADDRINUSE || !port || tries)
+			break;
+		/* The port may still be held by a tunnel socket whose last
+		 * QUIC user just closed: its release is pending in
+		 * quic_udp_wq.  Wait for it (it takes udp_lock) and look
+		 * again, so that a server can bind the port its predecessor
+		 * just left.
+		 */
+		mutex_unlock(&qn->udp_lock);
+		flush_workqueue(quic_udp_wq);
+	}
+	if (err)
+		goto unlock;
+
+	us = kzalloc(sizeof(*us), GFP_KERNEL);
+	if (!us) {
+		udp_tunnel_sock_release(sock);
+		err = -ENOMEM;
+		goto unlock;
+	}
+	memset(&bound, 0, sizeof(bound));
+	len = kernel_getsockname(sock, &bound.sa);
+	if (len < 0) {
+		err = len;
+		udp_tunnel_sock_release(sock);
+		kfree(us);
+		goto unlock;
+	}
+
+	us->net = net;
+	us->sock = sock;
+	us->uid = sock_i_uid(sk);
+	us->kern = sk->sk_kern_sock;
+	us->v6only = v6only;
+	us->addr = bound;
+	refcount_set(&us->refcnt, 1);
+	spin_lock_init(&us->lock);
+	INIT_LIST_HEAD(&us->listeners);
+	INIT_WORK(&us->free_work, quic_udp_sock_free_work);
+
+	tcfg.sk_user_data = us;
+	tcfg.encap_type = 1;
+	tcfg.encap_rcv = quic_udp_encap_rcv;
+	setup_udp_tunnel_sock(net, sock, &tcfg);
+
+	list_add(&us->node, &qn->udp_list);
+	mutex_unlock(&qn->udp_lock);
+	return us;
+
+unlock:
+	mutex_unlock(&qn->udp_lock);
+	return ERR_PTR(err);
+}
+
+/* A namespace going away: wait for its tunnel sockets being released.
+ * This runs after quic_net_ops' exit (registered later, exits first).
+ */
+static void __net_exit quic_udp_net_exit(struct net *net)
+{
+	flush_workqueue(quic_udp_wq);
+	WARN_ON_ONCE(!list_empty(&quic_net(net)->udp_list));
+}
+
+static struct pernet_operations quic_udp_net_ops = {
+	.exit	= quic_udp_net_exit,
+};
+
+/**
+ * quic_udp_init - set up the tunnel sockets' machinery
+ * @rcv: where every received datagram goes (the packet receive path)
+ *
+ * Call before registering quic_net_ops, so that a namespace's sockets
+ * are flushed after its quic_net exit.
+ *
+ * Return: 0, -ENOMEM or the pernet registration's error.
+ */
+int quic_udp_init(quic_udp_rcv_t rcv)
+{
+	int err;
+
+	quic_udp_rcv = rcv;
+	quic_udp_wq = alloc_workqueue("quic_udp", WQ_UNBOUND, 0);
+	if (!quic_udp_wq)
+		return -ENOMEM;
+	err = register_pernet_subsys(&quic_udp_net_ops);
+	if (err)
+		destroy_workqueue(quic_udp_wq);
+	return err;
+}
+
+void quic_udp_exit(void)
+{
+	unregister_pernet_subsys(&quic_udp_net_ops);
+	destroy_workqueue(quic_udp_wq);
+}
