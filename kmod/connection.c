@@ -30,20 +30,20 @@
 
 static int quic_conn_add_scid(struct sock *sk, const struct quic_conn_id *cid)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_cid_entry *e;
 	int i;
 
 	for (i = 0; i < QUIC_SCID_MAX; i++)
-		if (!qs->scids[i])
+		if (!ids->scids[i])
 			break;
 	if (i == QUIC_SCID_MAX)
 		return -ENOSPC;
-	e = quic_cid_add(sk, cid, qs->scid_next_seq, NULL);
+	e = quic_cid_add(sk, cid, ids->scid_next_seq, NULL);
 	if (!e)
 		return -EADDRINUSE;
-	qs->scids[i] = e;
-	qs->scid_next_seq++;
+	ids->scids[i] = e;
+	ids->scid_next_seq++;
 	return i;
 }
 
@@ -60,82 +60,85 @@ static void quic_conn_common_init(struct sock *sk)
 /* connect(): fresh random IDs, Initial keys from the DCID. */
 int quic_conn_init_client(struct sock *sk)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	int err, tries = 3;
 
 	quic_conn_common_init(sk);
 	do {
-		quic_cid_generate(&qs->scid, QUIC_CID_LEN);
-		err = quic_conn_add_scid(sk, &qs->scid);
+		quic_cid_generate(&ids->scid, QUIC_CID_LEN);
+		err = quic_conn_add_scid(sk, &ids->scid);
 	} while (err == -EADDRINUSE && --tries);
 	if (err < 0)
 		return err;
-	quic_cid_generate(&qs->dcid, QUIC_CID_LEN);
-	qs->odcid = qs->dcid;
+	quic_cid_generate(&ids->dcid, QUIC_CID_LEN);
+	ids->odcid = ids->dcid;
 	/* keys the stateless reset tokens of the IDs we issue */
 	err = quic_token_ctx_init(&qs->token_ctx, NULL);
 	if (err)
 		return err;
 
-	err = quic_crypto_initial_keys_install(&qs->crypto[QUIC_CRYPTO_INITIAL],
-					       qs->dcid.data, qs->dcid.len,
+	err = quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
+					       ids->dcid.data, ids->dcid.len,
 					       qs->version, false);
 	if (err)
 		return err;
-	qs->local_tp.initial_scid.len = qs->scid.len;
-	memcpy(qs->local_tp.initial_scid.data, qs->scid.data, qs->scid.len);
+	qs->local_tp.initial_scid.len = ids->scid.len;
+	memcpy(qs->local_tp.initial_scid.data, ids->scid.data, ids->scid.len);
 	return 0;
 }
 
 /* accept(): IDs and version from the client's first Initial. */
 int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	int err, tries = 3;
 
 	quic_conn_common_init(sk);
 	qs->version = req->version;
 	qs->config.version = req->version;	/* reported by CONFIG get */
-	qs->dcid = req->scid;
-	qs->odcid = req->dcid;
+	ids->dcid = req->scid;
+	ids->odcid = req->dcid;
 	do {
-		quic_cid_generate(&qs->scid, QUIC_CID_LEN);
-		err = quic_conn_add_scid(sk, &qs->scid);
+		quic_cid_generate(&ids->scid, QUIC_CID_LEN);
+		err = quic_conn_add_scid(sk, &ids->scid);
 	} while (err == -EADDRINUSE && --tries);
 	if (err < 0)
 		return err;
 
-	err = quic_crypto_initial_keys_install(&qs->crypto[QUIC_CRYPTO_INITIAL],
-					       qs->odcid.data, qs->odcid.len,
+	err = quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
+					       ids->odcid.data, ids->odcid.len,
 					       qs->version, true);
 	if (err)
 		return err;
-	qs->local_tp.initial_scid.len = qs->scid.len;
-	memcpy(qs->local_tp.initial_scid.data, qs->scid.data, qs->scid.len);
-	qs->local_tp.original_dcid.len = qs->odcid.len;
-	memcpy(qs->local_tp.original_dcid.data, qs->odcid.data, qs->odcid.len);
+	qs->local_tp.initial_scid.len = ids->scid.len;
+	memcpy(qs->local_tp.initial_scid.data, ids->scid.data, ids->scid.len);
+	qs->local_tp.original_dcid.len = ids->odcid.len;
+	memcpy(qs->local_tp.original_dcid.data, ids->odcid.data, ids->odcid.len);
 	qs->local_tp.odcid_present = 1;
 	return 0;
 }
 
 void quic_conn_free(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_inqueue *inq = quic_inq(sk);
 	int i;
 
 	for (i = 0; i < QUIC_SCID_MAX; i++) {
-		quic_cid_del(qs->scids[i]);
-		qs->scids[i] = NULL;
+		quic_cid_del(ids->scids[i]);
+		ids->scids[i] = NULL;
 	}
-	quic_cid_del(qs->odcid_entry);
-	qs->odcid_entry = NULL;
+	quic_cid_del(ids->odcid_entry);
+	ids->odcid_entry = NULL;
 	quic_path_free(sk);
 	for (i = 0; i < QUIC_CRYPTO_MAX; i++)
-		quic_crypto_free(&qs->crypto[i]);
+		quic_crypto_free(quic_keys(sk, i));
 	quic_outq_free(sk);
-	kfree_sensitive(qs->ticket);
-	qs->ticket = NULL;
-	qs->ticket_len = 0;
+	kfree_sensitive(inq->ticket);
+	inq->ticket = NULL;
+	inq->ticket_len = 0;
 }
 
 /* ---- keys and establishment ----------------------------------------- */
@@ -144,24 +147,25 @@ void quic_conn_discard_space(struct sock *sk, u8 space)
 {
 	struct quic_sock *qs = quic_sk(sk);
 
-	if (qs->space[space].discarded)
+	if (quic_pnspace(sk, space)->discarded)
 		return;
 	quic_outq_discard_space(sk, space);
-	quic_crypto_free(&qs->crypto[quic_space_level(space)]);
+	quic_crypto_free(quic_keys(sk, quic_space_level(space)));
 	qs->pto_count = 0;
-	qs->probe_mask &= ~BIT(space);
+	quic_outq(sk)->probe_mask &= ~BIT(space);
 	quic_recovery_set_timer(sk);
 }
 
 static void quic_conn_established(struct sock *sk)
 {
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 
 	quic_set_state(sk, QUIC_SS_ESTABLISHED);
 	/* RFC 9001 4.9.3: no 0-RTT once 1-RTT keys are in use; the server's
 	 * 0-RTT data goes to the application now
 	 */
-	quic_crypto_free(&qs->crypto[QUIC_CRYPTO_EARLY]);
+	quic_crypto_free(quic_keys(sk, QUIC_CRYPTO_EARLY));
 	quic_inq_early_deliver(sk);
 	qs->mss = quic_packet_mss(sk);
 	quic_cong_init(&qs->cong, qs->config.congestion_control_algo, qs->mss);
@@ -171,9 +175,9 @@ static void quic_conn_established(struct sock *sk)
 		 * when it completes; stop resending Handshake data.
 		 */
 		qs->confirmed = 1;
-		qs->hs_done_pending = 1;
-		quic_pnspace_free(&qs->space[QUIC_PN_HANDSHAKE]);
-		qs->cout[QUIC_PN_HANDSHAKE].sent = qs->cout[QUIC_PN_HANDSHAKE].len;
+		outq->hs_done_pending = 1;
+		quic_pnspace_free(quic_pnspace(sk, QUIC_PN_HANDSHAKE));
+		outq->cout[QUIC_PN_HANDSHAKE].sent = outq->cout[QUIC_PN_HANDSHAKE].len;
 	}
 	/* give the peer spare connection IDs up to its limit */
 	quic_conn_issue_scids(sk);
@@ -204,20 +208,20 @@ int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt)
 	 * return a TCP connection the peer already closed); recvmsg() then
 	 * reports the close.
 	 */
-	if (sk->sk_state == QUIC_SS_CLOSED && qs->draining)
+	if (sk->sk_state == QUIC_SS_CLOSED && quic_close_state(sk)->draining)
 		return 0;
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
 	/* 0-RTT keys: the client sends with them, the server receives */
 	if (srt->level == QUIC_CRYPTO_EARLY &&
 	    ((quic_is_serv(sk) ? srt->send : !srt->send) ||
-	     qs->crypto[QUIC_CRYPTO_APP].tx_ready ||
-	     qs->crypto[QUIC_CRYPTO_APP].rx_ready))
+	     quic_keys(sk, QUIC_CRYPTO_APP)->tx_ready ||
+	     quic_keys(sk, QUIC_CRYPTO_APP)->rx_ready))
 		return -EINVAL;
 	space = quic_level_space(srt->level);
-	if (qs->space[space].discarded)
+	if (quic_pnspace(sk, space)->discarded)
 		return -EINVAL;
-	c = &qs->crypto[srt->level];
+	c = quic_keys(sk, srt->level);
 	err = quic_crypto_set_secret(c, srt, qs->version);
 	if (err)
 		return err;
@@ -254,19 +258,20 @@ void quic_conn_confirmed(struct sock *sk)
  */
 int quic_conn_new_token(struct sock *sk)
 {
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	int n;
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHED || !qs->token_ctx.aead)
 		return -EINVAL;
-	if (qs->new_token_pending || qs->new_token_inflight)
+	if (outq->new_token_pending || outq->new_token_inflight)
 		return -EAGAIN;
-	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW, &qs->peer.sa,
+	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW, &quic_paths(sk)->peer.sa,
 			      NULL, 0, qs->token, sizeof(qs->token));
 	if (n < 0)
 		return n;
 	qs->token_len = n;
-	qs->new_token_pending = 1;
+	outq->new_token_pending = 1;
 	quic_outq_flush(sk);
 	return 0;
 }
@@ -275,13 +280,14 @@ int quic_conn_new_token(struct sock *sk)
 
 int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 
 	qs->local_tp.chosen_version = qs->version ?: qs->config.version;
 	if (quic_is_serv(sk) && qs->local_tp.stateless_reset &&
 	    qs->token_ctx.hmac)
-		quic_stateless_reset_token(&qs->token_ctx, qs->scid.data,
-					   qs->scid.len,
+		quic_stateless_reset_token(&qs->token_ctx, ids->scid.data,
+					   ids->scid.len,
 					   qs->local_tp.stateless_reset_token);
 	return quic_tp_encode(&qs->local_tp, quic_is_serv(sk), buf, size);
 }
@@ -303,6 +309,7 @@ static bool quic_tp_cid_equal(const struct quic_tp_cid *a,
  */
 int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_tp *tp;
 	int err;
@@ -318,10 +325,10 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 		goto out;
 	}
 	/* RFC 9000 7.3: the IDs must match what the packets carried */
-	if (!err && !quic_tp_cid_equal(&tp->initial_scid, &qs->dcid))
+	if (!err && !quic_tp_cid_equal(&tp->initial_scid, &ids->dcid))
 		err = -EINVAL;
 	if (!err && !quic_is_serv(sk) &&
-	    (!quic_tp_cid_equal(&tp->original_dcid, &qs->odcid) ||
+	    (!quic_tp_cid_equal(&tp->original_dcid, &ids->odcid) ||
 	     tp->retry_scid_present))
 		err = -EINVAL;
 	if (err) {
@@ -368,7 +375,7 @@ static u32 quic_conn_scids_unretired(const struct quic_sock *qs)
 	u32 i, n = 0;
 
 	for (i = 0; i < QUIC_SCID_MAX; i++)
-		if (qs->scids[i] && qs->scids[i]->seq >= qs->scid_prior_to)
+		if (qs->cids.scids[i] && qs->cids.scids[i]->seq >= qs->cids.scid_prior_to)
 			n++;
 	return n;
 }
@@ -392,7 +399,7 @@ static void quic_conn_issue_scids(struct sock *sk)
 		}
 		if (idx < 0)
 			break;
-		qs->new_cid_pending |= BIT(idx);
+		quic_cids(sk)->new_cid_pending |= BIT(idx);
 		n++;
 	}
 }
@@ -411,7 +418,7 @@ int quic_conn_pref_cid(struct sock *sk, struct quic_tp_cid *cid, u8 *token)
 	struct quic_conn_id c;
 	int idx, tries = 3;
 
-	if (qs->scid_next_seq != 1)
+	if (quic_cids(sk)->scid_next_seq != 1)
 		return -EINVAL;
 	do {
 		quic_cid_generate(&c, QUIC_CID_LEN);
@@ -434,31 +441,32 @@ static u64 quic_conn_scid_lowest(const struct quic_sock *qs)
 	int i;
 
 	for (i = 0; i < QUIC_SCID_MAX; i++)
-		if (qs->scids[i] && qs->scids[i]->seq >= qs->scid_prior_to)
-			low = min(low, qs->scids[i]->seq);
-	return low == U64_MAX ? qs->scid_prior_to : low;
+		if (qs->cids.scids[i] && qs->cids.scids[i]->seq >= qs->cids.scid_prior_to)
+			low = min(low, qs->cids.scids[i]->seq);
+	return low == U64_MAX ? qs->cids.scid_prior_to : low;
 }
 
 static u64 quic_conn_dcid_lowest(const struct quic_sock *qs)
 {
-	u64 low = qs->dcid_seq;
+	u64 low = qs->cids.dcid_seq;
 	int i;
 
-	for (i = 0; i < qs->dcid_count; i++)
-		low = min(low, qs->dcids[i].seq);
+	for (i = 0; i < qs->cids.dcid_count; i++)
+		low = min(low, qs->cids.dcids[i].seq);
 	return low;
 }
 
 static void quic_conn_cid_event(struct sock *sk, bool dest)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_connection_id_info info = { .dest = dest };
 
 	if (dest) {
-		info.active = qs->dcid_seq;
+		info.active = ids->dcid_seq;
 		info.prior_to = quic_conn_dcid_lowest(qs);
 	} else {
-		info.active = qs->scid_active;
+		info.active = ids->scid_active;
 		info.prior_to = quic_conn_scid_lowest(qs);
 	}
 	quic_inq_event(sk, QUIC_EVENT_CONNECTION_ID, &info, sizeof(info));
@@ -468,12 +476,12 @@ static int quic_conn_retire_queue(struct quic_sock *qs, u64 seq)
 {
 	int i;
 
-	for (i = 0; i < qs->retire_count; i++)
-		if (qs->retire[i] == seq)
+	for (i = 0; i < qs->cids.retire_count; i++)
+		if (qs->cids.retire[i] == seq)
 			return 0;
-	if (qs->retire_count >= QUIC_RETIRE_MAX)
+	if (qs->cids.retire_count >= QUIC_RETIRE_MAX)
 		return -ENOSPC;
-	qs->retire[qs->retire_count++] = seq;
+	qs->cids.retire[qs->cids.retire_count++] = seq;
 	return 0;
 }
 
@@ -502,18 +510,19 @@ void quic_conn_retire_lost(struct sock *sk, u64 seq)
 
 static void quic_conn_spare_del(struct quic_sock *qs, int i)
 {
-	qs->dcids[i] = qs->dcids[--qs->dcid_count];
+	qs->cids.dcids[i] = qs->cids.dcids[--qs->cids.dcid_count];
 }
 
 /* Retire the spare destination IDs numbered below @prior. */
 static int quic_conn_retire_spares(struct sock *sk, u64 prior)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	int i;
 
-	for (i = 0; i < qs->dcid_count;) {
-		if (qs->dcids[i].seq < prior) {
-			if (quic_conn_retire_dcid(sk, qs->dcids[i].seq))
+	for (i = 0; i < ids->dcid_count;) {
+		if (ids->dcids[i].seq < prior) {
+			if (quic_conn_retire_dcid(sk, ids->dcids[i].seq))
 				return -EPROTO;
 			quic_conn_spare_del(qs, i);
 			continue;
@@ -527,8 +536,8 @@ static int quic_conn_spare_find(const struct quic_sock *qs, u64 seq)
 {
 	int i;
 
-	for (i = 0; i < qs->dcid_count; i++)
-		if (qs->dcids[i].seq == seq)
+	for (i = 0; i < qs->cids.dcid_count; i++)
+		if (qs->cids.dcids[i].seq == seq)
 			return i;
 	return -1;
 }
@@ -537,8 +546,8 @@ static int quic_conn_spare_lowest(const struct quic_sock *qs)
 {
 	int i, best = -1;
 
-	for (i = 0; i < qs->dcid_count; i++)
-		if (best < 0 || qs->dcids[i].seq < qs->dcids[best].seq)
+	for (i = 0; i < qs->cids.dcid_count; i++)
+		if (best < 0 || qs->cids.dcids[i].seq < qs->cids.dcids[best].seq)
 			best = i;
 	return best;
 }
@@ -554,22 +563,22 @@ static int quic_conn_spare_lowest(const struct quic_sock *qs)
 int quic_conn_use_dcid(struct sock *sk, const struct quic_dcid_entry *e,
 		       bool retire)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_dcid_entry *old;
 
 	if (retire) {
-		if (quic_conn_retire_dcid(sk, qs->dcid_seq))
+		if (quic_conn_retire_dcid(sk, ids->dcid_seq))
 			return -EPROTO;
-	} else if (qs->dcid_count < QUIC_DCID_MAX) {
-		old = &qs->dcids[qs->dcid_count++];
-		old->seq = qs->dcid_seq;
-		old->cid = qs->dcid;
-		memcpy(old->token, qs->dcid_token, QUIC_RESET_TOKEN_LEN);
+	} else if (ids->dcid_count < QUIC_DCID_MAX) {
+		old = &ids->dcids[ids->dcid_count++];
+		old->seq = ids->dcid_seq;
+		old->cid = ids->dcid;
+		memcpy(old->token, ids->dcid_token, QUIC_RESET_TOKEN_LEN);
 	}
-	qs->dcid = e->cid;
-	qs->dcid_seq = e->seq;
-	memcpy(qs->dcid_token, e->token, QUIC_RESET_TOKEN_LEN);
-	qs->dcid_token_set = 1;
+	ids->dcid = e->cid;
+	ids->dcid_seq = e->seq;
+	memcpy(ids->dcid_token, e->token, QUIC_RESET_TOKEN_LEN);
+	ids->dcid_token_set = 1;
 	return 0;
 }
 
@@ -587,7 +596,7 @@ int quic_conn_take_spare(struct sock *sk, struct quic_dcid_entry *e)
 
 	if (i < 0)
 		return -ENOENT;
-	*e = qs->dcids[i];
+	*e = quic_cids(sk)->dcids[i];
 	quic_conn_spare_del(qs, i);
 	return 0;
 }
@@ -595,9 +604,9 @@ int quic_conn_take_spare(struct sock *sk, struct quic_dcid_entry *e)
 /* The alternative path's ID is retired or invalid: drop that path. */
 static int quic_conn_alt_dcid_check(struct sock *sk, u64 prior)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
 
-	if (!qs->alt.active || !qs->alt.spare_dcid || qs->alt.dcid_seq >= prior)
+	if (!paths->alt.active || !paths->alt.spare_dcid || paths->alt.dcid_seq >= prior)
 		return 0;
 	quic_path_abandon(sk);
 	return sk->sk_state == QUIC_SS_CLOSED ? -EPROTO : 0;
@@ -606,28 +615,29 @@ static int quic_conn_alt_dcid_check(struct sock *sk, u64 prior)
 static bool quic_conn_dcid_known(struct sock *sk, u64 seq, const u8 *cid,
 				 u8 len, int *err)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_conn_id c;
 	bool same_seq, same_cid;
 	int i;
 
 	quic_cid_set(&c, cid, len);
 	*err = 0;
-	for (i = -2; i < (int)qs->dcid_count; i++) {
+	for (i = -2; i < (int)ids->dcid_count; i++) {
 		const struct quic_conn_id *k;
 		u64 s;
 
 		if (i == -2) {
-			k = &qs->dcid;
-			s = qs->dcid_seq;
+			k = &ids->dcid;
+			s = ids->dcid_seq;
 		} else if (i == -1) {
-			if (!qs->alt.active || !qs->alt.spare_dcid)
+			if (!paths->alt.active || !paths->alt.spare_dcid)
 				continue;
-			k = &qs->alt.dcid;
-			s = qs->alt.dcid_seq;
+			k = &paths->alt.dcid;
+			s = paths->alt.dcid_seq;
 		} else {
-			k = &qs->dcids[i].cid;
-			s = qs->dcids[i].seq;
+			k = &ids->dcids[i].cid;
+			s = ids->dcids[i].seq;
 		}
 		same_seq = s == seq;
 		same_cid = quic_cid_equal(k, &c);
@@ -653,6 +663,8 @@ static bool quic_conn_dcid_known(struct sock *sk, u64 seq, const u8 *cid,
 int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 		       u8 len, const u8 *token)
 {
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dcid_entry *d, e;
 	bool switch_active = false, repeat;
@@ -665,30 +677,30 @@ int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 		return -EPROTO;
 	}
 	/* already retired by an earlier Retire Prior To */
-	if (!repeat && seq < qs->dcid_prior_to)
+	if (!repeat && seq < ids->dcid_prior_to)
 		return quic_conn_retire_dcid(sk, seq);
-	if (prior > qs->dcid_prior_to) {
-		qs->dcid_prior_to = prior;
+	if (prior > ids->dcid_prior_to) {
+		ids->dcid_prior_to = prior;
 		if (quic_conn_retire_spares(sk, prior))
 			return -EPROTO;
 		if (quic_conn_alt_dcid_check(sk, prior))
 			return -EPROTO;
-		switch_active = qs->dcid_seq < prior;
+		switch_active = ids->dcid_seq < prior;
 	}
 	if (repeat)
 		goto out;
 	/* the one in use (unless just retired) and the alternative path's
 	 * count towards the limit
 	 */
-	if (qs->dcid_count + !switch_active +
-	    (qs->alt.active && qs->alt.spare_dcid) >=
+	if (ids->dcid_count + !switch_active +
+	    (paths->alt.active && paths->alt.spare_dcid) >=
 	    qs->local_tp.active_connection_id_limit ||
-	    qs->dcid_count >= QUIC_DCID_MAX) {
+	    ids->dcid_count >= QUIC_DCID_MAX) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_CONNECTION_ID_LIMIT,
 				QUIC_FRAME_NEW_CONNECTION_ID);
 		return -EPROTO;
 	}
-	d = &qs->dcids[qs->dcid_count++];
+	d = &ids->dcids[ids->dcid_count++];
 	d->seq = seq;
 	quic_cid_set(&d->cid, cid, len);
 	memcpy(d->token, token, QUIC_RESET_TOKEN_LEN);
@@ -719,28 +731,29 @@ out:
  */
 int quic_conn_retire_scid(struct sock *sk, u64 seq)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_rx *rx = quic_rx(sk);
 	struct quic_cid_entry *e;
 	int i;
 
-	if (seq >= qs->scid_next_seq) {
+	if (seq >= ids->scid_next_seq) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
 				QUIC_FRAME_RETIRE_CONNECTION_ID);
 		return -EPROTO;
 	}
 	for (i = 0; i < QUIC_SCID_MAX; i++) {
-		e = qs->scids[i];
+		e = ids->scids[i];
 		if (!e || e->seq != seq)
 			continue;
 		/* not the ID the packet was sent to */
-		if (qs->rx_dcid && quic_cid_equal(&e->cid, qs->rx_dcid)) {
+		if (rx->dcid && quic_cid_equal(&e->cid, rx->dcid)) {
 			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
 					QUIC_FRAME_RETIRE_CONNECTION_ID);
 			return -EPROTO;
 		}
 		quic_cid_del(e);
-		qs->scids[i] = NULL;
-		qs->new_cid_pending &= ~BIT(i);
+		ids->scids[i] = NULL;
+		ids->new_cid_pending &= ~BIT(i);
 		break;
 	}
 	quic_conn_issue_scids(sk);
@@ -753,15 +766,15 @@ int quic_conn_retire_scid(struct sock *sk, u64 seq)
  */
 void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_cids *ids = quic_cids(sk);
 	int i;
 
 	for (i = 0; i < QUIC_SCID_MAX; i++) {
-		if (!qs->scids[i] || !quic_cid_equal(&qs->scids[i]->cid, cid))
+		if (!ids->scids[i] || !quic_cid_equal(&ids->scids[i]->cid, cid))
 			continue;
-		if (qs->scids[i]->seq <= qs->scid_active)
+		if (ids->scids[i]->seq <= ids->scid_active)
 			return;
-		qs->scid_active = qs->scids[i]->seq;
+		ids->scid_active = ids->scids[i]->seq;
 		return;
 	}
 }
@@ -773,13 +786,14 @@ void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
  */
 void quic_conn_get_cid(struct sock *sk, struct quic_connection_id_info *info)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 
 	if (info->dest) {
-		info->active = qs->dcid_seq;
+		info->active = ids->dcid_seq;
 		info->prior_to = quic_conn_dcid_lowest(qs);
 	} else {
-		info->active = qs->scid_active;
+		info->active = ids->scid_active;
 		info->prior_to = quic_conn_scid_lowest(qs);
 	}
 }
@@ -792,13 +806,14 @@ static bool quic_conn_scid_find(const struct quic_sock *qs, u64 seq, u64 low)
 	if (seq < low)
 		return false;
 	for (i = 0; i < QUIC_SCID_MAX; i++)
-		if (qs->scids[i] && qs->scids[i]->seq == seq)
+		if (qs->cids.scids[i] && qs->cids.scids[i]->seq == seq)
 			return true;
 	return false;
 }
 
 static int quic_conn_set_scid(struct sock *sk, u64 active, u64 prior)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	u64 lowest = quic_conn_scid_lowest(qs), next;
 	u32 i, live = 0;
@@ -806,34 +821,35 @@ static int quic_conn_set_scid(struct sock *sk, u64 active, u64 prior)
 	/* as in the reference: a non-zero prior_to must retire something
 	 * and leave something, a non-zero active must be one that stays
 	 */
-	if (prior && (prior <= lowest || prior >= qs->scid_next_seq))
+	if (prior && (prior <= lowest || prior >= ids->scid_next_seq))
 		return -EINVAL;
 	if (active && !quic_conn_scid_find(qs, active, max(prior, lowest)))
 		return -EINVAL;
 	if (prior > lowest) {
 		for (i = 0; i < QUIC_SCID_MAX; i++)
-			live += !!qs->scids[i];
+			live += !!ids->scids[i];
 		/* one Retire Prior To at a time, with room for new IDs */
 		if (quic_conn_scids_unretired(qs) != live ||
 		    live >= QUIC_SCID_MAX)
 			return -EAGAIN;
-		qs->scid_prior_to = prior;
-		next = qs->scid_next_seq;
+		ids->scid_prior_to = prior;
+		next = ids->scid_next_seq;
 		quic_conn_issue_scids(sk);
 		/* the new IDs carry the Retire Prior To; else resend one */
-		for (i = 0; i < QUIC_SCID_MAX && next == qs->scid_next_seq; i++)
-			if (qs->scids[i] && qs->scids[i]->seq >= prior) {
-				qs->new_cid_pending |= BIT(i);
+		for (i = 0; i < QUIC_SCID_MAX && next == ids->scid_next_seq; i++)
+			if (ids->scids[i] && ids->scids[i]->seq >= prior) {
+				ids->new_cid_pending |= BIT(i);
 				break;
 			}
 	}
 	if (active)
-		qs->scid_active = active;
+		ids->scid_active = active;
 	return 0;
 }
 
 static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	u64 lowest = quic_conn_dcid_lowest(qs);
 	struct quic_dcid_entry e;
@@ -846,30 +862,30 @@ static int quic_conn_set_dcid(struct sock *sk, u64 active, u64 prior)
 	if (active < prior) {
 		if (active)
 			return -EINVAL;
-		if (qs->dcid_seq >= prior) {
-			active = qs->dcid_seq;
+		if (ids->dcid_seq >= prior) {
+			active = ids->dcid_seq;
 		} else {
-			for (i = 0, idx = -1; i < qs->dcid_count; i++)
-				if (qs->dcids[i].seq >= prior &&
-				    (idx < 0 || qs->dcids[i].seq < qs->dcids[idx].seq))
+			for (i = 0, idx = -1; i < ids->dcid_count; i++)
+				if (ids->dcids[i].seq >= prior &&
+				    (idx < 0 || ids->dcids[i].seq < ids->dcids[idx].seq))
 					idx = i;
 			if (idx < 0)
 				return -EINVAL;	/* nothing would be left */
-			active = qs->dcids[idx].seq;
+			active = ids->dcids[idx].seq;
 		}
 	}
 	idx = quic_conn_spare_find(qs, active);
-	if (active != qs->dcid_seq && idx < 0)
+	if (active != ids->dcid_seq && idx < 0)
 		return -EINVAL;
-	for (i = 0; i < qs->dcid_count; i++)
-		n += qs->dcids[i].seq < prior;
-	n += qs->dcid_seq < prior;
-	if (qs->retire_count + n > QUIC_RETIRE_MAX)
+	for (i = 0; i < ids->dcid_count; i++)
+		n += ids->dcids[i].seq < prior;
+	n += ids->dcid_seq < prior;
+	if (ids->retire_count + n > QUIC_RETIRE_MAX)
 		return -EAGAIN;
 	if (idx >= 0) {
-		e = qs->dcids[idx];
+		e = ids->dcids[idx];
 		quic_conn_spare_del(qs, idx);
-		if (quic_conn_use_dcid(sk, &e, qs->dcid_seq < prior))
+		if (quic_conn_use_dcid(sk, &e, ids->dcid_seq < prior))
 			return -EPIPE;
 	}
 	if (quic_conn_retire_spares(sk, prior))
@@ -931,14 +947,12 @@ void quic_conn_idle_reset(struct sock *sk)
 
 static void quic_conn_set_closed(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-
 	quic_set_state(sk, QUIC_SS_CLOSED);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	quic_timer_stop_all(sk);
 	quic_outq_free(sk);
-	qs->hs_done_pending = 0;
-	qs->new_cid_pending = 0;
+	quic_outq(sk)->hs_done_pending = 0;
+	quic_cids(sk)->new_cid_pending = 0;
 }
 
 /**
@@ -950,6 +964,7 @@ static void quic_conn_set_closed(struct sock *sk)
  */
 bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	const u8 *tail = data + len - QUIC_RESET_TOKEN_LEN;
 	int i;
@@ -960,11 +975,11 @@ bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
 	    !crypto_memneq(tail, qs->remote_tp.stateless_reset_token,
 			   QUIC_RESET_TOKEN_LEN))
 		return true;
-	if (qs->dcid_token_set &&
-	    !crypto_memneq(tail, qs->dcid_token, QUIC_RESET_TOKEN_LEN))
+	if (ids->dcid_token_set &&
+	    !crypto_memneq(tail, ids->dcid_token, QUIC_RESET_TOKEN_LEN))
 		return true;
-	for (i = 0; i < qs->dcid_count; i++)
-		if (!crypto_memneq(tail, qs->dcids[i].token, QUIC_RESET_TOKEN_LEN))
+	for (i = 0; i < ids->dcid_count; i++)
+		if (!crypto_memneq(tail, ids->dcids[i].token, QUIC_RESET_TOKEN_LEN))
 			return true;
 	return false;
 }
@@ -972,9 +987,7 @@ bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
 /* The peer lost its state: the connection is gone, nothing is sent. */
 void quic_conn_reset(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-
-	qs->draining = 1;
+	quic_close_state(sk)->draining = 1;
 	WRITE_ONCE(sk->sk_err, ECONNRESET);
 	quic_conn_set_closed(sk);
 	sk_error_report(sk);
@@ -996,16 +1009,16 @@ void quic_conn_idle_timeout(struct sock *sk)
  */
 void quic_conn_error(struct sock *sk, u32 errcode, u64 frame)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_close_state *cs = quic_close_state(sk);
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PROTOERRORS);
-	qs->close_errcode = errcode;
-	qs->close_frame = frame;
-	qs->close_app = 0;
-	qs->closing = 1;
+	cs->errcode = errcode;
+	cs->frame = frame;
+	cs->app = 0;
+	cs->closing = 1;
 	quic_outq_send_close(sk);
 	WRITE_ONCE(sk->sk_err, ECONNABORTED);
 	quic_conn_set_closed(sk);
@@ -1015,15 +1028,15 @@ void quic_conn_error(struct sock *sk, u32 errcode, u64 frame)
 void quic_conn_peer_close(struct sock *sk, u64 errcode, u64 frame,
 			  const u8 *phrase, u64 len, bool app)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_connection_close *c = &qs->peer_close;
+	struct quic_close_state *cs = quic_close_state(sk);
+	struct quic_connection_close *c = &cs->peer;
 
 	memset(c, 0, sizeof(*c));
 	c->errcode = min_t(u64, errcode, U32_MAX);
 	c->frame = min_t(u64, frame, U8_MAX);
 	len = min_t(u64, len, QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1);
 	memcpy(c->phrase, phrase, len);
-	qs->draining = 1;
+	cs->draining = 1;
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_CLOSERCVD);
 	quic_inq_event(sk, QUIC_EVENT_CONNECTION_CLOSE, c, sizeof(*c));
 	quic_conn_set_closed(sk);
@@ -1032,18 +1045,18 @@ void quic_conn_peer_close(struct sock *sk, u64 errcode, u64 frame,
 /* close() or shutdown(): tell the peer, with the user's close info. */
 void quic_conn_close(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_close_state *cs = quic_close_state(sk);
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
-	qs->close_errcode = qs->local_close.errcode;
-	qs->close_frame = qs->local_close.frame;
-	qs->close_app = 1;
-	qs->closing = 1;
+	cs->errcode = cs->local.errcode;
+	cs->frame = cs->local.frame;
+	cs->app = 1;
+	cs->closing = 1;
 	/* a client that never sent anything has no peer to tell */
-	if (quic_is_serv(sk) || qs->space[QUIC_PN_INITIAL].next_pn ||
-	    qs->space[QUIC_PN_INITIAL].discarded)
+	if (quic_is_serv(sk) || quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn ||
+	    quic_pnspace(sk, QUIC_PN_INITIAL)->discarded)
 		quic_outq_send_close(sk);
 	quic_conn_set_closed(sk);
 }

@@ -6,6 +6,19 @@
 #define __NET_QUIC_CONNECTION_H
 
 #include <linux/types.h>
+#include <linux/quic.h>
+
+/* How the connection ends (connection.c). */
+struct quic_close_state {
+	struct quic_connection_close local;	/* sent on close() */
+	struct quic_connection_close peer;	/* received from the peer */
+	u32 errcode;			/* transport close we send */
+	u64 frame;
+	u8 resends;
+	u8 app:1;			/* close with 0x1d */
+	u8 closing:1;			/* CONNECTION_CLOSE to send / sent */
+	u8 draining:1;			/* peer closed: send nothing */
+};
 
 struct sock;
 struct quic_request;
@@ -13,6 +26,7 @@ struct quic_crypto_secret;
 struct quic_conn_id;
 struct quic_dcid_entry;
 struct quic_connection_id_info;
+struct quic_tp_cid;
 
 void quic_set_state(struct sock *sk, int state);
 int quic_conn_init_client(struct sock *sk);

@@ -119,7 +119,6 @@ static int quic_frame_crypto(struct sock *sk, u8 level, struct quic_reader *r)
 
 static int quic_frame_new_cid(struct sock *sk, struct quic_reader *r)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	u64 seq, prior;
 	const u8 *cid, *token;
 	u8 len;
@@ -131,7 +130,7 @@ static int quic_frame_new_cid(struct sock *sk, struct quic_reader *r)
 	if (!len || len > QUIC_CID_MAX_LEN || prior > seq)
 		return -EINVAL;
 	/* a peer using zero-length IDs cannot issue new ones */
-	if (!qs->dcid.len) {
+	if (!quic_cids(sk)->dcid.len) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
 				QUIC_FRAME_NEW_CONNECTION_ID);
 		return -EPROTO;
@@ -333,13 +332,14 @@ static int quic_frame_datagram(struct sock *sk, u64 type, struct quic_reader *r)
 int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		       bool *ack_eliciting)
 {
+	struct quic_rx *rx = quic_rx(sk);
 	struct quic_reader r = { payload, payload + len };
 	struct quic_sock *qs = quic_sk(sk);
 	u64 type, v;
 	const u8 *p;
 	int err;
 
-	qs->rx_non_probing = 0;
+	rx->non_probing = 0;
 	while (r.p < r.end) {
 		if (!quic_get_varint(&r, &type)) {
 			type = 0;
@@ -360,7 +360,7 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		    type != QUIC_FRAME_NEW_CONNECTION_ID &&
 		    type != QUIC_FRAME_PATH_CHALLENGE &&
 		    type != QUIC_FRAME_PATH_RESPONSE)
-			qs->rx_non_probing = 1;
+			rx->non_probing = 1;
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_RCV);
 		trace_quic_frame_recv(sk, level, type);
 

@@ -126,7 +126,7 @@ static int quic_inq_queue(struct sock *sk, struct sk_buff *skb)
 /* In-order data at @level: hand it to the user (or the ticket buffer). */
 static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_inqueue *inq = quic_inq(sk);
 	struct sk_buff *skb;
 	u32 n;
 
@@ -135,16 +135,16 @@ static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
 	if (level == QUIC_CRYPTO_APP) {
 		if (quic_is_serv(sk))	/* only servers send tickets */
 			return 0;
-		if (!qs->ticket) {
-			qs->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_ATOMIC);
-			if (!qs->ticket)
+		if (!inq->ticket) {
+			inq->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_ATOMIC);
+			if (!inq->ticket)
 				return -ENOMEM;
 		}
-		n = min_t(u32, len, QUIC_TICKET_MAX_LEN - qs->ticket_len);
-		memcpy(qs->ticket + qs->ticket_len, data, n);
-		qs->ticket_len += n;
-		quic_inq_event(sk, QUIC_EVENT_NEW_SESSION_TICKET, qs->ticket,
-			       qs->ticket_len);
+		n = min_t(u32, len, QUIC_TICKET_MAX_LEN - inq->ticket_len);
+		memcpy(inq->ticket + inq->ticket_len, data, n);
+		inq->ticket_len += n;
+		quic_inq_event(sk, QUIC_EVENT_NEW_SESSION_TICKET, inq->ticket,
+			       inq->ticket_len);
 		return 0;
 	}
 	/* handshake data may use the slack: 0-RTT data the application
@@ -178,7 +178,7 @@ static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
 int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 			u32 len, u32 *terr)
 {
-	struct quic_crypto_in *in = &quic_sk(sk)->cin[quic_level_space(level)];
+	struct quic_crypto_in *in = &quic_inq(sk)->cin[quic_level_space(level)];
 	struct quic_crypto_frag *f, *tmp, *n;
 	u64 end = off + len, skip;
 	int err;
@@ -246,7 +246,7 @@ void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len)
 {
 	struct sk_buff *skb;
 
-	if (!(quic_sk(sk)->events & BIT(type)))
+	if (!(quic_inq(sk)->events & BIT(type)))
 		return;
 	skb = alloc_skb(1 + len, GFP_ATOMIC);
 	if (!skb)
@@ -398,7 +398,7 @@ static int quic_inq_stream_limits(struct sock *sk, struct quic_stream *st,
 static struct sk_buff *quic_inq_stream_skb(struct sock *sk, const u8 *data,
 					   u32 len, bool in_order)
 {
-	struct sk_buff *pkt = quic_sk(sk)->rx_skb, *skb;
+	struct sk_buff *pkt = quic_rx(sk)->skb, *skb;
 	u32 size = len;
 
 	if (pkt && len >= QUIC_INQ_SHARE_MIN && 2 * len >= pkt->len &&

@@ -10,6 +10,8 @@
 #include <linux/skbuff.h>
 #include <linux/types.h>
 
+#include "pnspace.h"
+
 #define QUIC_CRYPTO_IN_WINDOW	(64 * 1024)	/* beyond the read offset */
 #define QUIC_PENDING_PKTS_MAX	16		/* per level, awaiting keys */
 #define QUIC_TICKET_MAX_LEN	4096
@@ -45,6 +47,15 @@ struct quic_rcv_cb {
 };
 
 #define QUIC_RCV_CB(skb)	((struct quic_rcv_cb *)&((skb)->cb[0]))
+
+/* The receive side's state (inqueue.c). */
+struct quic_inqueue {
+	struct quic_crypto_in cin[QUIC_PN_MAX];		/* per space */
+	struct sk_buff_head pending[QUIC_PN_MAX];	/* packets awaiting keys */
+	u8 *ticket;			/* APP-level CRYPTO data (NST) */
+	u32 ticket_len;
+	u32 events;			/* enabled quic_event_type bits */
+};
 
 struct sock;
 

@@ -111,14 +111,14 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
 		   sk->sk_family == AF_INET6 ? "INET6" : "INET",
 		   sk->sk_type == SOCK_STREAM ? "STREAM" : "DGRAM",
-		   state, &qs->local.sa, &qs->peer.sa);
+		   state, &quic_paths(sk)->local.sa, &quic_paths(sk)->peer.sa);
 	/* connection IDs in hex, "-" when there is none */
-	if (qs->scid.len)
-		seq_printf(seq, "  %*phN", qs->scid.len, qs->scid.data);
+	if (quic_cids(sk)->scid.len)
+		seq_printf(seq, "  %*phN", quic_cids(sk)->scid.len, quic_cids(sk)->scid.data);
 	else
 		seq_puts(seq, "  -");
-	if (qs->dcid.len)
-		seq_printf(seq, "  %*phN", qs->dcid.len, qs->dcid.data);
+	if (quic_cids(sk)->dcid.len)
+		seq_printf(seq, "  %*phN", quic_cids(sk)->dcid.len, quic_cids(sk)->dcid.data);
 	else
 		seq_puts(seq, "  -");
 	/* congestion: window (bytes), smoothed RTT (us), pacing rate

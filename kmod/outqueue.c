@@ -24,7 +24,7 @@
 int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 			    u32 len, struct iov_iter *from)
 {
-	struct quic_crypto_out *o = &quic_sk(sk)->cout[space];
+	struct quic_crypto_out *o = &quic_outq(sk)->cout[space];
 	u32 need = o->len + len, size;
 	u8 *buf;
 
@@ -50,11 +50,11 @@ int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 
 bool quic_outq_amp_limited(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
 
-	if (!quic_is_serv(sk) || qs->addr_validated)
+	if (!quic_is_serv(sk) || paths->addr_validated)
 		return false;
-	return qs->tx_bytes + QUIC_MAX_DGRAM > 3 * qs->rx_bytes;
+	return paths->tx_bytes + QUIC_MAX_DGRAM > 3 * paths->rx_bytes;
 }
 
 static bool quic_outq_app_wants(struct sock *sk);
@@ -65,23 +65,23 @@ static bool quic_outq_app_wants(struct sock *sk);
  */
 static u8 quic_outq_level(struct sock *sk, u8 space)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	u8 level = quic_space_level(space);
 
-	if (qs->crypto[level].tx_ready)
+	if (quic_keys(sk, level)->tx_ready)
 		return level;
 	if (space == QUIC_PN_APP && !quic_is_serv(sk) &&
-	    qs->crypto[QUIC_CRYPTO_EARLY].tx_ready &&
-	    (qs->space[QUIC_PN_INITIAL].next_pn ||
-	     qs->space[QUIC_PN_INITIAL].discarded))
+	    quic_keys(sk, QUIC_CRYPTO_EARLY)->tx_ready &&
+	    (quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn ||
+	     quic_pnspace(sk, QUIC_PN_INITIAL)->discarded))
 		return QUIC_CRYPTO_EARLY;
 	return QUIC_CRYPTO_MAX;
 }
 
 static bool quic_outq_space_wants(struct sock *sk, u8 space)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_outqueue *outq = quic_outq(sk);
+	struct quic_pnspace *s = quic_pnspace(sk, space);
 	u8 level = quic_outq_level(sk, space);
 
 	if (s->discarded || level == QUIC_CRYPTO_MAX)
@@ -90,14 +90,14 @@ static bool quic_outq_space_wants(struct sock *sk, u8 space)
 		return quic_outq_app_wants(sk);
 	if (s->ack_pending && s->ack_immediate)
 		return true;
-	if (qs->cout[space].sent < qs->cout[space].len && !qs->corked)
+	if (outq->cout[space].sent < outq->cout[space].len && !outq->corked)
 		return true;
-	if (qs->probe_mask & BIT(space))
+	if (outq->probe_mask & BIT(space))
 		return true;
 	if (space == QUIC_PN_APP &&
-	    (qs->hs_done_pending || qs->new_cid_pending ||
-	     qs->new_token_pending ||
-	     qs->path_response_pending || qs->retire_count))
+	    (outq->hs_done_pending || ids->new_cid_pending ||
+	     outq->new_token_pending ||
+	     quic_paths(sk)->path_response_pending || ids->retire_count))
 		return true;
 	if (space == QUIC_PN_APP && quic_outq_app_wants(sk))
 		return true;
@@ -127,7 +127,7 @@ static u32 quic_outq_mss(struct sock *sk)
 
 	/* a server's big packets wait for the client's address */
 	if (sk->sk_state == QUIC_SS_ESTABLISHED && qs->mss &&
-	    (!quic_is_serv(sk) || qs->addr_validated))
+	    (!quic_is_serv(sk) || quic_paths(sk)->addr_validated))
 		return qs->mss;
 	return QUIC_MAX_DGRAM;
 }
@@ -135,19 +135,15 @@ static u32 quic_outq_mss(struct sock *sk)
 /* The payload of one STREAM frame filling a packet. */
 static u32 quic_outq_chunk_max(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-
-	return quic_outq_mss(sk) - (1 + qs->dcid.len + QUIC_PN_LEN) -
+	return quic_outq_mss(sk) - (1 + quic_cids(sk)->dcid.len + QUIC_PN_LEN) -
 	       QUIC_TAG_LEN - QUIC_STREAM_HDR_MAX - QUIC_ACK_ROOM;
 }
 
 static u32 quic_outq_in_flight(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-
-	return qs->space[QUIC_PN_INITIAL].bytes_in_flight +
-	       qs->space[QUIC_PN_HANDSHAKE].bytes_in_flight +
-	       qs->space[QUIC_PN_APP].bytes_in_flight;
+	return quic_pnspace(sk, QUIC_PN_INITIAL)->bytes_in_flight +
+	       quic_pnspace(sk, QUIC_PN_HANDSHAKE)->bytes_in_flight +
+	       quic_pnspace(sk, QUIC_PN_APP)->bytes_in_flight;
 }
 
 static u64 quic_outq_max_pacing_rate(struct sock *sk)
@@ -162,15 +158,16 @@ static u64 quic_outq_max_pacing_rate(struct sock *sk)
  */
 static bool quic_outq_cwnd_ok(struct sock *sk, u32 building)
 {
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 
-	if (qs->probe_mask & BIT(QUIC_PN_APP))
+	if (outq->probe_mask & BIT(QUIC_PN_APP))
 		return true;
 	if (quic_outq_in_flight(sk) + building >= qs->cong.cwnd)
 		return false;
-	if (!qs->pace_blocked)
+	if (!outq->pace_blocked)
 		return true;
-	qs->pace_wait = 1;
+	outq->pace_wait = 1;
 	return false;
 }
 
@@ -566,8 +563,8 @@ static bool quic_outq_put_streams(struct sock *sk, struct quic_dgram *dg,
 	}
 
 	max = quic_outq_chunk_max(sk);
-	hold_partial = qs->corked || (!qs->config.stream_data_nodelay &&
-				      qs->space[QUIC_PN_APP].bytes_in_flight);
+	hold_partial = quic_outq(sk)->corked || (!qs->config.stream_data_nodelay &&
+						 quic_pnspace(sk, QUIC_PN_APP)->bytes_in_flight);
 	list_for_each_entry_safe(st, tmp, &t->send_list, send_node) {
 		while ((skb = skb_peek(&st->sndq))) {
 			cb = QUIC_SND_CB(skb);
@@ -639,8 +636,8 @@ static bool quic_outq_app_wants(struct sock *sk)
 		skb = skb_peek(&st->sndq);
 		if (!skb)
 			continue;
-		if ((qs->corked || (!qs->config.stream_data_nodelay &&
-				    qs->space[QUIC_PN_APP].bytes_in_flight)) &&
+		if ((quic_outq(sk)->corked || (!qs->config.stream_data_nodelay &&
+					       quic_pnspace(sk, QUIC_PN_APP)->bytes_in_flight)) &&
 		    skb_queue_is_last(&st->sndq, skb) &&
 		    !QUIC_SND_CB(skb)->fin && skb->len < max)
 			continue;
@@ -723,14 +720,15 @@ static void quic_outq_chunks_lost(struct sock *sk, struct quic_sent_pkt *sp)
 static void quic_outq_ctrl_done(struct sock *sk, struct quic_sent_frame *f,
 				bool acked)
 {
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_stream_table *t = &quic_sk(sk)->streams;
 	struct quic_stream *st = NULL;
 
 	switch (f->type) {
 	case QUIC_FRAME_NEW_TOKEN:
-		quic_sk(sk)->new_token_inflight = 0;
+		outq->new_token_inflight = 0;
 		if (!acked)	/* RFC 9000 13.3: resent until acknowledged */
-			quic_sk(sk)->new_token_pending = 1;
+			outq->new_token_pending = 1;
 		return;
 	case QUIC_FRAME_MAX_DATA:
 		if (!acked)
@@ -781,9 +779,12 @@ static void quic_outq_ctrl_done(struct sock *sk, struct quic_sent_frame *f,
 static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			    u64 now)
 {
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
-	struct quic_crypto_out *o = &qs->cout[space];
+	struct quic_pnspace *s = quic_pnspace(sk, space);
+	struct quic_crypto_out *o = &outq->cout[space];
 	struct sk_buff *skb = dg->skb;
 	struct quic_sent_pkt *sp;
 	u32 room, n, hdr, start;
@@ -825,40 +826,40 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		skb_put(skb, p - base);
 		base = p;
 		room = quic_dgram_room(dg);
-		if (qs->hs_done_pending && room >= 1) {
+		if (outq->hs_done_pending && room >= 1) {
 			*p++ = QUIC_FRAME_HANDSHAKE_DONE;
 			room--;
-			qs->hs_done_pending = 0;
+			outq->hs_done_pending = 0;
 			quic_sent_add_frame(sp, QUIC_FRAME_HANDSHAKE_DONE, 0, 0);
 			eliciting = true;
 		}
 		n = quic_frame_new_token_len(qs->token_len);
-		if (qs->new_token_pending && room >= n) {
+		if (outq->new_token_pending && room >= n) {
 			p = quic_frame_put_new_token(p, qs->token,
 						     qs->token_len);
 			room -= n;
-			qs->new_token_pending = 0;
-			qs->new_token_inflight = 1;
+			outq->new_token_pending = 0;
+			outq->new_token_inflight = 1;
 			quic_sent_add_frame(sp, QUIC_FRAME_NEW_TOKEN, 0, 0);
 			eliciting = true;
 		}
-		if (qs->path_response_pending && room >= 9) {
+		if (paths->path_response_pending && room >= 9) {
 			p = quic_frame_put_path(p, QUIC_FRAME_PATH_RESPONSE,
-						qs->path_response);
-			qs->path_response_pending = 0;
+						paths->path_response);
+			paths->path_response_pending = 0;
 			eliciting = true;
 		}
-		for (i = 0; i < QUIC_SCID_MAX && qs->new_cid_pending; i++) {
-			struct quic_cid_entry *e = qs->scids[i];
+		for (i = 0; i < QUIC_SCID_MAX && ids->new_cid_pending; i++) {
+			struct quic_cid_entry *e = ids->scids[i];
 			u8 token[QUIC_RESET_TOKEN_LEN] = {};
 
-			if (!(qs->new_cid_pending & BIT(i)))
+			if (!(ids->new_cid_pending & BIT(i)))
 				continue;
 			skb_put(skb, p - base);
 			base = p;
 			if (quic_dgram_room(dg) < 48)
 				break;
-			qs->new_cid_pending &= ~BIT(i);
+			ids->new_cid_pending &= ~BIT(i);
 			if (!e)
 				continue;
 			if (qs->token_ctx.hmac)
@@ -869,14 +870,14 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			 * late resend)
 			 */
 			p = quic_frame_put_new_cid(p, e->seq,
-						   min(qs->scid_prior_to, e->seq),
+						   min(ids->scid_prior_to, e->seq),
 						   e->cid.data, e->cid.len,
 						   token);
 			quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID,
 					    i, 0);
 			eliciting = true;
 		}
-		while (qs->retire_count &&
+		while (ids->retire_count &&
 		       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
 			u64 seq;
 
@@ -884,7 +885,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 			base = p;
 			if (quic_dgram_room(dg) < 16)
 				break;
-			seq = qs->retire[--qs->retire_count];
+			seq = ids->retire[--ids->retire_count];
 			p = quic_frame_put_int(p, QUIC_FRAME_RETIRE_CONNECTION_ID,
 					       seq);
 			quic_sent_add_frame(sp, QUIC_FRAME_RETIRE_CONNECTION_ID,
@@ -898,7 +899,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		eliciting = true;
 
 	/* CRYPTO data: lost ranges rewind o->sent, so this resends too */
-	while (!qs->corked && !early && o->sent < o->len &&
+	while (!outq->corked && !early && o->sent < o->len &&
 	       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
 		room = quic_dgram_room(dg);
 		hdr = 1 + quic_varint_len(o->sent) + 2;
@@ -912,7 +913,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		eliciting = true;
 	}
 
-	if (!eliciting && (qs->probe_mask & BIT(space)) &&
+	if (!eliciting && (outq->probe_mask & BIT(space)) &&
 	    quic_dgram_room(dg)) {
 		skb_put_u8(skb, QUIC_FRAME_PING);
 		eliciting = true;
@@ -922,7 +923,7 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 		goto undo;
 	}
 	if (eliciting)
-		qs->probe_mask &= ~BIT(space);
+		outq->probe_mask &= ~BIT(space);
 
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_SENT);
 	sp->pn = s->next_pn++;
@@ -942,8 +943,8 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 	} else {
 		kfree(sp);
 	}
-	if (eliciting && !qs->ack_eliciting_sent) {
-		qs->ack_eliciting_sent = 1;
+	if (eliciting && !outq->ack_eliciting_sent) {
+		outq->ack_eliciting_sent = 1;
 		quic_conn_idle_reset(sk);
 	}
 	return true;
@@ -965,7 +966,7 @@ static void quic_outq_paced(struct sock *sk, u32 before, u64 now_ns)
 		return;
 	quic_cong_pace_sent(&qs->cong, &qs->rtt, quic_outq_max_pacing_rate(sk),
 			    now - before, now_ns);
-	qs->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
+	quic_outq(sk)->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
 }
 
 /**
@@ -974,6 +975,7 @@ static void quic_outq_paced(struct sock *sk, u32 before, u64 now_ns)
  */
 void quic_outq_flush(struct sock *sk)
 {
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dgram dg;
 	u64 now = quic_now(), now_ns = ktime_get_ns();
@@ -985,7 +987,7 @@ void quic_outq_flush(struct sock *sk)
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
-	qs->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
+	outq->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
 	while (loops--) {
 		if (quic_outq_amp_limited(sk))
 			break;
@@ -1013,16 +1015,16 @@ void quic_outq_flush(struct sock *sk)
 		 */
 		quic_dgram_send(sk, &dg);
 		quic_outq_paced(sk, inflight, now_ns);
-		if (!quic_is_serv(sk) && qs->space[QUIC_PN_HANDSHAKE].next_pn &&
-		    !qs->space[QUIC_PN_INITIAL].discarded)
+		if (!quic_is_serv(sk) && quic_pnspace(sk, QUIC_PN_HANDSHAKE)->next_pn &&
+		    !quic_pnspace(sk, QUIC_PN_INITIAL)->discarded)
 			/* RFC 9001 4.9.1: client drops Initial keys once it
 			 * sends a Handshake packet
 			 */
 			quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 	quic_recovery_set_timer(sk);
-	if (qs->pace_wait) {
-		qs->pace_wait = 0;
+	if (outq->pace_wait) {
+		outq->pace_wait = 0;
 		quic_timer_pace_arm(sk, qs->cong.pace_next);
 	}
 }
@@ -1031,18 +1033,18 @@ void quic_outq_flush(struct sock *sk)
 
 static void quic_put_close(struct sock *sk, struct quic_dgram *dg, u8 level)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_connection_close *c = &qs->local_close;
+	struct quic_close_state *cs = quic_close_state(sk);
+	struct quic_connection_close *c = &cs->local;
 	u8 space = quic_level_space(level);
 	struct sk_buff *skb = dg->skb;
 	u32 plen = 0, err;
-	u64 frame = qs->close_frame;
-	bool app = qs->close_app;
+	u64 frame = cs->frame;
+	bool app = cs->app;
 	u8 *p, *base;
 
-	if (quic_pkt_begin(sk, dg, level, qs->space[space].next_pn++))
+	if (quic_pkt_begin(sk, dg, level, quic_pnspace(sk, space)->next_pn++))
 		return;
-	err = qs->close_errcode;
+	err = cs->errcode;
 	if (app && level != QUIC_CRYPTO_APP) {
 		/* RFC 9000 10.2.3: no application details before 1-RTT */
 		app = false;
@@ -1060,17 +1062,16 @@ static void quic_put_close(struct sock *sk, struct quic_dgram *dg, u8 level)
 /* Send one datagram carrying CONNECTION_CLOSE at every level we can. */
 void quic_outq_send_close(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dgram dg;
 	u8 space;
 
-	if (qs->draining || !qs->dcid.len)
+	if (quic_close_state(sk)->draining || !quic_cids(sk)->dcid.len)
 		return;
 	if (quic_dgram_init(sk, &dg, QUIC_MAX_DGRAM))
 		return;
 	for (space = 0; space < QUIC_PN_MAX; space++) {
-		if (qs->space[space].discarded ||
-		    !qs->crypto[quic_space_level(space)].tx_ready)
+		if (quic_pnspace(sk, space)->discarded ||
+		    !quic_keys(sk, quic_space_level(space))->tx_ready)
 			continue;
 		quic_put_close(sk, &dg, quic_space_level(space));
 	}
@@ -1113,8 +1114,10 @@ bool quic_outq_pkt_acked(struct sock *sk, struct quic_sent_pkt *sp)
 void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 			u8 reason)
 {
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_crypto_out *o = &qs->cout[space];
+	struct quic_crypto_out *o = &outq->cout[space];
 	int i;
 
 	trace_quic_packet_lost(sk, space, sp->pn, sp->size, reason);
@@ -1129,11 +1132,11 @@ void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 			break;
 		case QUIC_FRAME_HANDSHAKE_DONE:
 			if (!qs->confirmed || quic_is_serv(sk))
-				qs->hs_done_pending = 1;
+				outq->hs_done_pending = 1;
 			break;
 		case QUIC_FRAME_NEW_CONNECTION_ID:
-			if (qs->scids[sp->frames[i].offset])
-				qs->new_cid_pending |= BIT(sp->frames[i].offset);
+			if (ids->scids[sp->frames[i].offset])
+				ids->new_cid_pending |= BIT(sp->frames[i].offset);
 			break;
 		case QUIC_FRAME_RETIRE_CONNECTION_ID:
 			quic_conn_retire_lost(sk, sp->frames[i].offset);
@@ -1146,19 +1149,19 @@ void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 /* Resend everything unacknowledged in @space as the probe. */
 static void quic_outq_probe_space(struct sock *sk, u8 space)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_crypto_out *o = &qs->cout[space];
+	struct quic_outqueue *outq = quic_outq(sk);
+	struct quic_crypto_out *o = &outq->cout[space];
 	struct quic_sent_pkt *sp;
 	int i;
 
-	list_for_each_entry(sp, &qs->space[space].sent, list) {
+	list_for_each_entry(sp, &quic_pnspace(sk, space)->sent, list) {
 		for (i = 0; i < sp->nr_frames; i++) {
 			if (sp->frames[i].type == QUIC_FRAME_CRYPTO &&
 			    sp->frames[i].offset < o->sent)
 				o->sent = sp->frames[i].offset;
 			if (sp->frames[i].type == QUIC_FRAME_HANDSHAKE_DONE &&
 			    quic_is_serv(sk))
-				qs->hs_done_pending = 1;
+				outq->hs_done_pending = 1;
 		}
 	}
 }
@@ -1168,12 +1171,11 @@ static void quic_outq_probe_space(struct sock *sk, u8 space)
  */
 static struct sk_buff *quic_outq_lowest_chunk(struct sock *sk, s64 id)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	struct sk_buff *skb, *low = NULL;
 	struct quic_sent_pkt *sp;
 	struct quic_snd_cb *cb;
 
-	list_for_each_entry(sp, &qs->space[QUIC_PN_APP].sent, list)
+	list_for_each_entry(sp, &quic_pnspace(sk, QUIC_PN_APP)->sent, list)
 		for (skb = sp->chunks; skb; skb = skb->next) {
 			cb = QUIC_SND_CB(skb);
 			if (cb->dgram || cb->stream_id != id)
@@ -1206,7 +1208,7 @@ static void quic_outq_probe_streams(struct sock *sk)
 
 	if (!skb_queue_empty(&t->retxq))
 		return;		/* lost data goes first anyway */
-	list_for_each_entry(sp, &qs->space[QUIC_PN_APP].sent, list) {
+	list_for_each_entry(sp, &quic_pnspace(sk, QUIC_PN_APP)->sent, list) {
 		if (!sp->chunks)
 			continue;
 		for (skb = sp->chunks; skb; skb = skb->next) {
@@ -1251,32 +1253,33 @@ void quic_outq_probe(struct sock *sk, u8 space)
 	quic_outq_probe_space(sk, space);
 	if (space == QUIC_PN_APP)
 		quic_outq_probe_streams(sk);
-	quic_sk(sk)->probe_mask |= BIT(space);
+	quic_outq(sk)->probe_mask |= BIT(space);
 }
 
 void quic_outq_discard_space(struct sock *sk, u8 space)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_crypto_out *o = &qs->cout[space];
+	struct quic_inqueue *inq = quic_inq(sk);
+	struct quic_crypto_out *o = &quic_outq(sk)->cout[space];
 
-	quic_pnspace_free(&qs->space[space]);
-	qs->space[space].discarded = 1;
+	quic_pnspace_free(quic_pnspace(sk, space));
+	quic_pnspace(sk, space)->discarded = 1;
 	kfree_sensitive(o->buf);
 	memset(o, 0, sizeof(*o));
-	quic_inq_free(sk, &qs->cin[space]);
-	skb_queue_purge(&qs->pending[space]);
+	quic_inq_free(sk, &inq->cin[space]);
+	skb_queue_purge(&inq->pending[space]);
 }
 
 void quic_outq_free(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_outqueue *outq = quic_outq(sk);
+	struct quic_inqueue *inq = quic_inq(sk);
 	u8 space;
 
 	for (space = 0; space < QUIC_PN_MAX; space++) {
-		quic_pnspace_free(&qs->space[space]);
-		kfree_sensitive(qs->cout[space].buf);
-		memset(&qs->cout[space], 0, sizeof(qs->cout[space]));
-		quic_inq_free(sk, &qs->cin[space]);
-		skb_queue_purge(&qs->pending[space]);
+		quic_pnspace_free(quic_pnspace(sk, space));
+		kfree_sensitive(outq->cout[space].buf);
+		memset(&outq->cout[space], 0, sizeof(outq->cout[space]));
+		quic_inq_free(sk, &inq->cin[space]);
+		skb_queue_purge(&inq->pending[space]);
 	}
 }

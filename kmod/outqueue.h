@@ -7,6 +7,8 @@
 
 #include <linux/types.h>
 
+#include "pnspace.h"
+
 #define QUIC_CRYPTO_OUT_MAX	(64 * 1024)	/* per level */
 
 /* The CRYPTO stream we send at one level: all of it is kept until the
@@ -17,6 +19,19 @@ struct quic_crypto_out {
 	u32 len;
 	u32 size;
 	u32 sent;
+};
+
+/* The send side's state (outqueue.c). */
+struct quic_outqueue {
+	struct quic_crypto_out cout[QUIC_PN_MAX];	/* per space */
+	u8 probe_mask;			/* spaces owing a probe after a PTO */
+	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
+	u8 pace_wait:1;			/* data held back by pacing */
+	u8 pace_blocked:1;		/* flush: the pacing clock is ahead */
+	u8 ack_eliciting_sent:1;	/* since the last packet received */
+	u8 hs_done_pending:1;		/* server: HANDSHAKE_DONE to send */
+	u8 new_token_pending:1;		/* server: NEW_TOKEN (@token) to send */
+	u8 new_token_inflight:1;	/* server: sent, not yet acknowledged */
 };
 
 struct sock;

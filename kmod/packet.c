@@ -496,7 +496,7 @@ drop:
 
 static void quic_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len)
 {
-	struct sk_buff_head *q = &quic_sk(sk)->pending[space];
+	struct sk_buff_head *q = &quic_inq(sk)->pending[space];
 	struct sk_buff *skb;
 
 	if (skb_queue_len(q) >= QUIC_PENDING_PKTS_MAX)
@@ -513,6 +513,8 @@ static void quic_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len)
  */
 static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 {
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_rx *rx = quic_rx(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_crypto_pktinfo pi = {};
 	struct net *net = sock_net(sk);
@@ -553,7 +555,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 			 * handshake (or its 1-RTT keys, early data refused)
 			 */
 			if (!quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
-			    qs->crypto[QUIC_CRYPTO_APP].rx_ready)
+			    quic_keys(sk, QUIC_CRYPTO_APP)->rx_ready)
 				goto unexpected;
 			level = QUIC_CRYPTO_EARLY;
 			break;
@@ -562,12 +564,12 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		}
 	}
 	space = quic_level_space(level);
-	s = &qs->space[space];
+	s = quic_pnspace(sk, space);
 	if (s->discarded) {
 		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_SPACE);
 		return h.len;
 	}
-	if (!qs->crypto[level].rx_ready) {
+	if (!quic_keys(sk, level)->rx_ready) {
 		/* kept (bounded) until the keys come; a 0-RTT packet still
 		 * waits when 1-RTT packets waiting with it are processed
 		 */
@@ -585,7 +587,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 
 	pi.pn_offset = h.pn_offset;
 	pi.largest_pn = s->largest_recv;
-	err = quic_crypto_decrypt(&qs->crypto[level], data, h.len, &pi);
+	err = quic_crypto_decrypt(quic_keys(sk, level), data, h.len, &pi);
 	if (err) {
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
 		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_DECRYPT);
@@ -596,7 +598,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		}
 		/* RFC 9001 6.6: too many forgeries under one key */
 		if (err == -EBADMSG &&
-		    quic_crypto_integrity_limit_reached(&qs->crypto[level])) {
+		    quic_crypto_integrity_limit_reached(quic_keys(sk, level))) {
 			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_AEAD_LIMIT_REACHED, 0);
 			return -EPROTO;
 		}
@@ -606,7 +608,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		/* the peer moved to new 1-RTT keys; refill the spare slots
 		 * from process context (quic_ku_work())
 		 */
-		u8 phase = quic_crypto_key_phase(&qs->crypto[level]);
+		u8 phase = quic_crypto_key_phase(quic_keys(sk, level));
 
 		sock_hold(sk);
 		if (!schedule_work(&qs->ku_work))
@@ -632,23 +634,23 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		QUIC_INC_STATS(net, QUIC_MIB_PKT_0RTT_RCV);
 
 	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) &&
-	    !qs->got_peer_scid) {
+	    !ids->got_peer_scid) {
 		/* RFC 9000 7.2: switch to the server's chosen ID */
-		qs->dcid = h.scid;
-		qs->got_peer_scid = 1;
+		ids->dcid = h.scid;
+		ids->got_peer_scid = 1;
 	}
 	if (h.type == QUIC_PKT_HANDSHAKE && quic_is_serv(sk)) {
 		/* RFC 9000 8.1: a Handshake packet validates the address;
 		 * RFC 9001 4.9.1: the server drops its Initial keys.
 		 */
-		qs->addr_validated = 1;
+		quic_paths(sk)->addr_validated = 1;
 		quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 
-	qs->rx_dcid = &h.dcid;
+	rx->dcid = &h.dcid;
 	err = quic_frame_process(sk, level, data + pi.hlen, pi.payload_len,
 				 &ack_eliciting);
-	qs->rx_dcid = NULL;
+	rx->dcid = NULL;
 	if (err)
 		return err;
 	trace_quic_packet_recv(sk, level, pi.pn, pi.payload_len, ack_eliciting);
@@ -668,7 +670,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 			quic_timer_reset(sk, QUIC_TIMER_ACK,
 					 qs->local_tp.max_ack_delay);
 	}
-	qs->ack_eliciting_sent = 0;
+	quic_outq(sk)->ack_eliciting_sent = 0;
 	quic_conn_idle_reset(sk);
 	return h.len;
 
@@ -680,17 +682,19 @@ unexpected:
 static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 				bool pending)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_rx *rx = quic_rx(sk);
+	struct quic_close_state *cs = quic_close_state(sk);
 	u32 off = 0;
 	int n;
 
-	if (sk->sk_state == QUIC_SS_CLOSED && qs->closing && !qs->draining &&
+	if (sk->sk_state == QUIC_SS_CLOSED && cs->closing && !cs->draining &&
 	    !pending) {
 		/* RFC 9000 10.2.1: in the closing state, answer (a few)
 		 * packets with our CONNECTION_CLOSE again
 		 */
-		if (qs->close_resends < QUIC_CLOSE_RESENDS_MAX) {
-			qs->close_resends++;
+		if (cs->resends < QUIC_CLOSE_RESENDS_MAX) {
+			cs->resends++;
 			quic_outq_send_close(sk);
 		}
 		goto out;
@@ -698,14 +702,14 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		goto out;
-	if (!pending && quic_is_serv(sk) && !qs->addr_validated)
-		qs->rx_bytes += skb->len;
-	qs->rx_from_set = !pending;
+	if (!pending && quic_is_serv(sk) && !paths->addr_validated)
+		paths->rx_bytes += skb->len;
+	rx->from_set = !pending;
 	if (!pending) {
-		quic_skb_addrs(skb, &qs->rx_from, &qs->rx_to);
+		quic_skb_addrs(skb, &rx->from, &rx->to);
 		quic_path_rx_bytes(sk, skb->len);
 	}
-	qs->rx_skb = skb;
+	rx->skb = skb;
 	while (off < skb->len) {
 		n = quic_packet_one(sk, skb->data + off, skb->len - off, pending);
 		if (n <= 0)
@@ -714,7 +718,7 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 		if (sk->sk_state == QUIC_SS_CLOSED)
 			break;
 	}
-	qs->rx_skb = NULL;
+	rx->skb = NULL;
 out:
 	consume_skb(skb);
 }
@@ -733,7 +737,7 @@ int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb)
  */
 void quic_packet_process_pending(struct sock *sk, u8 space)
 {
-	struct sk_buff_head *q = &quic_sk(sk)->pending[space];
+	struct sk_buff_head *q = &quic_inq(sk)->pending[space];
 	struct sk_buff_head list;
 	struct sk_buff *skb;
 
@@ -807,8 +811,9 @@ u32 quic_dgram_room(const struct quic_dgram *dg)
  */
 int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 {
+	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	const struct quic_conn_id *dcid = dg->tx ? dg->tx->dcid : &qs->dcid;
+	const struct quic_conn_id *dcid = dg->tx ? dg->tx->dcid : &ids->dcid;
 	struct sk_buff *skb = dg->skb;
 	u32 hlen, start;
 	u8 *p, *base, type;
@@ -818,7 +823,7 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	if (level == QUIC_CRYPTO_APP)
 		hlen = 1 + dcid->len + QUIC_PN_LEN;
 	else
-		hlen = 1 + 4 + 1 + qs->dcid.len + 1 + qs->scid.len + 8 + 2 +
+		hlen = 1 + 4 + 1 + ids->dcid.len + 1 + ids->scid.len + 8 + 2 +
 		       QUIC_PN_LEN + qs->token_len;
 	if (skb->len + (dg->open ? QUIC_TAG_LEN : 0) + hlen + QUIC_TAG_LEN + 32 >
 	    dg->max)
@@ -832,7 +837,7 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	dg->pkts[dg->nr].start = start;
 	dg->pkts[dg->nr].pn = pn;
 	if (level == QUIC_CRYPTO_APP) {
-		*p++ = 0x40 | (quic_crypto_key_phase(&qs->crypto[level]) << 2) |
+		*p++ = 0x40 | (quic_crypto_key_phase(quic_keys(sk, level)) << 2) |
 		       (QUIC_PN_LEN - 1);
 		p = quic_put_data(p, dcid->data, dcid->len);
 		dg->pkts[dg->nr].is_long = 0;
@@ -844,10 +849,10 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 		       (QUIC_PN_LEN - 1);
 		put_unaligned_be32(qs->version, p);
 		p += 4;
-		*p++ = qs->dcid.len;
-		p = quic_put_data(p, qs->dcid.data, qs->dcid.len);
-		*p++ = qs->scid.len;
-		p = quic_put_data(p, qs->scid.data, qs->scid.len);
+		*p++ = ids->dcid.len;
+		p = quic_put_data(p, ids->dcid.data, ids->dcid.len);
+		*p++ = ids->scid.len;
+		p = quic_put_data(p, ids->scid.data, ids->scid.len);
 		if (type == QUIC_PKT_INITIAL) {
 			u8 tlen = quic_is_serv(sk) ? 0 : qs->token_len;
 
@@ -877,19 +882,19 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
  */
 static struct dst_entry *quic_path_dst(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	union quic_addr src = qs->local;
+	struct quic_paths *paths = quic_paths(sk);
+	union quic_addr src = paths->local;
 	struct dst_entry *dste;
 
-	dste = __sk_dst_check(sk, qs->dst_cookie);
+	dste = __sk_dst_check(sk, paths->dst_cookie);
 	if (dste)
 		return dste;
 	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
-	dste = quic_route(qs->udp, &src, &qs->peer, sk->sk_bound_dev_if,
-			  &qs->dst_saddr);
+	dste = quic_route(paths->udp, &src, &paths->peer, sk->sk_bound_dev_if,
+			  &paths->dst_saddr);
 	if (IS_ERR(dste))
 		return dste;
-	qs->dst_cookie = qs->peer.sa.sa_family == AF_INET6 ?
+	paths->dst_cookie = paths->peer.sa.sa_family == AF_INET6 ?
 			 rt6_get_cookie(dst_rt6_info(dste)) : 0;
 	sk_dst_set(sk, dste);
 	return dste;
@@ -898,7 +903,7 @@ static struct dst_entry *quic_path_dst(struct sock *sk)
 static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 		     const struct quic_path_tx *tx)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
 	struct dst_entry *dste;
 
 	if (tx)		/* a probe on another path */
@@ -907,8 +912,8 @@ static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 	dste = quic_path_dst(sk);
 	if (IS_ERR(dste))
 		return PTR_ERR(dste);
-	return quic_udp_xmit(qs->udp, skb, dst_clone(dste), &qs->dst_saddr,
-			     &qs->peer);
+	return quic_udp_xmit(paths->udp, skb, dst_clone(dste), &paths->dst_saddr,
+			     &paths->peer);
 }
 
 /**
@@ -929,7 +934,7 @@ u32 quic_packet_mss(struct sock *sk)
 	if (IS_ERR(dste))
 		return QUIC_MAX_DGRAM;
 	mtu = dst_mtu(dste);
-	hdr = sizeof(struct udphdr) + (qs->peer.sa.sa_family == AF_INET6 ?
+	hdr = sizeof(struct udphdr) + (quic_paths(sk)->peer.sa.sa_family == AF_INET6 ?
 				       sizeof(struct ipv6hdr) :
 				       sizeof(struct iphdr));
 	mss = mtu > hdr ? mtu - hdr : 0;
@@ -965,7 +970,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 
 	for (i = 0; i < dg->nr; i++) {
 		end = i + 1 < dg->nr ? dg->pkts[i + 1].start : skb->len;
-		err = quic_crypto_encrypt(&qs->crypto[dg->pkts[i].level],
+		err = quic_crypto_encrypt(quic_keys(sk, dg->pkts[i].level),
 					  skb->data + dg->pkts[i].start,
 					  end - dg->pkts[i].start,
 					  dg->pkts[i].pn_offset - dg->pkts[i].start,
@@ -975,13 +980,13 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 			return;
 		}
 	}
-	qs->tx_bytes += skb->len;
+	quic_paths(sk)->tx_bytes += skb->len;
 	QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_PKT_SENT, dg->nr);
 	for (i = 0; i < dg->nr; i++)
 		if (dg->pkts[i].level == QUIC_CRYPTO_EARLY)
 			QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_0RTT_SENT);
 	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
-	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]) &&
+	    quic_crypto_key_update_due(quic_keys(sk, QUIC_CRYPTO_APP)) &&
 	    !work_pending(&qs->ku_work)) {
 		sock_hold(sk);
 		if (!schedule_work(&qs->ku_work))

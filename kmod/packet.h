@@ -27,6 +27,17 @@ union quic_addr;
 struct quic_conn_id;
 
 /* Where a probe goes when it is not for the connection's path. */
+/* The datagram being processed (packet.c), for the layers it reaches. */
+struct quic_rx {
+	union quic_addr from;		/* its source */
+	union quic_addr to;		/* its destination */
+	const struct quic_conn_id *dcid;	/* DCID of the packet processed */
+	struct sk_buff *skb;		/* the datagram (decrypted) */
+	u32 len;			/* its length */
+	u8 from_set:1;			/* @from is known (not a replay) */
+	u8 non_probing:1;		/* the packet had non-probing frames */
+};
+
 struct quic_path_tx {
 	struct quic_udp_sock *udp;
 	const union quic_addr *local;	/* port included */

@@ -26,9 +26,9 @@
  */
 static void quic_path_send_alt(struct sock *sk, u8 type, const u8 *data)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
-	struct quic_pnspace *s = &qs->space[QUIC_PN_APP];
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_path_alt *alt = &paths->alt;
+	struct quic_pnspace *s = quic_pnspace(sk, QUIC_PN_APP);
 	u64 allow = alt->limited ? 3 * alt->rx_bytes : U64_MAX;
 	struct quic_path_tx tx = {};
 	struct quic_dgram dg;
@@ -38,8 +38,8 @@ static void quic_path_send_alt(struct sock *sk, u8 type, const u8 *data)
 	pad = alt->tx_bytes + QUIC_MIN_DGRAM <= allow;
 	if (!pad && alt->tx_bytes + QUIC_PATH_PROBE_MIN > allow)
 		return;
-	tx.udp = alt->new_local ? alt->udp : qs->udp;
-	tx.local = alt->new_local ? &alt->local : &qs->local;
+	tx.udp = alt->new_local ? alt->udp : paths->udp;
+	tx.local = alt->new_local ? &alt->local : &paths->local;
 	tx.peer = &alt->peer;
 	tx.dcid = &alt->dcid;
 	if (quic_dgram_init(sk, &dg, QUIC_MIN_DGRAM))
@@ -65,7 +65,7 @@ static u64 quic_path_retry_time(struct sock *sk)
 
 static void quic_path_challenge(struct sock *sk)
 {
-	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
 	if (!alt->validating) {
 		get_random_bytes(alt->challenge, sizeof(alt->challenge));
@@ -81,12 +81,11 @@ static void quic_path_challenge(struct sock *sk)
  */
 static void quic_path_alt_dcid(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 	struct quic_dcid_entry e;
 
 	if (quic_conn_take_spare(sk, &e)) {
-		alt->dcid = qs->dcid;
+		alt->dcid = quic_cids(sk)->dcid;
 		return;
 	}
 	alt->dcid = e.cid;
@@ -103,8 +102,7 @@ static void quic_path_alt_dcid(struct sock *sk)
  */
 void quic_path_abandon(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
 	if (!alt->active)
 		return;
@@ -119,25 +117,25 @@ void quic_path_abandon(struct sock *sk)
 /* At close: release the UDP sockets of other paths. */
 void quic_path_free(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
 
 	quic_timer_stop(sk, QUIC_TIMER_PATH);
-	if (qs->alt.udp)
-		quic_udp_sock_put(qs->alt.udp);
-	memset(&qs->alt, 0, sizeof(qs->alt));
-	if (qs->pref_udp) {
-		quic_udp_sock_put(qs->pref_udp);
-		qs->pref_udp = NULL;
+	if (paths->alt.udp)
+		quic_udp_sock_put(paths->alt.udp);
+	memset(&paths->alt, 0, sizeof(paths->alt));
+	if (paths->pref_udp) {
+		quic_udp_sock_put(paths->pref_udp);
+		paths->pref_udp = NULL;
 	}
-	if (qs->old_udp) {
-		quic_udp_sock_put(qs->old_udp);
-		qs->old_udp = NULL;
+	if (paths->old_udp) {
+		quic_udp_sock_put(paths->old_udp);
+		paths->old_udp = NULL;
 	}
 }
 
 void quic_path_timeout(struct sock *sk)
 {
-	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
 	if (!alt->validating)
 		return;
@@ -152,8 +150,9 @@ void quic_path_timeout(struct sock *sk)
 /* The alternative path becomes the connection's path. */
 static void quic_path_switch(struct sock *sk)
 {
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_path_alt *alt = &paths->alt;
 	struct quic_dcid_entry e = {};
 	u8 local = alt->new_local;
 	bool same_host = true;
@@ -171,21 +170,21 @@ static void quic_path_switch(struct sock *sk)
 		}
 	}
 	if (alt->new_local) {
-		same_host = quic_addr_same_host(&alt->local, &qs->local);
+		same_host = quic_addr_same_host(&alt->local, &paths->local);
 		/* the old socket still takes what the peer sends there
 		 * until it follows; one left before is released
 		 */
-		if (qs->old_udp)
-			quic_udp_sock_put(qs->old_udp);
-		qs->old_udp = qs->udp;
-		qs->old_local = qs->local;
-		qs->udp = alt->udp;
+		if (paths->old_udp)
+			quic_udp_sock_put(paths->old_udp);
+		paths->old_udp = paths->udp;
+		paths->old_local = paths->local;
+		paths->udp = alt->udp;
 		alt->udp = NULL;
 		quic_set_local(sk, &alt->local);
 	}
 	if (alt->new_peer) {
-		same_host &= quic_addr_same_host(&alt->peer, &qs->peer);
-		qs->old_peer = qs->peer;
+		same_host &= quic_addr_same_host(&alt->peer, &paths->peer);
+		paths->old_peer = paths->peer;
 		quic_set_peer(sk, &alt->peer);
 	}
 	memset(alt, 0, sizeof(*alt));
@@ -196,11 +195,11 @@ static void quic_path_switch(struct sock *sk)
 			       qs->mss);
 		quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 	}
-	trace_quic_path_change(sk, local, local ? &qs->local.sa : &qs->peer.sa);
+	trace_quic_path_change(sk, local, local ? &paths->local.sa : &paths->peer.sa);
 	quic_inq_event(sk, QUIC_EVENT_CONNECTION_MIGRATION, &local, 1);
 	if (local) {
 		/* a non-probing packet at once: the peer follows us now */
-		qs->probe_mask |= BIT(QUIC_PN_APP);
+		quic_outq(sk)->probe_mask |= BIT(QUIC_PN_APP);
 		quic_outq_flush(sk);
 	}
 }
@@ -218,16 +217,17 @@ static void quic_path_switch(struct sock *sk)
  */
 int quic_path_migrate(struct sock *sk, const union quic_addr *a)
 {
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_path_alt *alt = &paths->alt;
 	struct quic_udp_sock *us;
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHED || quic_addr_any(a) ||
-	    quic_addr_equal(a, &qs->local))
+	    quic_addr_equal(a, &paths->local))
 		return -EINVAL;
 	if (qs->remote_tp.disable_active_migration)
 		return -EPERM;
-	if (alt->active || !qs->dcid_count)
+	if (alt->active || !quic_cids(sk)->dcid_count)
 		return -EAGAIN;	/* pending, or no spare ID (yet) */
 	us = quic_udp_sock_get(sk, a);
 	if (IS_ERR(us))
@@ -235,7 +235,7 @@ int quic_path_migrate(struct sock *sk, const union quic_addr *a)
 	memset(alt, 0, sizeof(*alt));
 	alt->udp = us;
 	alt->local = us->addr;
-	alt->peer = qs->peer;
+	alt->peer = paths->peer;
 	alt->new_local = 1;
 	quic_path_alt_dcid(sk);
 	alt->active = 1;
@@ -248,20 +248,21 @@ int quic_path_migrate(struct sock *sk, const union quic_addr *a)
  */
 static bool quic_path_rx_pref(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_rx *rx = quic_rx(sk);
 
-	return qs->rx_from_set && qs->pref_udp &&
-	       quic_addr_equal(&qs->rx_to, &qs->pref_local) &&
-	       !quic_addr_equal(&qs->pref_local, &qs->local);
+	return rx->from_set && paths->pref_udp &&
+	       quic_addr_equal(&rx->to, &paths->pref_local) &&
+	       !quic_addr_equal(&paths->pref_local, &paths->local);
 }
 
 /* Did the datagram processed come on the connection's path? */
 static bool quic_path_rx_current(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_rx *rx = quic_rx(sk);
 
-	return !qs->rx_from_set ||
-	       (quic_addr_equal(&qs->rx_from, &qs->peer) &&
+	return !rx->from_set ||
+	       (quic_addr_equal(&rx->from, &quic_paths(sk)->peer) &&
 		!quic_path_rx_pref(sk));
 }
 
@@ -272,46 +273,47 @@ static bool quic_path_rx_current(struct sock *sk)
 static struct quic_udp_sock *quic_path_rx_local(struct sock *sk,
 						union quic_addr *local)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
 
 	if (quic_path_rx_pref(sk)) {
-		*local = qs->pref_local;
-		return qs->pref_udp;
+		*local = paths->pref_local;
+		return paths->pref_udp;
 	}
-	if (qs->old_udp && quic_addr_equal(&qs->rx_to, &qs->old_local) &&
-	    !quic_addr_equal(&qs->old_local, &qs->local)) {
-		*local = qs->old_local;
-		return qs->old_udp;
+	if (paths->old_udp && quic_addr_equal(&quic_rx(sk)->to, &paths->old_local) &&
+	    !quic_addr_equal(&paths->old_local, &paths->local)) {
+		*local = paths->old_local;
+		return paths->old_udp;
 	}
-	*local = qs->local;
-	return qs->udp;
+	*local = paths->local;
+	return paths->udp;
 }
 
 /* The path the datagram processed came on, as the alternative path. */
 static struct quic_path_alt *quic_path_alt_rx(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_rx *rx = quic_rx(sk);
+	struct quic_path_alt *alt = &paths->alt;
 	struct quic_udp_sock *us;
 	union quic_addr local;
 
 	us = quic_path_rx_local(sk, &local);
-	if (alt->active && quic_addr_equal(&alt->peer, &qs->rx_from) &&
+	if (alt->active && quic_addr_equal(&alt->peer, &rx->from) &&
 	    quic_addr_equal(&alt->local, &local))
 		return alt;
 	quic_path_abandon(sk);
 	if (sk->sk_state != QUIC_SS_ESTABLISHED)
 		return NULL;
-	alt->peer = qs->rx_from;
-	alt->new_peer = !quic_addr_equal(&qs->rx_from, &qs->peer);
+	alt->peer = rx->from;
+	alt->new_peer = !quic_addr_equal(&rx->from, &paths->peer);
 	alt->limited = alt->new_peer;
 	alt->local = local;
-	if (us != qs->udp || !quic_addr_equal(&local, &qs->local)) {
+	if (us != paths->udp || !quic_addr_equal(&local, &paths->local)) {
 		alt->udp = quic_udp_sock_hold(us);
 		alt->new_local = 1;
 	}
 	quic_path_alt_dcid(sk);
-	alt->rx_bytes = qs->rx_len;
+	alt->rx_bytes = rx->len;
 	alt->active = 1;
 	return alt;
 }
@@ -339,12 +341,12 @@ static bool quic_path_rx_allowed(struct sock *sk)
  */
 void quic_path_challenge_rcv(struct sock *sk, const u8 *data)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_path_alt *alt;
 
 	if (quic_path_rx_current(sk)) {
-		memcpy(qs->path_response, data, 8);
-		qs->path_response_pending = 1;
+		memcpy(paths->path_response, data, 8);
+		paths->path_response_pending = 1;
 		return;
 	}
 	if (!quic_path_rx_allowed(sk))
@@ -356,7 +358,7 @@ void quic_path_challenge_rcv(struct sock *sk, const u8 *data)
 
 void quic_path_response_rcv(struct sock *sk, const u8 *data)
 {
-	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
 	if (alt->validating && !crypto_memneq(alt->challenge, data, 8))
 		quic_path_switch(sk);
@@ -375,10 +377,10 @@ void quic_path_response_rcv(struct sock *sk, const u8 *data)
 void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
 		   bool newest)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_rx *rx = quic_rx(sk);
 	struct quic_path_alt *alt;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHED || !qs->rx_non_probing ||
+	if (sk->sk_state != QUIC_SS_ESTABLISHED || !rx->non_probing ||
 	    !newest)
 		return;
 	quic_conn_scid_used(sk, dcid);
@@ -387,7 +389,7 @@ void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
 	/* a server validating our new address sends from the address we
 	 * left until then: a client does not go back for that
 	 */
-	if (!quic_is_serv(sk) && quic_addr_equal(&qs->rx_from, &qs->old_peer))
+	if (!quic_is_serv(sk) && quic_addr_equal(&rx->from, &quic_paths(sk)->old_peer))
 		return;
 	alt = quic_path_alt_rx(sk);
 	if (!alt)
@@ -401,12 +403,12 @@ void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
 /* Count bytes from the address being validated (3x limit). */
 void quic_path_rx_bytes(struct sock *sk, u32 len)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_rx *rx = quic_rx(sk);
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
-	qs->rx_len = len;
-	if (alt->active && alt->limited && qs->rx_from_set &&
-	    quic_addr_equal(&alt->peer, &qs->rx_from))
+	rx->len = len;
+	if (alt->active && alt->limited && rx->from_set &&
+	    quic_addr_equal(&alt->peer, &rx->from))
 		alt->rx_bytes += len;
 }
 
@@ -423,13 +425,14 @@ void quic_path_rx_bytes(struct sock *sk, u32 len)
  */
 int quic_path_set_pref(struct sock *sk, const union quic_addr *a)
 {
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_tp_pref_addr *pa = &qs->local_tp.pref_addr;
 	struct quic_udp_sock *us;
 	int err;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHING || qs->pref_udp ||
-	    qs->crypto[QUIC_CRYPTO_HANDSHAKE].tx_ready ||
+	if (sk->sk_state != QUIC_SS_ESTABLISHING || paths->pref_udp ||
+	    quic_keys(sk, QUIC_CRYPTO_HANDSHAKE)->tx_ready ||
 	    quic_addr_any(a) || !quic_addr_port(a))
 		return -EINVAL;
 	us = quic_udp_sock_get(sk, a);
@@ -449,8 +452,8 @@ int quic_path_set_pref(struct sock *sk, const union quic_addr *a)
 		pa->v4_port = ntohs(us->addr.v4.sin_port);
 	}
 	qs->local_tp.pref_addr_present = 1;
-	qs->pref_udp = us;
-	qs->pref_local = us->addr;
+	paths->pref_udp = us;
+	paths->pref_local = us->addr;
 	return 0;
 }
 
@@ -467,7 +470,7 @@ static int quic_path_pref_pick(struct sock *sk, union quic_addr *a)
 		  memchr_inv(pa->v6_addr, 0, 16);
 
 	memset(a, 0, sizeof(*a));
-	if (v6 && (!v4 || quic_sk(sk)->peer.sa.sa_family == AF_INET6)) {
+	if (v6 && (!v4 || quic_paths(sk)->peer.sa.sa_family == AF_INET6)) {
 		a->v6.sin6_family = AF_INET6;
 		memcpy(&a->v6.sin6_addr, pa->v6_addr, 16);
 		a->v6.sin6_port = htons(pa->v6_port);
@@ -493,13 +496,14 @@ static int quic_path_pref_pick(struct sock *sk, union quic_addr *a)
  */
 void quic_path_pref_prepare(struct sock *sk)
 {
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_path_alt *alt = &qs->alt;
+	struct quic_path_alt *alt = &paths->alt;
 	union quic_addr peer, local, any = {};
-	struct quic_udp_sock *us = qs->udp;
+	struct quic_udp_sock *us = paths->udp;
 
 	if (quic_is_serv(sk) || !qs->remote_tp.pref_addr_present ||
-	    alt->active || !qs->dcid_count || quic_path_pref_pick(sk, &peer))
+	    alt->active || !quic_cids(sk)->dcid_count || quic_path_pref_pick(sk, &peer))
 		return;
 	local = us->addr;
 	/* an IPv4 UDP socket cannot send IPv6; a dual-stack one sends both */
@@ -522,7 +526,7 @@ void quic_path_pref_prepare(struct sock *sk)
 	alt->peer = peer;
 	alt->new_peer = 1;
 	alt->local = local;
-	if (us != qs->udp || !quic_addr_equal(&local, &qs->local)) {
+	if (us != paths->udp || !quic_addr_equal(&local, &paths->local)) {
 		alt->udp = us;
 		alt->new_local = 1;
 	} else {
@@ -538,7 +542,7 @@ void quic_path_pref_prepare(struct sock *sk)
 /* Client, handshake confirmed: validate the path set up above. */
 void quic_path_pref_start(struct sock *sk)
 {
-	struct quic_path_alt *alt = &quic_sk(sk)->alt;
+	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
 	if (!alt->active || !alt->pref || alt->validating)
 		return;
@@ -553,7 +557,7 @@ void quic_set_local(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);
 
-	quic_sk(sk)->local = *a;
+	quic_paths(sk)->local = *a;
 	sk_dst_reset(sk);
 	inet->inet_num = ntohs(quic_addr_port(a));
 	inet->inet_sport = quic_addr_port(a);
@@ -576,7 +580,7 @@ void quic_set_peer(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);
 
-	quic_sk(sk)->peer = *a;
+	quic_paths(sk)->peer = *a;
 	sk_dst_reset(sk);
 	inet->inet_dport = quic_addr_port(a);
 	if (a->sa.sa_family == AF_INET6) {

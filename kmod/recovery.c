@@ -31,7 +31,7 @@ static void quic_recovery_trace_cwnd(struct sock *sk, u8 event)
 	if (!trace_quic_cwnd_update_enabled())
 		return;
 	for (space = 0; space < QUIC_PN_MAX; space++)
-		in_flight += qs->space[space].bytes_in_flight;
+		in_flight += quic_pnspace(sk, space)->bytes_in_flight;
 	trace_quic_cwnd_update(sk, qs->cong.cwnd, qs->cong.ssthresh, in_flight,
 			       event);
 }
@@ -58,7 +58,7 @@ static void quic_sent_remove(struct quic_pnspace *s, struct quic_sent_pkt *sp)
 static void quic_recovery_detect_lost(struct sock *sk, u8 space, u64 now)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
+	struct quic_pnspace *s = quic_pnspace(sk, space);
 	u64 delay = quic_rtt_loss_delay(&qs->rtt), run = 0, pc;
 	struct quic_sent_pkt *sp, *tmp;
 	bool persistent = false, later, by_pn;
@@ -121,7 +121,7 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 			  const struct quic_ack_range *ranges, u32 nr, u64 delay)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
+	struct quic_pnspace *s = quic_pnspace(sk, space);
 	struct quic_sent_pkt *sp, *tmp;
 	s64 largest = ranges[0].end;
 	bool eliciting = false, hs_done = false;
@@ -194,7 +194,7 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 static u64 quic_recovery_pto_time(struct sock *sk, u8 space)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = &qs->space[space];
+	struct quic_pnspace *s = quic_pnspace(sk, space);
 	u64 pto = quic_rtt_pto(&qs->rtt);
 
 	if (s->discarded || !s->ack_eliciting_in_flight)
@@ -224,7 +224,7 @@ void quic_recovery_set_timer(struct sock *sk)
 		return;
 	}
 	for (space = 0; space < QUIC_PN_MAX; space++) {
-		x = qs->space[space].loss_time;
+		x = quic_pnspace(sk, space)->loss_time;
 		if (x && (!t || x < t))
 			t = x;
 	}
@@ -241,7 +241,7 @@ void quic_recovery_set_timer(struct sock *sk)
 		}
 	}
 	if (!t && !quic_is_serv(sk) && !qs->confirmed &&
-	    qs->space[QUIC_PN_INITIAL].next_pn &&
+	    quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn &&
 	    sk->sk_state == QUIC_SS_ESTABLISHING) {
 		/* RFC 9002 6.2.2.1: client anti-deadlock probe */
 		t = quic_now() + (quic_rtt_pto(&qs->rtt) <<
@@ -269,7 +269,7 @@ void quic_recovery_timeout(struct sock *sk)
 	u8 space, pick = QUIC_PN_MAX;
 
 	for (space = 0; space < QUIC_PN_MAX; space++) {
-		x = qs->space[space].loss_time;
+		x = quic_pnspace(sk, space)->loss_time;
 		if (x && (!t || x < t)) {
 			t = x;
 			pick = space;
@@ -293,7 +293,7 @@ void quic_recovery_timeout(struct sock *sk)
 		if (quic_is_serv(sk))
 			goto out;
 		/* anti-deadlock: a Handshake packet if we can, else Initial */
-		pick = qs->crypto[QUIC_CRYPTO_HANDSHAKE].tx_ready ?
+		pick = quic_keys(sk, QUIC_CRYPTO_HANDSHAKE)->tx_ready ?
 		       QUIC_PN_HANDSHAKE : QUIC_PN_INITIAL;
 	}
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_PTO);

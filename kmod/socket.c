@@ -28,12 +28,12 @@ static void quic_ku_work(struct work_struct *work)
 	struct sock *sk = &qs->inet.sk;
 
 	lock_sock(sk);
-	quic_crypto_key_update_prepare(&qs->crypto[QUIC_CRYPTO_APP]);
+	quic_crypto_key_update_prepare(quic_keys(sk, QUIC_CRYPTO_APP));
 	/* RFC 9001 6.6: rotate before the confidentiality limit */
 	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
-	    quic_crypto_key_update_due(&qs->crypto[QUIC_CRYPTO_APP]) &&
-	    !quic_crypto_key_update(&qs->crypto[QUIC_CRYPTO_APP]))
-		trace_quic_key_update(sk, quic_crypto_key_phase(&qs->crypto[QUIC_CRYPTO_APP]),
+	    quic_crypto_key_update_due(quic_keys(sk, QUIC_CRYPTO_APP)) &&
+	    !quic_crypto_key_update(quic_keys(sk, QUIC_CRYPTO_APP)))
+		trace_quic_key_update(sk, quic_crypto_key_phase(quic_keys(sk, QUIC_CRYPTO_APP)),
 				      true);
 	release_sock(sk);
 	sock_put(sk);
@@ -41,6 +41,8 @@ static void quic_ku_work(struct work_struct *work)
 
 static int quic_init_sock(struct sock *sk)
 {
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
 
@@ -56,17 +58,17 @@ static int quic_init_sock(struct sock *sk)
 	quic_tp_init_local(&qs->local_tp);
 	quic_tp_init_peer(&qs->remote_tp);
 	for (i = 0; i < QUIC_PN_MAX; i++) {
-		quic_pnspace_init(&qs->space[i]);
-		quic_inq_init(&qs->cin[i]);
-		skb_queue_head_init(&qs->pending[i]);
+		quic_pnspace_init(quic_pnspace(sk, i));
+		quic_inq_init(&inq->cin[i]);
+		skb_queue_head_init(&inq->pending[i]);
 	}
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 	quic_streams_init(sk);
 	quic_cong_init(&qs->cong, QUIC_CONG_ALG_RENO, QUIC_MAX_DGRAM);
 	quic_timer_init(sk);
 	INIT_WORK(&qs->ku_work, quic_ku_work);
-	qs->local.sa.sa_family = sk->sk_family;
-	qs->peer.sa.sa_family = sk->sk_family;
+	paths->local.sa.sa_family = sk->sk_family;
+	paths->peer.sa.sa_family = sk->sk_family;
 
 	spin_lock_bh(&qn->sock_lock);
 	list_add_tail(&qs->node, &qn->sock_list);
@@ -94,6 +96,7 @@ static void quic_free_requests(struct sock *sk)
 
 static void quic_destroy_sock(struct sock *sk)
 {
+	struct quic_paths *paths = quic_paths(sk);
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
 
@@ -110,9 +113,9 @@ static void quic_destroy_sock(struct sock *sk)
 	quic_conn_free(sk);
 	quic_streams_free(sk);
 	quic_token_ctx_free(&qs->token_ctx);
-	if (qs->udp) {
-		quic_udp_sock_put(qs->udp);
-		qs->udp = NULL;
+	if (paths->udp) {
+		quic_udp_sock_put(paths->udp);
+		paths->udp = NULL;
 	}
 	release_sock(sk);
 	spin_lock_bh(&qn->sock_lock);
@@ -129,7 +132,7 @@ static int quic_hash(struct sock *sk)
 static void quic_unhash(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_udp_sock *us = qs->udp;
+	struct quic_udp_sock *us = quic_paths(sk)->udp;
 
 	if (us && !list_empty(&qs->listen_node)) {
 		spin_lock_bh(&us->lock);
@@ -229,7 +232,7 @@ static int __quic_bind(struct sock *sk, const union quic_addr *a)
 	us = quic_udp_sock_get(sk, a);
 	if (IS_ERR(us))
 		return PTR_ERR(us);
-	qs->udp = us;
+	quic_paths(sk)->udp = us;
 	qs->bound = 1;
 	quic_set_local(sk, &us->addr);
 	return 0;
@@ -280,7 +283,7 @@ static int quic_connect(struct sock *sk, struct sockaddr *addr, int addr_len)
 		goto out;
 	err = -EINVAL;
 	if (sk->sk_state != QUIC_SS_CLOSED || quic_is_serv(sk) ||
-	    qs->scids[0] || (sk->sk_shutdown & SEND_SHUTDOWN))
+	    quic_cids(sk)->scids[0] || (sk->sk_shutdown & SEND_SHUTDOWN))
 		goto out;
 	err = quic_get_user_addr(sk, &peer, addr, addr_len);
 	if (err)
@@ -293,7 +296,7 @@ static int quic_connect(struct sock *sk, struct sockaddr *addr, int addr_len)
 		if (err)
 			goto out;
 	}
-	local = qs->local;
+	local = quic_paths(sk)->local;
 	err = quic_addr_route_saddr(sk, &peer, &local);
 	if (err)
 		goto out;
@@ -350,7 +353,7 @@ static int quic_listen(struct socket *sock, int backlog)
 		goto out;
 	}
 	err = -EINVAL;
-	if (sk->sk_state != QUIC_SS_CLOSED || qs->scids[0] ||
+	if (sk->sk_state != QUIC_SS_CLOSED || quic_cids(sk)->scids[0] ||
 	    sk->sk_shutdown)
 		goto out;
 	if (!qs->bound) {
@@ -363,7 +366,7 @@ static int quic_listen(struct socket *sock, int backlog)
 		if (err)
 			goto out;
 	}
-	us = qs->udp;
+	us = quic_paths(sk)->udp;
 	spin_lock_bh(&us->lock);
 	list_for_each_entry(l, &us->listeners, listen_node) {
 		struct sock *lsk = &l->inet.sk;
@@ -452,10 +455,10 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	qs->local_tp = lqs->local_tp;
 	memcpy(qs->alpn, lqs->alpn, sizeof(qs->alpn));
 	qs->alpn_len = lqs->alpn_len;
-	qs->events = lqs->events;
+	quic_inq(newsk)->events = quic_inq(sk)->events;
 	qs->is_serv = 1;
 	qs->bound = 1;
-	qs->udp = quic_udp_sock_hold(lqs->udp);
+	quic_paths(newsk)->udp = quic_udp_sock_hold(quic_paths(sk)->udp);
 	quic_set_local(newsk, &req->local);
 	quic_set_peer(newsk, &req->peer);
 
@@ -471,7 +474,7 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	list_del(&req->list);
 	sk_acceptq_removed(sk);
 	/* the client keeps using its first DCID until it hears from us */
-	qs->odcid_entry = quic_cid_add(newsk, &req->dcid, 0, &req->peer);
+	quic_cids(newsk)->odcid_entry = quic_cid_add(newsk, &req->dcid, 0, &req->peer);
 	spin_unlock_bh(&lqs->req_lock);
 
 	while ((skb = __skb_dequeue(&req->pkts)))
@@ -535,8 +538,8 @@ again:
 	req = list_first_entry(&qs->reqs, struct quic_request, list);
 	spin_unlock_bh(&qs->req_lock);
 	newsk = quic_accept_request(sk, req, arg->kern, &err);
-	if (newsk && quic_sk(newsk)->space[QUIC_PN_INITIAL].largest_recv < 0 &&
-	    !quic_sk(newsk)->space[QUIC_PN_INITIAL].discarded) {
+	if (newsk && quic_pnspace(newsk, QUIC_PN_INITIAL)->largest_recv < 0 &&
+	    !quic_pnspace(newsk, QUIC_PN_INITIAL)->discarded) {
 		/* not one Initial could be opened: forged, drop it quietly */
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_REQDROPS);
 		lock_sock(newsk);
@@ -620,6 +623,7 @@ static int quic_stream_limit_wait(struct sock *sk, s64 id, u32 flags,
 static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 			     const struct quic_stream_info *sinfo)
 {
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	u32 flags = msg->msg_flags;
 	struct quic_stream *st;
@@ -656,15 +660,15 @@ static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 					   flags & MSG_QUIC_STREAM_FIN, &timeo);
 	}
 	/* MSG_MORE corks: a partial chunk waits for the next write */
-	qs->corked = !!(msg->msg_flags & MSG_MORE);
-	if (!qs->corked)
+	outq->corked = !!(msg->msg_flags & MSG_MORE);
+	if (!outq->corked)
 		quic_outq_flush(sk);
 	return n;
 }
 
 static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_handshake_info hinfo;
 	struct quic_stream_info sinfo;
 	bool has_hinfo = false, has_sinfo = false;
@@ -678,7 +682,7 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 		return err;
 
 	lock_sock(sk);
-	if (has_hinfo && qs->draining) {
+	if (has_hinfo && quic_close_state(sk)->draining) {
 		/* the peer closed: handshake data would never be sent (RFC
 		 * 9000 10.2.2); see quic_conn_set_secret()
 		 */
@@ -704,8 +708,8 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	if (level != QUIC_CRYPTO_INITIAL && level != QUIC_CRYPTO_HANDSHAKE &&
 	    level != QUIC_CRYPTO_APP)
 		goto out;
-	if (!qs->crypto[level].tx_ready ||
-	    qs->space[quic_level_space(level)].discarded)
+	if (!quic_keys(sk, level)->tx_ready ||
+	    quic_pnspace(sk, quic_level_space(level))->discarded)
 		goto out;
 	if (len > QUIC_CRYPTO_OUT_MAX) {
 		err = -EMSGSIZE;
@@ -716,8 +720,8 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	if (err)
 		goto out;
 	/* MSG_MORE batches a flight so it can share datagrams */
-	qs->corked = !!(msg->msg_flags & MSG_MORE);
-	if (!qs->corked)
+	outq->corked = !!(msg->msg_flags & MSG_MORE);
+	if (!outq->corked)
 		quic_outq_flush(sk);
 	err = len;
 out:
@@ -928,6 +932,7 @@ static int quic_copy_in(void *dst, size_t size, sockptr_t optval,
 static int quic_sockopt_event_set(struct sock *sk, sockptr_t optval,
 				  unsigned int optlen)
 {
+	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_event_option opt;
 	int err;
 
@@ -937,9 +942,9 @@ static int quic_sockopt_event_set(struct sock *sk, sockptr_t optval,
 	if (!opt.type || opt.type >= QUIC_EVENT_MAX)
 		return -EINVAL;
 	if (opt.on)
-		quic_sk(sk)->events |= BIT(opt.type);
+		inq->events |= BIT(opt.type);
 	else
-		quic_sk(sk)->events &= ~BIT(opt.type);
+		inq->events &= ~BIT(opt.type);
 	return 0;
 }
 
@@ -974,20 +979,20 @@ static int quic_sockopt_tp_set(struct sock *sk, sockptr_t optval,
 static int quic_sockopt_ticket_set(struct sock *sk, sockptr_t optval,
 				   unsigned int optlen)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_inqueue *inq = quic_inq(sk);
 
 	if (optlen < QUIC_TICKET_KEY_LEN || optlen > QUIC_TICKET_MAX_LEN)
 		return -EINVAL;
 	if (quic_is_listen(sk))
 		return -EINVAL;
-	if (!qs->ticket) {
-		qs->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
-		if (!qs->ticket)
+	if (!inq->ticket) {
+		inq->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
+		if (!inq->ticket)
 			return -ENOMEM;
 	}
-	if (copy_from_sockptr(qs->ticket, optval, optlen))
+	if (copy_from_sockptr(inq->ticket, optval, optlen))
 		return -EFAULT;
-	qs->ticket_len = optlen;
+	inq->ticket_len = optlen;
 	return 0;
 }
 
@@ -1012,7 +1017,7 @@ static int quic_sockopt_tp_ext_set(struct sock *sk, sockptr_t optval,
 
 	if (optlen > QUIC_TP_EXT_MAX_LEN)
 		return -EINVAL;
-	if (sk->sk_state == QUIC_SS_CLOSED && quic_sk(sk)->draining)
+	if (sk->sk_state == QUIC_SS_CLOSED && quic_close_state(sk)->draining)
 		return 0;	/* as for CRYPTO_SECRET */
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return -EINVAL;
@@ -1028,7 +1033,7 @@ static int quic_sockopt_tp_ext_set(struct sock *sk, sockptr_t optval,
 
 static int quic_sockopt_key_update(struct sock *sk)
 {
-	struct quic_crypto *c = &quic_sk(sk)->crypto[QUIC_CRYPTO_APP];
+	struct quic_crypto *c = quic_keys(sk, QUIC_CRYPTO_APP);
 	int err;
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHED)
@@ -1135,7 +1140,7 @@ static int quic_sockopt_close_set(struct sock *sk, sockptr_t optval,
 	c.phrase[QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1] = '\0';
 	memset(c.reserved, 0, sizeof(c.reserved));
 	c.frame = 0;	/* an application close carries no frame type */
-	quic_sk(sk)->local_close = c;
+	quic_close_state(sk)->local = c;
 	return 0;
 }
 
@@ -1297,7 +1302,7 @@ static int quic_sockopt_event_get(struct sock *sk, int len, sockptr_t optval,
 		return -EFAULT;
 	if (!opt.type || opt.type >= QUIC_EVENT_MAX)
 		return -EINVAL;
-	opt.on = !!(quic_sk(sk)->events & BIT(opt.type));
+	opt.on = !!(quic_inq(sk)->events & BIT(opt.type));
 	return quic_copy_out(optval, optlen, len, &opt, sizeof(opt));
 }
 
@@ -1387,37 +1392,39 @@ out:
 static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 				   sockptr_t optlen)
 {
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	const void *addr;
 	int n, err;
 
 	if (quic_is_listen(sk))
 		return -EPIPE;
-	if (quic_is_serv(sk) && !qs->ticket_len) {
+	if (quic_is_serv(sk) && !inq->ticket_len) {
 		if (!qs->token_ctx.aead)
 			return -EPIPE;
-		if (!qs->ticket) {
-			qs->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
-			if (!qs->ticket)
+		if (!inq->ticket) {
+			inq->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
+			if (!inq->ticket)
 				return -ENOMEM;
 		}
-		if (qs->peer.sa.sa_family == AF_INET6) {
-			addr = &qs->peer.v6.sin6_addr;
+		if (paths->peer.sa.sa_family == AF_INET6) {
+			addr = &paths->peer.v6.sin6_addr;
 			n = sizeof(struct in6_addr);
 		} else {
-			addr = &qs->peer.v4.sin_addr;
+			addr = &paths->peer.v4.sin_addr;
 			n = sizeof(struct in_addr);
 		}
 		err = quic_session_ticket_key(qs->token_ctx.secret, addr, n,
-					      qs->ticket);
+					      inq->ticket);
 		if (err)
 			return err;
-		qs->ticket_len = QUIC_TICKET_KEY_LEN;
+		inq->ticket_len = QUIC_TICKET_KEY_LEN;
 	}
-	n = qs->ticket_len;
+	n = inq->ticket_len;
 	if (len < n)
 		return -EINVAL;
-	if (n && copy_to_sockptr(optval, qs->ticket, n))
+	if (n && copy_to_sockptr(optval, inq->ticket, n))
 		return -EFAULT;
 	if (copy_to_sockptr(optlen, &n, sizeof(n)))
 		return -EFAULT;
@@ -1468,6 +1475,7 @@ static int quic_sockopt_cid_get(struct sock *sk, int len, sockptr_t optval,
 int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
 		       sockptr_t optlen)
 {
+	struct quic_close_state *cs = quic_close_state(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_connection_close c;
 	struct quic_config cfg;
@@ -1505,7 +1513,7 @@ int quic_do_getsockopt(struct sock *sk, int optname, sockptr_t optval,
 		break;
 	case QUIC_SOCKOPT_CONNECTION_CLOSE:
 		/* the peer's reason once it closed, else ours (as set) */
-		c = qs->draining ? qs->peer_close : qs->local_close;
+		c = cs->draining ? cs->peer : cs->local;
 		err = quic_copy_out(optval, optlen, len, &c, sizeof(c));
 		break;
 	case QUIC_SOCKOPT_TRANSPORT_PARAM_EXT:

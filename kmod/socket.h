@@ -13,6 +13,9 @@
 #include <net/tcp_states.h>
 
 #include "udp.h"
+#include "path.h"
+#include "packet.h"
+#include "connection.h"
 #include "connid.h"
 #include "crypto.h"
 #include "tp.h"
@@ -36,10 +39,6 @@ enum quic_state {
 #define QUIC_ALPN_MAX_LEN	128	/* comma-separated form, as set */
 #define QUIC_USER_TOKEN_MAX	120
 #define QUIC_OPT_MAX_LEN	4096
-#define QUIC_SCID_MAX		16	/* source CID slots: issued and retiring */
-#define QUIC_SCID_ISSUE_MAX	8	/* unretired source CIDs we issue */
-#define QUIC_DCID_MAX		8	/* spare peer CIDs we store */
-#define QUIC_RETIRE_MAX		16	/* RETIRE_CONNECTION_IDs owed */
 #define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
 #define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
 #define QUIC_MAX_DGRAM_CAP	15360	/* once established, within the path MTU */
@@ -57,55 +56,14 @@ struct quic_request {
 	struct sk_buff_head pkts;
 };
 
-struct quic_dcid_entry {
-	u64 seq;
-	struct quic_conn_id cid;
-	u8 token[QUIC_RESET_TOKEN_LEN];
-};
-
-/* The second path of a connection while it is validated (RFC 9000 8.2,
- * 9): a new local address (our migration, or the server's preferred
- * address a packet arrived on), a new peer address (the peer migrated, or
- * a client moves to the server's preferred address), or both.  It becomes
- * the connection's path once a PATH_RESPONSE echoes @challenge, or at
- * once when only our local address changed under a validated peer.
- */
-struct quic_path_alt {
-	struct quic_udp_sock *udp;	/* @new_local: its UDP socket (held) */
-	union quic_addr local;
-	union quic_addr peer;
-	struct quic_conn_id dcid;	/* used on this path (RFC 9000 9.5) */
-	u64 dcid_seq;
-	u8 dcid_token[QUIC_RESET_TOKEN_LEN];
-	u64 rx_bytes;			/* anti-amplification on this path */
-	u64 tx_bytes;
-	u8 challenge[8];
-	u8 tries;
-	u8 active:1;			/* the slot is in use */
-	u8 validating:1;		/* PATH_CHALLENGE outstanding */
-	u8 spare_dcid:1;		/* @dcid was a spare, not the active */
-	u8 new_local:1;			/* @udp and @local replace ours */
-	u8 new_peer:1;			/* @peer replaces the peer's */
-	u8 limited:1;			/* @peer unvalidated: 3x what it sent */
-	u8 pref:1;			/* client: to the preferred address */
-};
-
 struct quic_sock {
 	struct inet_sock inet;
 	struct list_head node;		/* in quic_net->sock_list */
 	struct list_head listen_node;	/* in quic_udp_sock->listeners */
 
-	struct quic_udp_sock *udp;	/* the bound UDP tunnel socket */
-	union quic_addr local;		/* bound (or chosen) local address */
-	union quic_addr peer;		/* connected peer */
-	union quic_addr dst_saddr;	/* source of the route in sk_dst_cache */
-	u32 dst_cookie;			/* of that route (IPv6) */
-
 	struct quic_config config;
 	struct quic_tp local_tp;
 	struct quic_tp remote_tp;
-	struct quic_connection_close local_close;  /* sent on close() */
-	struct quic_connection_close peer_close;   /* received from the peer */
 
 	u8 alpn[QUIC_ALPN_MAX_LEN + 1];	/* comma-separated, NUL-terminated */
 	u8 alpn_len;
@@ -113,108 +71,38 @@ struct quic_sock {
 					 * server: in NEW_TOKEN
 					 */
 	u8 token_len;
-	u32 events;			/* enabled quic_event_type bits */
 
 	u8 is_serv:1;			/* listener or accepted socket */
 	u8 bound:1;
+	u8 confirmed:1;			/* handshake confirmed */
+	u8 rtp_set:1;			/* peer's transport params known */
+	u8 early_ok:1;			/* client: remembered TPs, 0-RTT usable */
+	u8 early_used:1;		/* client: streams/data under them */
+	u8 waiters;			/* tasks asleep in quic_sk_wait() */
 
 	/* listener */
 	spinlock_t req_lock;		/* protects reqs */
 	struct list_head reqs;		/* quic_request, oldest first */
 	struct quic_token_ctx token_ctx;
 
-	/* connection IDs */
-	struct quic_conn_id scid;	/* the one in our long headers */
-	struct quic_conn_id dcid;	/* the one we send to */
-	struct quic_conn_id odcid;	/* the client's first DCID */
-	struct quic_cid_entry *scids[QUIC_SCID_MAX];
-	struct quic_cid_entry *odcid_entry;
-	u64 scid_next_seq;
-	u64 scid_prior_to;		/* our Retire Prior To */
-	u64 scid_active;		/* the highest of: the ID number the
-					 * peer uses, the one the user set
-					 */
-	struct quic_dcid_entry dcids[QUIC_DCID_MAX];	/* spares */
-	u8 dcid_count;
-	u16 new_cid_pending;		/* bitmap of scids[] to announce */
-	u64 dcid_seq;			/* number of @dcid */
-	u64 dcid_prior_to;		/* the peer's largest Retire Prior To */
-	u8 dcid_token[QUIC_RESET_TOKEN_LEN];	/* of @dcid, once switched */
-	u64 retire[QUIC_RETIRE_MAX];	/* RETIRE_CONNECTION_IDs to send */
-	u8 retire_count;
-
-	/* migration: the path being validated (path.c) */
-	struct quic_path_alt alt;
-	struct quic_udp_sock *old_udp;	/* the local path left behind */
-	union quic_addr old_local;	/* its address */
-	union quic_addr old_peer;	/* the peer address we left */
-	struct quic_udp_sock *pref_udp;	/* server: bound preferred address */
-	union quic_addr pref_local;	/* server: that address */
-	union quic_addr rx_from;	/* source of the datagram processed */
-	union quic_addr rx_to;		/* its destination */
-	const struct quic_conn_id *rx_dcid;	/* DCID of the packet processed */
-	struct sk_buff *rx_skb;		/* the datagram processed (decrypted) */
-	u32 rx_len;			/* length of the datagram processed */
-
-	/* packet protection, per QUIC_CRYPTO_* level */
-	struct quic_crypto crypto[QUIC_CRYPTO_MAX];
+	/* the state of each concern, reached through its accessor below */
+	struct quic_cids cids;
+	struct quic_paths paths;
+	struct quic_rx rx;
+	struct quic_crypto crypto[QUIC_CRYPTO_MAX];	/* per level */
 	u32 version;
-
-	/* per packet number space */
 	struct quic_pnspace space[QUIC_PN_MAX];
-	struct quic_crypto_out cout[QUIC_PN_MAX];
-	struct quic_crypto_in cin[QUIC_PN_MAX];
-	struct sk_buff_head pending[QUIC_PN_MAX];  /* packets awaiting keys */
-
-	/* streams, flow control, datagrams */
+	struct quic_outqueue outq;
+	struct quic_inqueue inq;
 	struct quic_stream_table streams;
 	struct quic_cong cong;
 	u32 mss;			/* datagram size once established */
-
-	/* loss recovery */
 	struct quic_rtt rtt;
 	u8 pto_count;
-	u8 probe_mask;			/* spaces owing a probe after a PTO */
-
-	/* anti-amplification (server, before the address is validated) */
-	u64 rx_bytes;
-	u64 tx_bytes;
-
-	struct timer_list timers[QUIC_TIMER_MAX];
-	struct hrtimer pace_timer;	/* the next paced datagram is due */
-	unsigned long deferred;		/* QUIC_DEFERRED_* for release_cb */
+	struct quic_timers timers;
 	struct work_struct ku_work;	/* key update preparation */
 	u64 idle_timeout;		/* us, effective */
-
-	u8 *ticket;			/* APP-level CRYPTO data (NST) */
-	u32 ticket_len;
-
-	u8 path_response[8];
-	u32 close_errcode;		/* transport close we send */
-	u8 close_resends;
-	u64 close_frame;
-
-	u8 addr_validated:1;
-	u8 got_peer_scid:1;		/* client: dcid taken from the server */
-	u8 hs_done_pending:1;		/* server: HANDSHAKE_DONE to send */
-	u8 new_token_pending:1;		/* server: NEW_TOKEN (@token) to send */
-	u8 new_token_inflight:1;	/* server: sent, not yet acknowledged */
-	u8 confirmed:1;			/* handshake confirmed */
-	u8 path_response_pending:1;
-	u8 close_app:1;			/* close with 0x1d */
-	u8 closing:1;			/* CONNECTION_CLOSE to send / sent */
-	u8 draining:1;			/* peer closed: send nothing */
-	u8 ack_eliciting_sent:1;	/* since the last packet received */
-	u8 rtp_set:1;			/* peer's transport params known */
-	u8 corked:1;			/* MSG_MORE: hold CRYPTO data back */
-	u8 dcid_token_set:1;
-	u8 rx_from_set:1;		/* rx_from is known (not a replay) */
-	u8 rx_non_probing:1;		/* the packet had non-probing frames */
-	u8 pace_wait:1;			/* data held back by pacing */
-	u8 pace_blocked:1;		/* flush: the pacing clock is ahead */
-	u8 early_ok:1;			/* client: remembered TPs, 0-RTT usable */
-	u8 early_used:1;		/* client: streams/data under them */
-	u8 waiters;			/* tasks asleep in quic_sk_wait() */
+	struct quic_close_state close;
 };
 
 struct quic6_sock {
@@ -225,6 +113,54 @@ struct quic6_sock {
 static inline struct quic_sock *quic_sk(const struct sock *sk)
 {
 	return (struct quic_sock *)sk;
+}
+
+static inline struct quic_cids *quic_cids(const struct sock *sk)
+{
+	return &quic_sk(sk)->cids;
+}
+
+static inline struct quic_paths *quic_paths(const struct sock *sk)
+{
+	return &quic_sk(sk)->paths;
+}
+
+static inline struct quic_rx *quic_rx(const struct sock *sk)
+{
+	return &quic_sk(sk)->rx;
+}
+
+/* the packet protection keys of encryption level @level (QUIC_CRYPTO_*) */
+static inline struct quic_crypto *quic_keys(const struct sock *sk, u8 level)
+{
+	return &quic_sk(sk)->crypto[level];
+}
+
+/* packet number space @space (QUIC_PN_*) */
+static inline struct quic_pnspace *quic_pnspace(const struct sock *sk,
+						u8 space)
+{
+	return &quic_sk(sk)->space[space];
+}
+
+static inline struct quic_outqueue *quic_outq(const struct sock *sk)
+{
+	return &quic_sk(sk)->outq;
+}
+
+static inline struct quic_inqueue *quic_inq(const struct sock *sk)
+{
+	return &quic_sk(sk)->inq;
+}
+
+static inline struct quic_timers *quic_timers(const struct sock *sk)
+{
+	return &quic_sk(sk)->timers;
+}
+
+static inline struct quic_close_state *quic_close_state(const struct sock *sk)
+{
+	return &quic_sk(sk)->close;
 }
 
 /* sk_wait_event() for a task that sleeps until the peer's datagrams change
@@ -258,27 +194,26 @@ static inline void quic_timer_reset(struct sock *sk, u8 id, u64 timeout_us)
 {
 	unsigned long t = usecs_to_jiffies(min_t(u64, timeout_us, U32_MAX));
 
-	sk_reset_timer(sk, &quic_sk(sk)->timers[id], jiffies + max(t, 1UL));
+	sk_reset_timer(sk, &quic_timers(sk)->t[id], jiffies + max(t, 1UL));
 }
 
 static inline void quic_timer_stop(struct sock *sk, u8 id)
 {
-	sk_stop_timer(sk, &quic_sk(sk)->timers[id]);
+	sk_stop_timer(sk, &quic_timers(sk)->t[id]);
 }
 
 static inline void quic_timer_stop_all(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	u8 id;
 
 	for (id = 0; id < QUIC_TIMER_MAX; id++)
 		quic_timer_stop(sk, id);
 	/* a handler already running drops its own reference */
-	if (hrtimer_try_to_cancel(&qs->pace_timer) == 1)
+	if (hrtimer_try_to_cancel(&quic_timers(sk)->pace) == 1)
 		__sock_put(sk);
-	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred))
+	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &quic_timers(sk)->deferred))
 		__sock_put(sk);
-	qs->pace_wait = 0;
+	quic_outq(sk)->pace_wait = 0;
 }
 
 /**
@@ -290,7 +225,7 @@ static inline void quic_timer_stop_all(struct sock *sk)
  */
 static inline void quic_timer_pace_arm(struct sock *sk, u64 when_ns)
 {
-	struct hrtimer *t = &quic_sk(sk)->pace_timer;
+	struct hrtimer *t = &quic_timers(sk)->pace;
 
 	if (hrtimer_is_queued(t))
 		return;

@@ -22,11 +22,9 @@
 
 static void quic_timer_run(struct sock *sk, u8 id)
 {
-	struct quic_sock *qs = quic_sk(sk);
-
 	bh_lock_sock(sk);
 	if (sock_owned_by_user(sk)) {
-		sk_reset_timer(sk, &qs->timers[id], jiffies + 1);
+		sk_reset_timer(sk, &quic_timers(sk)->t[id], jiffies + 1);
 		goto out;
 	}
 	if (sock_flag(sk, SOCK_DEAD) ||
@@ -41,7 +39,7 @@ static void quic_timer_run(struct sock *sk, u8 id)
 		quic_conn_idle_timeout(sk);
 		break;
 	case QUIC_TIMER_ACK:
-		qs->space[QUIC_PN_APP].ack_immediate = 1;
+		quic_pnspace(sk, QUIC_PN_APP)->ack_immediate = 1;
 		quic_outq_flush(sk);
 		break;
 	case QUIC_TIMER_PATH:
@@ -55,42 +53,42 @@ out:
 
 static void quic_timer_loss(struct timer_list *t)
 {
-	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_LOSS]);
+	struct quic_sock *qs = from_timer(qs, t, timers.t[QUIC_TIMER_LOSS]);
 
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_LOSS);
 }
 
 static void quic_timer_idle(struct timer_list *t)
 {
-	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_IDLE]);
+	struct quic_sock *qs = from_timer(qs, t, timers.t[QUIC_TIMER_IDLE]);
 
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_IDLE);
 }
 
 static void quic_timer_ack(struct timer_list *t)
 {
-	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_ACK]);
+	struct quic_sock *qs = from_timer(qs, t, timers.t[QUIC_TIMER_ACK]);
 
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_ACK);
 }
 
 static void quic_timer_path(struct timer_list *t)
 {
-	struct quic_sock *qs = from_timer(qs, t, timers[QUIC_TIMER_PATH]);
+	struct quic_sock *qs = from_timer(qs, t, timers.t[QUIC_TIMER_PATH]);
 
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_PATH);
 }
 
 static enum hrtimer_restart quic_timer_pace(struct hrtimer *t)
 {
-	struct quic_sock *qs = container_of(t, struct quic_sock, pace_timer);
+	struct quic_sock *qs = container_of(t, struct quic_sock, timers.pace);
 	struct sock *sk = &qs->inet.sk;
 
 	bh_lock_sock(sk);
 	if (!sock_owned_by_user(sk)) {
 		if (!sock_flag(sk, SOCK_DEAD))
 			quic_outq_flush(sk);
-	} else if (!test_and_set_bit(QUIC_DEFERRED_PACE, &qs->deferred)) {
+	} else if (!test_and_set_bit(QUIC_DEFERRED_PACE, &quic_timers(sk)->deferred)) {
 		sock_hold(sk);	/* dropped by quic_release_cb() */
 	}
 	bh_unlock_sock(sk);
@@ -101,11 +99,11 @@ static enum hrtimer_restart quic_timer_pace(struct hrtimer *t)
 /* release_sock(): run what timers deferred while the user held the lock. */
 void quic_release_cb(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_timers *tm = quic_timers(sk);
 
-	if (!READ_ONCE(qs->deferred))	/* the common case: no atomic op */
+	if (!READ_ONCE(tm->deferred))	/* the common case: no atomic op */
 		return;
-	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &qs->deferred)) {
+	if (test_and_clear_bit(QUIC_DEFERRED_PACE, &tm->deferred)) {
 		if (!sock_flag(sk, SOCK_DEAD))
 			quic_outq_flush(sk);
 		__sock_put(sk);
@@ -114,14 +112,14 @@ void quic_release_cb(struct sock *sk)
 
 void quic_timer_init(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
+	struct quic_timers *tm = quic_timers(sk);
 
-	hrtimer_init(&qs->pace_timer, CLOCK_MONOTONIC,
+	hrtimer_init(&tm->pace, CLOCK_MONOTONIC,
 		     HRTIMER_MODE_ABS_PINNED_SOFT);
-	qs->pace_timer.function = quic_timer_pace;
+	tm->pace.function = quic_timer_pace;
 
-	timer_setup(&qs->timers[QUIC_TIMER_LOSS], quic_timer_loss, 0);
-	timer_setup(&qs->timers[QUIC_TIMER_IDLE], quic_timer_idle, 0);
-	timer_setup(&qs->timers[QUIC_TIMER_ACK], quic_timer_ack, 0);
-	timer_setup(&qs->timers[QUIC_TIMER_PATH], quic_timer_path, 0);
+	timer_setup(&tm->t[QUIC_TIMER_LOSS], quic_timer_loss, 0);
+	timer_setup(&tm->t[QUIC_TIMER_IDLE], quic_timer_idle, 0);
+	timer_setup(&tm->t[QUIC_TIMER_ACK], quic_timer_ack, 0);
+	timer_setup(&tm->t[QUIC_TIMER_PATH], quic_timer_path, 0);
 }
