@@ -318,6 +318,108 @@ static int quic_frame_datagram(struct sock *sk, u64 type, struct quic_reader *r)
 	return quic_inq_dgram_rcv(sk, data, len);
 }
 
+/* A frame only the server may send arrived at a server, or the reverse. */
+static int quic_frame_wrong_side(struct sock *sk, u64 type)
+{
+	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, type);
+	return -EPROTO;
+}
+
+/* NEW_TOKEN: kept for the user (TOKEN sockopt) and reported. */
+static int quic_frame_new_token(struct sock *sk, u64 type,
+				struct quic_reader *r)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	const u8 *p;
+	u64 v;
+
+	if (!quic_get_varint(r, &v) || !v || !quic_get_bytes(r, &p, v))
+		return -EINVAL;
+	if (quic_is_serv(sk))
+		return quic_frame_wrong_side(sk, type);
+	if (v <= QUIC_USER_TOKEN_MAX) {
+		memcpy(qs->token, p, v);
+		qs->token_len = v;
+		quic_inq_event(sk, QUIC_EVENT_NEW_TOKEN, p, v);
+	}
+	return 0;
+}
+
+/* PATH_CHALLENGE and PATH_RESPONSE: path validation's. */
+static int quic_frame_path(struct sock *sk, u64 type, struct quic_reader *r)
+{
+	const u8 *p;
+
+	if (!quic_get_bytes(r, &p, 8))
+		return -EINVAL;
+	if (type == QUIC_FRAME_PATH_CHALLENGE)
+		quic_path_challenge_rcv(sk, p);
+	else
+		quic_path_response_rcv(sk, p);
+	return 0;
+}
+
+/* One frame of @type, its type already read from @r.  Returns 0, -EINVAL
+ * for a malformed frame (the caller closes with FRAME_ENCODING_ERROR), or
+ * another negative errno once the connection is closed.
+ */
+static int quic_frame_handle(struct sock *sk, u8 level, u64 type,
+			     struct quic_reader *r)
+{
+	u64 v;
+
+	switch (type) {
+	case QUIC_FRAME_PADDING:
+		while (r->p < r->end && !*r->p)
+			r->p++;
+		return 0;
+	case QUIC_FRAME_PING:
+		return 0;
+	case QUIC_FRAME_ACK:
+	case QUIC_FRAME_ACK_ECN:
+		return quic_frame_ack(sk, level, type, r);
+	case QUIC_FRAME_CRYPTO:
+		return quic_frame_crypto(sk, level, r);
+	case QUIC_FRAME_NEW_TOKEN:
+		return quic_frame_new_token(sk, type, r);
+	case QUIC_FRAME_NEW_CONNECTION_ID:
+		return quic_frame_new_cid(sk, r);
+	case QUIC_FRAME_RETIRE_CONNECTION_ID:
+		if (!quic_get_varint(r, &v))
+			return -EINVAL;
+		return quic_conn_retire_scid(sk, v);
+	case QUIC_FRAME_PATH_CHALLENGE:
+	case QUIC_FRAME_PATH_RESPONSE:
+		return quic_frame_path(sk, type, r);
+	case QUIC_FRAME_CONNECTION_CLOSE:
+	case QUIC_FRAME_CONNECTION_CLOSE_APP:
+		return quic_frame_close(sk, type, r);	/* -ECONNRESET: closed */
+	case QUIC_FRAME_STREAM ... QUIC_FRAME_STREAM + 7:
+		return quic_frame_stream(sk, type, r);
+	case QUIC_FRAME_RESET_STREAM:
+	case QUIC_FRAME_STOP_SENDING:
+	case QUIC_FRAME_MAX_STREAM_DATA:
+	case QUIC_FRAME_STREAM_DATA_BLOCKED:
+		return quic_frame_stream_ctl(sk, type, r);
+	case QUIC_FRAME_MAX_DATA:
+	case QUIC_FRAME_MAX_STREAMS_BIDI:
+	case QUIC_FRAME_MAX_STREAMS_UNI:
+	case QUIC_FRAME_DATA_BLOCKED:
+	case QUIC_FRAME_STREAMS_BLOCKED_BIDI:
+	case QUIC_FRAME_STREAMS_BLOCKED_UNI:
+		return quic_frame_conn_ctl(sk, type, r);
+	case QUIC_FRAME_DATAGRAM:
+	case QUIC_FRAME_DATAGRAM_LEN:
+		return quic_frame_datagram(sk, type, r);
+	case QUIC_FRAME_HANDSHAKE_DONE:
+		if (quic_is_serv(sk))
+			return quic_frame_wrong_side(sk, type);
+		quic_conn_confirmed(sk);
+		return 0;
+	}
+	return -EINVAL;		/* unknown frame types (RFC 9000 12.4) */
+}
+
 /**
  * quic_frame_process - handle the frames of one unprotected packet
  * @sk: the connection (locked)
@@ -332,11 +434,9 @@ static int quic_frame_datagram(struct sock *sk, u64 type, struct quic_reader *r)
 int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		       bool *ack_eliciting)
 {
-	struct quic_rx *rx = quic_rx(sk);
 	struct quic_reader r = { payload, payload + len };
-	struct quic_sock *qs = quic_sk(sk);
-	u64 type, v;
-	const u8 *p;
+	struct quic_rx *rx = quic_rx(sk);
+	u64 type;
 	int err;
 
 	rx->non_probing = 0;
@@ -364,106 +464,7 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_RCV);
 		trace_quic_frame_recv(sk, level, type);
 
-		switch (type) {
-		case QUIC_FRAME_PADDING:
-			while (r.p < r.end && !*r.p)
-				r.p++;
-			err = 0;
-			break;
-		case QUIC_FRAME_PING:
-			err = 0;
-			break;
-		case QUIC_FRAME_ACK:
-		case QUIC_FRAME_ACK_ECN:
-			err = quic_frame_ack(sk, level, type, &r);
-			break;
-		case QUIC_FRAME_CRYPTO:
-			err = quic_frame_crypto(sk, level, &r);
-			break;
-		case QUIC_FRAME_NEW_TOKEN:
-			if (!quic_get_varint(&r, &v) || !v ||
-			    !quic_get_bytes(&r, &p, v)) {
-				err = -EINVAL;
-				break;
-			}
-			if (quic_is_serv(sk)) {
-				quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
-						type);
-				return -EPROTO;
-			}
-			if (v <= QUIC_USER_TOKEN_MAX) {
-				memcpy(qs->token, p, v);
-				qs->token_len = v;
-				quic_inq_event(sk, QUIC_EVENT_NEW_TOKEN, p, v);
-			}
-			err = 0;
-			break;
-		case QUIC_FRAME_NEW_CONNECTION_ID:
-			err = quic_frame_new_cid(sk, &r);
-			break;
-		case QUIC_FRAME_RETIRE_CONNECTION_ID:
-			if (!quic_get_varint(&r, &v)) {
-				err = -EINVAL;
-				break;
-			}
-			err = quic_conn_retire_scid(sk, v);
-			break;
-		case QUIC_FRAME_PATH_CHALLENGE:
-			if (!quic_get_bytes(&r, &p, 8)) {
-				err = -EINVAL;
-				break;
-			}
-			quic_path_challenge_rcv(sk, p);
-			err = 0;
-			break;
-		case QUIC_FRAME_PATH_RESPONSE:
-			if (!quic_get_bytes(&r, &p, 8)) {
-				err = -EINVAL;
-				break;
-			}
-			quic_path_response_rcv(sk, p);
-			err = 0;
-			break;
-		case QUIC_FRAME_CONNECTION_CLOSE:
-		case QUIC_FRAME_CONNECTION_CLOSE_APP:
-			err = quic_frame_close(sk, type, &r);
-			if (err == -ECONNRESET)
-				return err;
-			break;
-		case QUIC_FRAME_STREAM ... QUIC_FRAME_STREAM + 7:
-			err = quic_frame_stream(sk, type, &r);
-			break;
-		case QUIC_FRAME_RESET_STREAM:
-		case QUIC_FRAME_STOP_SENDING:
-		case QUIC_FRAME_MAX_STREAM_DATA:
-		case QUIC_FRAME_STREAM_DATA_BLOCKED:
-			err = quic_frame_stream_ctl(sk, type, &r);
-			break;
-		case QUIC_FRAME_MAX_DATA:
-		case QUIC_FRAME_MAX_STREAMS_BIDI:
-		case QUIC_FRAME_MAX_STREAMS_UNI:
-		case QUIC_FRAME_DATA_BLOCKED:
-		case QUIC_FRAME_STREAMS_BLOCKED_BIDI:
-		case QUIC_FRAME_STREAMS_BLOCKED_UNI:
-			err = quic_frame_conn_ctl(sk, type, &r);
-			break;
-		case QUIC_FRAME_DATAGRAM:
-		case QUIC_FRAME_DATAGRAM_LEN:
-			err = quic_frame_datagram(sk, type, &r);
-			break;
-		case QUIC_FRAME_HANDSHAKE_DONE:
-			if (quic_is_serv(sk)) {
-				quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION,
-						type);
-				return -EPROTO;
-			}
-			quic_conn_confirmed(sk);
-			err = 0;
-			break;
-		default:	/* unknown frame types (RFC 9000 12.4) */
-			err = -EINVAL;
-			break;
-		}
+		err = quic_frame_handle(sk, level, type, &r);
 		if (err == -EINVAL)
 			goto enc_err;
 		if (err)

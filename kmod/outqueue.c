@@ -775,144 +775,222 @@ static void quic_outq_ctrl_done(struct sock *sk, struct quic_sent_frame *f,
 	}
 }
 
-/* Write one packet of @space into @dg.  Return true if it was useful. */
-static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
-			    u64 now)
+/* The ACK frame @space owes, if any and if it fits.  0-RTT carries no
+ * ACK (RFC 9000 12.5).
+ */
+static void quic_outq_put_ack(struct sock *sk, struct quic_dgram *dg, u8 space,
+			      u64 now)
 {
-	struct quic_cids *ids = quic_cids(sk);
+	struct quic_pnspace *s = quic_pnspace(sk, space);
+	u8 *p = skb_tail_pointer(dg->skb), *end;
+	u64 delay;
+
+	if (!s->ack_pending)
+		return;
+	delay = now > s->largest_recv_time ? now - s->largest_recv_time : 0;
+	if (space == QUIC_PN_APP)
+		delay >>= quic_sk(sk)->local_tp.ack_delay_exponent;
+	end = quic_frame_put_ack(p, quic_dgram_room(dg), s->ranges,
+				 s->nr_ranges, delay);
+	if (end == p)
+		return;
+	skb_put(dg->skb, end - p);
+	s->ack_pending = 0;
+	s->ack_immediate = 0;
+	s->ack_eliciting_rcvd = 0;
+	if (space == QUIC_PN_APP)
+		quic_timer_stop(sk, QUIC_TIMER_ACK);
+}
+
+/* The connection's own 1-RTT frames: HANDSHAKE_DONE, NEW_TOKEN and
+ * PATH_RESPONSE, each if it is due and fits (what does not fit waits).
+ * Returns true if one was written.
+ */
+static bool quic_outq_put_conn_frames(struct sock *sk, struct quic_dgram *dg,
+				      struct quic_sent_pkt *sp)
+{
 	struct quic_paths *paths = quic_paths(sk);
 	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
-	struct quic_pnspace *s = quic_pnspace(sk, space);
-	struct quic_crypto_out *o = &outq->cout[space];
 	struct sk_buff *skb = dg->skb;
-	struct quic_sent_pkt *sp;
-	u32 room, n, hdr, start;
-	u8 *p, *base, level = quic_outq_level(sk, space);
-	bool early = level == QUIC_CRYPTO_EARLY;
-	bool eliciting = false;
+	bool put = false;
+	u32 n;
+
+	if (outq->hs_done_pending && quic_dgram_room(dg) >= 1) {
+		skb_put_u8(skb, QUIC_FRAME_HANDSHAKE_DONE);
+		outq->hs_done_pending = 0;
+		quic_sent_add_frame(sp, QUIC_FRAME_HANDSHAKE_DONE, 0, 0);
+		put = true;
+	}
+	n = quic_frame_new_token_len(qs->token_len);
+	if (outq->new_token_pending && quic_dgram_room(dg) >= n) {
+		quic_frame_put_new_token(skb_put(skb, n), qs->token,
+					 qs->token_len);
+		outq->new_token_pending = 0;
+		outq->new_token_inflight = 1;
+		quic_sent_add_frame(sp, QUIC_FRAME_NEW_TOKEN, 0, 0);
+		put = true;
+	}
+	if (paths->path_response_pending && quic_dgram_room(dg) >= 9) {
+		quic_frame_put_path(skb_put(skb, 9), QUIC_FRAME_PATH_RESPONSE,
+				    paths->path_response);
+		paths->path_response_pending = 0;
+		put = true;
+	}
+	return put;
+}
+
+/* NEW_CONNECTION_ID for our IDs not announced yet, and the
+ * RETIRE_CONNECTION_IDs we owe, as far as they fit.  Returns true if one
+ * was written.
+ */
+static bool quic_outq_put_cid_frames(struct sock *sk, struct quic_dgram *dg,
+				     struct quic_sent_pkt *sp)
+{
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_sock *qs = quic_sk(sk);
+	struct sk_buff *skb = dg->skb;
+	bool put = false;
+	u8 *p;
 	int i;
 
-	if (quic_pkt_begin(sk, dg, level, s->next_pn))
-		return false;
-	sp = kzalloc(sizeof(*sp), GFP_ATOMIC);
-	if (!sp)
-		goto undo;
-	start = skb->len;
-	base = skb_tail_pointer(skb);
-	p = base;
+	for (i = 0; i < QUIC_SCID_MAX && ids->new_cid_pending; i++) {
+		struct quic_cid_entry *e = ids->scids[i];
+		u8 token[QUIC_RESET_TOKEN_LEN] = {};
 
-	/* 0-RTT carries no ACK, CRYPTO, HANDSHAKE_DONE, PATH_RESPONSE or
-	 * RETIRE_CONNECTION_ID (RFC 9000 12.5)
-	 */
-	if (s->ack_pending && !early) {
-		u64 delay = now > s->largest_recv_time ?
-			    now - s->largest_recv_time : 0;
-
-		if (space == QUIC_PN_APP)
-			delay >>= qs->local_tp.ack_delay_exponent;
-		room = quic_dgram_room(dg);
-		p = quic_frame_put_ack(p, room, s->ranges, s->nr_ranges, delay);
-		if (p != base) {
-			s->ack_pending = 0;
-			s->ack_immediate = 0;
-			s->ack_eliciting_rcvd = 0;
-			if (space == QUIC_PN_APP)
-				quic_timer_stop(sk, QUIC_TIMER_ACK);
-		}
+		if (!(ids->new_cid_pending & BIT(i)))
+			continue;
+		if (quic_dgram_room(dg) < 48)
+			break;
+		ids->new_cid_pending &= ~BIT(i);
+		if (!e)
+			continue;
+		if (qs->token_ctx.hmac)
+			quic_stateless_reset_token(&qs->token_ctx, e->cid.data,
+						   e->cid.len, token);
+		/* Retire Prior To: at most the ID's own number (a late
+		 * resend)
+		 */
+		p = skb_tail_pointer(skb);
+		p = quic_frame_put_new_cid(p, e->seq,
+					   min(ids->scid_prior_to, e->seq),
+					   e->cid.data, e->cid.len, token);
+		skb_put(skb, p - skb_tail_pointer(skb));
+		quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID, i, 0);
+		put = true;
 	}
-	if (space == QUIC_PN_APP && !early) {
-		/* the ACK may have taken the room: what does not fit waits */
-		skb_put(skb, p - base);
-		base = p;
-		room = quic_dgram_room(dg);
-		if (outq->hs_done_pending && room >= 1) {
-			*p++ = QUIC_FRAME_HANDSHAKE_DONE;
-			room--;
-			outq->hs_done_pending = 0;
-			quic_sent_add_frame(sp, QUIC_FRAME_HANDSHAKE_DONE, 0, 0);
-			eliciting = true;
-		}
-		n = quic_frame_new_token_len(qs->token_len);
-		if (outq->new_token_pending && room >= n) {
-			p = quic_frame_put_new_token(p, qs->token,
-						     qs->token_len);
-			room -= n;
-			outq->new_token_pending = 0;
-			outq->new_token_inflight = 1;
-			quic_sent_add_frame(sp, QUIC_FRAME_NEW_TOKEN, 0, 0);
-			eliciting = true;
-		}
-		if (paths->path_response_pending && room >= 9) {
-			p = quic_frame_put_path(p, QUIC_FRAME_PATH_RESPONSE,
-						paths->path_response);
-			paths->path_response_pending = 0;
-			eliciting = true;
-		}
-		for (i = 0; i < QUIC_SCID_MAX && ids->new_cid_pending; i++) {
-			struct quic_cid_entry *e = ids->scids[i];
-			u8 token[QUIC_RESET_TOKEN_LEN] = {};
+	while (ids->retire_count && sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
+		u64 seq;
 
-			if (!(ids->new_cid_pending & BIT(i)))
-				continue;
-			skb_put(skb, p - base);
-			base = p;
-			if (quic_dgram_room(dg) < 48)
-				break;
-			ids->new_cid_pending &= ~BIT(i);
-			if (!e)
-				continue;
-			if (qs->token_ctx.hmac)
-				quic_stateless_reset_token(&qs->token_ctx,
-							   e->cid.data,
-							   e->cid.len, token);
-			/* Retire Prior To: at most the ID's own number (a
-			 * late resend)
-			 */
-			p = quic_frame_put_new_cid(p, e->seq,
-						   min(ids->scid_prior_to, e->seq),
-						   e->cid.data, e->cid.len,
-						   token);
-			quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID,
-					    i, 0);
-			eliciting = true;
-		}
-		while (ids->retire_count &&
-		       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
-			u64 seq;
-
-			skb_put(skb, p - base);
-			base = p;
-			if (quic_dgram_room(dg) < 16)
-				break;
-			seq = ids->retire[--ids->retire_count];
-			p = quic_frame_put_int(p, QUIC_FRAME_RETIRE_CONNECTION_ID,
-					       seq);
-			quic_sent_add_frame(sp, QUIC_FRAME_RETIRE_CONNECTION_ID,
-					    seq, 0);
-			eliciting = true;
-		}
+		if (quic_dgram_room(dg) < 16)
+			break;
+		seq = ids->retire[--ids->retire_count];
+		p = skb_tail_pointer(skb);
+		p = quic_frame_put_int(p, QUIC_FRAME_RETIRE_CONNECTION_ID, seq);
+		skb_put(skb, p - skb_tail_pointer(skb));
+		quic_sent_add_frame(sp, QUIC_FRAME_RETIRE_CONNECTION_ID, seq, 0);
+		put = true;
 	}
-	skb_put(skb, p - base);
+	return put;
+}
 
-	if (space == QUIC_PN_APP && quic_outq_put_app(sk, dg, sp))
-		eliciting = true;
+/* CRYPTO data of @space, as much as fits: lost ranges rewind o->sent, so
+ * this resends too.  Returns true if some was written.
+ */
+static bool quic_outq_put_crypto(struct sock *sk, struct quic_dgram *dg,
+				 struct quic_sent_pkt *sp, u8 space)
+{
+	struct quic_crypto_out *o = &quic_outq(sk)->cout[space];
+	bool put = false;
+	u32 room, hdr, n;
 
-	/* CRYPTO data: lost ranges rewind o->sent, so this resends too */
-	while (!outq->corked && !early && o->sent < o->len &&
+	while (!quic_outq(sk)->corked && o->sent < o->len &&
 	       sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
 		room = quic_dgram_room(dg);
 		hdr = 1 + quic_varint_len(o->sent) + 2;
 		if (room < hdr + 16)
 			break;
 		n = min_t(u32, o->len - o->sent, room - hdr);
-		p = skb_put(skb, quic_frame_crypto_len(o->sent, n));
-		quic_frame_put_crypto(p, o->sent, o->buf + o->sent, n);
+		quic_frame_put_crypto(skb_put(dg->skb,
+					      quic_frame_crypto_len(o->sent, n)),
+				      o->sent, o->buf + o->sent, n);
 		quic_sent_add_frame(sp, QUIC_FRAME_CRYPTO, o->sent, n);
 		o->sent += n;
-		eliciting = true;
+		put = true;
 	}
+	return put;
+}
 
+/* Record the packet just written at @level, @len bytes, at @now: an
+ * ack-eliciting one is kept for loss recovery (RFC 9002 A.1) and counts
+ * in flight.
+ */
+static void quic_outq_sent(struct sock *sk, struct quic_dgram *dg,
+			   struct quic_sent_pkt *sp, u8 level, u32 len,
+			   bool eliciting, u64 now)
+{
+	u8 space = quic_level_space(level);
+	struct quic_pnspace *s = quic_pnspace(sk, space);
+	struct quic_outqueue *outq = quic_outq(sk);
+
+	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_SENT);
+	sp->pn = s->next_pn++;
+	sp->time = now;
+	trace_quic_packet_sent(sk, level, sp->pn, len, eliciting);
+	if (!eliciting) {
+		kfree(sp);
+		return;
+	}
+	outq->probe_mask &= ~BIT(space);
+	sp->ack_eliciting = 1;
+	sp->in_flight = 1;
+	sp->size = len;
+	s->bytes_in_flight += sp->size;
+	s->ack_eliciting_in_flight++;
+	s->last_ack_eliciting_time = now;
+	list_add_tail(&sp->list, &s->sent);
+	/* a server pads datagrams with ack-eliciting Initials */
+	if (space == QUIC_PN_INITIAL)
+		dg->pad = 1;
+	if (!outq->ack_eliciting_sent) {
+		outq->ack_eliciting_sent = 1;
+		quic_conn_idle_reset(sk);
+	}
+}
+
+/* Write one packet of @space into @dg.  Return true if it was useful.
+ * 0-RTT carries no ACK, CRYPTO, HANDSHAKE_DONE, PATH_RESPONSE or
+ * RETIRE_CONNECTION_ID (RFC 9000 12.5).
+ */
+static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
+			    u64 now)
+{
+	struct quic_outqueue *outq = quic_outq(sk);
+	u8 level = quic_outq_level(sk, space);
+	bool early = level == QUIC_CRYPTO_EARLY;
+	struct sk_buff *skb = dg->skb;
+	struct quic_sent_pkt *sp;
+	bool eliciting = false;
+	u32 start;
+
+	if (quic_pkt_begin(sk, dg, level, quic_pnspace(sk, space)->next_pn))
+		return false;
+	sp = kzalloc(sizeof(*sp), GFP_ATOMIC);
+	if (!sp) {
+		quic_pkt_undo(dg);
+		return false;
+	}
+	start = skb->len;
+	if (!early)
+		quic_outq_put_ack(sk, dg, space, now);
+	if (space == QUIC_PN_APP && !early) {
+		eliciting |= quic_outq_put_conn_frames(sk, dg, sp);
+		eliciting |= quic_outq_put_cid_frames(sk, dg, sp);
+	}
+	if (space == QUIC_PN_APP)
+		eliciting |= quic_outq_put_app(sk, dg, sp);
+	if (!early)
+		eliciting |= quic_outq_put_crypto(sk, dg, sp, space);
 	if (!eliciting && (outq->probe_mask & BIT(space)) &&
 	    quic_dgram_room(dg)) {
 		skb_put_u8(skb, QUIC_FRAME_PING);
@@ -920,38 +998,11 @@ static bool quic_outq_build(struct sock *sk, struct quic_dgram *dg, u8 space,
 	}
 	if (skb->len == start) {	/* nothing was written after all */
 		kfree(sp);
-		goto undo;
+		quic_pkt_undo(dg);
+		return false;
 	}
-	if (eliciting)
-		outq->probe_mask &= ~BIT(space);
-
-	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_SENT);
-	sp->pn = s->next_pn++;
-	sp->time = now;
-	trace_quic_packet_sent(sk, level, sp->pn, skb->len - start, eliciting);
-	if (eliciting) {
-		sp->ack_eliciting = 1;
-		sp->in_flight = 1;
-		sp->size = skb->len - start;
-		s->bytes_in_flight += sp->size;
-		s->ack_eliciting_in_flight++;
-		s->last_ack_eliciting_time = now;
-		list_add_tail(&sp->list, &s->sent);
-		/* a server pads datagrams with ack-eliciting Initials */
-		if (space == QUIC_PN_INITIAL)
-			dg->pad = 1;
-	} else {
-		kfree(sp);
-	}
-	if (eliciting && !outq->ack_eliciting_sent) {
-		outq->ack_eliciting_sent = 1;
-		quic_conn_idle_reset(sk);
-	}
+	quic_outq_sent(sk, dg, sp, level, skb->len - start, eliciting, now);
 	return true;
-
-undo:
-	quic_pkt_undo(dg);
-	return false;
 }
 
 /* A datagram left at @now_ns: new bytes in flight move the pacing clock

@@ -508,6 +508,123 @@ static void quic_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len)
 	__skb_queue_tail(q, skb);
 }
 
+/* The encryption level of a long or short header packet, or
+ * QUIC_CRYPTO_MAX for one not expected now.
+ */
+static u8 quic_packet_level(struct sock *sk, const struct quic_hdr *h)
+{
+	switch (h->type) {
+	case QUIC_PKT_SHORT:
+		return QUIC_CRYPTO_APP;
+	case QUIC_PKT_INITIAL:
+		return QUIC_CRYPTO_INITIAL;
+	case QUIC_PKT_HANDSHAKE:
+		return QUIC_CRYPTO_HANDSHAKE;
+	case QUIC_PKT_0RTT:
+		/* RFC 9001 5.6: for servers only, and not after the handshake
+		 * (or its 1-RTT keys, early data refused)
+		 */
+		if (!quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
+		    quic_keys(sk, QUIC_CRYPTO_APP)->rx_ready)
+			return QUIC_CRYPTO_MAX;
+		return QUIC_CRYPTO_EARLY;
+	}
+	return QUIC_CRYPTO_MAX;		/* Retry not requested */
+}
+
+/* Remove the packet protection of the packet at @data (header @h, at
+ * @level) and check what only the plaintext shows.  Returns 0 when it is
+ * to be processed, 1 to drop it, or a negative errno once the connection
+ * is closed (a stateless reset, a protocol violation).
+ */
+static int quic_packet_open(struct sock *sk, u8 *data, const struct quic_hdr *h,
+			    u8 level, struct quic_crypto_pktinfo *pi)
+{
+	struct quic_pnspace *s = quic_pnspace(sk, quic_level_space(level));
+	struct quic_crypto *keys = quic_keys(sk, level);
+	struct net *net = sock_net(sk);
+	bool is_short = h->type == QUIC_PKT_SHORT;
+	int err;
+
+	if (h->len < h->pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN) {
+		if (is_short && quic_conn_is_stateless_reset(sk, data, h->len)) {
+			quic_conn_reset(sk);
+			return -ECONNRESET;
+		}
+		return 1;
+	}
+	pi->pn_offset = h->pn_offset;
+	pi->largest_pn = s->largest_recv;
+	err = quic_crypto_decrypt(keys, data, h->len, pi);
+	if (err) {
+		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
+		trace_quic_packet_dropped(sk, h->len, QUIC_DROP_DECRYPT);
+		if (is_short && quic_conn_is_stateless_reset(sk, data, h->len)) {
+			quic_conn_reset(sk);
+			return -ECONNRESET;
+		}
+		/* RFC 9001 6.6: too many forgeries under one key */
+		if (err == -EBADMSG &&
+		    quic_crypto_integrity_limit_reached(keys)) {
+			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_AEAD_LIMIT_REACHED, 0);
+			return -EPROTO;
+		}
+		return 1;
+	}
+	if (pi->key_update) {
+		/* the peer moved to new 1-RTT keys; refill the spare slots
+		 * from process context (quic_ku_work())
+		 */
+		u8 phase = quic_crypto_key_phase(keys);
+
+		sock_hold(sk);
+		if (!schedule_work(&quic_sk(sk)->ku_work))
+			sock_put(sk);
+		trace_quic_key_update(sk, phase, false);
+		quic_inq_event(sk, QUIC_EVENT_KEY_UPDATE, &phase, 1);
+	}
+	/* reserved bits must be zero once protection is removed */
+	if (pi->first_byte & (is_short ? 0x18 : 0x0c)) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
+		return -EPROTO;
+	}
+	if (quic_pnspace_is_dup(s, pi->pn)) {
+		QUIC_INC_STATS(net, QUIC_MIB_PKT_DUPDROP);
+		trace_quic_packet_dropped(sk, h->len, QUIC_DROP_DUPLICATE);
+		return 1;
+	}
+	if (!pi->payload_len) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
+		return -EPROTO;
+	}
+	if (level == QUIC_CRYPTO_EARLY)
+		QUIC_INC_STATS(net, QUIC_MIB_PKT_0RTT_RCV);
+	return 0;
+}
+
+/* Packet @pn of @space was processed: record it, and decide when it is
+ * acknowledged (RFC 9000 13.2.1: out-of-order packets at once).
+ */
+static void quic_packet_received(struct sock *sk, u8 space, s64 pn,
+				 bool ack_eliciting)
+{
+	struct quic_pnspace *s = quic_pnspace(sk, space);
+	bool ooo = pn != s->largest_recv + 1;
+
+	quic_pnspace_record(s, pn, quic_now());
+	if (ack_eliciting) {
+		s->ack_pending = 1;
+		s->ack_eliciting_rcvd++;
+		if (space != QUIC_PN_APP || s->ack_eliciting_rcvd >= 2 || ooo)
+			s->ack_immediate = 1;
+		else
+			quic_timer_reset(sk, QUIC_TIMER_ACK,
+					 quic_sk(sk)->local_tp.max_ack_delay);
+	}
+	quic_outq(sk)->ack_eliciting_sent = 0;
+	quic_conn_idle_reset(sk);
+}
+
 /* Process one packet at @data; return the bytes it occupies, or a
  * negative value to stop processing the datagram.
  */
@@ -515,10 +632,8 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 {
 	struct quic_cids *ids = quic_cids(sk);
 	struct quic_rx *rx = quic_rx(sk);
-	struct quic_sock *qs = quic_sk(sk);
 	struct quic_crypto_pktinfo pi = {};
-	struct net *net = sock_net(sk);
-	bool ack_eliciting = false, ooo;
+	bool ack_eliciting = false;
 	struct quic_pnspace *s;
 	struct quic_hdr h;
 	u8 level, space;
@@ -533,35 +648,17 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		trace_quic_packet_dropped(sk, len, QUIC_DROP_MALFORMED);
 		return err;
 	}
-	if (h.type == QUIC_PKT_SHORT) {
-		level = QUIC_CRYPTO_APP;
-	} else {
-		if (h.version != qs->version) {
-			trace_quic_packet_dropped(sk, len, QUIC_DROP_VERSION);
-			return -EINVAL;
-		}
-		switch (h.type) {
-		case QUIC_PKT_INITIAL:
-			/* a server sends no token in Initials */
-			if (!quic_is_serv(sk) && h.token_len)
-				return h.len;
-			level = QUIC_CRYPTO_INITIAL;
-			break;
-		case QUIC_PKT_HANDSHAKE:
-			level = QUIC_CRYPTO_HANDSHAKE;
-			break;
-		case QUIC_PKT_0RTT:
-			/* RFC 9001 5.6: for servers only, and not after the
-			 * handshake (or its 1-RTT keys, early data refused)
-			 */
-			if (!quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
-			    quic_keys(sk, QUIC_CRYPTO_APP)->rx_ready)
-				goto unexpected;
-			level = QUIC_CRYPTO_EARLY;
-			break;
-		default:	/* Retry not requested */
-			goto unexpected;
-		}
+	if (h.type != QUIC_PKT_SHORT && h.version != quic_sk(sk)->version) {
+		trace_quic_packet_dropped(sk, len, QUIC_DROP_VERSION);
+		return -EINVAL;
+	}
+	/* a server sends no token in Initials */
+	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) && h.token_len)
+		return h.len;
+	level = quic_packet_level(sk, &h);
+	if (level == QUIC_CRYPTO_MAX) {
+		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_UNEXPECTED);
+		return h.len;
 	}
 	space = quic_level_space(level);
 	s = quic_pnspace(sk, space);
@@ -576,62 +673,9 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		quic_pending_add(sk, space, data, h.len);
 		return h.len;
 	}
-	if (h.len < h.pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN) {
-		if (h.type == QUIC_PKT_SHORT &&
-		    quic_conn_is_stateless_reset(sk, data, h.len)) {
-			quic_conn_reset(sk);
-			return -ECONNRESET;
-		}
-		return h.len;
-	}
-
-	pi.pn_offset = h.pn_offset;
-	pi.largest_pn = s->largest_recv;
-	err = quic_crypto_decrypt(quic_keys(sk, level), data, h.len, &pi);
-	if (err) {
-		QUIC_INC_STATS(net, QUIC_MIB_PKT_DECFAIL);
-		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_DECRYPT);
-		if (h.type == QUIC_PKT_SHORT &&
-		    quic_conn_is_stateless_reset(sk, data, h.len)) {
-			quic_conn_reset(sk);
-			return -ECONNRESET;
-		}
-		/* RFC 9001 6.6: too many forgeries under one key */
-		if (err == -EBADMSG &&
-		    quic_crypto_integrity_limit_reached(quic_keys(sk, level))) {
-			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_AEAD_LIMIT_REACHED, 0);
-			return -EPROTO;
-		}
-		return h.len;
-	}
-	if (pi.key_update) {
-		/* the peer moved to new 1-RTT keys; refill the spare slots
-		 * from process context (quic_ku_work())
-		 */
-		u8 phase = quic_crypto_key_phase(quic_keys(sk, level));
-
-		sock_hold(sk);
-		if (!schedule_work(&qs->ku_work))
-			sock_put(sk);
-		trace_quic_key_update(sk, phase, false);
-		quic_inq_event(sk, QUIC_EVENT_KEY_UPDATE, &phase, 1);
-	}
-	/* reserved bits must be zero once protection is removed */
-	if (pi.first_byte & (h.type == QUIC_PKT_SHORT ? 0x18 : 0x0c)) {
-		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
-		return -EPROTO;
-	}
-	if (quic_pnspace_is_dup(s, pi.pn)) {
-		QUIC_INC_STATS(net, QUIC_MIB_PKT_DUPDROP);
-		trace_quic_packet_dropped(sk, h.len, QUIC_DROP_DUPLICATE);
-		return h.len;
-	}
-	if (!pi.payload_len) {
-		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
-		return -EPROTO;
-	}
-	if (level == QUIC_CRYPTO_EARLY)
-		QUIC_INC_STATS(net, QUIC_MIB_PKT_0RTT_RCV);
+	err = quic_packet_open(sk, data, &h, level, &pi);
+	if (err)
+		return err < 0 ? err : h.len;
 
 	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) &&
 	    !ids->got_peer_scid) {
@@ -658,24 +702,7 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		quic_path_rcv(sk, &h.dcid, pi.pn > s->largest_recv);
 	if (s->discarded)
 		return h.len;
-	/* RFC 9000 13.2.1: acknowledge out-of-order packets at once */
-	ooo = pi.pn != s->largest_recv + 1;
-	quic_pnspace_record(s, pi.pn, quic_now());
-	if (ack_eliciting) {
-		s->ack_pending = 1;
-		s->ack_eliciting_rcvd++;
-		if (space != QUIC_PN_APP || s->ack_eliciting_rcvd >= 2 || ooo)
-			s->ack_immediate = 1;
-		else
-			quic_timer_reset(sk, QUIC_TIMER_ACK,
-					 qs->local_tp.max_ack_delay);
-	}
-	quic_outq(sk)->ack_eliciting_sent = 0;
-	quic_conn_idle_reset(sk);
-	return h.len;
-
-unexpected:
-	trace_quic_packet_dropped(sk, h.len, QUIC_DROP_UNEXPECTED);
+	quic_packet_received(sk, space, pi.pn, ack_eliciting);
 	return h.len;
 }
 
