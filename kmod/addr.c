@@ -29,6 +29,12 @@ bool quic_addr_equal(const union quic_addr *a, const union quic_addr *b)
 	       a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
 }
 
+/**
+ * quic_addr_any - is the address the wildcard?
+ * @a: an AF_INET or AF_INET6 address
+ *
+ * Return: true for INADDR_ANY or in6addr_any.
+ */
 bool quic_addr_any(const union quic_addr *a)
 {
 	if (a->sa.sa_family == AF_INET6)
@@ -36,6 +42,11 @@ bool quic_addr_any(const union quic_addr *a)
 	return a->v4.sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
+/**
+ * quic_addr_set_port - set the port of an address
+ * @a: an AF_INET or AF_INET6 address
+ * @port: the port, network order
+ */
 void quic_addr_set_port(union quic_addr *a, __be16 port)
 {
 	if (a->sa.sa_family == AF_INET6)
@@ -49,7 +60,13 @@ __be16 quic_addr_port(const union quic_addr *a)
 	return a->sa.sa_family == AF_INET6 ? a->v6.sin6_port : a->v4.sin_port;
 }
 
-/* The same host address, whatever the ports. */
+/**
+ * quic_addr_same_host - the same host address, whatever the ports
+ * @a: one address
+ * @b: the other
+ *
+ * Return: true when family and address are equal.
+ */
 bool quic_addr_same_host(const union quic_addr *a,
 			 const union quic_addr *b)
 {

@@ -18,6 +18,13 @@
 
 #include "cong.h"
 
+/**
+ * quic_rtt_init - reset an RTT estimate to its initial values
+ * @r: the estimate
+ * @initial_us: initial smoothed RTT in microseconds (rttvar is half of it)
+ *
+ * No sample is kept: the next quic_rtt_update() takes the first one.
+ */
 void quic_rtt_init(struct quic_rtt *r, u32 initial_us)
 {
 	r->latest = 0;
@@ -28,7 +35,19 @@ void quic_rtt_init(struct quic_rtt *r, u32 initial_us)
 	r->has_sample = 0;
 }
 
-/* RFC 9002 section 5.3; @ack_delay is already decoded to microseconds. */
+/**
+ * quic_rtt_update - take an RTT sample (RFC 9002 section 5.3)
+ * @r: the estimate
+ * @latest: the sample, in microseconds
+ * @ack_delay: the peer's ACK Delay, already decoded to microseconds
+ * @confirmed: the handshake is confirmed: @ack_delay is capped to
+ *	@max_ack_delay
+ * @max_ack_delay: the peer's max_ack_delay, in microseconds
+ *
+ * The first sample sets min_rtt and smoothed_rtt to it and rttvar to half
+ * of it; later ones update min_rtt and have @ack_delay subtracted unless
+ * that would go below min_rtt.
+ */
 void quic_rtt_update(struct quic_rtt *r, u32 latest, u32 ack_delay,
 		     bool confirmed, u32 max_ack_delay)
 {
@@ -54,13 +73,26 @@ void quic_rtt_update(struct quic_rtt *r, u32 latest, u32 ack_delay,
 	r->smoothed = (7 * r->smoothed + adjusted) / 8;
 }
 
-/* The PTO period without max_ack_delay and backoff. */
+/**
+ * quic_rtt_pto - the PTO period without max_ack_delay and backoff
+ * @r: the estimate
+ *
+ * Return: smoothed_rtt + max(4 * rttvar, kGranularity), in microseconds.
+ */
 u32 quic_rtt_pto(const struct quic_rtt *r)
 {
 	return r->smoothed + max_t(u32, 4 * r->var, QUIC_GRANULARITY_US);
 }
 
-/* RFC 9002 section 6.1.2: 9/8 * max(smoothed, latest), at least 1 ms. */
+/**
+ * quic_rtt_loss_delay - the time threshold of loss detection
+ * @r: the estimate
+ *
+ * RFC 9002 section 6.1.2: 9/8 * max(smoothed_rtt, latest_rtt), at least
+ * kGranularity (1 ms).
+ *
+ * Return: the delay in microseconds.
+ */
 u32 quic_rtt_loss_delay(const struct quic_rtt *r)
 {
 	u32 d = max(r->smoothed, r->latest);
@@ -76,6 +108,15 @@ static u64 quic_cong_initial_window(const struct quic_cong *c)
 	return min_t(u64, 10 * c->mss, max_t(u64, 14720, 2 * c->mss));
 }
 
+/**
+ * quic_cong_init - reset a congestion controller
+ * @c: the controller
+ * @algo: QUIC_CONG_ALG_*
+ * @mss: the maximum datagram size, in bytes
+ *
+ * Starts in slow start with the initial window of RFC 9002 section 7.2,
+ * an unlimited ssthresh, kPacketThreshold and an empty lost history.
+ */
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
 {
 	memset(c, 0, sizeof(*c));
@@ -190,7 +231,15 @@ void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
 	c->ssthresh = c->cwnd;
 }
 
-/* Remember a 1-RTT packet declared lost, to notice if it arrives after all. */
+/**
+ * quic_cong_lost_pn - remember a 1-RTT packet declared lost
+ * @c: the controller
+ * @pn: its packet number
+ * @largest_acked: the largest acknowledged packet number at the time
+ *
+ * Kept in a ring of QUIC_LOST_HIST entries with its reordering distance,
+ * to notice if it is acknowledged after all (quic_cong_spurious()).
+ */
 void quic_cong_lost_pn(struct quic_cong *c, s64 pn, s64 largest_acked)
 {
 	c->lost_pn[c->lost_head] = pn;

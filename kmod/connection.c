@@ -57,7 +57,18 @@ static void quic_conn_common_init(struct sock *sk)
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 }
 
-/* connect(): fresh random IDs, Initial keys from the DCID. */
+/**
+ * quic_conn_init_client - set up a client connection for connect()
+ * @sk: the socket (locked)
+ *
+ * Picks a random source connection ID (hashed for the receive path) and
+ * a random initial destination ID, which is also the original DCID; sets
+ * up the token context that keys the stateless reset tokens of the IDs
+ * we issue, and installs the Initial keys derived from the DCID.
+ * Context: process context, may sleep.
+ *
+ * Return: 0 or a negative errno; the caller frees with quic_conn_free().
+ */
 int quic_conn_init_client(struct sock *sk)
 {
 	struct quic_cids *ids = quic_cids(sk);
@@ -88,7 +99,19 @@ int quic_conn_init_client(struct sock *sk)
 	return 0;
 }
 
-/* accept(): IDs and version from the client's first Initial. */
+/**
+ * quic_conn_init_server - set up an accepted connection from its request
+ * @sk: the new socket (locked)
+ * @req: the client's first Initial: its version, SCID and original DCID
+ *
+ * Takes the version and the client's IDs from @req, picks a random
+ * source connection ID, installs the Initial keys derived from the
+ * original DCID and puts initial_source_connection_id and
+ * original_destination_connection_id into our transport parameters.
+ * Context: process context, may sleep.
+ *
+ * Return: 0 or a negative errno.
+ */
 int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 {
 	struct quic_cids *ids = quic_cids(sk);
@@ -120,6 +143,13 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 	return 0;
 }
 
+/**
+ * quic_conn_free - free the connection's IDs, paths, keys and queues
+ * @sk: the socket (locked)
+ *
+ * Unhashes every connection ID of ours, and frees the paths, the keys of
+ * every level, the send and CRYPTO receive state and the session ticket.
+ */
 void quic_conn_free(struct sock *sk)
 {
 	struct quic_cids *ids = quic_cids(sk);
@@ -143,6 +173,15 @@ void quic_conn_free(struct sock *sk)
 
 /* ---- keys and establishment ----------------------------------------- */
 
+/**
+ * quic_conn_discard_space - drop the keys and state of a packet number space
+ * @sk: the connection (locked)
+ * @space: QUIC_PN_INITIAL or QUIC_PN_HANDSHAKE
+ *
+ * RFC 9001 section 4.9 and RFC 9002 section 6.4: frees the space's sent
+ * packets, CRYPTO data and keys, resets the PTO backoff and rearms the
+ * loss timer.  Does nothing if the space is already discarded.
+ */
 void quic_conn_discard_space(struct sock *sk, u8 space)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -234,7 +273,14 @@ int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt)
 	return 0;
 }
 
-/* The client got HANDSHAKE_DONE; the server's HANDSHAKE_DONE was acked. */
+/**
+ * quic_conn_confirmed - the handshake is confirmed
+ * @sk: the connection (locked)
+ *
+ * The client received HANDSHAKE_DONE, or the server's HANDSHAKE_DONE was
+ * acknowledged: discard the Handshake space; a client then starts
+ * validating the server's preferred address, if any.
+ */
 void quic_conn_confirmed(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -278,6 +324,18 @@ int quic_conn_new_token(struct sock *sk)
 
 /* ---- transport parameters ------------------------------------------- */
 
+/**
+ * quic_conn_get_tp_ext - encode our transport parameters extension
+ * @sk: the connection (locked)
+ * @buf: output
+ * @size: room at @buf
+ *
+ * Sets the Chosen Version and, for a server that sends one, derives the
+ * stateless_reset_token of its initial connection ID, then encodes with
+ * quic_tp_encode().
+ *
+ * Return: the length written, or a negative errno from quic_tp_encode().
+ */
 int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)
 {
 	struct quic_cids *ids = quic_cids(sk);
@@ -304,8 +362,13 @@ static bool quic_tp_cid_equal(const struct quic_tp_cid *a,
  * @buf: the extension body
  * @len: its length
  *
- * On failure the connection is closed with TRANSPORT_PARAMETER_ERROR (or
- * VERSION_NEGOTIATION_ERROR) and the error returned.
+ * A bad extension closes the connection with TRANSPORT_PARAMETER_ERROR,
+ * VERSION_NEGOTIATION_ERROR, or PROTOCOL_VIOLATION if a limit a client
+ * used for 0-RTT was reduced, and the error is returned.
+ * Context: process context, may sleep.
+ *
+ * Return: 0; -ENOMEM; or -EINVAL, -EPROTONOSUPPORT or -EPROTO with the
+ * connection closed.
  */
 int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 {
@@ -502,7 +565,14 @@ int quic_conn_retire_dcid(struct sock *sk, u64 seq)
 	return -EPROTO;
 }
 
-/* A RETIRE_CONNECTION_ID we sent was lost (its slot was freed then). */
+/**
+ * quic_conn_retire_lost - a RETIRE_CONNECTION_ID we sent was lost
+ * @sk: the connection (locked)
+ * @seq: the sequence number it retired
+ *
+ * Queues it to be sent again; its slot was freed when it was sent.  If
+ * the queue is full, it is not resent.
+ */
 void quic_conn_retire_lost(struct sock *sk, u64 seq)
 {
 	quic_conn_retire_queue(quic_sk(sk), seq);
@@ -760,9 +830,14 @@ int quic_conn_retire_scid(struct sock *sk, u64 seq)
 	return 0;
 }
 
-/* After a packet from the peer: which of our IDs does it use now?  The
- * active number only moves up, so that one the user set (ahead of what the
- * peer uses) stays, as in the reference; a retired one is always left.
+/**
+ * quic_conn_scid_used - note which of our IDs a packet from the peer used
+ * @sk: the connection (locked)
+ * @cid: the packet's Destination Connection ID
+ *
+ * The active number only moves up, so that one the user set (ahead of
+ * what the peer uses) stays, as in the reference; a retired one is
+ * always left.
  */
 void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid)
 {
@@ -930,6 +1005,15 @@ int quic_conn_set_cid(struct sock *sk,
 
 /* ---- idle timeout and closing ----------------------------------------- */
 
+/**
+ * quic_conn_idle_reset - restart the idle timer
+ * @sk: the connection (locked)
+ *
+ * RFC 9000 section 10.1: the idle timeout is the smaller of both
+ * endpoints' max_idle_timeout (the peer's once its parameters are known;
+ * 0 means none), but at least three PTOs.  With no timeout the timer is
+ * left alone.
+ */
 void quic_conn_idle_reset(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -961,6 +1045,8 @@ static void quic_conn_set_closed(struct sock *sk)
  * @sk: the connection
  * @data: the packet (the rest of the datagram)
  * @len: its length
+ *
+ * Return: true if its last 16 bytes match a token the peer gave us.
  */
 bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
 {
@@ -984,7 +1070,13 @@ bool quic_conn_is_stateless_reset(struct sock *sk, const u8 *data, u32 len)
 	return false;
 }
 
-/* The peer lost its state: the connection is gone, nothing is sent. */
+/**
+ * quic_conn_reset - the peer lost its state (stateless reset)
+ * @sk: the connection (locked)
+ *
+ * The connection is gone: it is closed with ECONNRESET and nothing more
+ * is sent.
+ */
 void quic_conn_reset(struct sock *sk)
 {
 	quic_close_state(sk)->draining = 1;
@@ -993,6 +1085,13 @@ void quic_conn_reset(struct sock *sk)
 	sk_error_report(sk);
 }
 
+/**
+ * quic_conn_idle_timeout - the idle timer expired
+ * @sk: the connection (locked)
+ *
+ * Closes the connection silently (RFC 9000 section 10.1) with ETIMEDOUT.
+ * Context: the timer handler, in softirq context.
+ */
 void quic_conn_idle_timeout(struct sock *sk)
 {
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_IDLETIMEOUTS);
@@ -1025,6 +1124,19 @@ void quic_conn_error(struct sock *sk, u32 errcode, u64 frame)
 	sk_error_report(sk);
 }
 
+/**
+ * quic_conn_peer_close - a CONNECTION_CLOSE frame arrived
+ * @sk: the connection (locked)
+ * @errcode: the error code (saturated to u32)
+ * @frame: the offending frame type of a transport close (saturated to u8)
+ * @phrase: the reason phrase
+ * @len: its length (truncated to fit QUIC_CLOSE_PHRASE_BUFFER_SIZE)
+ * @app: the frame was the application variant (0x1d); not recorded
+ *
+ * Starts draining (nothing more is sent), reports
+ * QUIC_EVENT_CONNECTION_CLOSE with the peer's close information and
+ * closes the socket.
+ */
 void quic_conn_peer_close(struct sock *sk, u64 errcode, u64 frame,
 			  const u8 *phrase, u64 len, bool app)
 {
@@ -1042,7 +1154,15 @@ void quic_conn_peer_close(struct sock *sk, u64 errcode, u64 frame,
 	quic_conn_set_closed(sk);
 }
 
-/* close() or shutdown(): tell the peer, with the user's close info. */
+/**
+ * quic_conn_close - close() or shutdown(): tell the peer
+ * @sk: the connection (locked)
+ *
+ * Sends an application CONNECTION_CLOSE with the user's close information
+ * (QUIC_SOCKOPT_CONNECTION_CLOSE), unless we are a client that has not
+ * sent a packet yet (no peer to tell), and closes the socket.  Does
+ * nothing unless the connection is ESTABLISHING or ESTABLISHED.
+ */
 void quic_conn_close(struct sock *sk)
 {
 	struct quic_close_state *cs = quic_close_state(sk);
@@ -1061,6 +1181,14 @@ void quic_conn_close(struct sock *sk)
 	quic_conn_set_closed(sk);
 }
 
+/**
+ * quic_set_state - move the socket to another state
+ * @sk: the socket
+ * @state: QUIC_SS_*
+ *
+ * Counts established connections in the MIB, traces the change and wakes
+ * waiters (sk_state_change).  No-op if the state does not change.
+ */
 void quic_set_state(struct sock *sk, int state)
 {
 	struct net *net = sock_net(sk);

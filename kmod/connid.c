@@ -33,6 +33,11 @@ static struct quic_cid_bucket *quic_cid_bucket(struct net *net, const u8 *cid,
 	return &quic_cid_table[hash_32(h, QUIC_CID_HASH_BITS)];
 }
 
+/**
+ * quic_cid_generate - make a random connection ID
+ * @cid: out: the ID
+ * @len: its length, at most QUIC_CID_MAX_LEN
+ */
 void quic_cid_generate(struct quic_conn_id *cid, u8 len)
 {
 	cid->len = len;
@@ -84,6 +89,15 @@ struct quic_cid_entry *quic_cid_add(struct sock *sk,
 	return e;
 }
 
+/**
+ * quic_cid_del - unhash and free a connection ID entry
+ * @e: the entry from quic_cid_add(), or NULL
+ *
+ * The entry is freed after an RCU grace period, so that a concurrent
+ * quic_cid_lookup() may still walk it.
+ * Context: any context except hard IRQ (takes the bucket lock with BHs
+ * off).
+ */
 void quic_cid_del(struct quic_cid_entry *e)
 {
 	struct quic_cid_bucket *b;
@@ -131,6 +145,12 @@ struct sock *quic_cid_lookup(struct net *net, const u8 *cid, u8 len,
 	return sk;
 }
 
+/**
+ * quic_cid_init - allocate the module-wide connection ID table
+ *
+ * Context: process context (module init), may sleep.
+ * Return: 0 or -ENOMEM.
+ */
 int quic_cid_init(void)
 {
 	int i;
@@ -147,6 +167,13 @@ int quic_cid_init(void)
 	return 0;
 }
 
+/**
+ * quic_cid_exit - free the connection ID table
+ *
+ * Waits for the entries still queued by kfree_rcu(); every entry must
+ * have been removed with quic_cid_del().
+ * Context: process context (module exit), may sleep.
+ */
 void quic_cid_exit(void)
 {
 	rcu_barrier();	/* pending kfree_rcu() */

@@ -180,157 +180,33 @@ struct quic_crypto_pktinfo {
 int quic_crypto_init(void);
 void quic_crypto_exit(void);
 
-/**
- * quic_crypto_initial_keys_install - derive and install Initial keys
- * @c: level state (previous keys are freed first)
- * @dcid: Destination Connection ID of the client's first Initial packet
- *	(the original DCID; after a Retry, the Retry's SCID)
- * @dcid_len: its length, 0..20
- * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (salt and labels)
- * @is_serv: server side: send with "server in", receive with "client in"
- *
- * Always AES-128-GCM (RFC 9001 section 5.2, RFC 9369 section 3.3).
- * Context: process context, may sleep.
- * Return: 0, -EINVAL on bad arguments, -ENOMEM or a crypto API error.
- */
+/* Installing and freeing keys (process context; documented in crypto.c) */
 int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 				     u32 dcid_len, u32 version, bool is_serv);
-
-/**
- * quic_crypto_set_secret - install one direction's keys from a TLS secret
- * @c: level state of @srt->level (the caller picks it; APP, HANDSHAKE or
- *	EARLY)
- * @srt: the secret from QUIC_SOCKOPT_CRYPTO_SECRET; @srt->send selects the
- *	direction, @srt->type the cipher suite
- * @version: QUIC version whose labels to use
- *
- * Derives key, IV and HP key with "quic key/iv/hp" (v1) or
- * "quicv2 key/iv/hp" (v2).  For the APP level, the next-generation keys
- * for key update are precomputed as well.  Both directions of one level must
- * use the same cipher suite.  Installing a direction that is already
- * installed replaces it.
- * Context: process context, may sleep.
- * Return: 0; -EINVAL for an unsupported cipher type, bad level or a
- * cipher mismatch between directions; -ENOMEM or a crypto API error.
- */
 int quic_crypto_set_secret(struct quic_crypto *c,
 			   const struct quic_crypto_secret *srt, u32 version);
-
-/**
- * quic_crypto_get_secret - read back one direction's current secret
- * @c: level state
- * @send: the send (true) or receive (false) direction
- * @srt: filled with type, level (unset, caller's), send and the secret
- *
- * Return: 0, or -EINVAL if that direction has no key.
- */
 int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
 			   struct quic_crypto_secret *srt);
-
-/**
- * quic_crypto_free - free transforms and wipe all key material
- * @c: level state; zeroed on return (may already be zeroed)
- *
- * Context: any context except hard IRQ.
- */
 void quic_crypto_free(struct quic_crypto *c);
 
-/**
- * quic_crypto_encrypt - seal one packet in place and apply header protection
- * @c: level state with a send key
- * @data: the packet: header (first byte with the packet number length in its
- *	low two bits already set; for short headers the key phase bit is set
- *	here), the truncated packet number, the plaintext payload, and
- *	QUIC_TAG_LEN bytes of room for the tag.  Linear, non-stack memory.
- * @len: total length including the QUIC_TAG_LEN tag room
- * @pn_offset: offset of the packet number field
- * @pn: full packet number (for the nonce)
- *
- * The AAD is @data[0 .. pn_offset + pn_len).  Long header Length fields
- * must already count the tag.  The payload must be padded so that the
- * sample (pn_offset + 4 .. + 16) lies inside @len.
- * Context: any, never sleeps.
- * Return: 0; -EINVAL if no key or the packet is too short for the sample;
- * a crypto API error.
- */
+/* Per-packet protection (any context, never sleeps) */
 int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 			u32 pn_offset, s64 pn);
-
-/**
- * quic_crypto_decrypt - remove header protection and open one packet
- * @c: level state with a receive key
- * @data: the packet, exactly @len bytes (for long headers: up to the end of
- *	the Length field's payload).  Linear, non-stack memory; modified in
- *	place: the header is unprotected and the payload decrypted.
- * @len: packet length including the tag
- * @pi: @pi->pn_offset and @pi->largest_pn in, the rest out
- *
- * For short headers (first bit clear) the key phase bit selects the current,
- * previous or next receive keys; a successful open with the next keys
- * rotates both directions (peer-initiated key update), and the stale slots
- * must later be refilled by quic_crypto_key_update_prepare().  On -EBADMSG
- * the payload bytes are garbled but the last 16 bytes (a possible stateless
- * reset token) are intact.
- * Context: any, never sleeps.
- * Return: 0; -EINVAL if no key or the packet is too short; -EBADMSG on
- * authentication failure; -EKEYREJECTED if the packet uses a key phase whose
- * keys are not available (drop it).
- */
 int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 			struct quic_crypto_pktinfo *pi);
-
-/**
- * quic_crypto_initial_open_atomic - open a client Initial without transforms
- * @dcid: the packet's Destination Connection ID (the client's original DCID)
- * @dcid_len: its length, 0..20
- * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2
- * @data: the Initial packet (up to the end of its Length), modified in place
- *	as by quic_crypto_decrypt(); any memory (no scatterlist)
- * @len: its length
- * @pi: as for quic_crypto_decrypt()
- *
- * For a listener that must read the ClientHello (ALPN routing) before any
- * socket or transform exists: derives the client Initial keys with library
- * SHA-256/AES and opens the packet with a table-free AES-GCM.  Much slower
- * than quic_crypto_decrypt(); use it only to peek at first Initials (on a
- * copy, so that the accepted socket can process the original).
- * Context: any, never sleeps (one small GFP_ATOMIC allocation).
- * Return: 0, -EINVAL, -EBADMSG or -ENOMEM.
- */
 int quic_crypto_initial_open_atomic(const u8 *dcid, u32 dcid_len,
 				    u32 version, u8 *data, u32 len,
 				    struct quic_crypto_pktinfo *pi);
 
-/**
- * quic_crypto_key_update - start a key update (QUIC_SOCKOPT_KEY_UPDATE)
- * @c: the APP level state with both keys installed
- *
- * Switches the send keys and the key phase to the next generation; the old
- * receive keys stay for the peer's in-flight packets.  Prepares the next
- * generation afterwards.
- * Context: process context, may sleep.
- * Return: 0; -EINVAL if there are no 1-RTT keys; -EAGAIN if the previous
- * update is not confirmed yet.
- */
+/* Key update (RFC 9001 section 6) */
 int quic_crypto_key_update(struct quic_crypto *c);
-
-/**
- * quic_crypto_key_update_prepare - refill the next-generation key slots
- * @c: the APP level state
- *
- * After a peer-initiated key update (quic_crypto_decrypt() reported
- * @key_update), the next-generation slots must be rekeyed before the next
- * update can be received.  Setting AEAD keys may allocate memory, so this is
- * not done in the packet path: call this from process context (e.g. the
- * socket's release_cb or a work item).  Cheap no-op when nothing is stale.
- * Context: process context, may sleep.
- * Return: 0 or a crypto API error.
- */
 int quic_crypto_key_update_prepare(struct quic_crypto *c);
 
 /**
  * quic_crypto_key_update_needs_prepare - whether key slots are stale
  * @c: level state
+ *
+ * Return: true if quic_crypto_key_update_prepare() has slots to rekey.
  */
 static inline bool quic_crypto_key_update_needs_prepare(const struct quic_crypto *c)
 {
@@ -343,6 +219,8 @@ static inline bool quic_crypto_key_update_needs_prepare(const struct quic_crypto
  *
  * True once 3/4 of the suite's limit is used: start a key update (and stop
  * sending if it cannot happen before the limit, RFC 9001 section 6.6).
+ *
+ * Return: true once 3/4 of the confidentiality limit is used.
  */
 static inline bool quic_crypto_key_update_due(const struct quic_crypto *c)
 {
@@ -355,56 +233,30 @@ static inline bool quic_crypto_key_update_due(const struct quic_crypto *c)
  *
  * Check after quic_crypto_decrypt() returned -EBADMSG; when true, close the
  * connection with AEAD_LIMIT_REACHED.
+ *
+ * Return: true once the suite's integrity limit is reached.
  */
 static inline bool quic_crypto_integrity_limit_reached(const struct quic_crypto *c)
 {
 	return c->rx_auth_failures >= c->integ_limit;
 }
 
-/**
- * quic_crypto_discard_old_keys - drop the previous receive keys
- * @c: the APP level state
- *
- * RFC 9001 section 6.5: call about three PTOs after a key update.
- * Context: any, never sleeps.
- */
 void quic_crypto_discard_old_keys(struct quic_crypto *c);
 
 /**
  * quic_crypto_key_phase - current key phase bit of the send keys
  * @c: level state
+ *
+ * Return: the key phase bit, 0 or 1.
  */
 static inline u8 quic_crypto_key_phase(const struct quic_crypto *c)
 {
 	return c->key_phase;
 }
 
-/**
- * quic_crypto_retry_tag - compute or verify a Retry integrity tag
- * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (key and nonce)
- * @odcid: Original Destination Connection ID of the client's Initial
- * @odcid_len: its length, 0..20
- * @retry: the Retry packet up to (not including) its integrity tag
- * @len: length of @retry
- * @tag: out: QUIC_RETRY_TAG_LEN bytes
- *
- * RFC 9001 section 5.8.  Any memory may be passed (it is copied).
- * Context: any, never sleeps (GFP_ATOMIC allocation).
- * Return: 0, -EINVAL, -ENOMEM or a crypto API error.
- */
+/* Retry integrity (RFC 9001 section 5.8) */
 int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
 			  const u8 *retry, u32 len, u8 *tag);
-
-/**
- * quic_crypto_retry_verify - verify the integrity tag of a received Retry
- * @version: QUIC version of the Retry packet
- * @odcid: the client's original DCID
- * @odcid_len: its length
- * @retry: the whole Retry packet, tag included
- * @len: its length
- *
- * Return: 0 if valid, -EBADMSG if not, -EINVAL if too short.
- */
 int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
 			     const u8 *retry, u32 len);
 
@@ -420,48 +272,11 @@ struct quic_token_ctx {
 	u8			secret[QUIC_TOKEN_SECRET_LEN];
 };
 
-/**
- * quic_token_ctx_init - set up a listener's token keys
- * @ctx: zeroed context
- * @secret: QUIC_TOKEN_SECRET_LEN bytes to use, or NULL for a random secret
- *
- * Context: process context, may sleep.
- * Return: 0, -ENOMEM or a crypto API error.
- */
+/* Address validation tokens, stateless reset, session tickets */
 int quic_token_ctx_init(struct quic_token_ctx *ctx, const u8 *secret);
-
-/**
- * quic_token_ctx_free - free and wipe a token context (zeroed on return)
- * @ctx: context, may be zeroed
- */
 void quic_token_ctx_free(struct quic_token_ctx *ctx);
-
-/**
- * quic_token_seal - encrypt and authenticate a token (Retry or NEW_TOKEN)
- * @ctx: listener token context
- * @plain: the blob to protect (address, timestamp, flags: caller's format)
- * @plen: its length
- * @token: out: nonce || ciphertext || tag, @plen + QUIC_TOKEN_OVERHEAD bytes
- * @size: room at @token
- *
- * Any memory may be passed.  Context: any, never sleeps.
- * Return: the token length, -ENOSPC, -ENOMEM or a crypto API error.
- */
 int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 		    u8 *token, u32 size);
-
-/**
- * quic_token_open - authenticate and decrypt a token from quic_token_seal()
- * @ctx: listener token context
- * @token: the received token
- * @tlen: its length
- * @plain: out: the blob
- * @size: room at @plain
- *
- * Context: any, never sleeps.
- * Return: the blob length; -EINVAL if malformed or too large for @size;
- * -EBADMSG if forged; -ENOMEM.
- */
 int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 		    void *plain, u32 size);
 
@@ -473,127 +288,26 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 #define QUIC_TOKEN_CREATE_MAX_LEN	(1 + 8 + 1 + 16 + 1 + QUIC_CID_MAX_LEN + \
 				 QUIC_TOKEN_OVERHEAD)
 
-/**
- * quic_token_create - make an address validation token (RFC 9000 8.1)
- * @ctx: listener token context
- * @type: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
- * @addr: the client's address (AF_INET or AF_INET6; the port is not bound,
- *	so that NAT rebinding keeps the token valid)
- * @odcid: for QUIC_TOKEN_RETRY, the client's original DCID, returned by
- *	quic_token_verify() for original_destination_connection_id
- * @odcid_len: its length (0 for QUIC_TOKEN_NEW)
- * @token: out
- * @size: room at @token (QUIC_TOKEN_CREATE_MAX_LEN is always enough)
- *
- * The token seals type, creation time (seconds), address and ODCID.
- * Context: any, never sleeps.
- * Return: the token length, -EINVAL, -ENOSPC or -ENOMEM.
- */
 int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 		      const struct sockaddr *addr, const u8 *odcid,
 		      u32 odcid_len, u8 *token, u32 size);
-
-/**
- * quic_token_verify - check a token from a client Initial
- * @ctx: listener token context
- * @token: the token field of the Initial
- * @tlen: its length
- * @addr: the address the Initial came from
- * @lifetime: maximum token age in seconds
- * @type: out: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
- * @odcid: out: the original DCID of a Retry token (QUIC_CID_MAX_LEN bytes)
- * @odcid_len: out: its length
- *
- * Context: any, never sleeps.
- * Return: 0 if the token is ours, unexpired and for @addr; -EBADMSG if it is
- * not ours (forged, another listener or a previous boot: treat as no token
- * for NEW_TOKEN, INVALID_TOKEN for a Retry token); -EINVAL if malformed,
- * expired or for another address; -ENOMEM.
- */
 int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 		      const struct sockaddr *addr, u32 lifetime, u8 *type,
 		      u8 *odcid, u8 *odcid_len);
-
-/**
- * quic_stateless_reset_token - derive the reset token of a connection ID
- * @ctx: listener token context (accepted sockets inherit the secret)
- * @cid: the connection ID
- * @cid_len: its length
- * @token: out: QUIC_RESET_TOKEN_LEN bytes, HMAC-SHA256(key, cid) truncated
- *
- * Context: any, never sleeps.
- * Return: 0 or a crypto API error.
- */
 int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 			       u32 cid_len, u8 *token);
-
-/**
- * quic_session_ticket_key - derive the 64-byte session ticket key
- * @secret: the listener's QUIC_TOKEN_SECRET_LEN-byte secret
- * @addr: the peer address bytes (e.g. in_addr or in6_addr)
- * @addr_len: their length
- * @key: out: QUIC_TICKET_KEY_LEN bytes
- *
- * HKDF-Extract(salt = secret, IKM = addr), then HKDF-Expand with info
- * "quic ticket key".  Context: process context, may sleep.
- * Return: 0 or a crypto API error.
- */
 int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
 			    u8 *key);
 
-/**
- * quic_crypto_hkdf_expand_label - HKDF-Expand-Label (RFC 8446 section 7.1)
- * @hmac: hmac(sha256|sha384) transform (its key is overwritten)
- * @secret: the PRK
- * @secret_len: its length
- * @label: label without the "tls13 " prefix
- * @out: output
- * @out_len: output length (at most 255)
- *
- * The context is always empty (as in QUIC).
- * Context: any, never sleeps.
- * Return: 0 or a crypto API error.
- */
+/* HKDF (RFC 5869, RFC 8446 section 7.1) and packet number decoding */
 int quic_crypto_hkdf_expand_label(struct crypto_shash *hmac, const u8 *secret,
 				  u32 secret_len, const char *label, u8 *out,
 				  u32 out_len);
-
-/**
- * quic_crypto_hkdf_extract - HKDF-Extract (RFC 5869)
- * @hmac: hmac transform (its key is overwritten)
- * @salt: salt
- * @salt_len: salt length
- * @ikm: input keying material
- * @ikm_len: its length
- * @prk: out: digest-size bytes
- *
- * Return: 0 or a crypto API error.
- */
 int quic_crypto_hkdf_extract(struct crypto_shash *hmac, const u8 *salt,
 			     u32 salt_len, const u8 *ikm, u32 ikm_len, u8 *prk);
-
-/**
- * quic_crypto_hkdf_expand - HKDF-Expand (RFC 5869)
- * @hmac: hmac transform (its key is overwritten)
- * @prk: pseudo-random key
- * @prk_len: its length
- * @info: info
- * @info_len: its length
- * @out: output
- * @out_len: at most 255 * digest size
- *
- * Return: 0, -EINVAL or a crypto API error.
- */
 int quic_crypto_hkdf_expand(struct crypto_shash *hmac, const u8 *prk,
 			    u32 prk_len, const u8 *info, u32 info_len, u8 *out,
 			    u32 out_len);
-
-/**
- * quic_crypto_decode_pn - reconstruct a packet number (RFC 9000 A.3)
- * @largest_pn: largest packet number received in the space, -1 if none
- * @truncated: the decoded truncated packet number
- * @pn_len: its encoded length, 1..4
- */
 s64 quic_crypto_decode_pn(s64 largest_pn, u32 truncated, u8 pn_len);
 
 #endif /* __NET_QUIC_CRYPTO_H */

@@ -572,7 +572,12 @@ u8 *quic_frame_put_reset_stream(u8 *p, s64 id, u64 errcode, u64 final)
 	return quic_put_varint(p, final);
 }
 
-/* The size of a DATAGRAM frame with a Length field carrying @len bytes. */
+/**
+ * quic_frame_datagram_len - size of a DATAGRAM frame with a Length field
+ * @len: the payload length
+ *
+ * Return: the bytes quic_frame_put_datagram() writes for @len bytes.
+ */
 u32 quic_frame_datagram_len(u32 len)
 {
 	return 1 + quic_varint_len(len) + len;
@@ -593,8 +598,14 @@ u8 *quic_frame_put_datagram(u8 *p, const void *data, u32 len)
 	return quic_put_data(p, data, len);
 }
 
-/* The size of a STREAM frame (with a Length field) carrying @len bytes
- * of stream @id at @off.
+/**
+ * quic_frame_stream_len - size of a STREAM frame with a Length field
+ * @id: the stream
+ * @off: the offset of the data (no Offset field when 0)
+ * @len: the number of data bytes
+ *
+ * Return: the bytes quic_frame_put_stream() writes for @len bytes of
+ * stream @id at @off.
  */
 u32 quic_frame_stream_len(s64 id, u64 off, u32 len)
 {
@@ -631,7 +642,13 @@ u8 *quic_frame_put_stream(u8 *p, s64 id, u64 off, bool fin, const void *data,
 	return quic_put_data(p, data, len);
 }
 
-/* The size of a CRYPTO frame carrying @len bytes at @off. */
+/**
+ * quic_frame_crypto_len - size of a CRYPTO frame
+ * @off: the offset of the data in the crypto stream
+ * @len: the number of data bytes
+ *
+ * Return: the bytes quic_frame_put_crypto() writes for @len bytes at @off.
+ */
 u32 quic_frame_crypto_len(u64 off, u32 len)
 {
 	return 1 + quic_varint_len(off) + quic_varint_len(len) + len;
@@ -654,7 +671,12 @@ u8 *quic_frame_put_crypto(u8 *p, u64 off, const void *data, u32 len)
 	return quic_put_data(p, data, len);
 }
 
-/* The size of a NEW_TOKEN frame carrying a token of @len bytes. */
+/**
+ * quic_frame_new_token_len - size of a NEW_TOKEN frame
+ * @len: the token length
+ *
+ * Return: the bytes quic_frame_put_new_token() writes for the token.
+ */
 u32 quic_frame_new_token_len(u32 len)
 {
 	return 1 + quic_varint_len(len) + len;

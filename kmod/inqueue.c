@@ -24,6 +24,10 @@ struct quic_crypto_frag {
 	u8 data[];
 };
 
+/**
+ * quic_inq_init - set up an empty CRYPTO reassembly state
+ * @in: one packet number space's state
+ */
 void quic_inq_init(struct quic_crypto_in *in)
 {
 	in->off = 0;
@@ -31,7 +35,14 @@ void quic_inq_init(struct quic_crypto_in *in)
 	INIT_LIST_HEAD(&in->frags);
 }
 
-/* Free the out-of-order fragments and give back what they were charged. */
+/**
+ * quic_inq_free - drop the out-of-order CRYPTO fragments of a space
+ * @sk: the connection (locked)
+ * @in: that space's reassembly state
+ *
+ * Frees the fragments and gives back the receive memory they were
+ * charged.  The in-order offset is kept.
+ */
 void quic_inq_free(struct sock *sk, struct quic_crypto_in *in)
 {
 	struct quic_crypto_frag *f, *tmp;
@@ -168,7 +179,6 @@ static int quic_inq_deliver(struct sock *sk, u8 level, const u8 *data, u32 len)
  * @off: stream offset (off + len checked <= 2^62 - 1 by the caller)
  * @data: the bytes
  * @len: their number
- *
  * @terr: out: the transport error for -EPROTO
  *
  * Return: 0; -EPROTO for too much buffered data (CRYPTO_BUFFER_EXCEEDED:
@@ -677,7 +687,19 @@ int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
 	return 0;
 }
 
-/* A DATAGRAM frame arrived; dropped quietly when the buffer is full. */
+/**
+ * quic_inq_dgram_rcv - a DATAGRAM frame arrived
+ * @sk: the connection (locked)
+ * @data: the payload
+ * @len: its length
+ *
+ * Queues the payload for recvmsg() (MSG_QUIC_DATAGRAM) and wakes the
+ * reader.  DATAGRAM frames are unreliable: when the receive buffer is
+ * full or memory is short, the payload is dropped quietly.
+ * Context: softirq or process context; allocates with GFP_ATOMIC.
+ *
+ * Return: 0 (a dropped datagram is not an error).
+ */
 int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len)
 {
 	struct sk_buff *skb;

@@ -21,6 +21,20 @@
 #include "recovery.h"
 #include <trace/events/quic.h>
 
+/**
+ * quic_outq_crypto_append - queue handshake data to send in CRYPTO frames
+ * @sk: the connection (locked)
+ * @space: the packet number space of its encryption level
+ * @data: the bytes, used when @from is NULL
+ * @len: their number
+ * @from: the user's data (sendmsg()), or NULL to copy from @data
+ *
+ * All of a level's CRYPTO stream is kept until the level is discarded;
+ * the buffer grows as needed, up to QUIC_CRYPTO_OUT_MAX.
+ * Context: process context, may sleep.
+ *
+ * Return: 0, -EMSGSIZE beyond QUIC_CRYPTO_OUT_MAX, -ENOMEM or -EFAULT.
+ */
 int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 			    u32 len, struct iov_iter *from)
 {
@@ -48,6 +62,15 @@ int quic_outq_crypto_append(struct sock *sk, u8 space, const void *data,
 	return 0;
 }
 
+/**
+ * quic_outq_amp_limited - is a server held by the anti-amplification limit?
+ * @sk: the connection (locked)
+ *
+ * RFC 9000 section 8.1: until the client's address is validated, a
+ * server sends at most three times the bytes it received.
+ *
+ * Return: true if another full datagram would exceed that limit.
+ */
 bool quic_outq_amp_limited(struct sock *sk)
 {
 	struct quic_paths *paths = quic_paths(sk);
@@ -1110,7 +1133,15 @@ static void quic_put_close(struct sock *sk, struct quic_dgram *dg, u8 level)
 	skb_put(skb, p - base);
 }
 
-/* Send one datagram carrying CONNECTION_CLOSE at every level we can. */
+/**
+ * quic_outq_send_close - send CONNECTION_CLOSE at every level we can
+ * @sk: the connection (locked)
+ *
+ * One datagram with a CONNECTION_CLOSE in a packet of each level that
+ * is not discarded and has a send key, with the close information in
+ * the socket's close state.  Nothing is sent while draining or before
+ * there is a destination connection ID.
+ */
 void quic_outq_send_close(struct sock *sk)
 {
 	struct quic_dgram dg;
@@ -1307,6 +1338,15 @@ void quic_outq_probe(struct sock *sk, u8 space)
 	quic_outq(sk)->probe_mask |= BIT(space);
 }
 
+/**
+ * quic_outq_discard_space - free the send and receive state of a space
+ * @sk: the connection (locked)
+ * @space: the packet number space
+ *
+ * Frees its sent-packet records, its CRYPTO send buffer, its out-of-order
+ * CRYPTO fragments and the packets waiting for its keys, and marks it
+ * discarded.  The keys are the caller's to free.
+ */
 void quic_outq_discard_space(struct sock *sk, u8 space)
 {
 	struct quic_inqueue *inq = quic_inq(sk);
@@ -1320,6 +1360,13 @@ void quic_outq_discard_space(struct sock *sk, u8 space)
 	skb_queue_purge(&inq->pending[space]);
 }
 
+/**
+ * quic_outq_free - free the send and CRYPTO receive state of every space
+ * @sk: the connection (locked)
+ *
+ * As quic_outq_discard_space() for each space, without marking them
+ * discarded.
+ */
 void quic_outq_free(struct sock *sk)
 {
 	struct quic_outqueue *outq = quic_outq(sk);

@@ -750,7 +750,18 @@ out:
 	consume_skb(skb);
 }
 
-/* Called under the socket lock (softirq, or release_sock's backlog). */
+/**
+ * quic_packet_backlog_rcv - process a received datagram and send replies
+ * @sk: the connection (locked)
+ * @skb: the datagram; consumed
+ *
+ * The proto's backlog_rcv, and what the softirq receive path calls when
+ * the socket is not owned: opens and handles the datagram's packets,
+ * then flushes the send queue.
+ * Context: socket lock held (softirq, or release_sock()'s backlog).
+ *
+ * Return: 0.
+ */
 int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	quic_packet_process(sk, skb, false);
@@ -758,9 +769,14 @@ int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* The receive keys of @space were installed: process what waited.  A
- * packet of a level still without keys (0-RTT and 1-RTT share a space)
- * goes back onto the queue.
+/**
+ * quic_packet_process_pending - the receive keys of a space were installed
+ * @sk: the connection (locked)
+ * @space: the packet number space
+ *
+ * Processes the packets that waited for the keys.  A packet of a level
+ * still without keys (0-RTT and 1-RTT share a space) goes back onto the
+ * queue.
  */
 void quic_packet_process_pending(struct sock *sk, u8 space)
 {
@@ -776,6 +792,16 @@ void quic_packet_process_pending(struct sock *sk, u8 space)
 
 /* ---- building and sending ------------------------------------------ */
 
+/**
+ * quic_dgram_init - start assembling a datagram
+ * @sk: the connection
+ * @dg: the datagram, initialised here
+ * @max: the payload bytes allowed
+ *
+ * Context: any; allocates with GFP_ATOMIC.
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int quic_dgram_init(struct sock *sk, struct quic_dgram *dg, u32 max)
 {
 	memset(dg, 0, sizeof(*dg));
@@ -803,8 +829,12 @@ static void quic_pkt_close(struct quic_dgram *dg)
 	dg->open = 0;
 }
 
-/* Forget the packet just begun (nothing to put in it); the previous
- * one, closed by quic_pkt_begin(), is reopened so it can still be padded.
+/**
+ * quic_pkt_undo - forget the packet just begun
+ * @dg: the datagram
+ *
+ * For a packet that got nothing to carry.  The previous one, closed by
+ * quic_pkt_begin(), is reopened so that it can still be padded.
  */
 void quic_pkt_undo(struct quic_dgram *dg)
 {
@@ -819,7 +849,12 @@ void quic_pkt_undo(struct quic_dgram *dg)
 	}
 }
 
-/* Room left for frames in the open packet. */
+/**
+ * quic_dgram_room - room left for frames in the open packet
+ * @dg: the datagram
+ *
+ * Return: the bytes that still fit, the AEAD tag accounted for.
+ */
 u32 quic_dgram_room(const struct quic_dgram *dg)
 {
 	u32 used = dg->skb->len + QUIC_TAG_LEN;

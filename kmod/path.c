@@ -114,7 +114,14 @@ void quic_path_abandon(struct sock *sk)
 	memset(alt, 0, sizeof(*alt));
 }
 
-/* At close: release the UDP sockets of other paths. */
+/**
+ * quic_path_free - at close: release the other paths' UDP sockets
+ * @sk: the connection (locked)
+ *
+ * Stops the path timer and drops the references of the alternative
+ * path, the preferred address and the path we left.  The current UDP
+ * socket is the caller's to release.
+ */
 void quic_path_free(struct sock *sk)
 {
 	struct quic_paths *paths = quic_paths(sk);
@@ -133,6 +140,13 @@ void quic_path_free(struct sock *sk)
 	}
 }
 
+/**
+ * quic_path_timeout - the path timer expired
+ * @sk: the connection (locked; timer, softirq context)
+ *
+ * While the alternative path is being validated, sends another
+ * PATH_CHALLENGE, or abandons the path after QUIC_PATH_TRIES of them.
+ */
 void quic_path_timeout(struct sock *sk)
 {
 	struct quic_path_alt *alt = &quic_paths(sk)->alt;
@@ -356,6 +370,14 @@ void quic_path_challenge_rcv(struct sock *sk, const u8 *data)
 		quic_path_send_alt(sk, QUIC_FRAME_PATH_RESPONSE, data);
 }
 
+/**
+ * quic_path_response_rcv - a PATH_RESPONSE from the peer
+ * @sk: the connection (locked)
+ * @data: its 8 bytes
+ *
+ * If it answers the challenge on the alternative path, that path is
+ * validated and becomes the connection's path.
+ */
 void quic_path_response_rcv(struct sock *sk, const u8 *data)
 {
 	struct quic_path_alt *alt = &quic_paths(sk)->alt;
@@ -400,7 +422,15 @@ void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
 		quic_path_challenge(sk);
 }
 
-/* Count bytes from the address being validated (3x limit). */
+/**
+ * quic_path_rx_bytes - account a received datagram for path validation
+ * @sk: the connection (locked)
+ * @len: the datagram's length
+ *
+ * Records @len as the datagram's length and, while the alternative path
+ * is limited by the three-times rule (RFC 9000 8.2.1), counts the bytes
+ * that came from its peer address.
+ */
 void quic_path_rx_bytes(struct sock *sk, u32 len)
 {
 	struct quic_rx *rx = quic_rx(sk);
@@ -539,7 +569,14 @@ void quic_path_pref_prepare(struct sock *sk)
 		quic_path_pref_start(sk);
 }
 
-/* Client, handshake confirmed: validate the path set up above. */
+/**
+ * quic_path_pref_start - client, handshake confirmed: validate the
+ *	preferred address path
+ * @sk: the connection (locked)
+ *
+ * Starts PATH_CHALLENGEs on the path quic_path_pref_prepare() set up, if
+ * there is one that is not being validated yet.
+ */
 void quic_path_pref_start(struct sock *sk)
 {
 	struct quic_path_alt *alt = &quic_paths(sk)->alt;
@@ -550,8 +587,13 @@ void quic_path_pref_start(struct sock *sk)
 	quic_path_challenge(sk);
 }
 
-/* Record the local address in the inet fields getsockname() reads.  An
- * IPv4 address on a PF_INET6 socket (dual stack) reads as v4-mapped.
+/**
+ * quic_set_local - record the local address of the socket
+ * @sk: the socket
+ * @a: the address, port included
+ *
+ * Sets the inet fields getsockname() reads and resets the cached route.
+ * An IPv4 address on a PF_INET6 socket (dual stack) reads as v4-mapped.
  */
 void quic_set_local(struct sock *sk, const union quic_addr *a)
 {
@@ -576,6 +618,14 @@ void quic_set_local(struct sock *sk, const union quic_addr *a)
 	}
 }
 
+/**
+ * quic_set_peer - record the peer address of the socket
+ * @sk: the socket
+ * @a: the address, port included
+ *
+ * Sets the inet fields getpeername() reads and resets the cached route.
+ * An IPv4 address on a PF_INET6 socket (dual stack) reads as v4-mapped.
+ */
 void quic_set_peer(struct sock *sk, const union quic_addr *a)
 {
 	struct inet_sock *inet = inet_sk(sk);

@@ -15,6 +15,12 @@
 
 #include "pnspace.h"
 
+/**
+ * quic_pnspace_init - set up an empty packet number space
+ * @s: the space
+ *
+ * Nothing received or acknowledged yet (-1), no packet sent.
+ */
 void quic_pnspace_init(struct quic_pnspace *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -23,6 +29,13 @@ void quic_pnspace_init(struct quic_pnspace *s)
 	INIT_LIST_HEAD(&s->sent);
 }
 
+/**
+ * quic_pnspace_free - drop all sent-packet records of a space
+ * @s: the space
+ *
+ * Frees each record and the stream data it holds, and clears the
+ * in-flight accounting and the loss timer.  The receive side is kept.
+ */
 void quic_pnspace_free(struct quic_pnspace *s)
 {
 	struct quic_sent_pkt *p, *tmp;
@@ -38,7 +51,14 @@ void quic_pnspace_free(struct quic_pnspace *s)
 	s->loss_time = 0;
 }
 
-/* Was @pn received already, or is it too old to tell? */
+/**
+ * quic_pnspace_is_dup - was @pn received already, or is it too old to tell?
+ * @s: the space
+ * @pn: the packet number
+ *
+ * Return: true if @pn is in a received range or below the floor of
+ * forgotten ranges.
+ */
 bool quic_pnspace_is_dup(const struct quic_pnspace *s, s64 pn)
 {
 	int i;
@@ -61,7 +81,15 @@ static void quic_range_remove(struct quic_pnspace *s, int i)
 	s->nr_ranges--;
 }
 
-/* Add @pn (not a duplicate) to the received ranges. */
+/**
+ * quic_pnspace_record - add a received packet number to the ACK ranges
+ * @s: the space
+ * @pn: the packet number, not a duplicate (quic_pnspace_is_dup())
+ * @now: the time (us), kept if @pn is the largest received
+ *
+ * Extends or merges ranges.  When QUIC_ACK_RANGES_MAX ranges are kept,
+ * the oldest one is forgotten and the duplicate floor raised past it.
+ */
 void quic_pnspace_record(struct quic_pnspace *s, s64 pn, u64 now)
 {
 	struct quic_ack_range *r;

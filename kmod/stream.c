@@ -27,6 +27,13 @@ static inline struct quic_stream_table *quic_streams(struct sock *sk)
 	return &quic_sk(sk)->streams;
 }
 
+/**
+ * quic_stream_is_local - was stream @id opened by our side?
+ * @sk: the connection
+ * @id: the stream ID
+ *
+ * Return: true if the ID's initiator bit is ours (server or client).
+ */
 bool quic_stream_is_local(struct sock *sk, s64 id)
 {
 	return !!(id & QUIC_STREAM_TYPE_SERVER_MASK) == quic_is_serv(sk);
@@ -50,6 +57,12 @@ static struct hlist_head *quic_stream_bucket(struct quic_stream_table *t,
 	return &t->hash[hash_64(id, ilog2(QUIC_STREAM_HASH_SIZE))];
 }
 
+/**
+ * quic_streams_init - set up an empty stream table
+ * @sk: the new socket
+ *
+ * No stream, no limits yet, and no latest stream for send() (-1).
+ */
 void quic_streams_init(struct sock *sk)
 {
 	struct quic_stream_table *t = quic_streams(sk);
@@ -116,7 +129,14 @@ void quic_streams_early(struct sock *sk)
 				 min_t(u64, 2 * t->send_max, 16 << 20)));
 }
 
-/* Remembered limits nobody used: the handshake's replace them. */
+/**
+ * quic_streams_early_reset - drop remembered 0-RTT limits nobody used
+ * @sk: the connection (locked), a client
+ *
+ * The stream and data limits quic_streams_early() set were not used for
+ * 0-RTT: clear them so that the handshake's parameters replace them
+ * (quic_streams_established() only raises limits).
+ */
 void quic_streams_early_reset(struct sock *sk)
 {
 	struct quic_stream_table *t = quic_streams(sk);
@@ -126,8 +146,15 @@ void quic_streams_early_reset(struct sock *sk)
 	t->send_max = 0;
 }
 
-/* The peer's transport parameters are known (and again once established):
- * take the initial limits, and size the socket buffers for the windows.
+/**
+ * quic_streams_established - take the initial stream and data limits
+ * @sk: the connection (locked)
+ *
+ * Called once the peer's transport parameters are known, and again once
+ * established.  Limits only rise: the streams the peer may open and we
+ * may open, and MAX_DATA both ways; streams opened under remembered 0-RTT
+ * limits take the handshake's initial stream limits.  The socket buffers
+ * are sized for the windows unless the user set them.
  */
 void quic_streams_established(struct sock *sk)
 {
@@ -168,6 +195,13 @@ static void quic_stream_destroy(struct quic_stream *st)
 	kfree(st);
 }
 
+/**
+ * quic_streams_free - free every stream and the queued data
+ * @sk: the socket (locked)
+ *
+ * Frees the streams with their send and reassembly queues, and purges
+ * the retransmit, datagram, receive and 0-RTT receive queues.
+ */
 void quic_streams_free(struct sock *sk)
 {
 	struct quic_stream_table *t = quic_streams(sk);
@@ -190,6 +224,13 @@ void quic_streams_free(struct sock *sk)
 	__skb_queue_purge(&t->earlyq);
 }
 
+/**
+ * quic_stream_find - look up an open stream
+ * @sk: the connection (locked)
+ * @id: the stream ID
+ *
+ * Return: the stream, or NULL if it is not open (never opened or freed).
+ */
 struct quic_stream *quic_stream_find(struct sock *sk, s64 id)
 {
 	struct quic_stream_table *t = quic_streams(sk);
@@ -235,6 +276,14 @@ static struct quic_stream *quic_stream_create(struct sock *sk, s64 id)
 	return st;
 }
 
+/**
+ * quic_stream_ctrl_add - queue a stream for its control frames
+ * @sk: the connection (locked)
+ * @st: a stream with a control frame due (RESET_STREAM, STOP_SENDING,
+ *	MAX_STREAM_DATA or STREAM_DATA_BLOCKED)
+ *
+ * Adds @st to the table's ctrl_list unless it is on it already.
+ */
 void quic_stream_ctrl_add(struct sock *sk, struct quic_stream *st)
 {
 	if (list_empty(&st->ctrl_node))
@@ -291,8 +340,14 @@ bool quic_stream_blocked(struct sock *sk, u8 type)
 	return true;
 }
 
-/* The peer's current limit on our streams of @type (the caller waits for
- * it to rise).
+/**
+ * quic_stream_local_max - the peer's current limit on our streams of @type
+ * @sk: the connection (locked)
+ * @type: QUIC_STREAM_BIDI or QUIC_STREAM_UNI
+ *
+ * The caller waits for it to rise.
+ *
+ * Return: the number of streams of @type we may open in total.
  */
 u64 quic_stream_local_max(struct sock *sk, u8 type)
 {
@@ -376,6 +431,8 @@ static bool quic_stream_writable(const struct quic_stream *st)
  * stream has sent data.  The latest stream changes when a stream is opened
  * here or by STREAM_OPEN, not when an open one is written by its ID: the
  * reference's behaviour.
+ *
+ * Return: the stream, or NULL with @err set.
  */
 struct quic_stream *quic_stream_send_get(struct sock *sk, s64 id, u32 flags,
 					 int *err)
@@ -502,8 +559,14 @@ static bool quic_stream_recv_done(const struct quic_stream *st)
 	       st->recv_state == QUIC_STREAM_RECV_STATE_RESET_READ;
 }
 
-/* Free @st if both of its halves are finished; the caller must not use it
- * afterwards.
+/**
+ * quic_stream_maybe_free - free a stream if both of its halves are finished
+ * @sk: the connection (locked)
+ * @st: the stream; the caller must not use it afterwards
+ *
+ * A stream is finished when both directions are done and no sent chunk
+ * is still unacknowledged.  Freeing a peer's stream lets the peer open
+ * another one (RFC 9000 4.6): MAX_STREAMS is queued when the limit rises.
  */
 void quic_stream_maybe_free(struct sock *sk, struct quic_stream *st)
 {
@@ -530,8 +593,16 @@ void quic_stream_maybe_free(struct sock *sk, struct quic_stream *st)
 	quic_stream_destroy(st);
 }
 
-/* Send progress: every chunk up to the FIN was acknowledged.  Returns
- * true when the stream just reached Data Recvd (the caller reports it).
+/**
+ * quic_stream_send_progress - check whether all of a stream's data arrived
+ * @sk: the connection (locked)
+ * @st: the stream
+ *
+ * Every chunk up to the FIN was acknowledged: the stream moves to Data
+ * Recvd.
+ *
+ * Return: true when the stream just reached Data Recvd (the caller
+ * reports it).
  */
 bool quic_stream_send_progress(struct sock *sk, struct quic_stream *st)
 {
@@ -591,7 +662,18 @@ int quic_stream_reset(struct sock *sk, s64 id, u32 errcode, bool user)
 	return 0;
 }
 
-/* QUIC_SOCKOPT_STREAM_STOP_SENDING */
+/**
+ * quic_stream_stop_sending - QUIC_SOCKOPT_STREAM_STOP_SENDING
+ * @sk: the connection (locked)
+ * @id: the stream
+ * @errcode: the application error code to send
+ *
+ * Queues a STOP_SENDING frame asking the peer to stop sending on @id.
+ *
+ * Return: 0; -EINVAL if @id is not an open stream with a receiving side,
+ * or that side is finished (all data or a reset received); -EAGAIN while
+ * a previous STOP_SENDING is queued or unacknowledged.
+ */
 int quic_stream_stop_sending(struct sock *sk, s64 id, u32 errcode)
 {
 	struct quic_stream *st = quic_stream_find(sk, id);
@@ -618,8 +700,16 @@ static void quic_stream_wake_writers(struct sock *sk)
 	rcu_read_unlock();
 }
 
-/* MAX_STREAMS from the peer: it lets us open more streams of @type.
- * Returns true when the limit rose (the caller reports it).
+/**
+ * quic_stream_max_streams_rcv - a MAX_STREAMS frame from the peer
+ * @sk: the connection (locked)
+ * @type: QUIC_STREAM_BIDI or QUIC_STREAM_UNI
+ * @max: the new limit on our streams of @type
+ *
+ * A higher limit lets us open more streams; writers waiting for it are
+ * woken.
+ *
+ * Return: true when the limit rose (the caller reports it).
  */
 bool quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max)
 {
@@ -632,7 +722,11 @@ bool quic_stream_max_streams_rcv(struct sock *sk, u8 type, u64 max)
 	return true;
 }
 
-/* MAX_DATA from the peer. */
+/**
+ * quic_streams_max_data_rcv - a MAX_DATA frame from the peer
+ * @sk: the connection (locked)
+ * @max: the new connection-level send limit; lower values are ignored
+ */
 void quic_streams_max_data_rcv(struct sock *sk, u64 max)
 {
 	struct quic_stream_table *t = quic_streams(sk);
@@ -641,8 +735,12 @@ void quic_streams_max_data_rcv(struct sock *sk, u64 max)
 		t->send_max = max;
 }
 
-/* MAX_STREAM_DATA from the peer for @st.  Returns true when the limit
- * rose (the caller reports it).
+/**
+ * quic_stream_max_data_rcv - a MAX_STREAM_DATA frame from the peer
+ * @st: the stream
+ * @max: the new send limit of @st; lower values are ignored
+ *
+ * Return: true when the limit rose (the caller reports it).
  */
 bool quic_stream_max_data_rcv(struct quic_stream *st, u64 max)
 {

@@ -96,7 +96,16 @@ static enum hrtimer_restart quic_timer_pace(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-/* release_sock(): run what timers deferred while the user held the lock. */
+/**
+ * quic_release_cb - run what the timers deferred while the user held the lock
+ * @sk: the socket
+ *
+ * The proto's release_cb: release_sock() calls it.  A pacing timer that
+ * fired while the socket was owned left QUIC_DEFERRED_PACE and a socket
+ * reference; flush the send queue now (unless the socket is dead) and
+ * drop that reference.
+ * Context: process context, socket lock held (owned by the user).
+ */
 void quic_release_cb(struct sock *sk)
 {
 	struct quic_timers *tm = quic_timers(sk);
@@ -110,6 +119,13 @@ void quic_release_cb(struct sock *sk)
 	}
 }
 
+/**
+ * quic_timer_init - set up the connection's timers
+ * @sk: the new socket
+ *
+ * The pacing hrtimer (softirq, pinned) and the loss, idle, ACK and path
+ * timers; none is armed.
+ */
 void quic_timer_init(struct sock *sk)
 {
 	struct quic_timers *tm = quic_timers(sk);

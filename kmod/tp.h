@@ -143,87 +143,15 @@ struct quic_tp {
 	u32	available_versions[QUIC_TP_MAX_VERSIONS];
 };
 
-/**
- * quic_tp_init_local - set the defaults of our own parameters (ABI.md)
- * @tp: parameters to initialise
- *
- * active_connection_id_limit 7, ack_delay_exponent 3, max_udp_payload_size
- * 65527, max_idle_timeout 30 s, max_ack_delay 25 ms, 100 streams of each
- * type, max_data 65535 * 32, stream data 65535 * 16, everything else off.
- * CIDs, tokens and versions are left for the caller.
- */
+/* Defaults, extension codec and UAPI conversion (documented in tp.c) */
 void quic_tp_init_local(struct quic_tp *tp);
-
-/**
- * quic_tp_init_peer - set RFC 9000 defaults for absent peer parameters
- * @tp: parameters to initialise
- */
 void quic_tp_init_peer(struct quic_tp *tp);
-
-/**
- * quic_tp_encode - serialise our parameters into the TLS extension body
- * @tp: our parameters
- * @is_serv: we are the server: include original_destination_connection_id,
- *	and retry_source_connection_id, stateless_reset_token and
- *	preferred_address when flagged present
- * @buf: output
- * @size: room at @buf (at most QUIC_TP_EXT_MAX_LEN is ever written)
- *
- * initial_source_connection_id is always sent; version_information unless
- * @tp->disable_compatible_version (Chosen Version @tp->chosen_version,
- * Available Versions the list, or just the chosen one if the list is empty).
- * Return: number of bytes written, -ENOSPC or -EINVAL (bad CID lengths).
- */
 int quic_tp_encode(const struct quic_tp *tp, bool is_serv, u8 *buf, u32 size);
-
-/**
- * quic_tp_decode - parse and validate the peer's TLS extension body
- * @tp: out: the peer's parameters (RFC defaults for absent ones)
- * @is_serv: we are the server (the peer is a client: server-only
- *	parameters are an error)
- * @version: version of the connection, checked against the peer's
- *	version_information Chosen Version (0 = don't check)
- * @buf: the extension body
- * @len: its length
- *
- * Unknown parameters are ignored.  A duplicated known parameter, a
- * malformed varint, a length mismatch, an out-of-range value, a
- * server-only parameter sent by a client, a missing
- * initial_source_connection_id (or original_destination_connection_id from a
- * server) are errors.  @tp is only written on success.
- * Return: 0; -EINVAL (TRANSPORT_PARAMETER_ERROR); -EPROTONOSUPPORT
- * (VERSION_NEGOTIATION_ERROR: Chosen Version differs from @version);
- * -ENOMEM.
- */
 int quic_tp_decode(struct quic_tp *tp, bool is_serv, u32 version,
 		   const u8 *buf, u32 len);
-
-/**
- * quic_tp_to_user - fill the UAPI struct from internal parameters
- * @tp: parameters
- * @p: out (including @p->remote untouched)
- *
- * Values too large for the UAPI fields saturate.
- */
 void quic_tp_to_user(const struct quic_tp *tp, struct quic_transport_param *p);
-
-/**
- * quic_tp_set_user - QUIC_SOCKOPT_TRANSPORT_PARAM set: overlay and validate
- * @tp: parameters to update (unchanged on error)
- * @p: user values; every non-zero field overrides
- * @remote: @tp holds the peer's parameters (0-RTT restore): the local-only
- *	limits on max_data and stream data do not apply
- *
- * Validation (ABI.md 2.4): active_connection_id_limit 2..8,
- * ack_delay_exponent <= 20, max_datagram_frame_size 0 or >= 1200,
- * max_udp_payload_size 1200..65527, max_idle_timeout >= 1 s,
- * max_ack_delay < 16384 ms, max_streams_* <= 4096, local max_data
- * <= S32_MAX / 4, local stream data <= S32_MAX / 8.
- * Return: 0 or -EINVAL.
- */
 int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 		     bool remote);
-
 bool quic_tp_early_reduced(const struct quic_tp *old,
 			   const struct quic_tp *cur);
 

@@ -50,6 +50,13 @@ static void quic_udp_sock_free_work(struct work_struct *work)
 	kfree(us);
 }
 
+/**
+ * quic_udp_sock_hold - take another reference on a UDP tunnel socket
+ * @us: the socket, already referenced by the caller
+ *
+ * Context: any.
+ * Return: @us.
+ */
 struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us)
 {
 	refcount_inc(&us->refcnt);
@@ -264,6 +271,13 @@ int quic_udp_init(quic_udp_rcv_t rcv)
 	return err;
 }
 
+/**
+ * quic_udp_exit - tear down the tunnel sockets' machinery
+ *
+ * Undoes quic_udp_init(): unregisters the pernet operations (flushing
+ * each namespace's pending frees) and destroys the workqueue.
+ * Context: process context (module exit or failed init), may sleep.
+ */
 void quic_udp_exit(void)
 {
 	unregister_pernet_subsys(&quic_udp_net_ops);
