@@ -33,6 +33,7 @@
 #include <asm/simd.h>
 
 #include "crypto.h"
+#include "test_export.h"
 
 static bool quic_fast_aead = true;
 module_param_named(fast_aead, quic_fast_aead, bool, 0644);
@@ -149,6 +150,7 @@ int quic_crypto_hkdf_extract(struct crypto_shash *hmac, const u8 *salt,
 		return err;
 	return crypto_shash_tfm_digest(hmac, ikm, ikm_len, prk);
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_hkdf_extract);
 
 int quic_crypto_hkdf_expand(struct crypto_shash *hmac, const u8 *prk,
 			    u32 prk_len, const u8 *info, u32 info_len, u8 *out,
@@ -188,6 +190,7 @@ int quic_crypto_hkdf_expand(struct crypto_shash *hmac, const u8 *prk,
 	memzero_explicit(t, sizeof(t));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_hkdf_expand);
 
 /* The HkdfLabel of RFC 8446 section 7.1 with an empty context; 0 if too long */
 #define QUIC_HKDF_LABEL_MAX	(2 + 1 + 255 + 1)
@@ -224,6 +227,7 @@ int quic_crypto_hkdf_expand_label(struct crypto_shash *hmac, const u8 *secret,
 	return quic_crypto_hkdf_expand(hmac, secret, secret_len, info, ilen,
 				       out, out_len);
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_hkdf_expand_label);
 
 /* Packet protection key derivation (RFC 9001 section 5.1) */
 
@@ -471,6 +475,7 @@ void quic_crypto_free(struct quic_crypto *c)
 	crypto_free_shash(c->hmac);
 	memzero_explicit(c, sizeof(*c));
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_free);
 
 /*
  * Install one direction from @secret.  With @ku, also allocate the key
@@ -611,6 +616,7 @@ int quic_crypto_set_secret(struct quic_crypto *c,
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_set_secret);
 
 int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
 			   struct quic_crypto_secret *srt)
@@ -668,6 +674,7 @@ int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 		quic_crypto_free(c);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_initial_keys_install);
 
 /* Per-packet operations */
 
@@ -685,6 +692,7 @@ s64 quic_crypto_decode_pn(s64 largest_pn, u32 truncated, u8 pn_len)
 		return candidate - win;
 	return candidate;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_decode_pn);
 
 /* Compute the 5-byte header protection mask into buf + QUIC_BUF_MASK. */
 static int quic_hp_mask(struct crypto_sync_skcipher *hp, u32 type, u8 *buf,
@@ -777,6 +785,7 @@ int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 		data[pn_offset + i] ^= mask[1 + i];
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_encrypt);
 
 static void quic_key_rotate_rx(struct quic_crypto *c)
 {
@@ -878,6 +887,7 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_decrypt);
 
 /*
  * Opening a client Initial without transforms, for a listener that must
@@ -1069,6 +1079,7 @@ out:
 	kfree_sensitive(aes);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_initial_open_atomic);
 
 /* Key update (RFC 9001 section 6) */
 
@@ -1099,6 +1110,7 @@ out:
 	memzero_explicit(secret, sizeof(secret));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_key_update_prepare);
 
 int quic_crypto_key_update(struct quic_crypto *c)
 {
@@ -1118,6 +1130,7 @@ int quic_crypto_key_update(struct quic_crypto *c)
 	c->key_pending = 1;
 	return quic_crypto_key_update_prepare(c);
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_key_update);
 
 void quic_crypto_discard_old_keys(struct quic_crypto *c)
 {
@@ -1307,6 +1320,7 @@ out:
 		quic_token_ctx_free(ctx);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_ctx_init);
 
 void quic_token_ctx_free(struct quic_token_ctx *ctx)
 {
@@ -1314,6 +1328,7 @@ void quic_token_ctx_free(struct quic_token_ctx *ctx)
 	crypto_free_shash(ctx->hmac);
 	memzero_explicit(ctx, sizeof(*ctx));
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_ctx_free);
 
 int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 		    u8 *token, u32 size)
@@ -1391,6 +1406,7 @@ int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 	memzero_explicit(blob, sizeof(blob));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_create);
 
 int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 		      const struct sockaddr *addr, u32 lifetime, u8 *type,
@@ -1432,6 +1448,7 @@ int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 	memzero_explicit(digest, sizeof(digest));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_stateless_reset_token);
 
 int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
 			    u8 *key)
@@ -1454,3 +1471,4 @@ int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
 	crypto_free_shash(hmac);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_session_ticket_key);

@@ -12,6 +12,7 @@
 #include <linux/unaligned.h>
 
 #include "tp.h"
+#include "test_export.h"
 
 #define QUIC_VARINT_MAX		((1ULL << 62) - 1)
 #define QUIC_MAX_STREAMS	BIT_ULL(60)
@@ -153,6 +154,7 @@ void quic_tp_init_local(struct quic_tp *tp)
 	tp->max_stream_data_bidi_remote = 65535 * 16;
 	tp->max_stream_data_uni = 65535 * 16;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_init_local);
 
 int quic_tp_encode(const struct quic_tp *tp, bool is_serv, u8 *buf, u32 size)
 {
@@ -251,6 +253,7 @@ int quic_tp_encode(const struct quic_tp *tp, bool is_serv, u8 *buf, u32 size)
 
 	return w.err ? w.err : w.len;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_encode);
 
 static int quic_tp_get_cid(struct quic_tp_cid *cid, const u8 *p, u64 len)
 {
@@ -486,6 +489,7 @@ int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
 	*out = peer;
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_decode);
 
 static u32 quic_sat_u32(u64 v)
 {
@@ -523,6 +527,7 @@ void quic_tp_to_user(const struct quic_tp *tp, struct quic_transport_param *p)
 	p->max_stream_data_bidi_remote = tp->max_stream_data_bidi_remote;
 	p->max_stream_data_uni = tp->max_stream_data_uni;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_to_user);
 
 int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 		     bool remote)
@@ -610,6 +615,7 @@ int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 	tp->max_stream_data_uni = v.max_stream_data_uni;
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_set_user);
 
 /**
  * quic_tp_early_reduced - did a server lower a limit a client used in 0-RTT?
