@@ -24,7 +24,6 @@
 #include "socket.h"
 #include "connid.h"
 #include "crypto.h"
-#include "selftest.h"
 
 unsigned int quic_net_id __read_mostly;
 
@@ -341,9 +340,6 @@ static int __init quic_init(void)
 	err = quic_crypto_init();
 	if (err)
 		return err;
-	err = quic_selftest();		/* a no-op unless selftest=1 */
-	if (err)
-		goto err_crypto;
 	err = quic_cid_init();
 	if (err)
 		goto err_crypto;
