@@ -2,8 +2,8 @@
 /*
  * QUIC packet protection (RFC 9001, RFC 9369) through the kernel crypto API:
  * HKDF, Initial secrets, per-level AEAD and header protection keys, key
- * update, the Retry integrity tag, address validation tokens, stateless
- * reset tokens and the session ticket key.
+ * update, address validation tokens, stateless reset tokens and the session
+ * ticket key.
  *
  * All transforms are synchronous (allocated with the CRYPTO_ALG_ASYNC bit
  * masked out), so the per-packet functions complete inline and can run in
@@ -56,29 +56,6 @@ static const u8 quic_salt_v2[] = {
 	0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
 	0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
 };
-
-/* RFC 9001 section 5.8 and RFC 9369 section 3.3.3 */
-static const u8 quic_retry_key_v1[16] = {
-	0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
-	0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e,
-};
-
-static const u8 quic_retry_nonce_v1[QUIC_IV_LEN] = {
-	0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2,
-	0x23, 0x98, 0x25, 0xbb,
-};
-
-static const u8 quic_retry_key_v2[16] = {
-	0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
-	0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92,
-};
-
-static const u8 quic_retry_nonce_v2[QUIC_IV_LEN] = {
-	0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99,
-	0x90, 0xef, 0xb0, 0x4a,
-};
-
-static struct crypto_aead *quic_retry_aead[2];	/* v1, v2 */
 
 /**
  * struct quic_cipher - a supported TLS 1.3 cipher suite
@@ -618,19 +595,6 @@ int quic_crypto_set_secret(struct quic_crypto *c,
 }
 EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_set_secret);
 
-int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
-			   struct quic_crypto_secret *srt)
-{
-	if (send ? !c->tx_ready : !c->rx_ready)
-		return -EINVAL;
-	srt->send = send;
-	srt->type = c->cipher_type;
-	memset(srt->secret, 0, sizeof(srt->secret));
-	memcpy(srt->secret, send ? c->tx.secret : c->rx.secret,
-	       c->secret_len);
-	return 0;
-}
-
 int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 				     u32 dcid_len, u32 version, bool is_serv)
 {
@@ -1132,11 +1096,6 @@ int quic_crypto_key_update(struct quic_crypto *c)
 }
 EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_key_update);
 
-void quic_crypto_discard_old_keys(struct quic_crypto *c)
-{
-	c->rx_prev_valid = 0;
-}
-
 /*
  * One-shot AEAD with a shared, already keyed transform: copies the input
  * into a GFP_ATOMIC buffer so callers may pass any memory.
@@ -1182,56 +1141,6 @@ static int quic_aead_oneshot(struct crypto_aead *aead, bool seal,
 	return err;
 }
 
-/* Retry integrity (RFC 9001 section 5.8) */
-
-int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
-			  const u8 *retry, u32 len, u8 *tag)
-{
-	const u8 *nonce = quic_retry_nonce_v1;
-	struct crypto_aead *aead = quic_retry_aead[0];
-	u8 *pseudo;
-	int err;
-
-	if (odcid_len > QUIC_CID_MAX_LEN || len > 0xffff)
-		return -EINVAL;
-	if (version == QUIC_VERSION_V2) {
-		aead = quic_retry_aead[1];
-		nonce = quic_retry_nonce_v2;
-	} else if (version != QUIC_VERSION_V1) {
-		return -EINVAL;
-	}
-	if (!aead)
-		return -ENOENT;
-
-	pseudo = kmalloc(1 + odcid_len + len, GFP_ATOMIC);
-	if (!pseudo)
-		return -ENOMEM;
-	pseudo[0] = odcid_len;
-	memcpy(pseudo + 1, odcid, odcid_len);
-	memcpy(pseudo + 1 + odcid_len, retry, len);
-	err = quic_aead_oneshot(aead, true, nonce, pseudo, 1 + odcid_len + len,
-				NULL, 0, tag);
-	kfree(pseudo);
-	return err;
-}
-
-int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
-			     const u8 *retry, u32 len)
-{
-	u8 tag[QUIC_RETRY_TAG_LEN];
-	int err;
-
-	if (len < QUIC_RETRY_TAG_LEN)
-		return -EINVAL;
-	len -= QUIC_RETRY_TAG_LEN;
-	err = quic_crypto_retry_tag(version, odcid, odcid_len, retry, len, tag);
-	if (err)
-		return err;
-	if (crypto_memneq(tag, retry + len, QUIC_RETRY_TAG_LEN))
-		return -EBADMSG;
-	return 0;
-}
-
 static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
 					   u32 key_len)
 {
@@ -1249,32 +1158,6 @@ static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
 		return ERR_PTR(err);
 	}
 	return aead;
-}
-
-int quic_crypto_init(void)
-{
-	struct crypto_aead *aead;
-
-	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v1, 16);
-	if (IS_ERR(aead))
-		return PTR_ERR(aead);
-	quic_retry_aead[0] = aead;
-	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v2, 16);
-	if (IS_ERR(aead)) {
-		crypto_free_aead(quic_retry_aead[0]);
-		quic_retry_aead[0] = NULL;
-		return PTR_ERR(aead);
-	}
-	quic_retry_aead[1] = aead;
-	return 0;
-}
-
-void quic_crypto_exit(void)
-{
-	crypto_free_aead(quic_retry_aead[0]);
-	crypto_free_aead(quic_retry_aead[1]);
-	quic_retry_aead[0] = NULL;
-	quic_retry_aead[1] = NULL;
 }
 
 /* Address validation tokens, stateless reset, session tickets */
@@ -1347,24 +1230,6 @@ int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 	return plen + QUIC_TOKEN_OVERHEAD;
 }
 
-int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		    void *plain, u32 size)
-{
-	u32 plen;
-	int err;
-
-	if (!ctx->aead || tlen < QUIC_TOKEN_OVERHEAD || tlen > 0xffff)
-		return -EINVAL;
-	plen = tlen - QUIC_TOKEN_OVERHEAD;
-	if (plen > size)
-		return -EINVAL;
-	err = quic_aead_oneshot(ctx->aead, false, token, NULL, 0,
-				token + QUIC_IV_LEN, tlen - QUIC_IV_LEN, plain);
-	if (err)
-		return err == -EBADMSG ? -EBADMSG : err;
-	return plen;
-}
-
 /* Address bytes of @addr into @out (16 bytes, v4 left-aligned); 0 if bad. */
 static u8 quic_token_addr(const struct sockaddr *addr, u8 *out)
 {
@@ -1407,32 +1272,6 @@ int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 	return err;
 }
 EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_create);
-
-int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		      const struct sockaddr *addr, u32 lifetime, u8 *type,
-		      u8 *odcid, u8 *odcid_len)
-{
-	u8 blob[QUIC_TOKEN_BLOB_HDR + QUIC_CID_MAX_LEN], a[16];
-	time64_t now = ktime_get_real_seconds(), t;
-	int n;
-
-	n = quic_token_open(ctx, token, tlen, blob, sizeof(blob));
-	if (n < 0)
-		return n;
-	if (n < QUIC_TOKEN_BLOB_HDR || blob[26] != n - QUIC_TOKEN_BLOB_HDR ||
-	    (blob[0] != QUIC_TOKEN_RETRY && blob[0] != QUIC_TOKEN_NEW))
-		return -EINVAL;
-	t = get_unaligned_be64(blob + 1);
-	if (t > now + 60 || (now > t && now - t > lifetime))	/* clock skew */
-		return -EINVAL;
-	if (blob[9] != quic_token_addr(addr, a) ||
-	    crypto_memneq(a, blob + 10, sizeof(a)))
-		return -EINVAL;
-	*type = blob[0];
-	*odcid_len = blob[26];
-	memcpy(odcid, blob + QUIC_TOKEN_BLOB_HDR, blob[26]);
-	return 0;
-}
 
 int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 			       u32 cid_len, u8 *token)

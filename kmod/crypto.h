@@ -50,7 +50,6 @@ struct aead_request;
 #define QUIC_PN_MAX_LEN		4	/* encoded packet number length */
 #define QUIC_SECRET_MAX_LEN	48	/* SHA-384 */
 #define QUIC_KEY_MAX_LEN	32	/* AES-256 / ChaCha20 */
-#define QUIC_RETRY_TAG_LEN	16
 #define QUIC_RESET_TOKEN_LEN	16	/* stateless reset token */
 #define QUIC_TOKEN_SECRET_LEN	32	/* per-listener random secret */
 #define QUIC_TICKET_KEY_LEN	64	/* session ticket key (SESSION_TICKET) */
@@ -176,10 +175,6 @@ struct quic_crypto_pktinfo {
 	u8	first_byte;
 };
 
-/* Module-wide state (Retry integrity transforms). */
-int quic_crypto_init(void);
-void quic_crypto_exit(void);
-
 /**
  * quic_crypto_initial_keys_install - derive and install Initial keys
  * @c: level state (previous keys are freed first)
@@ -215,17 +210,6 @@ int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
  */
 int quic_crypto_set_secret(struct quic_crypto *c,
 			   const struct quic_crypto_secret *srt, u32 version);
-
-/**
- * quic_crypto_get_secret - read back one direction's current secret
- * @c: level state
- * @send: the send (true) or receive (false) direction
- * @srt: filled with type, level (unset, caller's), send and the secret
- *
- * Return: 0, or -EINVAL if that direction has no key.
- */
-int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
-			   struct quic_crypto_secret *srt);
 
 /**
  * quic_crypto_free - free transforms and wipe all key material
@@ -362,15 +346,6 @@ static inline bool quic_crypto_integrity_limit_reached(const struct quic_crypto 
 }
 
 /**
- * quic_crypto_discard_old_keys - drop the previous receive keys
- * @c: the APP level state
- *
- * RFC 9001 section 6.5: call about three PTOs after a key update.
- * Context: any, never sleeps.
- */
-void quic_crypto_discard_old_keys(struct quic_crypto *c);
-
-/**
  * quic_crypto_key_phase - current key phase bit of the send keys
  * @c: level state
  */
@@ -378,35 +353,6 @@ static inline u8 quic_crypto_key_phase(const struct quic_crypto *c)
 {
 	return c->key_phase;
 }
-
-/**
- * quic_crypto_retry_tag - compute or verify a Retry integrity tag
- * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (key and nonce)
- * @odcid: Original Destination Connection ID of the client's Initial
- * @odcid_len: its length, 0..20
- * @retry: the Retry packet up to (not including) its integrity tag
- * @len: length of @retry
- * @tag: out: QUIC_RETRY_TAG_LEN bytes
- *
- * RFC 9001 section 5.8.  Any memory may be passed (it is copied).
- * Context: any, never sleeps (GFP_ATOMIC allocation).
- * Return: 0, -EINVAL, -ENOMEM or a crypto API error.
- */
-int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
-			  const u8 *retry, u32 len, u8 *tag);
-
-/**
- * quic_crypto_retry_verify - verify the integrity tag of a received Retry
- * @version: QUIC version of the Retry packet
- * @odcid: the client's original DCID
- * @odcid_len: its length
- * @retry: the whole Retry packet, tag included
- * @len: its length
- *
- * Return: 0 if valid, -EBADMSG if not, -EINVAL if too short.
- */
-int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
-			     const u8 *retry, u32 len);
 
 /**
  * struct quic_token_ctx - per-listener keys derived from its random secret
@@ -450,21 +396,6 @@ void quic_token_ctx_free(struct quic_token_ctx *ctx);
 int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 		    u8 *token, u32 size);
 
-/**
- * quic_token_open - authenticate and decrypt a token from quic_token_seal()
- * @ctx: listener token context
- * @token: the received token
- * @tlen: its length
- * @plain: out: the blob
- * @size: room at @plain
- *
- * Context: any, never sleeps.
- * Return: the blob length; -EINVAL if malformed or too large for @size;
- * -EBADMSG if forged; -ENOMEM.
- */
-int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		    void *plain, u32 size);
-
 /* Address validation token types */
 #define QUIC_TOKEN_RETRY	1	/* sent in a Retry packet */
 #define QUIC_TOKEN_NEW		2	/* sent in a NEW_TOKEN frame */
@@ -479,40 +410,21 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
  * @type: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
  * @addr: the client's address (AF_INET or AF_INET6; the port is not bound,
  *	so that NAT rebinding keeps the token valid)
- * @odcid: for QUIC_TOKEN_RETRY, the client's original DCID, returned by
- *	quic_token_verify() for original_destination_connection_id
+ * @odcid: for QUIC_TOKEN_RETRY, the client's original DCID, for the
+ *	server's original_destination_connection_id when the token comes back
  * @odcid_len: its length (0 for QUIC_TOKEN_NEW)
  * @token: out
  * @size: room at @token (QUIC_TOKEN_CREATE_MAX_LEN is always enough)
  *
- * The token seals type, creation time (seconds), address and ODCID.
+ * The token seals, with the listener's token key, a blob of type, creation
+ * time (be64 seconds), address family, address (16 bytes, IPv4
+ * left-aligned), ODCID length and ODCID.  Nothing verifies tokens yet.
  * Context: any, never sleeps.
  * Return: the token length, -EINVAL, -ENOSPC or -ENOMEM.
  */
 int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 		      const struct sockaddr *addr, const u8 *odcid,
 		      u32 odcid_len, u8 *token, u32 size);
-
-/**
- * quic_token_verify - check a token from a client Initial
- * @ctx: listener token context
- * @token: the token field of the Initial
- * @tlen: its length
- * @addr: the address the Initial came from
- * @lifetime: maximum token age in seconds
- * @type: out: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
- * @odcid: out: the original DCID of a Retry token (QUIC_CID_MAX_LEN bytes)
- * @odcid_len: out: its length
- *
- * Context: any, never sleeps.
- * Return: 0 if the token is ours, unexpired and for @addr; -EBADMSG if it is
- * not ours (forged, another listener or a previous boot: treat as no token
- * for NEW_TOKEN, INVALID_TOKEN for a Retry token); -EINVAL if malformed,
- * expired or for another address; -ENOMEM.
- */
-int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		      const struct sockaddr *addr, u32 lifetime, u8 *type,
-		      u8 *odcid, u8 *odcid_len);
 
 /**
  * quic_stateless_reset_token - derive the reset token of a connection ID

@@ -26,12 +26,6 @@
 
 static struct workqueue_struct *quic_path_wq;
 
-int quic_addr_len(sa_family_t family)
-{
-	return family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-				    sizeof(struct sockaddr_in);
-}
-
 bool quic_addr_equal(const union quic_addr *a, const union quic_addr *b)
 {
 	if (a->sa.sa_family != b->sa.sa_family)

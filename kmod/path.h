@@ -36,7 +36,6 @@ struct quic_udp_sock {
 	bool v6only;			/* IPv6 only (else dual stack) */
 };
 
-int quic_addr_len(sa_family_t family);
 bool quic_addr_equal(const union quic_addr *a, const union quic_addr *b);
 bool quic_addr_any(const union quic_addr *a);
 void quic_addr_set_port(union quic_addr *a, __be16 port);

@@ -337,12 +337,9 @@ static int __init quic_init(void)
 {
 	int err, i;
 
-	err = quic_crypto_init();
-	if (err)
-		return err;
 	err = quic_cid_init();
 	if (err)
-		goto err_crypto;
+		return err;
 	err = quic_path_init();
 	if (err)
 		goto err_cid;
@@ -384,8 +381,6 @@ err_path:
 	quic_path_exit();
 err_cid:
 	quic_cid_exit();
-err_crypto:
-	quic_crypto_exit();
 	return err;
 }
 
@@ -402,7 +397,6 @@ static void __exit quic_exit(void)
 	proto_unregister(&quic_prot);
 	quic_path_exit();
 	quic_cid_exit();
-	quic_crypto_exit();
 	pr_info("quic: unloaded\n");
 }
 
