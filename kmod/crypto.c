@@ -2,8 +2,8 @@
 /*
  * QUIC packet protection (RFC 9001, RFC 9369) through the kernel crypto API:
  * HKDF, Initial secrets, per-level AEAD and header protection keys, key
- * update, the Retry integrity tag, address validation tokens, stateless
- * reset tokens and the session ticket key.
+ * update, address validation tokens, stateless reset tokens and the session
+ * ticket key.
  *
  * All transforms are synchronous (allocated with the CRYPTO_ALG_ASYNC bit
  * masked out), so the per-packet functions complete inline and can run in
@@ -33,6 +33,7 @@
 #include <asm/simd.h>
 
 #include "crypto.h"
+#include "test_export.h"
 
 static bool quic_fast_aead = true;
 module_param_named(fast_aead, quic_fast_aead, bool, 0644);
@@ -55,29 +56,6 @@ static const u8 quic_salt_v2[] = {
 	0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
 	0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
 };
-
-/* RFC 9001 section 5.8 and RFC 9369 section 3.3.3 */
-static const u8 quic_retry_key_v1[16] = {
-	0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
-	0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e,
-};
-
-static const u8 quic_retry_nonce_v1[QUIC_IV_LEN] = {
-	0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2,
-	0x23, 0x98, 0x25, 0xbb,
-};
-
-static const u8 quic_retry_key_v2[16] = {
-	0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
-	0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92,
-};
-
-static const u8 quic_retry_nonce_v2[QUIC_IV_LEN] = {
-	0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99,
-	0x90, 0xef, 0xb0, 0x4a,
-};
-
-static struct crypto_aead *quic_retry_aead[2];	/* v1, v2 */
 
 /**
  * struct quic_cipher - a supported TLS 1.3 cipher suite
@@ -161,6 +139,7 @@ int quic_crypto_hkdf_extract(struct crypto_shash *hmac, const u8 *salt,
 		return err;
 	return crypto_shash_tfm_digest(hmac, ikm, ikm_len, prk);
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_hkdf_extract);
 
 /**
  * quic_crypto_hkdf_expand - HKDF-Expand (RFC 5869)
@@ -213,6 +192,7 @@ int quic_crypto_hkdf_expand(struct crypto_shash *hmac, const u8 *prk,
 	memzero_explicit(t, sizeof(t));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_hkdf_expand);
 
 /* The HkdfLabel of RFC 8446 section 7.1 with an empty context; 0 if too long */
 #define QUIC_HKDF_LABEL_MAX	(2 + 1 + 255 + 1)
@@ -263,6 +243,7 @@ int quic_crypto_hkdf_expand_label(struct crypto_shash *hmac, const u8 *secret,
 	return quic_crypto_hkdf_expand(hmac, secret, secret_len, info, ilen,
 				       out, out_len);
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_hkdf_expand_label);
 
 /* Packet protection key derivation (RFC 9001 section 5.1) */
 
@@ -516,6 +497,7 @@ void quic_crypto_free(struct quic_crypto *c)
 	crypto_free_shash(c->hmac);
 	memzero_explicit(c, sizeof(*c));
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_free);
 
 /*
  * Install one direction from @secret.  With @ku, also allocate the key
@@ -674,27 +656,7 @@ int quic_crypto_set_secret(struct quic_crypto *c,
 	}
 	return 0;
 }
-
-/**
- * quic_crypto_get_secret - read back one direction's current secret
- * @c: level state
- * @send: the send (true) or receive (false) direction
- * @srt: filled with type, level (unset, caller's), send and the secret
- *
- * Return: 0, or -EINVAL if that direction has no key.
- */
-int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
-			   struct quic_crypto_secret *srt)
-{
-	if (send ? !c->tx_ready : !c->rx_ready)
-		return -EINVAL;
-	srt->send = send;
-	srt->type = c->cipher_type;
-	memset(srt->secret, 0, sizeof(srt->secret));
-	memcpy(srt->secret, send ? c->tx.secret : c->rx.secret,
-	       c->secret_len);
-	return 0;
-}
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_set_secret);
 
 /**
  * quic_crypto_initial_keys_install - derive and install Initial keys
@@ -752,6 +714,7 @@ int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 		quic_crypto_free(c);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_initial_keys_install);
 
 /* Per-packet operations */
 
@@ -778,6 +741,7 @@ s64 quic_crypto_decode_pn(s64 largest_pn, u32 truncated, u8 pn_len)
 		return candidate - win;
 	return candidate;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_decode_pn);
 
 /* Compute the 5-byte header protection mask into buf + QUIC_BUF_MASK. */
 static int quic_hp_mask(struct crypto_sync_skcipher *hp, u32 type, u8 *buf,
@@ -888,6 +852,7 @@ int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 		data[pn_offset + i] ^= mask[1 + i];
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_encrypt);
 
 static void quic_key_rotate_rx(struct quic_crypto *c)
 {
@@ -1009,6 +974,7 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_decrypt);
 
 /*
  * Opening a client Initial without transforms, for a listener that must
@@ -1218,6 +1184,7 @@ out:
 	kfree_sensitive(aes);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_initial_open_atomic);
 
 /* Key update (RFC 9001 section 6) */
 
@@ -1260,6 +1227,7 @@ out:
 	memzero_explicit(secret, sizeof(secret));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_key_update_prepare);
 
 /**
  * quic_crypto_key_update - start a key update (QUIC_SOCKOPT_KEY_UPDATE)
@@ -1290,18 +1258,7 @@ int quic_crypto_key_update(struct quic_crypto *c)
 	c->key_pending = 1;
 	return quic_crypto_key_update_prepare(c);
 }
-
-/**
- * quic_crypto_discard_old_keys - drop the previous receive keys
- * @c: the APP level state
- *
- * RFC 9001 section 6.5: call about three PTOs after a key update.
- * Context: any, never sleeps.
- */
-void quic_crypto_discard_old_keys(struct quic_crypto *c)
-{
-	c->rx_prev_valid = 0;
-}
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_key_update);
 
 /*
  * One-shot AEAD with a shared, already keyed transform: copies the input
@@ -1348,83 +1305,6 @@ static int quic_aead_oneshot(struct crypto_aead *aead, bool seal,
 	return err;
 }
 
-/* Retry integrity (RFC 9001 section 5.8) */
-
-/**
- * quic_crypto_retry_tag - compute a Retry integrity tag
- * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (key and nonce)
- * @odcid: Original Destination Connection ID of the client's Initial
- * @odcid_len: its length, 0..20
- * @retry: the Retry packet up to (not including) its integrity tag
- * @len: length of @retry
- * @tag: out: QUIC_RETRY_TAG_LEN bytes
- *
- * RFC 9001 section 5.8.  Any memory may be passed (it is copied).
- * Context: any, never sleeps (GFP_ATOMIC allocation).
- * Return: 0; -EINVAL for a bad version or length; -ENOENT if
- * quic_crypto_init() has not set up the Retry transforms; -ENOMEM or a
- * crypto API error.
- */
-int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
-			  const u8 *retry, u32 len, u8 *tag)
-{
-	const u8 *nonce = quic_retry_nonce_v1;
-	struct crypto_aead *aead = quic_retry_aead[0];
-	u8 *pseudo;
-	int err;
-
-	if (odcid_len > QUIC_CID_MAX_LEN || len > 0xffff)
-		return -EINVAL;
-	if (version == QUIC_VERSION_V2) {
-		aead = quic_retry_aead[1];
-		nonce = quic_retry_nonce_v2;
-	} else if (version != QUIC_VERSION_V1) {
-		return -EINVAL;
-	}
-	if (!aead)
-		return -ENOENT;
-
-	pseudo = kmalloc(1 + odcid_len + len, GFP_ATOMIC);
-	if (!pseudo)
-		return -ENOMEM;
-	pseudo[0] = odcid_len;
-	memcpy(pseudo + 1, odcid, odcid_len);
-	memcpy(pseudo + 1 + odcid_len, retry, len);
-	err = quic_aead_oneshot(aead, true, nonce, pseudo, 1 + odcid_len + len,
-				NULL, 0, tag);
-	kfree(pseudo);
-	return err;
-}
-
-/**
- * quic_crypto_retry_verify - verify the integrity tag of a received Retry
- * @version: QUIC version of the Retry packet
- * @odcid: the client's original DCID
- * @odcid_len: its length
- * @retry: the whole Retry packet, tag included
- * @len: its length
- *
- * Context: any, never sleeps (GFP_ATOMIC allocation).
- * Return: 0 if valid, -EBADMSG if not, -EINVAL if too short, or another
- * error of quic_crypto_retry_tag().
- */
-int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
-			     const u8 *retry, u32 len)
-{
-	u8 tag[QUIC_RETRY_TAG_LEN];
-	int err;
-
-	if (len < QUIC_RETRY_TAG_LEN)
-		return -EINVAL;
-	len -= QUIC_RETRY_TAG_LEN;
-	err = quic_crypto_retry_tag(version, odcid, odcid_len, retry, len, tag);
-	if (err)
-		return err;
-	if (crypto_memneq(tag, retry + len, QUIC_RETRY_TAG_LEN))
-		return -EBADMSG;
-	return 0;
-}
-
 static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
 					   u32 key_len)
 {
@@ -1442,47 +1322,6 @@ static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
 		return ERR_PTR(err);
 	}
 	return aead;
-}
-
-/**
- * quic_crypto_init - set up the module-wide Retry integrity transforms
- *
- * Allocates and keys the AES-128-GCM transforms of the v1 and v2 Retry
- * integrity keys (RFC 9001 section 5.8, RFC 9369 section 3.3) used by
- * quic_crypto_retry_tag().
- * Context: process context (module init), may sleep.
- * Return: 0 or a crypto API error (nothing is left allocated).
- */
-int quic_crypto_init(void)
-{
-	struct crypto_aead *aead;
-
-	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v1, 16);
-	if (IS_ERR(aead))
-		return PTR_ERR(aead);
-	quic_retry_aead[0] = aead;
-	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v2, 16);
-	if (IS_ERR(aead)) {
-		crypto_free_aead(quic_retry_aead[0]);
-		quic_retry_aead[0] = NULL;
-		return PTR_ERR(aead);
-	}
-	quic_retry_aead[1] = aead;
-	return 0;
-}
-
-/**
- * quic_crypto_exit - free the module-wide Retry integrity transforms
- *
- * Safe after a failed or skipped quic_crypto_init().
- * Context: process context (module exit).
- */
-void quic_crypto_exit(void)
-{
-	crypto_free_aead(quic_retry_aead[0]);
-	crypto_free_aead(quic_retry_aead[1]);
-	quic_retry_aead[0] = NULL;
-	quic_retry_aead[1] = NULL;
 }
 
 /* Address validation tokens, stateless reset, session tickets */
@@ -1539,6 +1378,7 @@ out:
 		quic_token_ctx_free(ctx);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_ctx_init);
 
 /**
  * quic_token_ctx_free - free and wipe a token context (zeroed on return)
@@ -1552,6 +1392,7 @@ void quic_token_ctx_free(struct quic_token_ctx *ctx)
 	crypto_free_shash(ctx->hmac);
 	memzero_explicit(ctx, sizeof(*ctx));
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_ctx_free);
 
 /**
  * quic_token_seal - encrypt and authenticate a token (Retry or NEW_TOKEN)
@@ -1581,36 +1422,6 @@ int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 	if (err)
 		return err;
 	return plen + QUIC_TOKEN_OVERHEAD;
-}
-
-/**
- * quic_token_open - authenticate and decrypt a token from quic_token_seal()
- * @ctx: listener token context
- * @token: the received token
- * @tlen: its length
- * @plain: out: the blob
- * @size: room at @plain
- *
- * Context: any, never sleeps.
- * Return: the blob length; -EINVAL if @ctx has no key, or the token is
- * malformed or too large for @size; -EBADMSG if forged; -ENOMEM.
- */
-int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		    void *plain, u32 size)
-{
-	u32 plen;
-	int err;
-
-	if (!ctx->aead || tlen < QUIC_TOKEN_OVERHEAD || tlen > 0xffff)
-		return -EINVAL;
-	plen = tlen - QUIC_TOKEN_OVERHEAD;
-	if (plen > size)
-		return -EINVAL;
-	err = quic_aead_oneshot(ctx->aead, false, token, NULL, 0,
-				token + QUIC_IV_LEN, tlen - QUIC_IV_LEN, plain);
-	if (err)
-		return err == -EBADMSG ? -EBADMSG : err;
-	return plen;
 }
 
 /* Address bytes of @addr into @out (16 bytes, v4 left-aligned); 0 if bad. */
@@ -1670,49 +1481,7 @@ int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 	memzero_explicit(blob, sizeof(blob));
 	return err;
 }
-
-/**
- * quic_token_verify - check a token from a client Initial
- * @ctx: listener token context
- * @token: the token field of the Initial
- * @tlen: its length
- * @addr: the address the Initial came from
- * @lifetime: maximum token age in seconds
- * @type: out: QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW
- * @odcid: out: the original DCID of a Retry token (QUIC_CID_MAX_LEN bytes)
- * @odcid_len: out: its length
- *
- * Context: any, never sleeps.
- * Return: 0 if the token is ours, unexpired and for @addr; -EBADMSG if it is
- * not ours (forged, another listener or a previous boot: treat as no token
- * for NEW_TOKEN, INVALID_TOKEN for a Retry token); -EINVAL if malformed,
- * expired or for another address; -ENOMEM.
- */
-int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		      const struct sockaddr *addr, u32 lifetime, u8 *type,
-		      u8 *odcid, u8 *odcid_len)
-{
-	u8 blob[QUIC_TOKEN_BLOB_HDR + QUIC_CID_MAX_LEN], a[16];
-	time64_t now = ktime_get_real_seconds(), t;
-	int n;
-
-	n = quic_token_open(ctx, token, tlen, blob, sizeof(blob));
-	if (n < 0)
-		return n;
-	if (n < QUIC_TOKEN_BLOB_HDR || blob[26] != n - QUIC_TOKEN_BLOB_HDR ||
-	    (blob[0] != QUIC_TOKEN_RETRY && blob[0] != QUIC_TOKEN_NEW))
-		return -EINVAL;
-	t = get_unaligned_be64(blob + 1);
-	if (t > now + 60 || (now > t && now - t > lifetime))	/* clock skew */
-		return -EINVAL;
-	if (blob[9] != quic_token_addr(addr, a) ||
-	    crypto_memneq(a, blob + 10, sizeof(a)))
-		return -EINVAL;
-	*type = blob[0];
-	*odcid_len = blob[26];
-	memcpy(odcid, blob + QUIC_TOKEN_BLOB_HDR, blob[26]);
-	return 0;
-}
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_create);
 
 /**
  * quic_stateless_reset_token - derive the reset token of a connection ID
@@ -1738,6 +1507,7 @@ int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 	memzero_explicit(digest, sizeof(digest));
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_stateless_reset_token);
 
 /**
  * quic_session_ticket_key - derive the 64-byte session ticket key
@@ -1772,3 +1542,4 @@ int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,
 	crypto_free_shash(hmac);
 	return err;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_session_ticket_key);

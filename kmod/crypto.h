@@ -50,7 +50,6 @@ struct aead_request;
 #define QUIC_PN_MAX_LEN		4	/* encoded packet number length */
 #define QUIC_SECRET_MAX_LEN	48	/* SHA-384 */
 #define QUIC_KEY_MAX_LEN	32	/* AES-256 / ChaCha20 */
-#define QUIC_RETRY_TAG_LEN	16
 #define QUIC_RESET_TOKEN_LEN	16	/* stateless reset token */
 #define QUIC_TOKEN_SECRET_LEN	32	/* per-listener random secret */
 #define QUIC_TICKET_KEY_LEN	64	/* session ticket key (SESSION_TICKET) */
@@ -176,17 +175,12 @@ struct quic_crypto_pktinfo {
 	u8	first_byte;
 };
 
-/* Module-wide state (Retry integrity transforms). */
-int quic_crypto_init(void);
-void quic_crypto_exit(void);
 
 /* Installing and freeing keys (process context; documented in crypto.c) */
 int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 				     u32 dcid_len, u32 version, bool is_serv);
 int quic_crypto_set_secret(struct quic_crypto *c,
 			   const struct quic_crypto_secret *srt, u32 version);
-int quic_crypto_get_secret(const struct quic_crypto *c, bool send,
-			   struct quic_crypto_secret *srt);
 void quic_crypto_free(struct quic_crypto *c);
 
 /* Per-packet protection (any context, never sleeps) */
@@ -241,8 +235,6 @@ static inline bool quic_crypto_integrity_limit_reached(const struct quic_crypto 
 	return c->rx_auth_failures >= c->integ_limit;
 }
 
-void quic_crypto_discard_old_keys(struct quic_crypto *c);
-
 /**
  * quic_crypto_key_phase - current key phase bit of the send keys
  * @c: level state
@@ -253,12 +245,6 @@ static inline u8 quic_crypto_key_phase(const struct quic_crypto *c)
 {
 	return c->key_phase;
 }
-
-/* Retry integrity (RFC 9001 section 5.8) */
-int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
-			  const u8 *retry, u32 len, u8 *tag);
-int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
-			     const u8 *retry, u32 len);
 
 /**
  * struct quic_token_ctx - per-listener keys derived from its random secret
@@ -277,8 +263,6 @@ int quic_token_ctx_init(struct quic_token_ctx *ctx, const u8 *secret);
 void quic_token_ctx_free(struct quic_token_ctx *ctx);
 int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
 		    u8 *token, u32 size);
-int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		    void *plain, u32 size);
 
 /* Address validation token types */
 #define QUIC_TOKEN_RETRY	1	/* sent in a Retry packet */
@@ -291,9 +275,6 @@ int quic_token_open(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
 int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 		      const struct sockaddr *addr, const u8 *odcid,
 		      u32 odcid_len, u8 *token, u32 size);
-int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
-		      const struct sockaddr *addr, u32 lifetime, u8 *type,
-		      u8 *odcid, u8 *odcid_len);
 int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 			       u32 cid_len, u8 *token);
 int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,

@@ -21,7 +21,6 @@
 #include "socket.h"
 #include "connid.h"
 #include "crypto.h"
-#include "selftest.h"
 
 /* Every UAPI type, referenced once so that it is described in the
  * module's debug info: a test checks the Python mirror against it.
@@ -84,15 +83,9 @@ static int __init quic_init(void)
 {
 	int err, i;
 
-	err = quic_crypto_init();
-	if (err)
-		return err;
-	err = quic_selftest();		/* a no-op unless selftest=1 */
-	if (err)
-		goto err_crypto;
 	err = quic_cid_init();
 	if (err)
-		goto err_crypto;
+		return err;
 	err = quic_udp_init(quic_packet_rcv);
 	if (err)
 		goto err_cid;
@@ -134,8 +127,6 @@ err_path:
 	quic_udp_exit();
 err_cid:
 	quic_cid_exit();
-err_crypto:
-	quic_crypto_exit();
 	return err;
 }
 
@@ -152,7 +143,6 @@ static void __exit quic_exit(void)
 	proto_unregister(&quic_prot);
 	quic_udp_exit();
 	quic_cid_exit();
-	quic_crypto_exit();
 	pr_info("quic: unloaded\n");
 }
 

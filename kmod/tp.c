@@ -13,6 +13,7 @@
 
 #include "tp.h"
 #include "varint.h"
+#include "test_export.h"
 
 #define QUIC_MAX_STREAMS	BIT_ULL(60)
 
@@ -137,6 +138,7 @@ void quic_tp_init_local(struct quic_tp *tp)
 	tp->max_stream_data_bidi_remote = 65535 * 16;
 	tp->max_stream_data_uni = 65535 * 16;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_init_local);
 
 /**
  * quic_tp_encode - serialise our parameters into the TLS extension body
@@ -249,6 +251,7 @@ int quic_tp_encode(const struct quic_tp *tp, bool is_serv, u8 *buf, u32 size)
 
 	return w.err ? w.err : w.len;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_encode);
 
 static int quic_tp_get_cid(struct quic_tp_cid *cid, const u8 *p, u64 len)
 {
@@ -498,6 +501,7 @@ int quic_tp_decode(struct quic_tp *out, bool is_serv, u32 version,
 	*out = peer;
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_decode);
 
 static u32 quic_sat_u32(u64 v)
 {
@@ -542,6 +546,7 @@ void quic_tp_to_user(const struct quic_tp *tp, struct quic_transport_param *p)
 	p->max_stream_data_bidi_remote = tp->max_stream_data_bidi_remote;
 	p->max_stream_data_uni = tp->max_stream_data_uni;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_to_user);
 
 /**
  * quic_tp_set_user - QUIC_SOCKOPT_TRANSPORT_PARAM set: overlay and validate
@@ -643,6 +648,7 @@ int quic_tp_set_user(struct quic_tp *tp, const struct quic_transport_param *p,
 	tp->max_stream_data_uni = v.max_stream_data_uni;
 	return 0;
 }
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_tp_set_user);
 
 /**
  * quic_tp_early_reduced - did a server lower a limit a client used in 0-RTT?

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build kmod/quic.ko against the cached test kernel with W=1; any compiler
-# warning fails the build.  Set KDIR to build against another kernel tree.
+# Build kmod/quic.ko, its known-answer test module kmod/test/quic_test.ko
+# (CONFIG_QUIC_KUNIT_TEST=m) and the test consumer tests/kmod/quic_consumer.ko
+# against the cached test kernel with W=1; any compiler warning fails the
+# build.  Set KDIR to build against another kernel tree.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
@@ -9,10 +11,11 @@ KDIR=${KDIR:-$(kernel_build)}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# build DIR: make the modules in DIR with W=1; any warning fails.
+# build DIR [MAKEARGS...]: make the modules in DIR with W=1; any warning fails.
 build() {
 	local dir=$1
-	if ! make -C "$dir" KDIR="$KDIR" W=1 -j"$(nproc)" 2>&1 | tee "$log"; then
+	shift
+	if ! make -C "$dir" KDIR="$KDIR" W=1 -j"$(nproc)" "$@" 2>&1 | tee "$log"; then
 		echo "build-kmod: the module in $dir failed to build" >&2
 		exit 1
 	fi
@@ -23,8 +26,12 @@ build() {
 	fi
 }
 
-build "$ROOT/kmod"
-[ -f "$ROOT/kmod/quic.ko" ] || { echo "build-kmod: kmod/quic.ko was not produced" >&2; exit 1; }
+# The test module links against internals that quic.ko exports only with
+# CONFIG_QUIC_KUNIT_TEST (kmod/test_export.h).
+build "$ROOT/kmod" CONFIG_QUIC_KUNIT_TEST=m
+for ko in kmod/quic.ko kmod/test/quic_test.ko; do
+	[ -f "$ROOT/$ko" ] || { echo "build-kmod: $ko was not produced" >&2; exit 1; }
+done
 # The test-only consumer (tests/kmod) links against quic.ko's symbols.
 # Kbuild does not relink it when only their versions (CRCs) in
 # kmod/Module.symvers change, and the stale module would then fail to load
@@ -36,4 +43,4 @@ fi
 build "$ROOT/tests/kmod"
 [ -f "$ROOT/tests/kmod/quic_consumer.ko" ] ||
 	{ echo "build-kmod: tests/kmod/quic_consumer.ko was not produced" >&2; exit 1; }
-echo "build-kmod: kmod/quic.ko and tests/kmod/quic_consumer.ko built against $KDIR" >&2
+echo "build-kmod: kmod/quic.ko, kmod/test/quic_test.ko and tests/kmod/quic_consumer.ko built against $KDIR" >&2
