@@ -139,6 +139,31 @@ ensure_ngtcp2() {
 	done
 }
 
+# The kernel's own style checkers (checkpatch.pl --strict and kernel-doc),
+# which the host tier runs on kmod/: taken from Debian's linux-source
+# package of the test kernel's series, unpacked into the cache.
+CHECKPATCH_FILES=(scripts/checkpatch.pl scripts/spelling.txt
+		  scripts/const_structs.checkpatch scripts/kernel-doc)
+ensure_checkpatch() {
+	local dir="$KQUIC_CACHE/checkpatch" series dl f
+	[ -f "$dir/scripts/checkpatch.pl" ] && [ -f "$dir/scripts/kernel-doc" ] && return 0
+	series=$(cut -d. -f1,2 "$KQUIC_CACHE/kver")
+	apt_update
+	dl=$(mktemp -d)
+	chmod 755 "$dl"	# apt downloads as _apt
+	log "fetching checkpatch.pl and kernel-doc from linux-source-$series"
+	(cd "$dl" && apt-get download -qq "linux-source-$series" >&2)
+	dpkg-deb --fsys-tarfile "$dl"/linux-source-*.deb |
+		tar -x -C "$dl" --wildcards '*.tar.xz'
+	mkdir -p "$dir"
+	tar -xJf "$dl"/usr/src/linux-source-*.tar.xz -C "$dir" --strip-components=1 \
+		"${CHECKPATCH_FILES[@]/#/linux-source-$series/}"
+	rm -rf "$dl"
+	for f in "${CHECKPATCH_FILES[@]}"; do
+		[ -f "$dir/$f" ] || { log "linux-source-$series has no $f"; exit 1; }
+	done
+}
+
 ensure_venv() {
 	local py="$ROOT/.venv/bin/python"
 	local stamp="$ROOT/.venv/.installed"
@@ -159,5 +184,6 @@ else
 fi
 ensure_kernel
 ensure_ngtcp2
+ensure_checkpatch
 ensure_venv
 log "ready: kernel $(cat "$KQUIC_CACHE/kver"), venv $ROOT/.venv"
