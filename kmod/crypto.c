@@ -1407,8 +1407,8 @@ EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_ctx_free);
  * Return: the token length; -EINVAL if @ctx has no key; -ENOSPC, -ENOMEM or
  * a crypto API error.
  */
-int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
-		    u8 *token, u32 size)
+static int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
+			   u8 *token, u32 size)
 {
 	int err;
 

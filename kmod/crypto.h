@@ -261,8 +261,6 @@ struct quic_token_ctx {
 /* Address validation tokens, stateless reset, session tickets */
 int quic_token_ctx_init(struct quic_token_ctx *ctx, const u8 *secret);
 void quic_token_ctx_free(struct quic_token_ctx *ctx);
-int quic_token_seal(struct quic_token_ctx *ctx, const void *plain, u32 plen,
-		    u8 *token, u32 size);
 
 /* Address validation token types */
 #define QUIC_TOKEN_RETRY	1	/* sent in a Retry packet */

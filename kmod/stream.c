@@ -34,7 +34,7 @@ static inline struct quic_stream_table *quic_streams(struct sock *sk)
  *
  * Return: true if the ID's initiator bit is ours (server or client).
  */
-bool quic_stream_is_local(struct sock *sk, s64 id)
+static bool quic_stream_is_local(struct sock *sk, s64 id)
 {
 	return !!(id & QUIC_STREAM_TYPE_SERVER_MASK) == quic_is_serv(sk);
 }

@@ -114,7 +114,6 @@ static inline u8 quic_stream_type(s64 id)
 	return !!(id & QUIC_STREAM_TYPE_UNI_MASK);
 }
 
-bool quic_stream_is_local(struct sock *sk, s64 id);
 void quic_streams_init(struct sock *sk);
 void quic_streams_established(struct sock *sk);
 void quic_streams_early(struct sock *sk);
