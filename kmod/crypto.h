@@ -175,7 +175,6 @@ struct quic_crypto_pktinfo {
 	u8	first_byte;
 };
 
-
 /* Installing and freeing keys (process context; documented in crypto.c) */
 int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 				     u32 dcid_len, u32 version, bool is_serv);
