@@ -153,7 +153,6 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 void quic_conn_free(struct sock *sk)
 {
 	struct quic_cids *ids = quic_cids(sk);
-	struct quic_inqueue *inq = quic_inq(sk);
 	int i;
 
 	for (i = 0; i < QUIC_SCID_MAX; i++) {
@@ -166,9 +165,8 @@ void quic_conn_free(struct sock *sk)
 	for (i = 0; i < QUIC_CRYPTO_MAX; i++)
 		quic_crypto_free(quic_keys(sk, i));
 	quic_outq_free(sk);
-	kfree_sensitive(inq->ticket);
-	inq->ticket = NULL;
-	inq->ticket_len = 0;
+	quic_inq_free_all(sk);
+	quic_inq_ticket_free(sk);
 }
 
 /* ---- keys and establishment ----------------------------------------- */
@@ -189,15 +187,14 @@ void quic_conn_discard_space(struct sock *sk, u8 space)
 	if (quic_pnspace(sk, space)->discarded)
 		return;
 	quic_outq_discard_space(sk, space);
+	quic_inq_discard_space(sk, space);
 	quic_crypto_free(quic_keys(sk, quic_space_level(space)));
 	qs->pto_count = 0;
-	quic_outq(sk)->probe_mask &= ~BIT(space);
 	quic_recovery_set_timer(sk);
 }
 
 static void quic_conn_established(struct sock *sk)
 {
-	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 
 	quic_set_state(sk, QUIC_SS_ESTABLISHED);
@@ -214,9 +211,9 @@ static void quic_conn_established(struct sock *sk)
 		 * when it completes; stop resending Handshake data.
 		 */
 		qs->confirmed = 1;
-		outq->hs_done_pending = 1;
+		quic_outq_hs_done(sk);
 		quic_pnspace_free(quic_pnspace(sk, QUIC_PN_HANDSHAKE));
-		outq->cout[QUIC_PN_HANDSHAKE].sent = outq->cout[QUIC_PN_HANDSHAKE].len;
+		quic_outq_crypto_stop(sk, QUIC_PN_HANDSHAKE);
 	}
 	/* give the peer spare connection IDs up to its limit */
 	quic_conn_issue_scids(sk);
@@ -304,20 +301,20 @@ void quic_conn_confirmed(struct sock *sk)
  */
 int quic_conn_new_token(struct sock *sk)
 {
-	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	int n;
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHED || !qs->token_ctx.aead)
 		return -EINVAL;
-	if (outq->new_token_pending || outq->new_token_inflight)
+	if (quic_outq_new_token_busy(sk))
 		return -EAGAIN;
-	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW, &quic_paths(sk)->peer.sa,
-			      NULL, 0, qs->token, sizeof(qs->token));
+	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW,
+			      &quic_paths(sk)->peer.sa, NULL, 0, qs->token,
+			      sizeof(qs->token));
 	if (n < 0)
 		return n;
 	qs->token_len = n;
-	outq->new_token_pending = 1;
+	quic_outq_new_token(sk);
 	quic_outq_flush(sk);
 	return 0;
 }
@@ -576,6 +573,134 @@ int quic_conn_retire_dcid(struct sock *sk, u64 seq)
 void quic_conn_retire_lost(struct sock *sk, u64 seq)
 {
 	quic_conn_retire_queue(quic_sk(sk), seq);
+}
+
+/**
+ * quic_conn_new_cid_lost - a NEW_CONNECTION_ID we sent was lost
+ * @sk: the connection (locked)
+ * @slot: the index of the ID in our source ID slots
+ *
+ * It is announced again unless the ID was retired meanwhile.
+ */
+void quic_conn_new_cid_lost(struct sock *sk, u8 slot)
+{
+	struct quic_cids *ids = quic_cids(sk);
+
+	if (slot < QUIC_SCID_MAX && ids->scids[slot])
+		ids->new_cid_pending |= BIT(slot);
+}
+
+/**
+ * quic_conn_next_new_cid - the next NEW_CONNECTION_ID to send, if any
+ * @sk: the connection (locked)
+ * @e: out: the ID's entry
+ * @prior: out: Retire Prior To for it (at most its own number: a late
+ *	resend must not retire it)
+ *
+ * The ID counts as announced from here on; quic_conn_new_cid_lost()
+ * queues it again.
+ *
+ * Return: its slot (for quic_conn_new_cid_lost()), or -ENOENT.
+ */
+int quic_conn_next_new_cid(struct sock *sk, const struct quic_cid_entry **e,
+			   u64 *prior)
+{
+	struct quic_cids *ids = quic_cids(sk);
+	int i;
+
+	for (i = 0; i < QUIC_SCID_MAX && ids->new_cid_pending; i++) {
+		if (!(ids->new_cid_pending & BIT(i)))
+			continue;
+		ids->new_cid_pending &= ~BIT(i);
+		if (!ids->scids[i])
+			continue;
+		*e = ids->scids[i];
+		*prior = min(ids->scid_prior_to, ids->scids[i]->seq);
+		return i;
+	}
+	return -ENOENT;
+}
+
+/**
+ * quic_conn_next_retire - the next RETIRE_CONNECTION_ID to send, if any
+ * @sk: the connection (locked)
+ * @seq: out: the sequence number to retire
+ *
+ * quic_conn_retire_lost() queues it again if the frame is lost.
+ *
+ * Return: true if there was one.
+ */
+bool quic_conn_next_retire(struct sock *sk, u64 *seq)
+{
+	struct quic_cids *ids = quic_cids(sk);
+
+	if (!ids->retire_count)
+		return false;
+	*seq = ids->retire[--ids->retire_count];
+	return true;
+}
+
+/**
+ * quic_conn_peer_scid - the server's first Initial named its own ID
+ * @sk: the client connection (locked)
+ * @scid: the Source Connection ID of that packet
+ *
+ * RFC 9000 7.2: the client sends to it from now on.  Later Initials do
+ * not change it.
+ */
+void quic_conn_peer_scid(struct sock *sk, const struct quic_conn_id *scid)
+{
+	struct quic_cids *ids = quic_cids(sk);
+
+	if (ids->got_peer_scid)
+		return;
+	ids->dcid = *scid;
+	ids->got_peer_scid = 1;
+}
+
+/**
+ * quic_conn_add_odcid - route the client's first DCID to an accepted socket
+ * @sk: the accepted connection
+ * @dcid: the client's original Destination Connection ID
+ * @peer: the client's address (that ID matches datagrams from it only)
+ *
+ * The client keeps using its first DCID until it hears from us.
+ */
+void quic_conn_add_odcid(struct sock *sk, const struct quic_conn_id *dcid,
+			 const union quic_addr *peer)
+{
+	quic_cids(sk)->odcid_entry = quic_cid_add(sk, dcid, 0, peer);
+}
+
+/**
+ * quic_conn_close_resend - may a late packet get our CONNECTION_CLOSE again?
+ * @sk: the connection, closed by us (locked)
+ *
+ * RFC 9000 10.2.1: in the closing state an endpoint answers (a few)
+ * packets with its CONNECTION_CLOSE again; this counts them.
+ *
+ * Return: true if it should be sent again.
+ */
+bool quic_conn_close_resend(struct sock *sk)
+{
+	struct quic_close_state *cs = quic_close_state(sk);
+
+	if (!cs->closing || cs->draining ||
+	    cs->resends >= QUIC_CLOSE_RESENDS_MAX)
+		return false;
+	cs->resends++;
+	return true;
+}
+
+/**
+ * quic_conn_set_close_info - QUIC_SOCKOPT_CONNECTION_CLOSE set
+ * @sk: the connection (locked)
+ * @c: the application error code, frame and phrase to close with
+ */
+void quic_conn_set_close_info(struct sock *sk,
+			      const struct quic_connection_close *c)
+{
+	quic_close_state(sk)->local = *c;
 }
 
 static void quic_conn_spare_del(struct quic_sock *qs, int i)
@@ -1035,7 +1160,7 @@ static void quic_conn_set_closed(struct sock *sk)
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	quic_timer_stop_all(sk);
 	quic_outq_free(sk);
-	quic_outq(sk)->hs_done_pending = 0;
+	quic_inq_free_all(sk);
 	quic_cids(sk)->new_cid_pending = 0;
 }
 

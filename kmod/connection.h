@@ -27,6 +27,8 @@ struct quic_conn_id;
 struct quic_dcid_entry;
 struct quic_connection_id_info;
 struct quic_tp_cid;
+struct quic_cid_entry;
+union quic_addr;
 
 void quic_set_state(struct sock *sk, int state);
 int quic_conn_init_client(struct sock *sk);
@@ -44,6 +46,16 @@ int quic_conn_new_dcid(struct sock *sk, u64 seq, u64 prior, const u8 *cid,
 int quic_conn_retire_scid(struct sock *sk, u64 seq);
 int quic_conn_retire_dcid(struct sock *sk, u64 seq);
 void quic_conn_retire_lost(struct sock *sk, u64 seq);
+void quic_conn_new_cid_lost(struct sock *sk, u8 slot);
+int quic_conn_next_new_cid(struct sock *sk, const struct quic_cid_entry **e,
+			   u64 *prior);
+bool quic_conn_next_retire(struct sock *sk, u64 *seq);
+void quic_conn_peer_scid(struct sock *sk, const struct quic_conn_id *scid);
+void quic_conn_add_odcid(struct sock *sk, const struct quic_conn_id *dcid,
+			 const union quic_addr *peer);
+bool quic_conn_close_resend(struct sock *sk);
+void quic_conn_set_close_info(struct sock *sk,
+			      const struct quic_connection_close *c);
 void quic_conn_scid_used(struct sock *sk, const struct quic_conn_id *cid);
 int quic_conn_new_token(struct sock *sk);
 int quic_conn_pref_cid(struct sock *sk, struct quic_tp_cid *cid, u8 *token);

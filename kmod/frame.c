@@ -427,19 +427,20 @@ static int quic_frame_handle(struct sock *sk, u8 level, u64 type,
  * @payload: the frames
  * @len: their length (non-zero)
  * @ack_eliciting: out: the packet needs to be acknowledged
+ * @non_probing: out: the packet has frames other than the probing ones
+ *	(RFC 9000 9.1: only such a packet moves the peer)
  *
  * Return: 0, or a negative errno once the connection has been closed (by
  * the peer or because of an error, which this function reports).
  */
 int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
-		       bool *ack_eliciting)
+		       bool *ack_eliciting, bool *non_probing)
 {
 	struct quic_reader r = { payload, payload + len };
-	struct quic_rx *rx = quic_rx(sk);
 	u64 type;
 	int err;
 
-	rx->non_probing = 0;
+	*non_probing = false;
 	while (r.p < r.end) {
 		if (!quic_get_varint(&r, &type)) {
 			type = 0;
@@ -460,7 +461,7 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		    type != QUIC_FRAME_NEW_CONNECTION_ID &&
 		    type != QUIC_FRAME_PATH_CHALLENGE &&
 		    type != QUIC_FRAME_PATH_RESPONSE)
-			rx->non_probing = 1;
+			*non_probing = true;
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_RCV);
 		trace_quic_frame_recv(sk, level, type);
 

@@ -25,14 +25,23 @@ struct quic_crypto_frag {
 };
 
 /**
- * quic_inq_init - set up an empty CRYPTO reassembly state
- * @in: one packet number space's state
+ * quic_inq_init - set up an empty receive side
+ * @sk: a new socket
+ *
+ * Every space starts with empty CRYPTO reassembly and no packets waiting
+ * for keys.
  */
-void quic_inq_init(struct quic_crypto_in *in)
+void quic_inq_init(struct sock *sk)
 {
-	in->off = 0;
-	in->frag_bytes = 0;
-	INIT_LIST_HEAD(&in->frags);
+	struct quic_inqueue *inq = quic_inq(sk);
+	u8 space;
+
+	for (space = 0; space < QUIC_PN_MAX; space++) {
+		inq->cin[space].off = 0;
+		inq->cin[space].frag_bytes = 0;
+		INIT_LIST_HEAD(&inq->cin[space].frags);
+		skb_queue_head_init(&inq->pending[space]);
+	}
 }
 
 /**
@@ -53,6 +62,156 @@ void quic_inq_free(struct sock *sk, struct quic_crypto_in *in)
 		kfree(f);
 	}
 	in->frag_bytes = 0;
+}
+
+/**
+ * quic_inq_discard_space - free the receive state of a packet number space
+ * @sk: the connection (locked)
+ * @space: the space whose keys are discarded
+ *
+ * Frees its out-of-order CRYPTO fragments and the packets waiting for its
+ * keys.
+ */
+void quic_inq_discard_space(struct sock *sk, u8 space)
+{
+	struct quic_inqueue *inq = quic_inq(sk);
+
+	quic_inq_free(sk, &inq->cin[space]);
+	skb_queue_purge(&inq->pending[space]);
+}
+
+/**
+ * quic_inq_free_all - free the receive state of every space
+ * @sk: the connection (locked, or being destroyed)
+ *
+ * The ticket stays: the user may read it after the connection closed.
+ */
+void quic_inq_free_all(struct sock *sk)
+{
+	u8 space;
+
+	for (space = 0; space < QUIC_PN_MAX; space++)
+		quic_inq_discard_space(sk, space);
+}
+
+/**
+ * quic_inq_ticket_free - wipe and free the ticket buffer
+ * @sk: the socket (being destroyed)
+ */
+void quic_inq_ticket_free(struct sock *sk)
+{
+	struct quic_inqueue *inq = quic_inq(sk);
+
+	kfree_sensitive(inq->ticket);
+	inq->ticket = NULL;
+	inq->ticket_len = 0;
+}
+
+/**
+ * quic_inq_pending_add - keep a packet until the keys of @space arrive
+ * @sk: the connection (locked)
+ * @space: its packet number space
+ * @data: the packet
+ * @len: its length
+ *
+ * At most QUIC_PENDING_PKTS_MAX are kept per space; more are dropped.
+ */
+void quic_inq_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len)
+{
+	struct sk_buff_head *q = &quic_inq(sk)->pending[space];
+	struct sk_buff *skb;
+
+	if (skb_queue_len(q) >= QUIC_PENDING_PKTS_MAX)
+		return;
+	skb = alloc_skb(len, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_put_data(skb, data, len);
+	__skb_queue_tail(q, skb);
+}
+
+/**
+ * quic_inq_pending_take - the packets that waited for the keys of @space
+ * @sk: the connection (locked)
+ * @space: the packet number space
+ * @list: out: the packets, oldest first (the queue is left empty)
+ */
+void quic_inq_pending_take(struct sock *sk, u8 space, struct sk_buff_head *list)
+{
+	__skb_queue_head_init(list);
+	skb_queue_splice_init(&quic_inq(sk)->pending[space], list);
+}
+
+/**
+ * quic_inq_set_event - enable or disable the notifications of one type
+ * @sk: the socket (locked)
+ * @type: QUIC_EVENT_*, checked by the caller
+ * @on: enable
+ */
+void quic_inq_set_event(struct sock *sk, u8 type, bool on)
+{
+	if (on)
+		quic_inq(sk)->events |= BIT(type);
+	else
+		quic_inq(sk)->events &= ~BIT(type);
+}
+
+/**
+ * quic_inq_inherit - an accepted socket takes its listener's settings
+ * @sk: the new socket
+ * @lsk: its listener
+ *
+ * The notifications the listener's user enabled are enabled on it.
+ */
+void quic_inq_inherit(struct sock *sk, const struct sock *lsk)
+{
+	quic_inq(sk)->events = quic_inq(lsk)->events;
+}
+
+/**
+ * quic_inq_event_on - are the notifications of @type enabled?
+ * @sk: the socket
+ * @type: QUIC_EVENT_*
+ *
+ * Return: true if they are queued for recvmsg().
+ */
+bool quic_inq_event_on(struct sock *sk, u8 type)
+{
+	return quic_inq(sk)->events & BIT(type);
+}
+
+/**
+ * quic_inq_ticket_buf - the ticket buffer (QUIC_TICKET_MAX_LEN bytes)
+ * @sk: the socket (locked)
+ *
+ * The client keeps the server's NewSessionTicket here, a server the key
+ * it hands out for session tickets.
+ *
+ * Return: the buffer, allocated on first use, or NULL if that failed.
+ */
+u8 *quic_inq_ticket_buf(struct sock *sk)
+{
+	struct quic_inqueue *inq = quic_inq(sk);
+
+	if (!inq->ticket)
+		inq->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
+	return inq->ticket;
+}
+
+/**
+ * quic_inq_ticket_len - how much of the ticket buffer is valid
+ * @sk: the socket
+ * @len: the new length, or a negative value to read it only
+ *
+ * Return: the length.
+ */
+u32 quic_inq_ticket_len(struct sock *sk, int len)
+{
+	struct quic_inqueue *inq = quic_inq(sk);
+
+	if (len >= 0)
+		inq->ticket_len = len;
+	return inq->ticket_len;
 }
 
 /* ---- receive memory ------------------------------------------------ */

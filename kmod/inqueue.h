@@ -59,11 +59,21 @@ struct quic_inqueue {
 
 struct sock;
 
-void quic_inq_init(struct quic_crypto_in *in);
+void quic_inq_init(struct sock *sk);
 void quic_inq_free(struct sock *sk, struct quic_crypto_in *in);
 int quic_inq_crypto_rcv(struct sock *sk, u8 level, u64 off, const u8 *data,
 			u32 len, u32 *terr);
 void quic_inq_event(struct sock *sk, u8 type, const void *data, u32 len);
+void quic_inq_discard_space(struct sock *sk, u8 space);
+void quic_inq_free_all(struct sock *sk);
+void quic_inq_ticket_free(struct sock *sk);
+void quic_inq_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len);
+void quic_inq_pending_take(struct sock *sk, u8 space, struct sk_buff_head *list);
+void quic_inq_set_event(struct sock *sk, u8 type, bool on);
+bool quic_inq_event_on(struct sock *sk, u8 type);
+void quic_inq_inherit(struct sock *sk, const struct sock *lsk);
+u8 *quic_inq_ticket_buf(struct sock *sk);
+u32 quic_inq_ticket_len(struct sock *sk, int len);
 
 struct quic_stream;
 

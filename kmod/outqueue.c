@@ -832,7 +832,7 @@ static void quic_outq_put_ack(struct sock *sk, struct quic_dgram *dg, u8 space,
 static bool quic_outq_put_conn_frames(struct sock *sk, struct quic_dgram *dg,
 				      struct quic_sent_pkt *sp)
 {
-	struct quic_paths *paths = quic_paths(sk);
+	const u8 *data;
 	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct sk_buff *skb = dg->skb;
@@ -854,10 +854,11 @@ static bool quic_outq_put_conn_frames(struct sock *sk, struct quic_dgram *dg,
 		quic_sent_add_frame(sp, QUIC_FRAME_NEW_TOKEN, 0, 0);
 		put = true;
 	}
-	if (paths->path_response_pending && quic_dgram_room(dg) >= 9) {
+	data = quic_path_response_due(sk);
+	if (data && quic_dgram_room(dg) >= 9) {
 		quic_frame_put_path(skb_put(skb, 9), QUIC_FRAME_PATH_RESPONSE,
-				    paths->path_response);
-		paths->path_response_pending = 0;
+				    data);
+		quic_path_response_sent(sk);
 		put = true;
 	}
 	return put;
@@ -870,44 +871,30 @@ static bool quic_outq_put_conn_frames(struct sock *sk, struct quic_dgram *dg,
 static bool quic_outq_put_cid_frames(struct sock *sk, struct quic_dgram *dg,
 				     struct quic_sent_pkt *sp)
 {
-	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct sk_buff *skb = dg->skb;
+	const struct quic_cid_entry *e;
 	bool put = false;
+	u64 prior, seq;
+	int slot;
 	u8 *p;
-	int i;
 
-	for (i = 0; i < QUIC_SCID_MAX && ids->new_cid_pending; i++) {
-		struct quic_cid_entry *e = ids->scids[i];
+	while (quic_dgram_room(dg) >= 48 &&
+	       (slot = quic_conn_next_new_cid(sk, &e, &prior)) >= 0) {
 		u8 token[QUIC_RESET_TOKEN_LEN] = {};
 
-		if (!(ids->new_cid_pending & BIT(i)))
-			continue;
-		if (quic_dgram_room(dg) < 48)
-			break;
-		ids->new_cid_pending &= ~BIT(i);
-		if (!e)
-			continue;
 		if (qs->token_ctx.hmac)
 			quic_stateless_reset_token(&qs->token_ctx, e->cid.data,
 						   e->cid.len, token);
-		/* Retire Prior To: at most the ID's own number (a late
-		 * resend)
-		 */
 		p = skb_tail_pointer(skb);
-		p = quic_frame_put_new_cid(p, e->seq,
-					   min(ids->scid_prior_to, e->seq),
-					   e->cid.data, e->cid.len, token);
+		p = quic_frame_put_new_cid(p, e->seq, prior, e->cid.data,
+					   e->cid.len, token);
 		skb_put(skb, p - skb_tail_pointer(skb));
-		quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID, i, 0);
+		quic_sent_add_frame(sp, QUIC_FRAME_NEW_CONNECTION_ID, slot, 0);
 		put = true;
 	}
-	while (ids->retire_count && sp->nr_frames < QUIC_SENT_FRAMES_MAX) {
-		u64 seq;
-
-		if (quic_dgram_room(dg) < 16)
-			break;
-		seq = ids->retire[--ids->retire_count];
+	while (sp->nr_frames < QUIC_SENT_FRAMES_MAX &&
+	       quic_dgram_room(dg) >= 16 && quic_conn_next_retire(sk, &seq)) {
 		p = skb_tail_pointer(skb);
 		p = quic_frame_put_int(p, QUIC_FRAME_RETIRE_CONNECTION_ID, seq);
 		skb_put(skb, p - skb_tail_pointer(skb));
@@ -1163,6 +1150,93 @@ void quic_outq_send_close(struct sock *sk)
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_CLOSESENT);
 }
 
+/* ---- what other parts of the connection ask of the send side -------- */
+
+/**
+ * quic_outq_cork - MSG_MORE: hold a partial chunk back for the next write
+ * @sk: the connection (locked)
+ * @on: cork, or uncork
+ */
+void quic_outq_cork(struct sock *sk, bool on)
+{
+	quic_outq(sk)->corked = on;
+}
+
+/**
+ * quic_outq_hs_done - queue HANDSHAKE_DONE (server, handshake complete)
+ * @sk: the connection (locked)
+ */
+void quic_outq_hs_done(struct sock *sk)
+{
+	quic_outq(sk)->hs_done_pending = 1;
+}
+
+/**
+ * quic_outq_new_token - queue NEW_TOKEN with the token in the socket
+ * @sk: the connection (locked)
+ *
+ * Return: 0, or -EAGAIN while the previous one is queued or not yet
+ * acknowledged.
+ */
+int quic_outq_new_token(struct sock *sk)
+{
+	struct quic_outqueue *outq = quic_outq(sk);
+
+	if (outq->new_token_pending || outq->new_token_inflight)
+		return -EAGAIN;
+	outq->new_token_pending = 1;
+	return 0;
+}
+
+/**
+ * quic_outq_new_token_busy - is a NEW_TOKEN queued or unacknowledged?
+ * @sk: the connection
+ *
+ * Return: true while the token in the socket must not change.
+ */
+bool quic_outq_new_token_busy(struct sock *sk)
+{
+	struct quic_outqueue *outq = quic_outq(sk);
+
+	return outq->new_token_pending || outq->new_token_inflight;
+}
+
+/**
+ * quic_outq_crypto_stop - send no more CRYPTO data of @space
+ * @sk: the connection (locked)
+ * @space: the packet number space (the server's Handshake one, confirmed)
+ *
+ * What is buffered counts as sent: neither new nor lost data goes out.
+ */
+void quic_outq_crypto_stop(struct sock *sk, u8 space)
+{
+	struct quic_crypto_out *o = &quic_outq(sk)->cout[space];
+
+	o->sent = o->len;
+}
+
+/**
+ * quic_outq_ping - make the next flush send an ack-eliciting packet
+ * @sk: the connection (locked)
+ * @space: the packet number space (a PING if nothing else is due)
+ */
+void quic_outq_ping(struct sock *sk, u8 space)
+{
+	quic_outq(sk)->probe_mask |= BIT(space);
+}
+
+/**
+ * quic_outq_rcvd - a packet of the peer was processed
+ * @sk: the connection (locked)
+ *
+ * The next ack-eliciting packet we send restarts the idle timer again
+ * (RFC 9000 10.1).
+ */
+void quic_outq_rcvd(struct sock *sk)
+{
+	quic_outq(sk)->ack_eliciting_sent = 0;
+}
+
 /* ---- what recovery decided: acknowledged, lost, probes --------------- */
 
 /**
@@ -1196,7 +1270,6 @@ bool quic_outq_pkt_acked(struct sock *sk, struct quic_sent_pkt *sp)
 void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 			u8 reason)
 {
-	struct quic_cids *ids = quic_cids(sk);
 	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_crypto_out *o = &outq->cout[space];
@@ -1217,8 +1290,7 @@ void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 				outq->hs_done_pending = 1;
 			break;
 		case QUIC_FRAME_NEW_CONNECTION_ID:
-			if (ids->scids[sp->frames[i].offset])
-				ids->new_cid_pending |= BIT(sp->frames[i].offset);
+			quic_conn_new_cid_lost(sk, sp->frames[i].offset);
 			break;
 		case QUIC_FRAME_RETIRE_CONNECTION_ID:
 			quic_conn_retire_lost(sk, sp->frames[i].offset);
@@ -1339,45 +1411,41 @@ void quic_outq_probe(struct sock *sk, u8 space)
 }
 
 /**
- * quic_outq_discard_space - free the send and receive state of a space
+ * quic_outq_discard_space - free the send state of a space
  * @sk: the connection (locked)
  * @space: the packet number space
  *
- * Frees its sent-packet records, its CRYPTO send buffer, its out-of-order
- * CRYPTO fragments and the packets waiting for its keys, and marks it
- * discarded.  The keys are the caller's to free.
+ * Frees its sent-packet records and its CRYPTO send buffer, forgets a
+ * probe owed in it, and marks it discarded.  The keys and the receive
+ * state are their owners' to free.
  */
 void quic_outq_discard_space(struct sock *sk, u8 space)
 {
-	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_crypto_out *o = &quic_outq(sk)->cout[space];
 
 	quic_pnspace_free(quic_pnspace(sk, space));
 	quic_pnspace(sk, space)->discarded = 1;
 	kfree_sensitive(o->buf);
 	memset(o, 0, sizeof(*o));
-	quic_inq_free(sk, &inq->cin[space]);
-	skb_queue_purge(&inq->pending[space]);
+	quic_outq(sk)->probe_mask &= ~BIT(space);
 }
 
 /**
- * quic_outq_free - free the send and CRYPTO receive state of every space
+ * quic_outq_free - free the send state of every space
  * @sk: the connection (locked)
  *
  * As quic_outq_discard_space() for each space, without marking them
- * discarded.
+ * discarded; a HANDSHAKE_DONE not sent yet is dropped.
  */
 void quic_outq_free(struct sock *sk)
 {
 	struct quic_outqueue *outq = quic_outq(sk);
-	struct quic_inqueue *inq = quic_inq(sk);
 	u8 space;
 
 	for (space = 0; space < QUIC_PN_MAX; space++) {
 		quic_pnspace_free(quic_pnspace(sk, space));
 		kfree_sensitive(outq->cout[space].buf);
 		memset(&outq->cout[space], 0, sizeof(outq->cout[space]));
-		quic_inq_free(sk, &inq->cin[space]);
-		skb_queue_purge(&inq->pending[space]);
 	}
+	outq->hs_done_pending = 0;
 }

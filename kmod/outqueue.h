@@ -44,6 +44,13 @@ void quic_outq_send_close(struct sock *sk);
 struct quic_sent_pkt;
 
 bool quic_outq_amp_limited(struct sock *sk);
+void quic_outq_cork(struct sock *sk, bool on);
+void quic_outq_hs_done(struct sock *sk);
+void quic_outq_crypto_stop(struct sock *sk, u8 space);
+int quic_outq_new_token(struct sock *sk);
+bool quic_outq_new_token_busy(struct sock *sk);
+void quic_outq_ping(struct sock *sk, u8 space);
+void quic_outq_rcvd(struct sock *sk);
 bool quic_outq_pkt_acked(struct sock *sk, struct quic_sent_pkt *sp);
 void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 			u8 reason);

@@ -335,13 +335,20 @@ static struct dst_entry *quic_route6(struct quic_udp_sock *us,
 	return dste;
 }
 
-/* The route from @src to @dst; @saddr gets the source address it uses
- * (@src may be a wildcard).
+/**
+ * quic_route - the route from @src to @dst through a UDP tunnel socket
+ * @us: the UDP socket the datagram leaves by
+ * @src: the source address (may be a wildcard)
+ * @dst: the destination
+ * @oif: the bound device, or 0
+ * @saddr: out: the source address the route uses
+ *
+ * Return: the route (referenced), or an ERR_PTR.
  */
-static struct dst_entry *quic_route(struct quic_udp_sock *us,
-				    const union quic_addr *src,
-				    const union quic_addr *dst, int oif,
-				    union quic_addr *saddr)
+struct dst_entry *quic_route(struct quic_udp_sock *us,
+			     const union quic_addr *src,
+			     const union quic_addr *dst, int oif,
+			     union quic_addr *saddr)
 {
 	struct flowi4 fl4 = {};
 	struct rtable *rt;
@@ -494,20 +501,6 @@ drop:
 
 /* ---- connection receive path (socket locked) ----------------------- */
 
-static void quic_pending_add(struct sock *sk, u8 space, const u8 *data, u32 len)
-{
-	struct sk_buff_head *q = &quic_inq(sk)->pending[space];
-	struct sk_buff *skb;
-
-	if (skb_queue_len(q) >= QUIC_PENDING_PKTS_MAX)
-		return;
-	skb = alloc_skb(len, GFP_ATOMIC);
-	if (!skb)
-		return;
-	skb_put_data(skb, data, len);
-	__skb_queue_tail(q, skb);
-}
-
 /* The encryption level of a long or short header packet, or
  * QUIC_CRYPTO_MAX for one not expected now.
  */
@@ -621,7 +614,7 @@ static void quic_packet_received(struct sock *sk, u8 space, s64 pn,
 			quic_timer_reset(sk, QUIC_TIMER_ACK,
 					 quic_sk(sk)->local_tp.max_ack_delay);
 	}
-	quic_outq(sk)->ack_eliciting_sent = 0;
+	quic_outq_rcvd(sk);
 	quic_conn_idle_reset(sk);
 }
 
@@ -630,10 +623,9 @@ static void quic_packet_received(struct sock *sk, u8 space, s64 pn,
  */
 static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 {
-	struct quic_cids *ids = quic_cids(sk);
 	struct quic_rx *rx = quic_rx(sk);
+	bool ack_eliciting = false, non_probing;
 	struct quic_crypto_pktinfo pi = {};
-	bool ack_eliciting = false;
 	struct quic_pnspace *s;
 	struct quic_hdr h;
 	u8 level, space;
@@ -670,36 +662,33 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		/* kept (bounded) until the keys come; a 0-RTT packet still
 		 * waits when 1-RTT packets waiting with it are processed
 		 */
-		quic_pending_add(sk, space, data, h.len);
+		quic_inq_pending_add(sk, space, data, h.len);
 		return h.len;
 	}
 	err = quic_packet_open(sk, data, &h, level, &pi);
 	if (err)
 		return err < 0 ? err : h.len;
 
-	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) &&
-	    !ids->got_peer_scid) {
-		/* RFC 9000 7.2: switch to the server's chosen ID */
-		ids->dcid = h.scid;
-		ids->got_peer_scid = 1;
-	}
+	/* RFC 9000 7.2: a client switches to the server's chosen ID */
+	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk))
+		quic_conn_peer_scid(sk, &h.scid);
 	if (h.type == QUIC_PKT_HANDSHAKE && quic_is_serv(sk)) {
 		/* RFC 9000 8.1: a Handshake packet validates the address;
 		 * RFC 9001 4.9.1: the server drops its Initial keys.
 		 */
-		quic_paths(sk)->addr_validated = 1;
+		quic_path_addr_validated(sk);
 		quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 
 	rx->dcid = &h.dcid;
 	err = quic_frame_process(sk, level, data + pi.hlen, pi.payload_len,
-				 &ack_eliciting);
+				 &ack_eliciting, &non_probing);
 	rx->dcid = NULL;
 	if (err)
 		return err;
 	trace_quic_packet_recv(sk, level, pi.pn, pi.payload_len, ack_eliciting);
 	if (level == QUIC_CRYPTO_APP)
-		quic_path_rcv(sk, &h.dcid, pi.pn > s->largest_recv);
+		quic_path_rcv(sk, &h.dcid, pi.pn > s->largest_recv, non_probing);
 	if (s->discarded)
 		return h.len;
 	quic_packet_received(sk, space, pi.pn, ack_eliciting);
@@ -709,31 +698,26 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 				bool pending)
 {
-	struct quic_paths *paths = quic_paths(sk);
 	struct quic_rx *rx = quic_rx(sk);
-	struct quic_close_state *cs = quic_close_state(sk);
 	u32 off = 0;
 	int n;
 
-	if (sk->sk_state == QUIC_SS_CLOSED && cs->closing && !cs->draining &&
-	    !pending) {
+	if (sk->sk_state == QUIC_SS_CLOSED && quic_close_state(sk)->closing &&
+	    !quic_close_state(sk)->draining && !pending) {
 		/* RFC 9000 10.2.1: in the closing state, answer (a few)
 		 * packets with our CONNECTION_CLOSE again
 		 */
-		if (cs->resends < QUIC_CLOSE_RESENDS_MAX) {
-			cs->resends++;
+		if (quic_conn_close_resend(sk))
 			quic_outq_send_close(sk);
-		}
 		goto out;
 	}
 	if (sk->sk_state != QUIC_SS_ESTABLISHING &&
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		goto out;
-	if (!pending && quic_is_serv(sk) && !paths->addr_validated)
-		paths->rx_bytes += skb->len;
 	rx->from_set = !pending;
 	if (!pending) {
 		quic_skb_addrs(skb, &rx->from, &rx->to);
+		rx->len = skb->len;
 		quic_path_rx_bytes(sk, skb->len);
 	}
 	rx->skb = skb;
@@ -780,12 +764,10 @@ int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb)
  */
 void quic_packet_process_pending(struct sock *sk, u8 space)
 {
-	struct sk_buff_head *q = &quic_inq(sk)->pending[space];
 	struct sk_buff_head list;
 	struct sk_buff *skb;
 
-	__skb_queue_head_init(&list);
-	skb_queue_splice_init(q, &list);
+	quic_inq_pending_take(sk, space, &list);
 	while ((skb = __skb_dequeue(&list)))
 		quic_packet_process(sk, skb, true);
 }
@@ -936,32 +918,6 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 	return 0;
 }
 
-/* The route of the connection's path, kept in sk_dst_cache (with the
- * source address it chose, qs->dst_saddr) until it goes stale or the path
- * changes (quic_set_local(), quic_set_peer()).  The source is the address
- * the connection uses, even on a wildcard-bound UDP socket.  No reference
- * is taken for the caller: the cache holds one while the socket is locked.
- */
-static struct dst_entry *quic_path_dst(struct sock *sk)
-{
-	struct quic_paths *paths = quic_paths(sk);
-	union quic_addr src = paths->local;
-	struct dst_entry *dste;
-
-	dste = __sk_dst_check(sk, paths->dst_cookie);
-	if (dste)
-		return dste;
-	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
-	dste = quic_route(paths->udp, &src, &paths->peer, sk->sk_bound_dev_if,
-			  &paths->dst_saddr);
-	if (IS_ERR(dste))
-		return dste;
-	paths->dst_cookie = paths->peer.sa.sa_family == AF_INET6 ?
-			 rt6_get_cookie(dst_rt6_info(dste)) : 0;
-	sk_dst_set(sk, dste);
-	return dste;
-}
-
 static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 		     const struct quic_path_tx *tx)
 {
@@ -1042,7 +998,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 			return;
 		}
 	}
-	quic_paths(sk)->tx_bytes += skb->len;
+	quic_path_tx_bytes(sk, skb->len);
 	QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_PKT_SENT, dg->nr);
 	for (i = 0; i < dg->nr; i++)
 		if (dg->pkts[i].level == QUIC_CRYPTO_EARLY)

@@ -35,7 +35,6 @@ struct quic_rx {
 	struct sk_buff *skb;		/* the datagram (decrypted) */
 	u32 len;			/* its length */
 	u8 from_set:1;			/* @from is known (not a replay) */
-	u8 non_probing:1;		/* the packet had non-probing frames */
 };
 
 struct quic_path_tx {
@@ -73,5 +72,10 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn);
 void quic_pkt_undo(struct quic_dgram *dg);
 void quic_dgram_send(struct sock *sk, struct quic_dgram *dg);
 u32 quic_packet_mss(struct sock *sk);
+
+struct dst_entry *quic_route(struct quic_udp_sock *us,
+			     const union quic_addr *src,
+			     const union quic_addr *dst, int oif,
+			     union quic_addr *saddr);
 
 #endif /* __NET_QUIC_PACKET_H */

@@ -7,6 +7,7 @@
 
 #include <crypto/utils.h>
 #include <net/ipv6.h>
+#include <net/ip6_route.h>
 
 #include "netns.h"
 #include "socket.h"
@@ -213,7 +214,7 @@ static void quic_path_switch(struct sock *sk)
 	quic_inq_event(sk, QUIC_EVENT_CONNECTION_MIGRATION, &local, 1);
 	if (local) {
 		/* a non-probing packet at once: the peer follows us now */
-		quic_outq(sk)->probe_mask |= BIT(QUIC_PN_APP);
+		quic_outq_ping(sk, QUIC_PN_APP);
 		quic_outq_flush(sk);
 	}
 }
@@ -391,19 +392,18 @@ void quic_path_response_rcv(struct sock *sk, const u8 *data)
  * @sk: the connection (locked)
  * @dcid: the packet's Destination Connection ID
  * @newest: it has the highest packet number so far
+ * @non_probing: it had frames other than probing ones (RFC 9000 9.1)
  *
  * RFC 9000 9.3: only the newest non-probing packet moves the peer, and
  * its new address is validated before we send there.  A packet that only
  * arrived at our preferred address moves us there at once (9.6.3).
  */
 void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
-		   bool newest)
+		   bool newest, bool non_probing)
 {
-	struct quic_rx *rx = quic_rx(sk);
 	struct quic_path_alt *alt;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHED || !rx->non_probing ||
-	    !newest)
+	if (sk->sk_state != QUIC_SS_ESTABLISHED || !non_probing || !newest)
 		return;
 	quic_conn_scid_used(sk, dcid);
 	if (quic_path_rx_current(sk) || !quic_path_rx_allowed(sk))
@@ -411,7 +411,8 @@ void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
 	/* a server validating our new address sends from the address we
 	 * left until then: a client does not go back for that
 	 */
-	if (!quic_is_serv(sk) && quic_addr_equal(&rx->from, &quic_paths(sk)->old_peer))
+	if (!quic_is_serv(sk) &&
+	    quic_addr_equal(&quic_rx(sk)->from, &quic_paths(sk)->old_peer))
 		return;
 	alt = quic_path_alt_rx(sk);
 	if (!alt)
@@ -427,19 +428,135 @@ void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
  * @sk: the connection (locked)
  * @len: the datagram's length
  *
- * Records @len as the datagram's length and, while the alternative path
- * is limited by the three-times rule (RFC 9000 8.2.1), counts the bytes
- * that came from its peer address.
+ * Counts the datagram's length for a server's
+ * anti-amplification limit until the peer's address is validated
+ * (RFC 9000 8.1) and, while the alternative path is limited by the
+ * three-times rule (RFC 9000 8.2.1), for that path when it came from its
+ * peer address.
  */
 void quic_path_rx_bytes(struct sock *sk, u32 len)
 {
+	struct quic_paths *paths = quic_paths(sk);
+	struct quic_path_alt *alt = &paths->alt;
 	struct quic_rx *rx = quic_rx(sk);
-	struct quic_path_alt *alt = &quic_paths(sk)->alt;
 
-	rx->len = len;
+	if (quic_is_serv(sk) && !paths->addr_validated)
+		paths->rx_bytes += len;
 	if (alt->active && alt->limited && rx->from_set &&
 	    quic_addr_equal(&alt->peer, &rx->from))
 		alt->rx_bytes += len;
+}
+
+/**
+ * quic_path_dst - the route of the connection's path, cached
+ * @sk: the connection (locked)
+ *
+ * The route of the connection's path, kept in sk_dst_cache (with the
+ * source address it chose, @dst_saddr of the paths) until it goes stale or the path
+ * changes (quic_set_local(), quic_set_peer()).  The source is the address
+ * the connection uses, even on a wildcard-bound UDP socket.  No reference
+ * is taken for the caller: the cache holds one while the socket is locked.
+ *
+ * Return: the route, or an ERR_PTR.
+ */
+struct dst_entry *quic_path_dst(struct sock *sk)
+{
+	struct quic_paths *paths = quic_paths(sk);
+	union quic_addr src = paths->local;
+	struct dst_entry *dste;
+
+	dste = __sk_dst_check(sk, paths->dst_cookie);
+	if (dste)
+		return dste;
+	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
+	dste = quic_route(paths->udp, &src, &paths->peer, sk->sk_bound_dev_if,
+			  &paths->dst_saddr);
+	if (IS_ERR(dste))
+		return dste;
+	paths->dst_cookie = paths->peer.sa.sa_family == AF_INET6 ?
+			 rt6_get_cookie(dst_rt6_info(dste)) : 0;
+	sk_dst_set(sk, dste);
+	return dste;
+}
+
+/**
+ * quic_path_tx_bytes - account a datagram sent on the connection's path
+ * @sk: the connection (locked)
+ * @len: its length
+ */
+void quic_path_tx_bytes(struct sock *sk, u32 len)
+{
+	quic_paths(sk)->tx_bytes += len;
+}
+
+/**
+ * quic_path_addr_validated - the peer's address is validated (RFC 9000 8.1)
+ * @sk: the server connection (locked)
+ *
+ * Lifts the three-times limit on what we send to it.
+ */
+void quic_path_addr_validated(struct sock *sk)
+{
+	quic_paths(sk)->addr_validated = 1;
+}
+
+/**
+ * quic_path_response_due - a PATH_RESPONSE to send, if any
+ * @sk: the connection (locked)
+ *
+ * Return: the 8 bytes to echo, or NULL.  quic_path_response_sent() once
+ * it is written.
+ */
+const u8 *quic_path_response_due(struct sock *sk)
+{
+	struct quic_paths *paths = quic_paths(sk);
+
+	return paths->path_response_pending ? paths->path_response : NULL;
+}
+
+/**
+ * quic_path_response_sent - the PATH_RESPONSE left in a packet
+ * @sk: the connection (locked)
+ */
+void quic_path_response_sent(struct sock *sk)
+{
+	quic_paths(sk)->path_response_pending = 0;
+}
+
+/**
+ * quic_path_init - a new socket's path: no addresses yet, of its family
+ * @sk: the socket
+ */
+void quic_path_init(struct sock *sk)
+{
+	struct quic_paths *paths = quic_paths(sk);
+
+	paths->local.sa.sa_family = sk->sk_family;
+	paths->peer.sa.sa_family = sk->sk_family;
+}
+
+/**
+ * quic_path_unbind - release the UDP tunnel socket the socket is bound to
+ * @sk: the socket (locked), being destroyed
+ */
+void quic_path_unbind(struct sock *sk)
+{
+	struct quic_paths *paths = quic_paths(sk);
+
+	if (paths->udp) {
+		quic_udp_sock_put(paths->udp);
+		paths->udp = NULL;
+	}
+}
+
+/**
+ * quic_path_set_udp - the UDP tunnel socket the connection's path uses
+ * @sk: the socket (locked), binding or accepted
+ * @us: the socket, referenced by the caller for @sk
+ */
+void quic_path_set_udp(struct sock *sk, struct quic_udp_sock *us)
+{
+	quic_paths(sk)->udp = us;
 }
 
 /* ---- the server's preferred address (RFC 9000 9.6) ------------------- */

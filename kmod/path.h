@@ -73,7 +73,15 @@ void quic_path_challenge_rcv(struct sock *sk, const u8 *data);
 void quic_path_response_rcv(struct sock *sk, const u8 *data);
 struct quic_conn_id;
 void quic_path_rcv(struct sock *sk, const struct quic_conn_id *dcid,
-		   bool newest);
+		   bool newest, bool non_probing);
 void quic_path_rx_bytes(struct sock *sk, u32 len);
+void quic_path_tx_bytes(struct sock *sk, u32 len);
+struct dst_entry *quic_path_dst(struct sock *sk);
+void quic_path_addr_validated(struct sock *sk);
+const u8 *quic_path_response_due(struct sock *sk);
+void quic_path_response_sent(struct sock *sk);
+void quic_path_set_udp(struct sock *sk, struct quic_udp_sock *us);
+void quic_path_init(struct sock *sk);
+void quic_path_unbind(struct sock *sk);
 
 #endif /* __NET_QUIC_PATH_H */

@@ -41,11 +41,8 @@ static void quic_ku_work(struct work_struct *work)
 
 static int quic_init_sock(struct sock *sk)
 {
-	struct quic_paths *paths = quic_paths(sk);
-	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
-
 	u8 i;
 
 	/* the CID table is read under RCU: free the socket after a grace period */
@@ -57,18 +54,15 @@ static int quic_init_sock(struct sock *sk)
 	qs->config.initial_smoothed_rtt = 333000;
 	quic_tp_init_local(&qs->local_tp);
 	quic_tp_init_peer(&qs->remote_tp);
-	for (i = 0; i < QUIC_PN_MAX; i++) {
+	for (i = 0; i < QUIC_PN_MAX; i++)
 		quic_pnspace_init(quic_pnspace(sk, i));
-		quic_inq_init(&inq->cin[i]);
-		skb_queue_head_init(&inq->pending[i]);
-	}
+	quic_inq_init(sk);
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 	quic_streams_init(sk);
 	quic_cong_init(&qs->cong, QUIC_CONG_ALG_RENO, QUIC_MAX_DGRAM);
 	quic_timer_init(sk);
 	INIT_WORK(&qs->ku_work, quic_ku_work);
-	paths->local.sa.sa_family = sk->sk_family;
-	paths->peer.sa.sa_family = sk->sk_family;
+	quic_path_init(sk);
 
 	spin_lock_bh(&qn->sock_lock);
 	list_add_tail(&qs->node, &qn->sock_list);
@@ -96,7 +90,6 @@ static void quic_free_requests(struct sock *sk)
 
 static void quic_destroy_sock(struct sock *sk)
 {
-	struct quic_paths *paths = quic_paths(sk);
 	struct quic_net *qn = quic_net(sock_net(sk));
 	struct quic_sock *qs = quic_sk(sk);
 
@@ -113,10 +106,7 @@ static void quic_destroy_sock(struct sock *sk)
 	quic_conn_free(sk);
 	quic_streams_free(sk);
 	quic_token_ctx_free(&qs->token_ctx);
-	if (paths->udp) {
-		quic_udp_sock_put(paths->udp);
-		paths->udp = NULL;
-	}
+	quic_path_unbind(sk);
 	release_sock(sk);
 	spin_lock_bh(&qn->sock_lock);
 	list_del_init(&qs->node);
@@ -232,7 +222,7 @@ static int __quic_bind(struct sock *sk, const union quic_addr *a)
 	us = quic_udp_sock_get(sk, a);
 	if (IS_ERR(us))
 		return PTR_ERR(us);
-	quic_paths(sk)->udp = us;
+	quic_path_set_udp(sk, us);
 	qs->bound = 1;
 	quic_set_local(sk, &us->addr);
 	return 0;
@@ -455,10 +445,10 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	qs->local_tp = lqs->local_tp;
 	memcpy(qs->alpn, lqs->alpn, sizeof(qs->alpn));
 	qs->alpn_len = lqs->alpn_len;
-	quic_inq(newsk)->events = quic_inq(sk)->events;
+	quic_inq_inherit(newsk, sk);
 	qs->is_serv = 1;
 	qs->bound = 1;
-	quic_paths(newsk)->udp = quic_udp_sock_hold(quic_paths(sk)->udp);
+	quic_path_set_udp(newsk, quic_udp_sock_hold(quic_paths(sk)->udp));
 	quic_set_local(newsk, &req->local);
 	quic_set_peer(newsk, &req->peer);
 
@@ -474,7 +464,7 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	list_del(&req->list);
 	sk_acceptq_removed(sk);
 	/* the client keeps using its first DCID until it hears from us */
-	quic_cids(newsk)->odcid_entry = quic_cid_add(newsk, &req->dcid, 0, &req->peer);
+	quic_conn_add_odcid(newsk, &req->dcid, &req->peer);
 	spin_unlock_bh(&lqs->req_lock);
 
 	while ((skb = __skb_dequeue(&req->pkts)))
@@ -623,7 +613,6 @@ static int quic_stream_limit_wait(struct sock *sk, s64 id, u32 flags,
 static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 			     const struct quic_stream_info *sinfo)
 {
-	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	u32 flags = msg->msg_flags;
 	struct quic_stream *st;
@@ -660,15 +649,14 @@ static int quic_sendmsg_data(struct sock *sk, struct msghdr *msg, size_t len,
 					   flags & MSG_QUIC_STREAM_FIN, &timeo);
 	}
 	/* MSG_MORE corks: a partial chunk waits for the next write */
-	outq->corked = !!(msg->msg_flags & MSG_MORE);
-	if (!outq->corked)
+	quic_outq_cork(sk, msg->msg_flags & MSG_MORE);
+	if (!(msg->msg_flags & MSG_MORE))
 		quic_outq_flush(sk);
 	return n;
 }
 
 static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
-	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_handshake_info hinfo;
 	struct quic_stream_info sinfo;
 	bool has_hinfo = false, has_sinfo = false;
@@ -720,8 +708,8 @@ static int quic_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	if (err)
 		goto out;
 	/* MSG_MORE batches a flight so it can share datagrams */
-	outq->corked = !!(msg->msg_flags & MSG_MORE);
-	if (!outq->corked)
+	quic_outq_cork(sk, msg->msg_flags & MSG_MORE);
+	if (!(msg->msg_flags & MSG_MORE))
 		quic_outq_flush(sk);
 	err = len;
 out:
@@ -932,7 +920,6 @@ static int quic_copy_in(void *dst, size_t size, sockptr_t optval,
 static int quic_sockopt_event_set(struct sock *sk, sockptr_t optval,
 				  unsigned int optlen)
 {
-	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_event_option opt;
 	int err;
 
@@ -941,10 +928,7 @@ static int quic_sockopt_event_set(struct sock *sk, sockptr_t optval,
 		return err;
 	if (!opt.type || opt.type >= QUIC_EVENT_MAX)
 		return -EINVAL;
-	if (opt.on)
-		inq->events |= BIT(opt.type);
-	else
-		inq->events &= ~BIT(opt.type);
+	quic_inq_set_event(sk, opt.type, opt.on);
 	return 0;
 }
 
@@ -979,20 +963,18 @@ static int quic_sockopt_tp_set(struct sock *sk, sockptr_t optval,
 static int quic_sockopt_ticket_set(struct sock *sk, sockptr_t optval,
 				   unsigned int optlen)
 {
-	struct quic_inqueue *inq = quic_inq(sk);
+	u8 *ticket;
 
 	if (optlen < QUIC_TICKET_KEY_LEN || optlen > QUIC_TICKET_MAX_LEN)
 		return -EINVAL;
 	if (quic_is_listen(sk))
 		return -EINVAL;
-	if (!inq->ticket) {
-		inq->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
-		if (!inq->ticket)
-			return -ENOMEM;
-	}
-	if (copy_from_sockptr(inq->ticket, optval, optlen))
+	ticket = quic_inq_ticket_buf(sk);
+	if (!ticket)
+		return -ENOMEM;
+	if (copy_from_sockptr(ticket, optval, optlen))
 		return -EFAULT;
-	inq->ticket_len = optlen;
+	quic_inq_ticket_len(sk, optlen);
 	return 0;
 }
 
@@ -1140,7 +1122,7 @@ static int quic_sockopt_close_set(struct sock *sk, sockptr_t optval,
 	c.phrase[QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1] = '\0';
 	memset(c.reserved, 0, sizeof(c.reserved));
 	c.frame = 0;	/* an application close carries no frame type */
-	quic_close_state(sk)->local = c;
+	quic_conn_set_close_info(sk, &c);
 	return 0;
 }
 
@@ -1302,7 +1284,7 @@ static int quic_sockopt_event_get(struct sock *sk, int len, sockptr_t optval,
 		return -EFAULT;
 	if (!opt.type || opt.type >= QUIC_EVENT_MAX)
 		return -EINVAL;
-	opt.on = !!(quic_inq(sk)->events & BIT(opt.type));
+	opt.on = quic_inq_event_on(sk, opt.type);
 	return quic_copy_out(optval, optlen, len, &opt, sizeof(opt));
 }
 
@@ -1393,21 +1375,19 @@ static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 				   sockptr_t optlen)
 {
 	struct quic_paths *paths = quic_paths(sk);
-	struct quic_inqueue *inq = quic_inq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	const void *addr;
+	u8 *ticket;
 	int n, err;
 
 	if (quic_is_listen(sk))
 		return -EPIPE;
-	if (quic_is_serv(sk) && !inq->ticket_len) {
+	if (quic_is_serv(sk) && !quic_inq_ticket_len(sk, -1)) {
 		if (!qs->token_ctx.aead)
 			return -EPIPE;
-		if (!inq->ticket) {
-			inq->ticket = kmalloc(QUIC_TICKET_MAX_LEN, GFP_KERNEL);
-			if (!inq->ticket)
-				return -ENOMEM;
-		}
+		ticket = quic_inq_ticket_buf(sk);
+		if (!ticket)
+			return -ENOMEM;
 		if (paths->peer.sa.sa_family == AF_INET6) {
 			addr = &paths->peer.v6.sin6_addr;
 			n = sizeof(struct in6_addr);
@@ -1416,15 +1396,15 @@ static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 			n = sizeof(struct in_addr);
 		}
 		err = quic_session_ticket_key(qs->token_ctx.secret, addr, n,
-					      inq->ticket);
+					      ticket);
 		if (err)
 			return err;
-		inq->ticket_len = QUIC_TICKET_KEY_LEN;
+		quic_inq_ticket_len(sk, QUIC_TICKET_KEY_LEN);
 	}
-	n = inq->ticket_len;
+	n = quic_inq_ticket_len(sk, -1);
 	if (len < n)
 		return -EINVAL;
-	if (n && copy_to_sockptr(optval, inq->ticket, n))
+	if (n && copy_to_sockptr(optval, quic_inq(sk)->ticket, n))
 		return -EFAULT;
 	if (copy_to_sockptr(optlen, &n, sizeof(n)))
 		return -EFAULT;
