@@ -7,7 +7,8 @@ import shutil
 from typing import Any
 
 import pytest
-from tls_fixtures import (
+
+from kquictest.tls_fixtures import (
     Side,
     client_identity,
     make_ca,
@@ -16,7 +17,6 @@ from tls_fixtures import (
     trusted_ca,
     untrusted_ca,
 )
-
 from libquic.tls import (
     HAVE_MLKEM,
     AlertDescription,
@@ -228,7 +228,7 @@ def test_verification_disabled() -> None:
 def test_expired_certificate() -> None:
     import datetime
 
-    from tls_fixtures import NOW, make_key
+    from kquictest.tls_fixtures import NOW, make_key
     key = make_key("p256")
     cert = trusted_ca().issue(key, ["localhost"], not_before=NOW - datetime.timedelta(days=10),
                               not_after=NOW - datetime.timedelta(days=1))
@@ -238,7 +238,7 @@ def test_expired_certificate() -> None:
 
 
 def test_intermediate_chain() -> None:
-    from tls_fixtures import CA, make_key
+    from kquictest.tls_fixtures import CA, make_key
     root = make_ca("p384", "Root")
     ikey = make_key("p256")
     import datetime
@@ -297,7 +297,7 @@ def test_client_certificate_required_but_absent() -> None:
 
 
 def test_client_certificate_untrusted() -> None:
-    from tls_fixtures import make_key
+    from kquictest.tls_fixtures import make_key
     key = make_key("p256")
     cert = untrusted_ca().issue(key, ["client.example"], client=True)
     err = fails(client_cfg(certificate_chain=[cert], private_key=key),
@@ -477,7 +477,8 @@ def _openssl_pss_identity(tmp: pathlib.Path) -> tuple[list[Any], Any]:
 
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from tls_fixtures import key_pem
+
+    from kquictest.tls_fixtures import key_pem
     ca = trusted_ca()
     (tmp / "ca.pem").write_bytes(ca.pem)
     (tmp / "ca.key").write_bytes(key_pem(ca.key))

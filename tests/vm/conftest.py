@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from quicpair import Credentials, write_credentials
 
+from kquictest.quicpair import Credentials, write_credentials
 from libquic.features import loaded_module_is_kquic
 
 _KQUIC = pytest.StashKey[bool]()

@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-import quic_testdriver as qt
-from netemlink import Link, cong_info, connected_across, netem_link
-from quicpair import Credentials
-from streampair import connected
 from test_streams_bulk import MB, expected_digest, payload, recv_all, transfer
 
+from kquictest import quic_testdriver as qt
+from kquictest.netemlink import Link, cong_info, connected_across, netem_link
+from kquictest.quicpair import Credentials
+from kquictest.streampair import connected
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 

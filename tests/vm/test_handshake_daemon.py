@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import quic_testdriver as qt
-from aiopeer import free_udp_port
-from handshaked_proc import running_handshaked
-from quicpair import WAIT, Credentials
 
+from kquictest import quic_testdriver as qt
+from kquictest.aiopeer import free_udp_port
+from kquictest.handshaked_proc import running_handshaked
+from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicConnection, QuicListener
 from libquic.tools.keyring import add_key, revoke_key, set_perm
 

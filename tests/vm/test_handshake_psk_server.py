@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiopeer import free_udp_port
-from handshaked_proc import running_handshaked
-from quicpair import WAIT
 from test_handshake_daemon import kernel_server
 
+from kquictest.aiopeer import free_udp_port
+from kquictest.handshaked_proc import running_handshaked
+from kquictest.quicpair import WAIT
 from libquic.connection import QuicConnection
 from libquic.tools.keyring import (
     KEY_SPEC_PROCESS_KEYRING,

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from quicpair import Credentials
 from test_handshake_daemon import ALPNS, EchoServer, consumer, consumer_run  # noqa: F401
+
+from kquictest.quicpair import Credentials
 
 pytestmark = pytest.mark.timeout(400)
 

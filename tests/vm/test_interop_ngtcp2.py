@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import quic_testdriver as qt
-from aiopeer import free_udp_port, kernel_server
-from quicpair import WAIT, Credentials
 
+from kquictest import quic_testdriver as qt
+from kquictest.aiopeer import free_udp_port, kernel_server
+from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicConnection
 from libquic.events import QuicEventMessage
 from libquic.h3 import H3_ALPN, H3Connection, H3Message, response

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-import quic_testdriver as qt
 
+from kquictest import quic_testdriver as qt
 from libquic import sockopt
 
 pytestmark = pytest.mark.timeout(180)

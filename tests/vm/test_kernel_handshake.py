@@ -14,7 +14,8 @@ import struct
 import time
 
 import pytest
-import quic_testdriver as qt
+
+from kquictest import quic_testdriver as qt
 
 FAMILIES = [socket.AF_INET, socket.AF_INET6]
 TYPES = [socket.SOCK_STREAM, socket.SOCK_DGRAM]

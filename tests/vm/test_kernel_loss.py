@@ -8,7 +8,8 @@ import time
 import uuid
 
 import pytest
-import quic_testdriver as qt
+
+from kquictest import quic_testdriver as qt
 
 
 def sh(*cmd: str) -> None:

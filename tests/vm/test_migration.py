@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from aiopeer import kernel_server
 from aioquic.asyncio import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
-from quicpair import Credentials, Pair
-from streampair import connected, recv_msg
 
+from kquictest.aiopeer import kernel_server
+from kquictest.quicpair import Credentials, Pair
+from kquictest.streampair import connected, recv_msg
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.events import QuicEventMessage

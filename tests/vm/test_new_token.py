@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from quicpair import Credentials, Pair, handshake, listener
 from test_migration import drain_events, events_on
 
+from kquictest.quicpair import Credentials, Pair, handshake, listener
 from libquic import sockopt
 from libquic.uapi import QuicEventType
 

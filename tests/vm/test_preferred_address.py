@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from quicpair import Credentials, Pair, handshake
-from streampair import recv_msg
 from test_migration import drain_events, events_on, migration_events
 
+from kquictest.quicpair import Credentials, Pair, handshake
+from kquictest.streampair import recv_msg
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import (

@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-import quic_testdriver as qt
-from hostile import Victim, crypto_frame, dgram_frame, stream_frame
-from hostile import hostile_pair as _hostile_pair
 
+from kquictest import quic_testdriver as qt
+from kquictest.hostile import Victim, crypto_frame, dgram_frame, stream_frame
+from kquictest.hostile import hostile_pair as _hostile_pair
 from libquic.cmsg import quic_recvmsg, quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 

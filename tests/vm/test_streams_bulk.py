@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from quicpair import Credentials
-from streampair import connected, send_stream
 
+from kquictest.quicpair import Credentials
+from kquictest.streampair import connected, send_stream
 from libquic import sockopt
 from libquic.cmsg import quic_recvmsg_into
 from libquic.handshake import quic_client_handshake, quic_server_handshake

@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import quic_testdriver as qt
-from quicpair import WAIT, Credentials
 
+from kquictest import quic_testdriver as qt
+from kquictest.quicpair import WAIT, Credentials
 from libquic import sockopt
 from libquic.aio import AsyncQuicConnection
 from libquic.cmsg import quic_sendmsg

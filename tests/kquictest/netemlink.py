@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import quic_testdriver as qt
 from pyroute2 import IPRoute
-from quicpair import WAIT, Credentials, Pair, handshake
 
+from kquictest import quic_testdriver as qt
+from kquictest.quicpair import WAIT, Credentials, Pair, handshake
 from libquic import sockopt
 from libquic.uapi import QuicConfig, quic_socket
 

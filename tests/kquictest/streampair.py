@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from quicpair import Credentials, Pair, handshake, listener
-
+from kquictest.quicpair import Credentials, Pair, handshake, listener
 from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
 from libquic.connection import SEND_RETRY_WAIT, shrink_send_limit
 from libquic.uapi import (

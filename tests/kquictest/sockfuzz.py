@@ -25,8 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import quic_testdriver as qt
-
+from kquictest import quic_testdriver as qt
 from libquic import uapi
 
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import quic_testdriver as qt
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from netemlink import HERE, Link, netem_link
+
+from kquictest import quic_testdriver as qt
+from kquictest.netemlink import HERE, Link, netem_link
 
 CIPHER = qt.TLS_CIPHER_AES_GCM_128
 
