@@ -22,6 +22,10 @@ VM tier only (they need the loaded module):
     A kernel server in a thread for tests against aioquic.
 ``handshaked_proc``
     quic-handshaked as a child process.
+``netns``
+    Network namespaces, veth links, netem qdiscs and extra addresses on
+    pyroute2, each undone when its ``with`` block ends (the VM tier's
+    ``netns`` fixture is ``netns.namespace()``).
 ``netemlink``
     A kernel connection across a delayed veth link to a namespace.
 ``hostile``, ``sockfuzz``

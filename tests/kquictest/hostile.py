@@ -195,10 +195,9 @@ def hostile_pair(server_tp: dict[str, int] | None = None,
             qt.set_tp(lsk, **server_tp)
         lsk.bind((HERE, 0))
         lsk.listen(1)
-        c: socket.socket = qt.in_netns(  # type: ignore[assignment]
-            link.ns, lambda: qt.quic_socket(socket.AF_INET))
-        raw: socket.socket = qt.in_netns(  # type: ignore[assignment]
-            link.ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP))
+        c = link.ns.run(lambda: qt.quic_socket(socket.AF_INET))
+        raw = link.ns.run(
+            lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP))
         box: dict[str, socket.socket] = {}
         try:
             c.connect((HERE, lsk.getsockname()[1]))

@@ -20,7 +20,6 @@ decrypt what the kernel sends and to forge client Initials.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import hashlib
 import os
@@ -71,9 +70,6 @@ TLS_CIPHER_AES_GCM_256 = 52
 TLS_CIPHER_CHACHA20_POLY1305 = 54
 
 TP_FMT = "<8BHHIIHHQQQQ"
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 class HandshakeError(Exception):
     pass
@@ -353,34 +349,6 @@ def run_as(uid: int, fn: Callable[[], object], timeout: float = 60) -> object:
 
 
 # ---- /proc helpers -----------------------------------------------------
-
-
-CLONE_NEWNET = 0x40000000
-
-
-def in_netns(name: str, fn: Callable[[], object]) -> object:
-    """Run fn in a thread that joined network namespace `name` (ip netns):
-    sockets it creates live in that namespace."""
-    box: dict[str, object] = {}
-
-    def run() -> None:
-        fd = os.open(f"/var/run/netns/{name}", os.O_RDONLY)
-        try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e))
-            box["v"] = fn()
-        except BaseException as e:  # reported to the caller
-            box["e"] = e
-        finally:
-            os.close(fd)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(30)
-    if "e" in box:
-        raise box["e"]  # type: ignore[misc]
-    return box["v"]
 
 
 def eps_fields(s: socket.socket) -> list[str]:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import pytest
 from test_streams_bulk import MB, expected_digest, payload, recv_all, transfer
 
-from kquictest import quic_testdriver as qt
 from kquictest.netemlink import Link, cong_info, connected_across, netem_link
 from kquictest.quicpair import Credentials
 from kquictest.streampair import connected
@@ -138,7 +137,7 @@ def capture(link: Link, port: int) -> Iterator[Capture]:
         s.settimeout(0.2)
         return s
 
-    sk: socket.socket = qt.in_netns(link.ns, make)  # type: ignore[assignment]
+    sk = link.ns.run(make)
     cap = Capture(port)
     t = threading.Thread(target=_collect, args=(sk, cap), daemon=True)
     t.start()

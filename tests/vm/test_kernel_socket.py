@@ -10,11 +10,11 @@ import errno
 import os
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
 
+from kquictest.netns import Namespace
 from libquic.sockopt import getsockopt_inout
 
 IPPROTO_QUIC = 261
@@ -181,39 +181,14 @@ def test_proc_entries():
 
 
 @pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
-def test_proc_per_netns():
-    ns = f"qtest{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        out = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "sh",
-                "-c",
-                "cat /proc/net/quic/snmp && cat /proc/net/quic/eps",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-        assert "QuicConnCurrentEstabs" in out
-        # a socket of ours is not listed in the other namespace
-        with qsock() as s:
-            ino = os.fstat(s.fileno()).st_ino
-            out = subprocess.run(
-                ["ip", "netns", "exec", ns, "cat", "/proc/net/quic/eps"],
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=30,
-            ).stdout
-            assert str(ino) not in [ln.split()[0] for ln in out.splitlines()[1:]]
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], check=False)
+def test_proc_per_netns(netns: Namespace):
+    out = netns.read("/proc/net/quic/snmp") + netns.read("/proc/net/quic/eps")
+    assert "QuicConnCurrentEstabs" in out
+    # a socket of ours is not listed in the other namespace
+    with qsock() as s:
+        ino = os.fstat(s.fileno()).st_ino
+        out = netns.read("/proc/net/quic/eps")
+        assert str(ino) not in [ln.split()[0] for ln in out.splitlines()[1:]]
 
 
 def test_sockopt_rules():

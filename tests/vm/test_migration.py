@@ -8,11 +8,9 @@ import asyncio
 import errno
 import hashlib
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
 from aioquic.asyncio import connect
@@ -21,6 +19,7 @@ from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
 
 from kquictest.aiopeer import kernel_server
+from kquictest.netns import Netem, address, netem
 from kquictest.quicpair import Credentials, Pair
 from kquictest.streampair import connected, recv_msg
 from libquic import sockopt
@@ -43,12 +42,8 @@ CHUNK = 32 * 1024
 @pytest.fixture(scope="module", autouse=True)
 def ipv6_on_lo() -> Iterator[None]:
     """An extra IPv6 address on lo to migrate to (127/8 is there already)."""
-    addr = NEW_ADDR[socket.AF_INET6] + "/128"
-    subprocess.run(["ip", "-6", "addr", "add", addr, "dev", "lo", "nodad"], check=True)
-    try:
+    with address(NEW_ADDR[socket.AF_INET6] + "/128", "lo"):
         yield
-    finally:
-        subprocess.run(["ip", "-6", "addr", "del", addr, "dev", "lo"], check=False)
 
 
 def events_on(*types: QuicEventType) -> Callable[[socket.socket], None]:
@@ -185,20 +180,10 @@ def test_two_migrations_in_a_row(creds: Credentials) -> None:
             assert p.server.getpeername()[0] == host
 
 
-@contextmanager
-def lo_netem(*args: str) -> Iterator[None]:
-    """A netem qdisc on lo for the duration (after the handshake)."""
-    subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem", *args], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=False)
-
-
 def test_second_migration_while_pending_is_eagain(creds: Credentials) -> None:
     setup = events_on(QuicEventType.CONNECTION_MIGRATION)
     with connected(creds, server_setup=setup, client_setup=setup) as p:
-        with lo_netem("delay", "100ms"):
+        with netem(Netem(delay_ms=100), "lo"):  # after the handshake
             sockopt.migrate(p.client, ("127.0.0.2", 0))
             with pytest.raises(OSError) as e:
                 sockopt.migrate(p.client, ("127.0.0.3", 0))
@@ -265,7 +250,7 @@ def test_failed_migration_leaves_the_connection_intact(creds: Credentials) -> No
     still works; a later migration succeeds."""
     setup = events_on(QuicEventType.CONNECTION_MIGRATION)
     with connected(creds, server_setup=setup, client_setup=setup) as p:
-        with lo_netem("loss", "100%"):
+        with netem(Netem(loss=100), "lo"):
             sockopt.migrate(p.client, ("127.0.0.2", 0))
             time.sleep(1.0)
             with pytest.raises(OSError) as e:
