@@ -10,10 +10,11 @@ import pytest
 
 from kquictest.tls_fixtures import (
     Side,
+    client_cfg,
     client_identity,
     make_ca,
     run_pair,
-    server_identity,
+    server_cfg,
     trusted_ca,
     untrusted_ca,
 )
@@ -35,24 +36,6 @@ from libquic.tls import (
 )
 
 TICKET_KEY = bytes(range(64))
-
-
-def client_cfg(**kw: object) -> TLSConfig:
-    base: dict[str, object] = dict(is_client=True, alpn_protocols=["h3"],
-                                   server_name="localhost", transport_parameters=b"client-tp",
-                                   cadata=trusted_ca().pem)
-    base.update(kw)
-    return TLSConfig(**base)  # type: ignore[arg-type]
-
-
-def server_cfg(kind: str = "p256", **kw: object) -> TLSConfig:
-    chain, key = server_identity(kind)
-    base: dict[str, object] = dict(is_client=False, alpn_protocols=["h3"],
-                                   transport_parameters=b"server-tp",
-                                   certificate_chain=chain, private_key=key,
-                                   cadata=trusted_ca().pem)
-    base.update(kw)
-    return TLSConfig(**base)  # type: ignore[arg-type]
 
 
 def handshake(ccfg: TLSConfig, scfg: TLSConfig) -> tuple[Side, Side]:

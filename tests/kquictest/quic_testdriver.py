@@ -321,6 +321,16 @@ def tp_param(ext: bytes, ident: int) -> bytes | None:
     return None
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def raw_bind(s: socket.socket, sockaddr: bytes) -> None:
+    """bind(2) with a sockaddr given as bytes (of any family and length)."""
+    if _libc.bind(s.fileno(), sockaddr, len(sockaddr)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 def run_as(uid: int, fn: Callable[[], object], timeout: float = 60) -> object:
     """fn() in a forked child with uid and gid `uid` and no capabilities;
     its return value (or the errno of the OSError it raised) comes back."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from kquictest.consumer import loaded_consumer
 from kquictest.quicpair import Credentials, write_credentials
 from libquic.features import loaded_module_is_kquic
 
@@ -52,6 +53,14 @@ def results_dir() -> Path:
 def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
     """A test PKI and PSK file shared by every VM test (quicpair.Credentials)."""
     return write_credentials(tmp_path_factory.mktemp("creds"))
+
+
+@pytest.fixture(scope="module")
+def consumer() -> Iterator[Path]:
+    """tests/kmod/quic_consumer.ko loaded for one test module; its /proc
+    file (kquictest.consumer)."""
+    with loaded_consumer() as proc:
+        yield proc
 
 
 @pytest.fixture

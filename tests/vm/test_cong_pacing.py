@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from test_streams_bulk import MB, expected_digest, payload, recv_all, transfer
 
+from kquictest.bulk import MB, expected_digest, payload, recv_all, transfer
 from kquictest.netemlink import Link, cong_info, connected_across, netem_link
 from kquictest.quicpair import Credentials
 from kquictest.streampair import connected

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from test_kernel_socket import raw_bind
 
+from kquictest.quic_testdriver import raw_bind
 from kquictest.quicpair import Credentials, Pair, handshake
 from kquictest.streampair import recv_msg
 from libquic.cmsg import quic_sendmsg

@@ -24,9 +24,9 @@ from aioquic.h3.connection import H3Connection as AioH3Connection
 from aioquic.h3.events import DataReceived, H3Event, HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ProtocolNegotiated, QuicEvent
-from test_interop_ngtcp2 import gtlsserver, ngtcp2
 
 from kquictest.aiopeer import free_udp_port
+from kquictest.ngtcp2peer import gtlsserver, ngtcp2
 from kquictest.quicpair import WAIT, Credentials
 
 pytestmark = pytest.mark.timeout(400)

@@ -5,7 +5,6 @@ Runs inside the VM with quic.ko loaded (scripts/vm-run).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import socket
@@ -15,6 +14,7 @@ import time
 import pytest
 
 from kquictest.netns import Namespace
+from kquictest.quic_testdriver import raw_bind
 from libquic.sockopt import getsockopt_inout
 
 IPPROTO_QUIC = 261
@@ -51,15 +51,6 @@ def read(path: str) -> str:
 def refcnt() -> int:
     with open("/sys/module/quic/refcnt") as f:
         return int(f.read())
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def raw_bind(s: socket.socket, sockaddr: bytes) -> None:
-    if _libc.bind(s.fileno(), sockaddr, len(sockaddr)) < 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
 
 
 def err_of(fn, *args) -> int:

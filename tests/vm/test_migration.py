@@ -21,7 +21,13 @@ from aioquic.quic.events import QuicEvent, StreamDataReceived
 from kquictest.aiopeer import kernel_server
 from kquictest.netns import Netem, address, netem
 from kquictest.quicpair import Credentials, Pair
-from kquictest.streampair import connected, recv_msg
+from kquictest.streampair import (
+    connected,
+    drain_events,
+    events_on,
+    migration_events,
+    recv_msg,
+)
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.events import QuicEventMessage
@@ -44,13 +50,6 @@ def ipv6_on_lo() -> Iterator[None]:
     """An extra IPv6 address on lo to migrate to (127/8 is there already)."""
     with address(NEW_ADDR[socket.AF_INET6] + "/128", "lo"):
         yield
-
-
-def events_on(*types: QuicEventType) -> Callable[[socket.socket], None]:
-    def setup(sk: socket.socket) -> None:
-        for t in types:
-            sockopt.set_event(sk, t)
-    return setup
 
 
 def blob(total: int) -> bytes:
@@ -90,22 +89,6 @@ def receive_blob(sk: socket.socket, midway: int, action: Callable[[], None],
             return h.digest(), events
 
 
-def drain_events(sk: socket.socket, want: QuicEventType, timeout: float = 10.0,
-                 data: list[QuicMessage] | None = None) -> list[QuicEventMessage]:
-    """Events read from ``sk`` until one of type ``want`` is; other messages
-    go to ``data`` (an error if not given)."""
-    out: list[QuicEventMessage] = []
-    deadline = time.monotonic() + timeout
-    while not any(e.type == want for e in out):
-        m = recv_msg(sk, timeout=max(0.1, deadline - time.monotonic()))
-        if m.is_event:
-            out.append(m.event())
-            continue
-        assert data is not None, f"unexpected data {m!r}"
-        data.append(m)
-    return out
-
-
 def transfer_with(pair: Pair, action: Callable[[], None]) -> list[QuicEventMessage]:
     """Client sends TOTAL bytes; ``action`` runs midway; hash-checked."""
     data = blob(TOTAL)
@@ -132,10 +115,6 @@ def transfer_with(pair: Pair, action: Callable[[], None]) -> list[QuicEventMessa
 def mig_events(sk: socket.socket) -> list[int]:
     """The CONNECTION_MIGRATION payloads read until the first one."""
     return migration_events(drain_events(sk, QuicEventType.CONNECTION_MIGRATION))
-
-
-def migration_events(events: list[QuicEventMessage]) -> list[int]:
-    return [int(e.payload) for e in events if e.type == QuicEventType.CONNECTION_MIGRATION]
 
 
 def wait_peer(sk: socket.socket, host: str, timeout: float = 10.0) -> None:

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 
 import pytest
-from test_migration import drain_events, events_on
 
 from kquictest.netns import Netem, netem
 from kquictest.quicpair import Credentials, Pair, handshake, listener
+from kquictest.streampair import drain_events, events_on
 from libquic import sockopt
 from libquic.uapi import QuicEventType
 

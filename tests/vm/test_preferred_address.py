@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from test_migration import drain_events, events_on, migration_events
 
 from kquictest.netns import address
 from kquictest.quicpair import Credentials, Pair, handshake
-from kquictest.streampair import recv_msg
+from kquictest.streampair import drain_events, events_on, migration_events, recv_msg
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import (

@@ -20,7 +20,6 @@ port, with the client's keys and packet numbers far above its own.
 from __future__ import annotations
 
 import socket
-import struct
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,13 +27,20 @@ from contextlib import contextmanager
 import pytest
 
 from kquictest import quic_testdriver as qt
-from kquictest.hostile import Victim, crypto_frame, dgram_frame, stream_frame
+from kquictest.hostile import (
+    Victim,
+    crypto_frame,
+    dgram_frame,
+    drain,
+    meminfo,
+    settle,
+    stream_frame,
+)
 from kquictest.hostile import hostile_pair as _hostile_pair
 from kquictest.netns import Namespace, namespace
 from libquic.cmsg import quic_recvmsg, quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
-SO_MEMINFO = 55
 RMEM_MAX_TOTAL = "/proc/sys/net/quic/rmem_max_total"
 RCVBUF = 32 * 1024  # setsockopt value; the kernel doubles it
 # The bound: charged memory within the budget plus the slack handshake
@@ -49,13 +55,6 @@ SLAB_ALLOWANCE = 512 * 1024
 def hostile_pair(server_tp: dict[str, int] | None = None) -> Iterator[Victim]:
     with _hostile_pair(server_tp, rcvbuf=RCVBUF) as v:
         yield v
-
-
-def meminfo(s: socket.socket) -> tuple[int, int]:
-    """(charged receive memory, receive budget) of ``s`` from SO_MEMINFO."""
-    raw = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 9 * 4)
-    rmem, rcvbuf = struct.unpack_from("<II", raw)
-    return rmem, rcvbuf
 
 
 def slab_kb() -> int:
@@ -76,17 +75,6 @@ def snmp_in(ns: Namespace | None) -> dict[str, int]:
     return {k: int(v) for k, v in (ln.split() for ln in out.splitlines())}
 
 
-def settle(s: socket.socket, timeout: float = 20) -> None:
-    """Wait until the server has processed what was sent (rmem is still)."""
-    last, still = -1, 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and still < 5:
-        now = meminfo(s)[0]
-        still = still + 1 if now == last else 0
-        last = now
-        time.sleep(0.2)
-
-
 def check_bound(v: Victim, slab_before: int, what: str) -> int:
     settle(v.server)
     rmem, rcvbuf = meminfo(v.server)
@@ -97,19 +85,6 @@ def check_bound(v: Victim, slab_before: int, what: str) -> int:
     assert grown <= SLAB_FACTOR * rcvbuf + SLAB_ALLOWANCE, (
         f"{what}: slab grew {grown} B for a budget of {rcvbuf} B")
     return rmem
-
-
-def drain(s: socket.socket, got: dict[int, bytearray], quiet: float = 0.5) -> int:
-    """Read what is there into ``got`` (per stream); bytes read."""
-    n = 0
-    while qt.wait_readable(s, quiet):
-        m = quic_recvmsg(s, 65536, socket.MSG_DONTWAIT)
-        if m.is_event or m.is_datagram or m.stream_id is None:
-            n += len(m.data)
-            continue
-        got.setdefault(m.stream_id, bytearray()).extend(m.data)
-        n += len(m.data)
-    return n
 
 
 def pattern(i: int) -> int:
