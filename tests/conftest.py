@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-# Helpers shared by both tiers (certificates, ...) live in tests/support.
-sys.path.insert(0, str(Path(__file__).parent / "support"))
+# Helpers shared by both tiers live in the package tests/kquictest, which
+# pyproject.toml's `pythonpath` makes importable as `kquictest`.
 
 # The VM tier needs the real kernel module: it is collected only inside the
 # guest that scripts/vm-run boots (which sets KQUIC_IN_VM).  Run it with

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_quic_socket import fake_pair
-from tls_fixtures import run_pair
 
+from kquictest.fake_quic_socket import fake_pair
+from kquictest.tls_fixtures import run_pair
 from libquic.handshake import HandshakeSession, quic_handshake
 from libquic.tls import AlertDescription, ExternalPSK, TLSConfig, TLSEngine, TLSError
 from libquic.tools import handshaked

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tls_fixtures import client_identity, server_identity, trusted_ca
+
+from kquictest.tls_fixtures import client_identity, server_identity, trusted_ca
 
 aioquic_tls = pytest.importorskip("aioquic.tls")
 from aioquic.buffer import Buffer  # noqa: E402

@@ -10,8 +10,8 @@ still refused.
 from __future__ import annotations
 
 import pytest
-from tls_fixtures import make_ca, make_key
 
+from kquictest.tls_fixtures import make_ca, make_key
 from libquic.tls import AlertDescription, TLSError
 from libquic.tls.certs import verify_chain
 

@@ -6,8 +6,8 @@ import functools
 from collections.abc import Callable
 
 import pytest
-from test_tls_keyschedule import CLIENT_HELLO, SERVER_HELLO
 
+from kquictest.tls_fixtures import CLIENT_HELLO, SERVER_HELLO
 from libquic.tls.codec import Reader, Writer
 from libquic.tls.errors import AlertDescription, TLSError
 from libquic.tls.messages import (

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fake_quic_socket import APP, EARLY, HANDSHAKE, INITIAL, FakeQuicSocket, fake_pair
-from tls_fixtures import client_identity, key_pem, pem_of, server_identity, trusted_ca
 
+from kquictest.fake_quic_socket import APP, EARLY, HANDSHAKE, INITIAL, FakeQuicSocket, fake_pair
+from kquictest.tls_fixtures import client_identity, key_pem, pem_of, server_identity, trusted_ca
 from libquic import uapi
 from libquic.handshake import (
     HandshakeResult,

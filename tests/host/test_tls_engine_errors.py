@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from test_tls_handshake import client_cfg, server_cfg
 
+from kquictest.tls_fixtures import client_cfg, server_cfg
 from libquic.tls import (
     AlertDescription,
     Level,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 import warnings
 
-from test_tls_handshake import client_cfg, server_cfg
-
+from kquictest.tls_fixtures import client_cfg, server_cfg
 from libquic.tls import Level, SendData, TLSEngine, TLSError
 
 

@@ -7,16 +7,17 @@ import shutil
 from typing import Any
 
 import pytest
-from tls_fixtures import (
+
+from kquictest.tls_fixtures import (
     Side,
+    client_cfg,
     client_identity,
     make_ca,
     run_pair,
-    server_identity,
+    server_cfg,
     trusted_ca,
     untrusted_ca,
 )
-
 from libquic.tls import (
     HAVE_MLKEM,
     AlertDescription,
@@ -35,24 +36,6 @@ from libquic.tls import (
 )
 
 TICKET_KEY = bytes(range(64))
-
-
-def client_cfg(**kw: object) -> TLSConfig:
-    base: dict[str, object] = dict(is_client=True, alpn_protocols=["h3"],
-                                   server_name="localhost", transport_parameters=b"client-tp",
-                                   cadata=trusted_ca().pem)
-    base.update(kw)
-    return TLSConfig(**base)  # type: ignore[arg-type]
-
-
-def server_cfg(kind: str = "p256", **kw: object) -> TLSConfig:
-    chain, key = server_identity(kind)
-    base: dict[str, object] = dict(is_client=False, alpn_protocols=["h3"],
-                                   transport_parameters=b"server-tp",
-                                   certificate_chain=chain, private_key=key,
-                                   cadata=trusted_ca().pem)
-    base.update(kw)
-    return TLSConfig(**base)  # type: ignore[arg-type]
 
 
 def handshake(ccfg: TLSConfig, scfg: TLSConfig) -> tuple[Side, Side]:
@@ -228,7 +211,7 @@ def test_verification_disabled() -> None:
 def test_expired_certificate() -> None:
     import datetime
 
-    from tls_fixtures import NOW, make_key
+    from kquictest.tls_fixtures import NOW, make_key
     key = make_key("p256")
     cert = trusted_ca().issue(key, ["localhost"], not_before=NOW - datetime.timedelta(days=10),
                               not_after=NOW - datetime.timedelta(days=1))
@@ -238,7 +221,7 @@ def test_expired_certificate() -> None:
 
 
 def test_intermediate_chain() -> None:
-    from tls_fixtures import CA, make_key
+    from kquictest.tls_fixtures import CA, make_key
     root = make_ca("p384", "Root")
     ikey = make_key("p256")
     import datetime
@@ -297,7 +280,7 @@ def test_client_certificate_required_but_absent() -> None:
 
 
 def test_client_certificate_untrusted() -> None:
-    from tls_fixtures import make_key
+    from kquictest.tls_fixtures import make_key
     key = make_key("p256")
     cert = untrusted_ca().issue(key, ["client.example"], client=True)
     err = fails(client_cfg(certificate_chain=[cert], private_key=key),
@@ -477,7 +460,8 @@ def _openssl_pss_identity(tmp: pathlib.Path) -> tuple[list[Any], Any]:
 
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from tls_fixtures import key_pem
+
+    from kquictest.tls_fixtures import key_pem
     ca = trusted_ca()
     (tmp / "ca.pem").write_bytes(ca.pem)
     (tmp / "ca.key").write_bytes(key_pem(ca.key))

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-from tls_fixtures import run_pair
 
+from kquictest.tls_fixtures import run_pair
 from libquic.tls import AlertDescription, ExternalPSK, PskLookup, TLSConfig, TLSEngine, TLSError
 
 KEY1 = bytes(range(32))

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from quicpair import Credentials, write_credentials
 
+from kquictest.consumer import loaded_consumer
+from kquictest.quicpair import Credentials, write_credentials
 from libquic.features import loaded_module_is_kquic
+
+if TYPE_CHECKING:
+    from kquictest.netns import Namespace
 
 _KQUIC = pytest.StashKey[bool]()
 
@@ -47,3 +53,21 @@ def results_dir() -> Path:
 def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
     """A test PKI and PSK file shared by every VM test (quicpair.Credentials)."""
     return write_credentials(tmp_path_factory.mktemp("creds"))
+
+
+@pytest.fixture(scope="module")
+def consumer() -> Iterator[Path]:
+    """tests/kmod/quic_consumer.ko loaded for one test module; its /proc
+    file (kquictest.consumer)."""
+    with loaded_consumer() as proc:
+        yield proc
+
+
+@pytest.fixture
+def netns() -> Iterator[Namespace]:
+    """A new network namespace with lo up, removed after the test
+    (kquictest.netns.namespace; ``netns.run(fn)`` calls fn inside it)."""
+    from kquictest.netns import namespace  # pyroute2 is slow to import in the VM
+
+    with namespace() as ns:
+        yield ns

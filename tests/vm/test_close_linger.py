@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from netemlink import Link, connected_across, netem_link
-from quicpair import Credentials
-from streampair import recv_msg
 
+from kquictest.netemlink import Link, connected_across, netem_link
+from kquictest.quicpair import Credentials
+from kquictest.streampair import recv_msg
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW

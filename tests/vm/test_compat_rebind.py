@@ -9,8 +9,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from quicpair import LOOPBACK, Credentials, handshake
 
+from kquictest.quicpair import LOOPBACK, Credentials, handshake
 from libquic.uapi import quic_socket
 
 pytestmark = pytest.mark.timeout(600)

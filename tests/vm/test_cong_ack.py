@@ -12,10 +12,10 @@ import socket
 import time
 
 import pytest
-import quic_testdriver as qt
-from netemlink import connected_across, netem_link
-from quicpair import Credentials
 
+from kquictest import quic_testdriver as qt
+from kquictest.netemlink import connected_across, netem_link
+from kquictest.quicpair import Credentials
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 

@@ -15,12 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-import quic_testdriver as qt
-from netemlink import Link, cong_info, connected_across, netem_link
-from quicpair import Credentials
-from streampair import connected
-from test_streams_bulk import MB, expected_digest, payload, recv_all, transfer
 
+from kquictest.bulk import MB, expected_digest, payload, recv_all, transfer
+from kquictest.netemlink import Link, cong_info, connected_across, netem_link
+from kquictest.quicpair import Credentials
+from kquictest.streampair import connected
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
@@ -138,7 +137,7 @@ def capture(link: Link, port: int) -> Iterator[Capture]:
         s.settimeout(0.2)
         return s
 
-    sk: socket.socket = qt.in_netns(link.ns, make)  # type: ignore[assignment]
+    sk = link.ns.run(make)
     cap = Capture(port)
     t = threading.Thread(target=_collect, args=(sk, cap), daemon=True)
     t.start()

@@ -9,11 +9,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
-import quic_testdriver as qt
-from netemlink import CongInfo, cong_info, connected_across, netem_link
-from quicpair import Credentials
-from test_streams_bulk import MB, transfer
 
+from kquictest import quic_testdriver as qt
+from kquictest.bulk import MB, transfer
+from kquictest.netemlink import CongInfo, cong_info, connected_across, netem_link
+from kquictest.quicpair import Credentials
 from libquic import sockopt
 from libquic.uapi import QuicConfig
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from quicpair import WAIT, Credentials
 
+from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicConnection, QuicListener
 from libquic.uapi import QuicTransportParam
 

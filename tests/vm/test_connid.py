@@ -15,15 +15,15 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import pytest
-from aiopeer import KernelServer, kernel_server
 from aioquic.asyncio import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnectionId
 from aioquic.quic.events import ConnectionTerminated, QuicEvent, StreamDataReceived
-from quicpair import WAIT, Credentials, Pair
-from streampair import connected, recv_msg
 
+from kquictest.aiopeer import KernelServer, kernel_server
+from kquictest.quicpair import WAIT, Credentials, Pair
+from kquictest.streampair import connected, recv_msg
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.events import QuicEventMessage

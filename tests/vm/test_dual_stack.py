@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from quicpair import Credentials, Pair, handshake
-from streampair import recv_msg
-from test_kernel_socket import raw_bind
 
+from kquictest.quic_testdriver import raw_bind
+from kquictest.quicpair import Credentials, Pair, handshake
+from kquictest.streampair import recv_msg
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, quic_socket
 

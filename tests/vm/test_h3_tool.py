@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from aiopeer import free_udp_port
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.h3.connection import H3_ALPN as AIOQUIC_H3_ALPN
@@ -25,8 +24,10 @@ from aioquic.h3.connection import H3Connection as AioH3Connection
 from aioquic.h3.events import DataReceived, H3Event, HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ProtocolNegotiated, QuicEvent
-from quicpair import WAIT, Credentials
-from test_interop_ngtcp2 import gtlsserver, ngtcp2
+
+from kquictest.aiopeer import free_udp_port
+from kquictest.ngtcp2peer import gtlsserver, ngtcp2
+from kquictest.quicpair import WAIT, Credentials
 
 pytestmark = pytest.mark.timeout(400)
 

@@ -9,42 +9,26 @@ one message on a stream with a userspace libquic peer.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
 import socket
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import quic_testdriver as qt
-from aiopeer import free_udp_port
-from handshaked_proc import running_handshaked
-from quicpair import WAIT, Credentials
 
-from libquic.connection import QuicConnection, QuicListener
+from kquictest import quic_testdriver as qt
+from kquictest.aiopeer import free_udp_port
+from kquictest.consumer import ALPNS, EchoServer, consumer_run, kernel_server
+from kquictest.handshaked_proc import running_handshaked
+from kquictest.quicpair import WAIT, Credentials
+from libquic.connection import QuicConnection
 from libquic.tools.keyring import add_key, revoke_key, set_perm
 
 pytestmark = pytest.mark.timeout(300)
 
-ROOT = Path(__file__).resolve().parents[2]
-CONSUMER = ROOT / "tests" / "kmod" / "quic_consumer.ko"
-PROC = Path("/proc/quic_consumer")
-ALPNS = "smbd,nfs"
 PSK_IDENTITY = "client1"
 PSK_KEY = bytes(range(32))  # the PSK in quicpair's credentials
-
-
-@pytest.fixture(scope="module")
-def consumer() -> Iterator[Path]:
-    subprocess.run(["insmod", str(CONSUMER)], check=True)
-    try:
-        yield PROC
-    finally:
-        subprocess.run(["rmmod", "quic_consumer"], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -71,81 +55,6 @@ def psk_key() -> Iterator[int]:
         yield serial
     finally:
         revoke_key(serial)
-
-
-def consumer_run(proc: Path, command: str) -> dict[str, str]:
-    """Write one command (it blocks until the exchange is over) and read the outcome.
-
-    One write(2): a buffered file would retry the failed write on close,
-    starting a second exchange.
-    """
-    fd = os.open(proc, os.O_WRONLY)
-    try:
-        os.write(fd, command.encode())
-    finally:
-        os.close(fd)
-    head, _, message = proc.read_text().strip().partition(" message=")
-    out = dict(f.split("=", 1) for f in head.split(" "))
-    out["message"] = message
-    return out
-
-
-class EchoServer:
-    """A userspace libquic server (it issues session tickets) answering one
-    stream on each of ``connections`` connections; records the ALPN and
-    whether each resumed."""
-
-    def __init__(self, creds: Credentials, alpns: list[str], psk: bool = False,
-                 host: str = "127.0.0.1", connections: int = 1) -> None:
-        kw = {"cert_file": None, "key_file": creds.psk} if psk else {
-            "cert_file": creds.cert, "key_file": creds.key}
-        self.listener = QuicListener(host, 0, alpns=alpns, **kw)
-        self.port = self.listener.address[1]
-        self.received: list[bytes] = []
-        self.alpn: list[str | None] = []
-        self.resumed: list[bool] = []
-        self.error: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, args=(connections,), daemon=True)
-        self.thread.start()
-
-    def _run(self, connections: int) -> None:
-        try:
-            for _ in range(connections):
-                with self.listener.accept(timeout=WAIT) as conn:
-                    self.alpn.append(conn.handshake.alpn)
-                    self.resumed.append(conn.handshake.session_resumed)
-                    stream = conn.accept_stream(timeout=WAIT)
-                    data = stream.read_all(timeout=WAIT)
-                    self.received.append(data)
-                    stream.write(b"echo: " + data, fin=True)
-                    # close() drops unsent data: let the kernel client close first
-                    with contextlib.suppress(ConnectionError):
-                        conn.accept_stream(timeout=WAIT)
-        except BaseException as exc:  # checked by the test
-            self.error.append(exc)
-
-    def join(self) -> None:
-        self.thread.join(WAIT * 2)
-        self.listener.close()
-        assert not self.thread.is_alive(), "the userspace server hung"
-
-
-def kernel_server(consumer: Path, port: int, host: str = "127.0.0.1", auth: str = "x509"
-                  ) -> tuple[threading.Thread, list[dict[str, str] | BaseException]]:
-    """The kernel consumer serving one connection on host:port (``auth``
-    x509, or psk with no key given: key serial 0), in a thread; the list
-    gets its outcome."""
-    outcome: list[dict[str, str] | BaseException] = []
-
-    def kernel_side() -> None:
-        try:
-            outcome.append(consumer_run(consumer, f"server {host} {port} {ALPNS} - {auth} 0"))
-        except BaseException as exc:  # checked by the caller
-            outcome.append(exc)
-
-    thread = threading.Thread(target=kernel_side, daemon=True)
-    thread.start()
-    return thread, outcome
 
 
 @pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiopeer import free_udp_port
-from handshaked_proc import running_handshaked
-from quicpair import WAIT
-from test_handshake_daemon import kernel_server
 
+from kquictest.aiopeer import free_udp_port
+from kquictest.consumer import kernel_server
+from kquictest.handshaked_proc import running_handshaked
+from kquictest.quicpair import WAIT
 from libquic.connection import QuicConnection
 from libquic.tools.keyring import (
     KEY_SPEC_PROCESS_KEYRING,
@@ -53,21 +53,8 @@ pytestmark = [pytest.mark.timeout(300),
               pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against "
                                      "kquic's Module.symvers")]
 
-ROOT = Path(__file__).resolve().parents[2]
-CONSUMER = ROOT / "tests" / "kmod" / "quic_consumer.ko"
-PROC = Path("/proc/quic_consumer")
-ALPNS = "smbd,nfs"
 KEYS = {"test1": bytes(range(32)), "test2": bytes(range(100, 132)),
         "test3": bytes(range(200, 232))}
-
-
-@pytest.fixture(scope="module")
-def consumer() -> Iterator[Path]:
-    subprocess.run(["insmod", str(CONSUMER)], check=True)
-    try:
-        yield PROC
-    finally:
-        subprocess.run(["rmmod", "quic_consumer"], check=True)
 
 
 @dataclass

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from quicpair import Credentials
-from test_handshake_daemon import ALPNS, EchoServer, consumer, consumer_run  # noqa: F401
+
+from kquictest.consumer import ALPNS, EchoServer, consumer_run
+from kquictest.quicpair import Credentials
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -83,7 +84,7 @@ def kernel_client(proc: Path, creds: Credentials) -> dict[str, str] | OSError:
 
 
 @pytest.mark.kquic_only("loads tests/kmod/quic_consumer.ko, built against kquic's Module.symvers")
-def test_service_reload_and_journal(consumer: Path, service: tuple[Service, Path],  # noqa: F811
+def test_service_reload_and_journal(consumer: Path, service: tuple[Service, Path],
                                     creds: Credentials) -> None:
     svc, conf = service
     assert svc.state() == "READY=1"

@@ -13,9 +13,10 @@ from __future__ import annotations
 import socket
 import time
 
-import hostile
 import pytest
-import quic_testdriver as qt
+
+from kquictest import hostile
+from kquictest import quic_testdriver as qt
 
 pytestmark = pytest.mark.timeout(1800)
 

@@ -12,13 +12,13 @@ import asyncio
 import socket
 
 import pytest
-from aiopeer import free_udp_port, kernel_server
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import HandshakeCompleted, QuicEvent
-from quicpair import WAIT, Credentials
 
+from kquictest.aiopeer import free_udp_port, kernel_server
+from kquictest.quicpair import WAIT, Credentials
 from libquic import sockopt
 from libquic.handshake import HandshakeResult, quic_client_handshake
 from libquic.uapi import quic_socket

@@ -12,17 +12,15 @@ import hashlib
 import os
 import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import quic_testdriver as qt
-from aiopeer import free_udp_port, kernel_server
-from quicpair import WAIT, Credentials
 
+from kquictest import quic_testdriver as qt
+from kquictest.aiopeer import kernel_server
+from kquictest.ngtcp2peer import gtlsserver, ngtcp2
+from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicConnection
 from libquic.events import QuicEventMessage
 from libquic.h3 import H3_ALPN, H3Connection, H3Message, response
@@ -31,46 +29,7 @@ from libquic.uapi import QUIC_EVENT_CONNECTION_MIGRATION, QUIC_EVENT_KEY_UPDATE
 
 pytestmark = pytest.mark.timeout(240)
 
-NGTCP2 = str(Path(__file__).resolve().parents[2] / "scripts" / "ngtcp2")
 FILES = {"/small": b"hello over h3\n", "/blob": os.urandom(3 * 1024 * 1024 + 17)}
-
-
-def ngtcp2(tool: str, *args: str) -> list[str]:
-    return [NGTCP2, tool, *args]
-
-
-@contextmanager
-def gtlsserver(creds: Credentials, htdocs: Path, *args: str) -> Iterator[int]:
-    port = free_udp_port()
-    cmd = ngtcp2("gtlsserver", "-q", "-d", str(htdocs), *args,
-                 "127.0.0.1", str(port), creds.key, creds.cert)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_udp_bound(port, proc)
-        yield port
-        assert proc.poll() is None, f"gtlsserver exited early: {proc.returncode}"
-    finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-
-
-def wait_udp_bound(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """Wait until a UDP socket is bound to ``port`` (the server is up)."""
-    suffix = f":{port:04X}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"gtlsserver exited: {proc.returncode}"
-        for table in ("/proc/net/udp", "/proc/net/udp6"):
-            with open(table) as f:
-                next(f)  # header
-                if any(line.split()[1].endswith(suffix) for line in f):
-                    return
-        time.sleep(0.05)
-    raise TimeoutError(f"gtlsserver did not bind UDP port {port}")
 
 
 @pytest.fixture

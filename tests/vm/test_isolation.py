@@ -16,8 +16,9 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-import quic_testdriver as qt
 
+from kquictest import quic_testdriver as qt
+from kquictest.netns import Namespace
 from libquic import sockopt
 
 pytestmark = pytest.mark.timeout(180)
@@ -170,33 +171,20 @@ def test_unprivileged_bind_of_a_privileged_port() -> None:
 # ---- network namespaces -------------------------------------------------
 
 
-@pytest.fixture
-def netns() -> Iterator[str]:
-    name = f"qiso{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 @pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
-def test_namespaces_do_not_share_ports_sockets_or_traffic(netns: str) -> None:
+def test_namespaces_do_not_share_ports_sockets_or_traffic(netns: Namespace) -> None:
     """The same port binds in both namespaces; neither sees the other's
     sockets in /proc/net/quic or in its MIB; a client in one cannot reach
     a listener in the other."""
     here = bind_listen("127.0.0.1", 0, b"echo")
     port = here.getsockname()[1]
     try:
-        there = qt.in_netns(netns, lambda: bind_listen("127.0.0.1", port, b"echo"))
-        assert isinstance(there, socket.socket)
-        eps_there = subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/net/quic/eps"],
-                                   check=True, capture_output=True, text=True).stdout
+        there = netns.run(lambda: bind_listen("127.0.0.1", port, b"echo"))
+        eps_there = netns.read("/proc/net/quic/eps")
         assert len(eps_there.splitlines()) == 2, eps_there  # header and its own listener
         before = qt.snmp()
         # a handshake in the other namespace: its listener answers, ours never sees it
-        _, c, s = qt.in_netns(netns, lambda: qt.connect_pair(listener=there))  # type: ignore[misc]
+        _, c, s = netns.run(lambda: qt.connect_pair(listener=there))
         for sk in (c, s):
             sk.close()
         after = qt.snmp()
@@ -206,8 +194,7 @@ def test_namespaces_do_not_share_ports_sockets_or_traffic(netns: str) -> None:
             assert len(f.read().splitlines()) == 2  # only `here`
         there.close()
         # a port bound only over there is not reachable from here
-        only_there = qt.in_netns(netns, lambda: bind_listen("127.0.0.1", 0))
-        assert isinstance(only_there, socket.socket)
+        only_there = netns.run(lambda: bind_listen("127.0.0.1", 0))
         c = qt.quic_socket(socket.AF_INET)
         c.connect(("127.0.0.1", only_there.getsockname()[1]))
         with pytest.raises((qt.HandshakeError, TimeoutError, OSError)):

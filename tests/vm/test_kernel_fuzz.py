@@ -8,8 +8,9 @@ import socket
 import time
 
 import pytest
-import quic_testdriver as qt
-from hostile import PACKETS, mutations, random_headers, rng, send_all
+
+from kquictest import quic_testdriver as qt
+from kquictest.hostile import PACKETS, mutations, random_headers, rng, send_all
 
 
 def test_fuzz_listener_then_handshake():

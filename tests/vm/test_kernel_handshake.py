@@ -14,7 +14,8 @@ import struct
 import time
 
 import pytest
-import quic_testdriver as qt
+
+from kquictest import quic_testdriver as qt
 
 FAMILIES = [socket.AF_INET, socket.AF_INET6]
 TYPES = [socket.SOCK_STREAM, socket.SOCK_DGRAM]
@@ -91,10 +92,10 @@ def test_transport_params_exchanged():
     lsk, c, s = qt.connect_pair(client_setup=cli, server_setup=srv)
     try:
         rc = qt.get_tp(c, remote=True)
-        assert rc[0] == 1
-        assert rc[10] == 45_000_000 and rc[12] == 7
+        assert rc.remote == 1
+        assert rc.max_idle_timeout == 45_000_000 and rc.max_streams_bidi == 7
         rs = qt.get_tp(s, remote=True)
-        assert rs[11] == 30_000 and rs[6] == 3
+        assert rs.max_ack_delay == 30_000 and rs.active_connection_id_limit == 3
         # local values cannot change once established
         qt.expect_errno(lambda: qt.set_tp(c, max_idle_timeout=2_000_000), errno.EINVAL)
     finally:

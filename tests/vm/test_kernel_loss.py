@@ -3,58 +3,36 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
-import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
-import quic_testdriver as qt
 
-
-def sh(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, timeout=30, capture_output=True)
+from kquictest import quic_testdriver as qt
+from kquictest.netns import Namespace, Netem, veth_link
 
 
 @pytest.fixture
-def lossy_link():
-    """Server namespace behind a veth pair with netem loss both ways."""
-    ns = f"qs{uuid.uuid4().hex[:8]}"
-    a, b = f"va{ns[2:8]}", f"vb{ns[2:8]}"
-    sh("ip", "netns", "add", ns)
-    try:
-        sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-        sh("ip", "link", "set", b, "netns", ns)
-        sh("ip", "addr", "add", "10.77.0.1/24", "dev", a)
-        sh("ip", "-6", "addr", "add", "fd77::1/64", "dev", a, "nodad")
-        sh("ip", "link", "set", a, "up")
-        sh("ip", "-n", ns, "addr", "add", "10.77.0.2/24", "dev", b)
-        sh("ip", "-n", ns, "-6", "addr", "add", "fd77::2/64", "dev", b, "nodad")
-        sh("ip", "-n", ns, "link", "set", b, "up")
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
+def lossy_link() -> Iterator[tuple[Namespace, Callable[[int], None]]]:
+    """Server namespace behind a veth pair; ``loss(pct)`` puts netem loss
+    on both ends (0: none)."""
+    with veth_link(["10.77.0.1/24", "fd77::1/64"], ["10.77.0.2/24", "fd77::2/64"],
+                   prefix="qs") as link:
 
         def loss(pct: int) -> None:
-            for args in (["tc"], ["ip", "netns", "exec", ns, "tc"]):
-                dev = a if len(args) == 1 else b
-                subprocess.run(
-                    [*args, "qdisc", "del", "dev", dev, "root"], capture_output=True, timeout=30
-                )
-                if pct:
-                    sh(*args, "qdisc", "add", "dev", dev, "root", "netem", "loss", f"{pct}%")
+            link.netem(Netem(loss=pct) if pct else None, here=True, there=True)
 
-        yield ns, loss
-    finally:
-        subprocess.run(["ip", "link", "del", a], capture_output=True, timeout=30)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        yield link.ns, loss
 
 
-def listener_in(ns: str, family: int, host: str) -> socket.socket:
+def listener_in(ns: Namespace, family: int, host: str) -> socket.socket:
     def make() -> socket.socket:
         s = qt.quic_socket(family)
         s.bind((host, 0))
         s.listen(8)
         return s
 
-    return qt.in_netns(ns, make)  # type: ignore[return-value]
+    return ns.run(make)
 
 
 @pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")

@@ -13,7 +13,8 @@ import struct
 import time
 
 import pytest
-import quic_testdriver as qt
+
+from kquictest import quic_testdriver as qt
 
 scapy_all = pytest.importorskip("scapy.all")
 

@@ -5,16 +5,16 @@ Runs inside the VM with quic.ko loaded (scripts/vm-run).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
 
+from kquictest.netns import Namespace
+from kquictest.quic_testdriver import raw_bind
 from libquic.sockopt import getsockopt_inout
 
 IPPROTO_QUIC = 261
@@ -51,15 +51,6 @@ def read(path: str) -> str:
 def refcnt() -> int:
     with open("/sys/module/quic/refcnt") as f:
         return int(f.read())
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def raw_bind(s: socket.socket, sockaddr: bytes) -> None:
-    if _libc.bind(s.fileno(), sockaddr, len(sockaddr)) < 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
 
 
 def err_of(fn, *args) -> int:
@@ -181,39 +172,14 @@ def test_proc_entries():
 
 
 @pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
-def test_proc_per_netns():
-    ns = f"qtest{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        out = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "sh",
-                "-c",
-                "cat /proc/net/quic/snmp && cat /proc/net/quic/eps",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-        assert "QuicConnCurrentEstabs" in out
-        # a socket of ours is not listed in the other namespace
-        with qsock() as s:
-            ino = os.fstat(s.fileno()).st_ino
-            out = subprocess.run(
-                ["ip", "netns", "exec", ns, "cat", "/proc/net/quic/eps"],
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=30,
-            ).stdout
-            assert str(ino) not in [ln.split()[0] for ln in out.splitlines()[1:]]
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], check=False)
+def test_proc_per_netns(netns: Namespace):
+    out = netns.read("/proc/net/quic/snmp") + netns.read("/proc/net/quic/eps")
+    assert "QuicConnCurrentEstabs" in out
+    # a socket of ours is not listed in the other namespace
+    with qsock() as s:
+        ino = os.fstat(s.fileno()).st_ino
+        out = netns.read("/proc/net/quic/eps")
+        assert str(ino) not in [ln.split()[0] for ln in out.splitlines()[1:]]
 
 
 def test_sockopt_rules():

@@ -8,21 +8,26 @@ import asyncio
 import errno
 import hashlib
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
-from aiopeer import kernel_server
 from aioquic.asyncio import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
-from quicpair import Credentials, Pair
-from streampair import connected, recv_msg
 
+from kquictest.aiopeer import kernel_server
+from kquictest.netns import Netem, address, netem
+from kquictest.quicpair import Credentials, Pair
+from kquictest.streampair import (
+    connected,
+    drain_events,
+    events_on,
+    migration_events,
+    recv_msg,
+)
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.events import QuicEventMessage
@@ -43,19 +48,8 @@ CHUNK = 32 * 1024
 @pytest.fixture(scope="module", autouse=True)
 def ipv6_on_lo() -> Iterator[None]:
     """An extra IPv6 address on lo to migrate to (127/8 is there already)."""
-    addr = NEW_ADDR[socket.AF_INET6] + "/128"
-    subprocess.run(["ip", "-6", "addr", "add", addr, "dev", "lo", "nodad"], check=True)
-    try:
+    with address(NEW_ADDR[socket.AF_INET6] + "/128", "lo"):
         yield
-    finally:
-        subprocess.run(["ip", "-6", "addr", "del", addr, "dev", "lo"], check=False)
-
-
-def events_on(*types: QuicEventType) -> Callable[[socket.socket], None]:
-    def setup(sk: socket.socket) -> None:
-        for t in types:
-            sockopt.set_event(sk, t)
-    return setup
 
 
 def blob(total: int) -> bytes:
@@ -95,22 +89,6 @@ def receive_blob(sk: socket.socket, midway: int, action: Callable[[], None],
             return h.digest(), events
 
 
-def drain_events(sk: socket.socket, want: QuicEventType, timeout: float = 10.0,
-                 data: list[QuicMessage] | None = None) -> list[QuicEventMessage]:
-    """Events read from ``sk`` until one of type ``want`` is; other messages
-    go to ``data`` (an error if not given)."""
-    out: list[QuicEventMessage] = []
-    deadline = time.monotonic() + timeout
-    while not any(e.type == want for e in out):
-        m = recv_msg(sk, timeout=max(0.1, deadline - time.monotonic()))
-        if m.is_event:
-            out.append(m.event())
-            continue
-        assert data is not None, f"unexpected data {m!r}"
-        data.append(m)
-    return out
-
-
 def transfer_with(pair: Pair, action: Callable[[], None]) -> list[QuicEventMessage]:
     """Client sends TOTAL bytes; ``action`` runs midway; hash-checked."""
     data = blob(TOTAL)
@@ -137,10 +115,6 @@ def transfer_with(pair: Pair, action: Callable[[], None]) -> list[QuicEventMessa
 def mig_events(sk: socket.socket) -> list[int]:
     """The CONNECTION_MIGRATION payloads read until the first one."""
     return migration_events(drain_events(sk, QuicEventType.CONNECTION_MIGRATION))
-
-
-def migration_events(events: list[QuicEventMessage]) -> list[int]:
-    return [int(e.payload) for e in events if e.type == QuicEventType.CONNECTION_MIGRATION]
 
 
 def wait_peer(sk: socket.socket, host: str, timeout: float = 10.0) -> None:
@@ -185,20 +159,10 @@ def test_two_migrations_in_a_row(creds: Credentials) -> None:
             assert p.server.getpeername()[0] == host
 
 
-@contextmanager
-def lo_netem(*args: str) -> Iterator[None]:
-    """A netem qdisc on lo for the duration (after the handshake)."""
-    subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem", *args], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=False)
-
-
 def test_second_migration_while_pending_is_eagain(creds: Credentials) -> None:
     setup = events_on(QuicEventType.CONNECTION_MIGRATION)
     with connected(creds, server_setup=setup, client_setup=setup) as p:
-        with lo_netem("delay", "100ms"):
+        with netem(Netem(delay_ms=100), "lo"):  # after the handshake
             sockopt.migrate(p.client, ("127.0.0.2", 0))
             with pytest.raises(OSError) as e:
                 sockopt.migrate(p.client, ("127.0.0.3", 0))
@@ -265,7 +229,7 @@ def test_failed_migration_leaves_the_connection_intact(creds: Credentials) -> No
     still works; a later migration succeeds."""
     setup = events_on(QuicEventType.CONNECTION_MIGRATION)
     with connected(creds, server_setup=setup, client_setup=setup) as p:
-        with lo_netem("loss", "100%"):
+        with netem(Netem(loss=100), "lo"):
             sockopt.migrate(p.client, ("127.0.0.2", 0))
             time.sleep(1.0)
             with pytest.raises(OSError) as e:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import errno
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 
 import pytest
-from quicpair import Credentials, Pair, handshake, listener
-from test_migration import drain_events, events_on
 
+from kquictest.netns import Netem, netem
+from kquictest.quicpair import Credentials, Pair, handshake, listener
+from kquictest.streampair import drain_events, events_on
 from libquic import sockopt
 from libquic.uapi import QuicEventType
 
@@ -83,14 +83,10 @@ def test_new_token_is_eagain_while_in_flight(creds: Credentials) -> None:
     """Nothing is acknowledged while lo drops everything: a second request
     waits for the first token's acknowledgement."""
     with connect(creds) as p:
-        subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "netem", "loss", "100%"],
-                       check=True)
-        try:
+        with netem(Netem(loss=100), "lo"):
             sockopt.set_token(p.server, None)
             with pytest.raises(OSError) as e:
                 sockopt.set_token(p.server, None)
             assert e.value.errno == errno.EAGAIN
-        finally:
-            subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=False)
         # the lost frame is resent; the client gets it
         assert len(new_token(p.client)) >= 40

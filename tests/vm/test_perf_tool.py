@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiopeer import free_udp_port
-from quicpair import Credentials
 
+from kquictest.aiopeer import free_udp_port
+from kquictest.quicpair import Credentials
 from libquic.features import module_features
 
 pytestmark = pytest.mark.timeout(300)

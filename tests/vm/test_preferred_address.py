@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import errno
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from quicpair import Credentials, Pair, handshake
-from streampair import recv_msg
-from test_migration import drain_events, events_on, migration_events
 
+from kquictest.netns import address
+from kquictest.quicpair import Credentials, Pair, handshake
+from kquictest.streampair import drain_events, events_on, migration_events, recv_msg
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import (
@@ -42,13 +41,8 @@ EXTRA_V6 = "fd00:5155::7"
 
 @pytest.fixture(scope="module", autouse=True)
 def extra_ipv6() -> Iterator[None]:
-    subprocess.run(["ip", "-6", "addr", "add", EXTRA_V6 + "/128", "dev", "lo", "nodad"],
-                   check=True)
-    try:
+    with address(EXTRA_V6 + "/128", "lo"):
         yield
-    finally:
-        subprocess.run(["ip", "-6", "addr", "del", EXTRA_V6 + "/128", "dev", "lo"],
-                       check=False)
 
 
 @contextmanager

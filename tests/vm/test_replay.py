@@ -13,10 +13,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-import quic_testdriver as qt
-from hostile import Victim, dgram_frame, hostile_pair, stream_frame
-from test_rmem import drain, settle
 
+from kquictest import quic_testdriver as qt
+from kquictest.hostile import Victim, dgram_frame, drain, hostile_pair, settle, stream_frame
 from libquic.cmsg import quic_recvmsg
 
 pytestmark = pytest.mark.kquic_only(

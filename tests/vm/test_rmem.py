@@ -20,22 +20,28 @@ port, with the client's keys and packet numbers far above its own.
 from __future__ import annotations
 
 import socket
-import struct
-import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-import quic_testdriver as qt
-from hostile import Victim, crypto_frame, dgram_frame, stream_frame
-from hostile import hostile_pair as _hostile_pair
 
+from kquictest import quic_testdriver as qt
+from kquictest.hostile import (
+    Victim,
+    crypto_frame,
+    dgram_frame,
+    drain,
+    meminfo,
+    settle,
+    stream_frame,
+)
+from kquictest.hostile import hostile_pair as _hostile_pair
+from kquictest.netns import Namespace, namespace
 from libquic.cmsg import quic_recvmsg, quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
-SO_MEMINFO = 55
+RMEM_MAX_TOTAL = "/proc/sys/net/quic/rmem_max_total"
 RCVBUF = 32 * 1024  # setsockopt value; the kernel doubles it
 # The bound: charged memory within the budget plus the slack handshake
 # data and events may use (QUIC_INQ_EVENT_SLACK) and one datagram; slab
@@ -51,13 +57,6 @@ def hostile_pair(server_tp: dict[str, int] | None = None) -> Iterator[Victim]:
         yield v
 
 
-def meminfo(s: socket.socket) -> tuple[int, int]:
-    """(charged receive memory, receive budget) of ``s`` from SO_MEMINFO."""
-    raw = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 9 * 4)
-    rmem, rcvbuf = struct.unpack_from("<II", raw)
-    return rmem, rcvbuf
-
-
 def slab_kb() -> int:
     with open("/proc/meminfo") as f:
         for line in f:
@@ -66,23 +65,14 @@ def slab_kb() -> int:
     raise KeyError("Slab")
 
 
-def snmp_in(ns: str | None) -> dict[str, int]:
-    cmd = ["cat", "/proc/net/quic/snmp"]
+def snmp_in(ns: Namespace | None) -> dict[str, int]:
+    path = "/proc/net/quic/snmp"
     if ns:
-        cmd = ["ip", "netns", "exec", ns, *cmd]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30).stdout
+        out = ns.read(path)
+    else:
+        with open(path) as f:
+            out = f.read()
     return {k: int(v) for k, v in (ln.split() for ln in out.splitlines())}
-
-
-def settle(s: socket.socket, timeout: float = 20) -> None:
-    """Wait until the server has processed what was sent (rmem is still)."""
-    last, still = -1, 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and still < 5:
-        now = meminfo(s)[0]
-        still = still + 1 if now == last else 0
-        last = now
-        time.sleep(0.2)
 
 
 def check_bound(v: Victim, slab_before: int, what: str) -> int:
@@ -95,19 +85,6 @@ def check_bound(v: Victim, slab_before: int, what: str) -> int:
     assert grown <= SLAB_FACTOR * rcvbuf + SLAB_ALLOWANCE, (
         f"{what}: slab grew {grown} B for a budget of {rcvbuf} B")
     return rmem
-
-
-def drain(s: socket.socket, got: dict[int, bytearray], quiet: float = 0.5) -> int:
-    """Read what is there into ``got`` (per stream); bytes read."""
-    n = 0
-    while qt.wait_readable(s, quiet):
-        m = quic_recvmsg(s, 65536, socket.MSG_DONTWAIT)
-        if m.is_event or m.is_datagram or m.stream_id is None:
-            n += len(m.data)
-            continue
-        got.setdefault(m.stream_id, bytearray()).extend(m.data)
-        n += len(m.data)
-    return n
 
 
 def pattern(i: int) -> int:
@@ -214,17 +191,6 @@ def test_app_level_crypto_holes() -> None:
 
 # per-namespace limit ----------------------------------------------------------
 
-@contextmanager
-def netns() -> Iterator[str]:
-    ns = f"qm{uuid.uuid4().hex[:8]}"
-    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=30)
-    try:
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=30)
-        yield ns
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], timeout=30)
-
-
 def transfer(c: socket.socket, s: socket.socket, size: int, hold: float) -> dict[str, int]:
     """Send ``size`` bytes; the server reads only after ``hold`` seconds
     (memory peaks first), then all of it, which must arrive intact."""
@@ -256,19 +222,15 @@ def transfer(c: socket.socket, s: socket.socket, size: int, hold: float) -> dict
 @pytest.mark.kquic_only("reads the /proc/net/quic or net.quic sysctl layout of kquic")
 def test_namespace_limit() -> None:
     limit = 256 * 1024
-    with netns() as ns:
-        subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w",
-                        f"net.quic.rmem_max_total={limit}"], check=True, timeout=30)
-        out = subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-n",
-                              "net.quic.rmem_max_total"],
-                             check=True, capture_output=True, text=True, timeout=30).stdout
-        assert int(out) == limit
-        with open("/proc/sys/net/quic/rmem_max_total") as f:
+    with namespace("qm") as ns:
+        ns.write(RMEM_MAX_TOTAL, str(limit))
+        assert int(ns.read(RMEM_MAX_TOTAL)) == limit
+        with open(RMEM_MAX_TOTAL) as f:
             assert int(f.read()) > limit, "the init namespace's limit changed too"
         init_before = snmp_in(None).get("QuicRcvMemDrops", 0)
         ns_before = snmp_in(ns)["QuicRcvMemDrops"]
 
-        lsk, c, s = qt.in_netns(ns, lambda: qt.connect_pair())  # type: ignore[misc]
+        lsk, c, s = ns.run(lambda: qt.connect_pair())
         try:
             peak = transfer(c, s, 1 << 20, hold=5)
             print("ns peak rmem", peak["rmem"], "snmp", snmp_in(ns))

@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-import hostile
 import pytest
-import quic_testdriver as qt
-import sockfuzz
 
+from kquictest import hostile, sockfuzz
+from kquictest import quic_testdriver as qt
 from libquic import uapi
 
 pytestmark = [pytest.mark.timeout(3600),

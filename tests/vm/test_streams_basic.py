@@ -6,9 +6,9 @@ import errno
 import socket
 
 import pytest
-from quicpair import Credentials
-from streampair import connected, recv_msg, recv_stream
 
+from kquictest.quicpair import Credentials
+from kquictest.streampair import connected, recv_msg, recv_stream
 from libquic import sockopt
 from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.uapi import (

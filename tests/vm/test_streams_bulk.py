@@ -4,85 +4,20 @@ a second network namespace)."""
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import os
 import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from quicpair import Credentials
-from streampair import connected, send_stream
 
+from kquictest.bulk import MB, transfer
+from kquictest.netns import Netem, VethLink, veth_link
+from kquictest.quicpair import Credentials
+from kquictest.streampair import connected
 from libquic import sockopt
-from libquic.cmsg import quic_recvmsg_into
 from libquic.handshake import quic_client_handshake, quic_server_handshake
-from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, QuicConfig, quic_socket
-
-MB = 1 << 20
-BLOCK = os.urandom(64 * 1024 + 4096)
-
-
-def payload(total: int, msg: int = 64 * 1024) -> Iterator[memoryview]:
-    """``total`` pseudo-random bytes in ``msg``-sized pieces."""
-    view = memoryview(BLOCK)
-    off = 0
-    sent = 0
-    while sent < total:
-        n = min(msg, total - sent)
-        yield view[off:off + n]
-        off = (off + n + 17) % 4096
-        sent += n
-
-
-def expected_digest(total: int) -> str:
-    h = hashlib.sha256()
-    for piece in payload(total):
-        h.update(piece)
-    return h.hexdigest()
-
-
-def send_all(sk: socket.socket, total: int) -> None:
-    flags = MSG_QUIC_STREAM_NEW
-    for piece in payload(total):
-        send_stream(sk, piece, 0, flags)
-        flags = 0
-    send_stream(sk, b"", 0, MSG_QUIC_STREAM_FIN)
-
-
-def recv_all(sk: socket.socket, deadline: float) -> tuple[int, str]:
-    h = hashlib.sha256()
-    buf = bytearray(256 * 1024)
-    n = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {n} bytes arrived in time")
-        m = quic_recvmsg_into(sk, buf)
-        h.update(m.data)
-        n += len(m.data)
-        if m.fin:  # the stream's end (test_streams_basic checks MSG_EOR)
-            return n, h.hexdigest()
-
-
-def transfer(client: socket.socket, server: socket.socket, total: int,
-             timeout: float) -> float:
-    for sk in (client, server):
-        sk.settimeout(timeout)
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(1) as ex:
-        fut = ex.submit(send_all, client, total)
-        n, digest = recv_all(server, t0 + timeout)
-        fut.result(timeout=timeout)
-    elapsed = time.monotonic() - t0
-    assert n == total
-    assert digest == expected_digest(total)
-    print(f"\n{total / MB:.0f} MB in {elapsed:.1f} s: {total * 8 / elapsed / 1e6:.1f} Mbit/s")
-    return elapsed
+from libquic.uapi import QuicConfig, quic_socket
 
 
 @pytest.mark.timeout(240)
@@ -93,77 +28,33 @@ def test_bulk_100mb_loopback(creds: Credentials) -> None:
 
 # ---- lossy link ---------------------------------------------------------------
 
-CLONE_NEWNET = 0x40000000
-NS = "qlossy"
-
-
-def sh(*args: str) -> None:
-    subprocess.run(args, check=True)
+HERE, THERE = "10.77.0.1", "10.77.0.2"
+# 5% loss, 5 ms delay and reordering, on both ends of the link
+LOSSY = Netem(delay_ms=5, loss=5, reorder=25, reorder_corr=50)
 
 
 @contextmanager
-def lossy_link() -> Iterator[tuple[str, str]]:
-    """10.77.0.1 here, 10.77.0.2 in netns NS, 5% loss, 5 ms, reordering."""
-    sh("ip", "netns", "add", NS)
-    try:
-        sh("ip", "link", "add", "qv0", "type", "veth", "peer", "name", "qv1")
-        # jumbo frames: the loss rate is per packet, so bigger packets let a
-        # loss-based window carry more per round trip
-        sh("ip", "link", "set", "qv0", "mtu", "9000")
-        sh("ip", "link", "set", "qv1", "mtu", "9000")
-        sh("ip", "link", "set", "qv1", "netns", NS)
-        sh("ip", "addr", "add", "10.77.0.1/24", "dev", "qv0")
-        sh("ip", "link", "set", "qv0", "up")
-        ns = ("ip", "netns", "exec", NS)
-        sh(*ns, "ip", "addr", "add", "10.77.0.2/24", "dev", "qv1")
-        sh(*ns, "ip", "link", "set", "qv1", "up")
-        sh(*ns, "ip", "link", "set", "lo", "up")
-        netem = ("root", "netem", "loss", "5%", "delay", "5ms", "reorder", "25%", "50%")
-        sh("tc", "qdisc", "add", "dev", "qv0", *netem)
-        sh(*ns, "tc", "qdisc", "add", "dev", "qv1", *netem)
-        yield "10.77.0.1", "10.77.0.2"
-    finally:
-        subprocess.run(["ip", "link", "del", "qv0"], check=False)
-        subprocess.run(["ip", "netns", "del", NS], check=False)
-
-
-def socket_in_netns(name: str) -> socket.socket:
-    """A QUIC socket created in netns ``name`` (by a thread that joins it)."""
-    out: list[socket.socket | BaseException] = []
-
-    def run() -> None:
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns")
-            finally:
-                os.close(fd)
-            out.append(quic_socket(socket.AF_INET, socket.SOCK_STREAM))
-        except BaseException as exc:
-            out.append(exc)
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(10)
-    if isinstance(out[0], BaseException):
-        raise out[0]
-    return out[0]
+def lossy_link() -> Iterator[VethLink]:
+    """HERE here, THERE in a namespace, 5% loss, 5 ms, reordering."""
+    # jumbo frames: the loss rate is per packet, so bigger packets let a
+    # loss-based window carry more per round trip
+    with veth_link([f"{HERE}/24"], [f"{THERE}/24"], mtu=9000, netem_here=LOSSY,
+                   netem_there=LOSSY, prefix="qv") as link:
+        yield link
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("algo", [0, 1], ids=["newreno", "cubic"])
 def test_bulk_lossy_link(creds: Credentials, algo: int) -> None:
     total = 100 * MB
-    with lossy_link() as (_, server_ip):
-        lsk = socket_in_netns(NS)
+    with lossy_link() as link:
+        lsk = link.ns.run(lambda: quic_socket(socket.AF_INET, socket.SOCK_STREAM))
         cfg = QuicConfig(congestion_control_algo=algo)
         try:
             sockopt.set_alpn(lsk, ["t"])
             sockopt.set_config(lsk, cfg)
             lsk.settimeout(60)
-            lsk.bind((server_ip, 0))
+            lsk.bind((THERE, 0))
             lsk.listen(1)
             cli = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
             cli.settimeout(60)

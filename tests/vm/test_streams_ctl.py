@@ -11,9 +11,9 @@ import threading
 import time
 
 import pytest
-from quicpair import Credentials
-from streampair import connected, recv_msg, recv_stream
 
+from kquictest.quicpair import Credentials
+from kquictest.streampair import connected, recv_msg, recv_stream
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
 from libquic.uapi import (

@@ -7,14 +7,14 @@ import asyncio
 import socket
 
 import pytest
-from aiopeer import StreamAnswerer, free_udp_port, kernel_server
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import DatagramFrameReceived, QuicEvent, StreamDataReceived
-from quicpair import WAIT, Credentials
-from streampair import recv_msg, recv_stream
 
+from kquictest.aiopeer import StreamAnswerer, free_udp_port, kernel_server
+from kquictest.quicpair import WAIT, Credentials
+from kquictest.streampair import recv_msg, recv_stream
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.handshake import quic_client_handshake

@@ -7,9 +7,9 @@ import socket
 from pathlib import Path
 
 import pytest
-from quicpair import WAIT, Credentials, HandshakeFailed, handshake, listener
-from tls_fixtures import untrusted_ca
 
+from kquictest.quicpair import WAIT, Credentials, HandshakeFailed, handshake, listener
+from kquictest.tls_fixtures import untrusted_ca
 from libquic import sockopt
 from libquic.handshake import quic_client_handshake_async, quic_server_handshake_async
 from libquic.tls import AlertDescription, TLSError

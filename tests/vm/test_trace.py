@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from aioquic.quic.logger import PACKET_TYPE_NAMES
-from netemlink import connected_across, netem_link
-from quicpair import Credentials
 
+from kquictest.netemlink import connected_across, netem_link
+from kquictest.quicpair import Credentials
 from libquic.tools.trace import EVENTS, TraceEvent, Tracer, record, to_qlog
 
 pytestmark = [pytest.mark.timeout(400),

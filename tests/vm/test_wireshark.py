@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from quicpair import WAIT, Credentials
 
+from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicConnection, QuicListener
 
 pytestmark = pytest.mark.timeout(300)

@@ -8,16 +8,16 @@ import hashlib
 import os
 
 import pytest
-import quic_testdriver as qt
-from aiopeer import StreamAnswerer, free_udp_port
 from aioquic.asyncio import connect, serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import QuicEvent, StreamDataReceived
 from aioquic.tls import SessionTicket
-from quicpair import WAIT, Credentials
-from test_zero_rtt import ALPN, Capture, hash_server, serving, zrtt_listener
 
+from kquictest import quic_testdriver as qt
+from kquictest.aiopeer import StreamAnswerer, free_udp_port
+from kquictest.quicpair import WAIT, Credentials
+from kquictest.zerortt import ALPN, Capture, hash_server, serving, zrtt_listener
 from libquic.connection import QuicConnection
 
 pytestmark = pytest.mark.timeout(180)

@@ -15,8 +15,8 @@ from typing import Any, Generic, TypeVar
 
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.events import QuicEvent, StreamDataReceived
-from quicpair import WAIT, Credentials, listener
 
+from kquictest.quicpair import WAIT, Credentials, listener
 from libquic import sockopt
 from libquic.handshake import HandshakeResult, quic_server_handshake
 from libquic.uapi import QuicTransportParam

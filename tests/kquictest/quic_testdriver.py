@@ -14,6 +14,10 @@ Flow (mirrors TLS 1.3):
   client  (HANDSHAKE keys) reads EE, SF, sends HANDSHAKE CF, APP keys
   server  reads CF, APP receive key  -> both ESTABLISHED
 
+Socket options and cmsgs go through the UAPI mirror in libquic.uapi (its
+structs and constants), not libquic's higher-level wrappers, so this driver
+exercises the kernel interface itself.
+
 Also: RFC 9001 Initial packet protection in pure Python (cryptography), to
 decrypt what the kernel sends and to forge client Initials.
 """
@@ -38,78 +42,71 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from libquic.cmsg import sendmsg_direct
-from libquic.sockopt import getsockopt_inout
+from libquic.sockopt import TRANSPORT_PARAM_EXT_MAX, getsockopt_inout
+from libquic.uapi import (
+    IPPROTO_QUIC,
+    QUIC_CRYPTO_APP,
+    QUIC_CRYPTO_HANDSHAKE,
+    QUIC_CRYPTO_INITIAL,
+    QUIC_HANDSHAKE_INFO,
+    QUIC_SOCKOPT_CONNECTION_CLOSE,
+    QUIC_SOCKOPT_CRYPTO_SECRET,
+    QUIC_SOCKOPT_TRANSPORT_PARAM,
+    QUIC_SOCKOPT_TRANSPORT_PARAM_EXT,
+    SOL_QUIC,
+    TLS_CIPHER_AES_GCM_128,
+    TLS_CIPHER_AES_GCM_256,
+    QuicConnectionClose,
+    QuicCryptoSecret,
+    QuicHandshakeInfo,
+    QuicTransportParam,
+)
+
+# also for the tests, which use them as qt.NAME alongside the driver
+from libquic.uapi import MSG_QUIC_NOTIFICATION as MSG_QUIC_NOTIFICATION
+from libquic.uapi import QUIC_EVENT_CONNECTION_CLOSE as QUIC_EVENT_CONNECTION_CLOSE
+from libquic.uapi import QUIC_SOCKOPT_ALPN as QUIC_SOCKOPT_ALPN
+from libquic.uapi import QUIC_SOCKOPT_CONFIG as QUIC_SOCKOPT_CONFIG
+from libquic.uapi import QUIC_SOCKOPT_EVENT as QUIC_SOCKOPT_EVENT
+from libquic.uapi import QUIC_SOCKOPT_KEY_UPDATE as QUIC_SOCKOPT_KEY_UPDATE
+from libquic.uapi import QUIC_SOCKOPT_SESSION_TICKET as QUIC_SOCKOPT_SESSION_TICKET
+from libquic.uapi import QUIC_SOCKOPT_TOKEN as QUIC_SOCKOPT_TOKEN
+from libquic.uapi import TLS_CIPHER_CHACHA20_POLY1305 as TLS_CIPHER_CHACHA20_POLY1305
 from libquic.varint import decode_varint as read_varint
 from libquic.varint import encode_varint as varint
 
-IPPROTO_QUIC = 261
-SOL_QUIC = 288
-
-QUIC_STREAM_INFO = 0
-QUIC_HANDSHAKE_INFO = 1
-
-QUIC_SOCKOPT_EVENT = 0
-QUIC_SOCKOPT_CONNECTION_CLOSE = 5
-QUIC_SOCKOPT_KEY_UPDATE = 7
-QUIC_SOCKOPT_TRANSPORT_PARAM = 8
-QUIC_SOCKOPT_CONFIG = 9
-QUIC_SOCKOPT_TOKEN = 10
-QUIC_SOCKOPT_ALPN = 11
-QUIC_SOCKOPT_SESSION_TICKET = 12
-QUIC_SOCKOPT_CRYPTO_SECRET = 13
-QUIC_SOCKOPT_TRANSPORT_PARAM_EXT = 14
-
-QUIC_CRYPTO_APP = 0
-QUIC_CRYPTO_INITIAL = 1
-QUIC_CRYPTO_HANDSHAKE = 2
-
-QUIC_EVENT_CONNECTION_CLOSE = 5
-MSG_QUIC_NOTIFICATION = 0x8000
-
-TLS_CIPHER_AES_GCM_128 = 51
-TLS_CIPHER_AES_GCM_256 = 52
-TLS_CIPHER_CHACHA20_POLY1305 = 54
-
-TP_FMT = "<8BHHIIHHQQQQ"
-
-_libc = ctypes.CDLL(None, use_errno=True)
+TP_FIELDS = frozenset(name for name, *_ in QuicTransportParam._fields_)
 
 
 class HandshakeError(Exception):
     pass
 
 
-def get_tp(s: socket.socket, remote: bool = False) -> tuple:
-    raw = getsockopt_inout(s, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes([int(remote)]) + bytes(55), 56
-    )
-    return struct.unpack(TP_FMT, raw)
+def get_tp(s: socket.socket, remote: bool = False) -> QuicTransportParam:
+    """The local (``remote``: the peer's) transport parameters."""
+    raw = getsockopt_inout(s, QUIC_SOCKOPT_TRANSPORT_PARAM,
+                           bytes(QuicTransportParam(remote=int(remote))))
+    return QuicTransportParam.from_buffer_copy(raw)
 
 
 def set_tp(s: socket.socket, **kw: int) -> None:
-    names = [
-        "remote", "disable_active_migration", "grease_quic_bit", "stateless_reset",
-        "disable_1rtt_encryption", "disable_compatible_version",
-        "active_connection_id_limit", "ack_delay_exponent", "max_datagram_frame_size",
-        "max_udp_payload_size", "max_idle_timeout", "max_ack_delay", "max_streams_bidi",
-        "max_streams_uni", "max_data", "max_stream_data_bidi_local",
-        "max_stream_data_bidi_remote", "max_stream_data_uni",
-    ]  # fmt: skip
-    vals = [kw.pop(n, 0) for n in names]
-    assert not kw, kw
-    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM, struct.pack(TP_FMT, *vals))
+    """Set transport parameters by field name; the others go in as 0."""
+    assert TP_FIELDS.issuperset(kw), set(kw) - TP_FIELDS
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM, bytes(QuicTransportParam(**kw)))
 
 
 def secret_for(role: str, level: int, cipher: int) -> bytes:
     size = 48 if cipher == TLS_CIPHER_AES_GCM_256 else 32
-    return hashlib.sha384(f"fixed {role} secret level {level}".encode()).digest()[:size]
+    return hashlib.sha384(f"fixed {role} secret level {int(level)}".encode()).digest()[:size]
 
 
 def install(s: socket.socket, is_server: bool, level: int, send: bool, cipher: int) -> None:
     own = "server" if is_server else "client"
     peer = "client" if is_server else "server"
     sec = secret_for(own if send else peer, level, cipher)
-    val = struct.pack("<BBHI48s", int(send), level, 0, cipher, sec)
-    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_CRYPTO_SECRET, val)
+    val = QuicCryptoSecret(send=int(send), level=level, type=cipher)
+    val.secret[:len(sec)] = sec
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_CRYPTO_SECRET, bytes(val))
 
 
 def hs_send(s: socket.socket, level: int, data: bytes, more: bool = False) -> None:
@@ -117,12 +114,16 @@ def hs_send(s: socket.socket, level: int, data: bytes, more: bool = False) -> No
     # not s.sendmsg: on a socket with a timeout Python waits for POLLOUT
     # first, which the reference module does not report before the
     # handshake completed
-    n = sendmsg_direct(s, [data], [(SOL_QUIC, QUIC_HANDSHAKE_INFO, bytes([level]))], flags)
+    info = bytes(QuicHandshakeInfo(level))
+    n = sendmsg_direct(s, [data], [(SOL_QUIC, QUIC_HANDSHAKE_INFO, info)], flags)
     assert n == len(data)
 
 
 def msg(kind: bytes, body: bytes = b"") -> bytes:
     return struct.pack(">I", len(body) + 2) + kind + body
+
+
+HANDSHAKE_CMSG_SPACE = socket.CMSG_SPACE(ctypes.sizeof(QuicHandshakeInfo))
 
 
 class Reader:
@@ -139,13 +140,13 @@ class Reader:
         if left <= 0:
             raise HandshakeError("timeout waiting for handshake data")
         self.s.settimeout(left)
-        data, anc, flags, _ = self.s.recvmsg(65536, socket.CMSG_SPACE(8))
+        data, anc, flags, _ = self.s.recvmsg(65536, HANDSHAKE_CMSG_SPACE)
         if not data and not anc:
             raise HandshakeError("connection closed during the handshake")
         level = None
         for lvl, typ, val in anc:
             if lvl == SOL_QUIC and typ == QUIC_HANDSHAKE_INFO:
-                level = val[0]
+                level = QuicHandshakeInfo.from_buffer_copy(val).crypto_level
         if level is None:
             raise HandshakeError(f"handshake data without a level cmsg (flags {flags:#x})")
         if not flags & socket.MSG_EOR:
@@ -172,7 +173,7 @@ def client_handshake(
 ) -> Reader:
     deadline = time.monotonic() + timeout
     r = Reader(s)
-    tp = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, 512)
+    tp = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, TRANSPORT_PARAM_EXT_MAX)
     hs_send(s, QUIC_CRYPTO_INITIAL, msg(b"CH", struct.pack(">H", len(tp)) + tp + bytes(ch_size)))
     kind, _ = r.message(QUIC_CRYPTO_INITIAL, deadline)
     if kind != b"SH":
@@ -211,7 +212,7 @@ def server_handshake(
     hs_send(s, QUIC_CRYPTO_INITIAL, msg(b"SH", bytes(sh_size)), more=True)
     install(s, True, QUIC_CRYPTO_HANDSHAKE, True, cipher)
     install(s, True, QUIC_CRYPTO_HANDSHAKE, False, cipher)
-    tp = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, 512)
+    tp = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_TRANSPORT_PARAM_EXT, TRANSPORT_PARAM_EXT_MAX)
     hs_send(
         s,
         QUIC_CRYPTO_HANDSHAKE,
@@ -320,6 +321,16 @@ def tp_param(ext: bytes, ident: int) -> bytes | None:
     return None
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def raw_bind(s: socket.socket, sockaddr: bytes) -> None:
+    """bind(2) with a sockaddr given as bytes (of any family and length)."""
+    if _libc.bind(s.fileno(), sockaddr, len(sockaddr)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 def run_as(uid: int, fn: Callable[[], object], timeout: float = 60) -> object:
     """fn() in a forked child with uid and gid `uid` and no capabilities;
     its return value (or the errno of the OSError it raised) comes back."""
@@ -353,34 +364,6 @@ def run_as(uid: int, fn: Callable[[], object], timeout: float = 60) -> object:
 
 
 # ---- /proc helpers -----------------------------------------------------
-
-
-CLONE_NEWNET = 0x40000000
-
-
-def in_netns(name: str, fn: Callable[[], object]) -> object:
-    """Run fn in a thread that joined network namespace `name` (ip netns):
-    sockets it creates live in that namespace."""
-    box: dict[str, object] = {}
-
-    def run() -> None:
-        fd = os.open(f"/var/run/netns/{name}", os.O_RDONLY)
-        try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e))
-            box["v"] = fn()
-        except BaseException as e:  # reported to the caller
-            box["e"] = e
-        finally:
-            os.close(fd)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(30)
-    if "e" in box:
-        raise box["e"]  # type: ignore[misc]
-    return box["v"]
 
 
 def eps_fields(s: socket.socket) -> list[str]:
@@ -424,16 +407,23 @@ def wait_readable(s: socket.socket, timeout: float) -> bool:
     return bool(select.select([s], [], [], timeout)[0])
 
 
+CLOSE_HEAD = QuicConnectionClose.phrase.offset  # errcode, frame, reserved
+
+
 def close_info(s: socket.socket) -> tuple[int, int, bytes]:
-    raw = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, 72)
-    code, frame = struct.unpack_from("<IB", raw)
-    return code, frame, raw[8:].split(b"\0", 1)[0]
+    """(error code, frame type, phrase) of QUIC_SOCKOPT_CONNECTION_CLOSE."""
+    size = ctypes.sizeof(QuicConnectionClose)
+    raw = s.getsockopt(SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, size)
+    assert len(raw) >= CLOSE_HEAD, f"CONNECTION_CLOSE value of {len(raw)} bytes"
+    close = QuicConnectionClose.from_buffer_copy(raw.ljust(size, b"\0")[:size])
+    return close.errcode, close.frame, bytes(close.phrase).split(b"\0", 1)[0]
 
 
 def set_close_info(s: socket.socket, code: int, phrase: bytes, frame: int = 0) -> None:
-    s.setsockopt(
-        SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, struct.pack("<IB3x", code, frame) + phrase + b"\0"
-    )
+    """Set the close code and phrase; the value is as long as the phrase
+    (struct quic_connection_close up to the phrase, then phrase and NUL)."""
+    head = bytes(QuicConnectionClose(errcode=code, frame=frame))[:CLOSE_HEAD]
+    s.setsockopt(SOL_QUIC, QUIC_SOCKOPT_CONNECTION_CLOSE, head + phrase + b"\0")
 
 
 def expect_errno(fn: Callable[[], object], *codes: int) -> int:

@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from quicpair import Credentials, Pair, handshake, listener
-
+from kquictest.quicpair import Credentials, Pair, handshake, listener
+from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
 from libquic.connection import SEND_RETRY_WAIT, shrink_send_limit
+from libquic.events import QuicEventMessage
 from libquic.uapi import (
     MSG_QUIC_STREAM_FIN,
     MSG_QUIC_STREAM_NEW,
+    QuicEventType,
     quic_socket,  # noqa: F401  (re-exported for tests)
 )
 
@@ -109,3 +111,34 @@ def send_stream(sock: socket.socket, data: bytes | bytearray | memoryview, strea
         if last and n >= len(view):
             return
         view = view[n:]
+
+
+# ---- events -----------------------------------------------------------------
+
+def events_on(*types: QuicEventType) -> Setup:
+    """A setup callback that turns on events of ``types``."""
+    def setup(sk: socket.socket) -> None:
+        for t in types:
+            sockopt.set_event(sk, t)
+    return setup
+
+
+def drain_events(sk: socket.socket, want: QuicEventType, timeout: float = 10.0,
+                 data: list[QuicMessage] | None = None) -> list[QuicEventMessage]:
+    """Events read from ``sk`` until one of type ``want`` is; other messages
+    go to ``data`` (an error if not given)."""
+    out: list[QuicEventMessage] = []
+    deadline = time.monotonic() + timeout
+    while not any(e.type == want for e in out):
+        m = recv_msg(sk, timeout=max(0.1, deadline - time.monotonic()))
+        if m.is_event:
+            out.append(m.event())
+            continue
+        assert data is not None, f"unexpected data {m!r}"
+        data.append(m)
+    return out
+
+
+def migration_events(events: list[QuicEventMessage]) -> list[int]:
+    """The payloads of the CONNECTION_MIGRATION events among ``events``."""
+    return [int(e.payload) for e in events if e.type == QuicEventType.CONNECTION_MIGRATION]

@@ -25,8 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import quic_testdriver as qt
-
+from kquictest import quic_testdriver as qt
 from libquic import uapi
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -64,6 +63,7 @@ GET_CHANGES = {uapi.QUIC_SOCKOPT_STREAM_OPEN}
 
 CALL_DEADLINE = 5.0  # seconds; any call taking longer is a hang
 HUGE = (1 << 16, 1 << 20, 0x7FFFFFFF, 0xFFFFFFFF)
+STREAM_INFO_SIZE = ctypes.sizeof(uapi.QuicStreamInfo)
 SOCK_TIMEOUT = struct.pack("ll", 0, 200_000)  # SO_SNDTIMEO/SO_RCVTIMEO: 0.2 s
 
 
@@ -159,7 +159,7 @@ def raw_setsockopt(s: socket.socket, opt: int, value: bytes, optlen: int) -> int
     buf = ctypes.create_string_buffer(value, max(len(value), 1))
     n = min(optlen, len(value)) if optlen <= 4096 else optlen
     with deadline(f"setsockopt(opt {opt}, optlen {optlen})"):
-        rc = _libc.setsockopt(s.fileno(), qt.SOL_QUIC, opt, buf, ctypes.c_uint32(n))
+        rc = _libc.setsockopt(s.fileno(), uapi.SOL_QUIC, opt, buf, ctypes.c_uint32(n))
     return ctypes.get_errno() if rc < 0 else 0
 
 
@@ -171,7 +171,7 @@ def raw_getsockopt(s: socket.socket, opt: int, prefix: bytes, buflen: int,
     buf = ctypes.create_string_buffer((prefix + bytes([fill]) * size)[:size], max(size, 1))
     optlen = ctypes.c_uint32(buflen)
     with deadline(f"getsockopt(opt {opt}, optlen {buflen})"):
-        rc = _libc.getsockopt(s.fileno(), qt.SOL_QUIC, opt, buf, ctypes.byref(optlen))
+        rc = _libc.getsockopt(s.fileno(), uapi.SOL_QUIC, opt, buf, ctypes.byref(optlen))
     if rc < 0:
         return ctypes.get_errno(), b"", b""
     got = optlen.value
@@ -205,15 +205,15 @@ def check_get(s: socket.socket, opt: int, buflen: int, tally: Tally, label: str)
 
 
 def cmsg(r: random.Random) -> tuple[int, int, bytes]:
-    level = r.choice([qt.SOL_QUIC] * 6 + [socket.SOL_SOCKET, socket.IPPROTO_IP, 0])
+    level = r.choice([uapi.SOL_QUIC] * 6 + [socket.SOL_SOCKET, socket.IPPROTO_IP, 0])
     ctype = r.choice([0, 0, 1, 1, 2, 255])
     n = r.choice([0, 1, 4, 8, 15, 16, 17, 24, r.randrange(64)])
-    if ctype == 0 and n == 16 and r.random() < 0.7:
+    if ctype == uapi.QUIC_STREAM_INFO and n == STREAM_INFO_SIZE and r.random() < 0.7:
         flags = r.choice([0, uapi.MSG_QUIC_STREAM_NEW, uapi.MSG_QUIC_STREAM_FIN,
                           uapi.MSG_QUIC_STREAM_UNI | uapi.MSG_QUIC_STREAM_NEW,
                           r.randrange(1 << 32)])
         sid = r.choice([-1, 0, 1, 2, 3, 4, 1 << 40, (1 << 62) - 1, -(1 << 63)])
-        return level, ctype, struct.pack("qI4x", sid, flags)
+        return level, ctype, bytes(uapi.QuicStreamInfo(sid, flags))
     return level, ctype, r.randbytes(n)
 
 

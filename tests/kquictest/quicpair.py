@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tls_fixtures import key_pem, pem_of, server_identity, trusted_ca
-
+from kquictest.tls_fixtures import key_pem, pem_of, server_identity, trusted_ca
 from libquic import sockopt
 from libquic.handshake import HandshakeResult, quic_client_handshake, quic_server_handshake
 from libquic.uapi import quic_socket

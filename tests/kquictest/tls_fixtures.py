@@ -21,6 +21,7 @@ from libquic.tls.engine import (
     Level,
     SendData,
     SessionTicketReceived,
+    TLSConfig,
     TLSEngine,
 )
 
@@ -189,3 +190,40 @@ def run_pair(client: TLSEngine, server: TLSEngine, *, deliver_app: bool = True,
         src = c if dst is s else s
         take(dst, src, dst.engine.receive(level, data))
     return c, s
+
+
+# ---- engine configurations ------------------------------------------------------
+
+def client_cfg(**kw: object) -> TLSConfig:
+    base: dict[str, object] = dict(is_client=True, alpn_protocols=["h3"],
+                                   server_name="localhost", transport_parameters=b"client-tp",
+                                   cadata=trusted_ca().pem)
+    base.update(kw)
+    return TLSConfig(**base)  # type: ignore[arg-type]
+
+
+def server_cfg(kind: str = "p256", **kw: object) -> TLSConfig:
+    chain, key = server_identity(kind)
+    base: dict[str, object] = dict(is_client=False, alpn_protocols=["h3"],
+                                   transport_parameters=b"server-tp",
+                                   certificate_chain=chain, private_key=key,
+                                   cadata=trusted_ca().pem)
+    base.update(kw)
+    return TLSConfig(**base)  # type: ignore[arg-type]
+
+
+# ---- RFC 8448 section 3 (simple 1-RTT handshake) ------------------------------
+
+# The ClientHello and ServerHello handshake messages (the key schedule's
+# inputs; the codec tests decode them and their truncations).
+
+CLIENT_HELLO = bytes.fromhex(
+    "010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7000006"
+    "130113031302010000910000000b0009000006736572766572ff01000100000a00140012001d00170018"
+    "00190100010101020103010400230000003300260024001d002099381de560e4bd43d23d8e435a7dbafe"
+    "b3c06e51c13cae4d5413691e529aaf2c002b0003020304000d0020001e04030503060302030804080508"
+    "0604010501060102010402050206020202002d00020101001c00024001")
+SERVER_HELLO = bytes.fromhex(
+    "020000560303a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155772ed3e2692800130100"
+    "002e00330024001d0020c9828876112095fe66762bdbf7c672e156d6cc253b833df1dd69b1b04e751f0f"
+    "002b00020304")

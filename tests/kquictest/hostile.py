@@ -23,9 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import quic_testdriver as qt
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from netemlink import HERE, Link, netem_link
+
+from kquictest import quic_testdriver as qt
+from kquictest.netemlink import HERE, Link, netem_link
+from libquic.cmsg import quic_recvmsg
 
 CIPHER = qt.TLS_CIPHER_AES_GCM_128
 
@@ -194,10 +196,9 @@ def hostile_pair(server_tp: dict[str, int] | None = None,
             qt.set_tp(lsk, **server_tp)
         lsk.bind((HERE, 0))
         lsk.listen(1)
-        c: socket.socket = qt.in_netns(  # type: ignore[assignment]
-            link.ns, lambda: qt.quic_socket(socket.AF_INET))
-        raw: socket.socket = qt.in_netns(  # type: ignore[assignment]
-            link.ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP))
+        c = link.ns.run(lambda: qt.quic_socket(socket.AF_INET))
+        raw = link.ns.run(
+            lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP))
         box: dict[str, socket.socket] = {}
         try:
             c.connect((HERE, lsk.getsockname()[1]))
@@ -224,6 +225,42 @@ def hostile_pair(server_tp: dict[str, int] | None = None,
             raw.close()
             c.close()
             lsk.close()
+
+
+# ---- what the victim holds ---------------------------------------------------
+
+SO_MEMINFO = 55
+
+
+def meminfo(s: socket.socket) -> tuple[int, int]:
+    """(charged receive memory, receive budget) of ``s`` from SO_MEMINFO."""
+    raw = s.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 9 * 4)
+    rmem, rcvbuf = struct.unpack_from("<II", raw)
+    return rmem, rcvbuf
+
+
+def settle(s: socket.socket, timeout: float = 20) -> None:
+    """Wait until the server has processed what was sent (rmem is still)."""
+    last, still = -1, 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and still < 5:
+        now = meminfo(s)[0]
+        still = still + 1 if now == last else 0
+        last = now
+        time.sleep(0.2)
+
+
+def drain(s: socket.socket, got: dict[int, bytearray], quiet: float = 0.5) -> int:
+    """Read what is there into ``got`` (per stream); bytes read."""
+    n = 0
+    while qt.wait_readable(s, quiet):
+        m = quic_recvmsg(s, 65536, socket.MSG_DONTWAIT)
+        if m.is_event or m.is_datagram or m.stream_id is None:
+            n += len(m.data)
+            continue
+        got.setdefault(m.stream_id, bytearray()).extend(m.data)
+        n += len(m.data)
+    return n
 
 
 # ---- frames with random and extreme fields --------------------------------

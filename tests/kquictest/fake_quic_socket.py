@@ -13,9 +13,9 @@ asyncio's add_reader work on it.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import socket
-import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +23,10 @@ from typing import Any
 from libquic import uapi
 
 SOL_QUIC = int(uapi.SOL_QUIC)
-INITIAL, HANDSHAKE, APP, EARLY = 1, 2, 0, 3
+INITIAL, HANDSHAKE, APP, EARLY = (uapi.QUIC_CRYPTO_INITIAL, uapi.QUIC_CRYPTO_HANDSHAKE,
+                                 uapi.QUIC_CRYPTO_APP, uapi.QUIC_CRYPTO_EARLY)
+CIPHERS = (uapi.TLS_CIPHER_AES_GCM_128, uapi.TLS_CIPHER_AES_GCM_256,
+           uapi.TLS_CIPHER_AES_CCM_128, uapi.TLS_CIPHER_CHACHA20_POLY1305)
 
 
 @dataclass
@@ -118,20 +121,22 @@ class FakeQuicSocket:
         elif opt == uapi.QUIC_SOCKOPT_ALPN:
             self.alpn_set = data
         elif opt == uapi.QUIC_SOCKOPT_CONNECTION_CLOSE:
-            code, _frame, phrase = struct.unpack("=IB3x64s", data)
-            self.close_info = (code, phrase.rstrip(b"\0"))
+            assert len(data) == ctypes.sizeof(uapi.QuicConnectionClose), len(data)
+            close = uapi.QuicConnectionClose.from_buffer_copy(data)
+            self.close_info = (close.errcode, bytes(close.phrase).rstrip(b"\0"))
         elif opt == uapi.QUIC_SOCKOPT_CRYPTO_SECRET:
-            assert len(data) == 56, len(data)
-            send, lvl, _res, cipher, secret = struct.unpack("=BBHI48s", data)
+            assert len(data) == ctypes.sizeof(uapi.QuicCryptoSecret), len(data)
+            secret = uapi.QuicCryptoSecret.from_buffer_copy(data)
+            lvl, cipher = secret.level, secret.type
             if lvl not in (APP, HANDSHAKE, EARLY):
                 raise OSError(errno.EINVAL, "bad level")
-            if cipher not in (51, 52, 53, 54):
+            if cipher not in CIPHERS:
                 raise OSError(errno.EINVAL, "bad cipher")
-            n = 48 if cipher == 52 else 32
-            call = SecretCall(bool(send), lvl, cipher, secret[:n], value)
+            n = 48 if cipher == uapi.TLS_CIPHER_AES_GCM_256 else 32
+            call = SecretCall(bool(secret.send), lvl, cipher, bytes(secret.secret)[:n], value)
             with self.lock:
                 self.secret_calls.append(call)
-                self.keys[(lvl, bool(send))] = call
+                self.keys[(lvl, call.send)] = call
                 self._update_ready()
         else:
             raise OSError(errno.ENOPROTOOPT, "unknown option")
