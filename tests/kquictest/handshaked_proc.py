@@ -3,6 +3,8 @@ handshake upcall answered."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,15 +21,22 @@ def running_handshaked(conf: Path, logfile: Path) -> Iterator[subprocess.Popen[b
     """``quic-handshaked -v -c conf``, its output in ``logfile``; yields once
     it waits for requests, terminates it afterwards and asserts that it
     exited cleanly."""
+    # with the fault handler on, SIGABRT makes a stuck daemon print where
+    # each of its threads is before it dies
+    env = dict(os.environ, PYTHONFAULTHANDLER="1")
     with logfile.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "libquic.tools.handshaked", "-v",
                                  "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=ROOT)
+                                cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + START_WAIT
         while b"waiting for handshake requests" not in logfile.read_bytes():
-            assert proc.poll() is None, logfile.read_text()
-            assert time.monotonic() < deadline, "handshaked did not start"
+            assert proc.poll() is None, logfile.read_text(errors="replace")
+            if time.monotonic() >= deadline:
+                proc.send_signal(signal.SIGABRT)
+                proc.wait(10)
+                raise AssertionError(f"handshaked did not start in {START_WAIT:.0f} s; "
+                                     f"its output:\n{logfile.read_text(errors='replace')}")
             time.sleep(0.1)
         yield proc
     finally:
