@@ -21,6 +21,7 @@ static struct quic_test_suite * const quic_test_suites[] = {
 	&quic_crypto_test_suite,
 	&quic_token_test_suite,
 	&quic_tp_test_suite,
+	&quic_hello_test_suite,
 };
 
 /**

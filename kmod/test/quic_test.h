@@ -114,6 +114,7 @@ struct quic_test_suite {
 extern struct quic_test_suite quic_crypto_test_suite;
 extern struct quic_test_suite quic_token_test_suite;
 extern struct quic_test_suite quic_tp_test_suite;
+extern struct quic_test_suite quic_hello_test_suite;
 
 void quic_test_fail(struct quic_test *test, bool assert, const char *file,
 		    int line, const char *fmt, ...) __printf(5, 6);

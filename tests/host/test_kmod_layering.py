@@ -22,7 +22,7 @@ KMOD = Path(__file__).resolve().parents[2] / "kmod"
 LAYERS: dict[str, int] = {
     # leaves: call nothing else in the module
     "addr": 0, "cong": 0, "crypto": 0, "pnspace": 0, "tp": 0, "stream": 0,
-    "trace": 0,
+    "trace": 0, "hello": 0,
     "connid": 1, "netns": 1,
     "udp": 2, "inqueue": 2,
     # the protocol engine

@@ -1,4 +1,5 @@
-"""The known-answer tests of quic.ko's packet protection, tokens and transport parameters.
+"""The known-answer tests of quic.ko's packet protection, tokens, transport
+parameters and ClientHello reader.
 
 kmod/test/quic_test.ko (built by ``make kmod`` with CONFIG_QUIC_KUNIT_TEST=m)
 runs KUnit-shaped suites when it is loaded next to quic.ko: RFC 9001 /
@@ -6,7 +7,10 @@ RFC 9369 Appendix A vectors (Initial keys, client and server Initial
 packets, the ChaCha20-Poly1305 short header packet, "quic ku"), a 1-RTT
 packet and a live key update for every cipher suite, HKDF, tokens, stateless
 reset tokens and the session ticket key, and transport-parameter
-encode/decode including malformed and random input.  It prints KTAP and its
+encode/decode including malformed and random input, a first Initial opened
+as a listener opens it (one context rekeyed per DCID), and the ClientHello
+reader that ALPN routing uses (well-formed, every malformation, CRYPTO data
+gathered over packets, random input).  It prints KTAP and its
 load fails when a case fails.  ``corrupt=1`` breaks one expected vector, so
 that load must fail: this proves the comparisons really detect broken
 crypto.
@@ -32,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KO = Path(os.environ.get("KQUIC_KO", ROOT / "kmod" / "quic.ko"))
 TEST_KO = ROOT / "kmod" / "test" / "quic_test.ko"
 FAST_AEAD = Path("/sys/module/quic/parameters/fast_aead")
-SUITES = ("quic_crypto", "quic_token", "quic_tp")
+SUITES = ("quic_crypto", "quic_token", "quic_tp", "quic_hello")
 CIPHERS = ("AES-128-GCM", "AES-256-GCM", "AES-128-CCM", "ChaCha20-Poly1305")
 
 pytestmark = pytest.mark.kquic_only("loads kmod/test/quic_test.ko, built against kquic's quic.ko")
@@ -104,7 +108,7 @@ def test_known_answers_pass(test_module, fast_aead: str) -> None:
     cases = results(lines, 4)
     for case in ("initial_keys", "client_initial", "server_initial", "chacha20_short_header",
                  "cipher_suites", "live_key_update", "new_token", "decode_cases",
-                 "server_round_trip"):
+                 "server_round_trip", "malformed_alpn", "gather"):
         assert cases.get(case), f"{case} did not pass:\n{log}"
     assert results(lines, 8).keys() >= {"v1", "v2", *CIPHERS}, log
     assert any(re.fullmatch(r"    ok \d+ bench_cipher_suites # SKIP bench=0", line)
@@ -125,7 +129,8 @@ def test_corrupted_vector_fails_the_load(test_module) -> None:
     assert rc != 0, "the load succeeded although a vector was corrupted:\n" + log
     assert not Path("/sys/module/quic_test").exists()
     # exactly the corrupted vector fails; every other case still runs and passes
-    assert results(lines, 0) == {"quic_crypto": False, "quic_token": True, "quic_tp": True}, log
+    assert results(lines, 0) == {"quic_crypto": False, "quic_token": True, "quic_tp": True,
+                                 "quic_hello": True}, log
     failed = [case for case, ok in results(lines, 4).items() if not ok]
     assert failed == ["client_initial"], log
     assert "        not ok 1 v1" in lines and "        ok 2 v2" in lines, log
