@@ -24,8 +24,6 @@
 #include <linux/in6.h>
 #include <linux/timekeeping.h>
 #include <crypto/aead.h>
-#include <crypto/aes.h>
-#include <crypto/sha2.h>
 #include <crypto/hash.h>
 #include <crypto/skcipher.h>
 #include <crypto/utils.h>
@@ -56,6 +54,17 @@ static const u8 quic_salt_v2[] = {
 	0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
 	0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
 };
+
+/* The Initial salt of @version (RFC 9001 5.2, RFC 9369 3.3.1), or NULL */
+static const u8 *quic_initial_salt(u32 version)
+{
+	BUILD_BUG_ON(sizeof(quic_salt_v1) != sizeof(quic_salt_v2));
+	if (version == QUIC_VERSION_V1)
+		return quic_salt_v1;
+	if (version == QUIC_VERSION_V2)
+		return quic_salt_v2;
+	return NULL;
+}
 
 /**
  * struct quic_cipher - a supported TLS 1.3 cipher suite
@@ -675,17 +684,11 @@ int quic_crypto_initial_keys_install(struct quic_crypto *c, const u8 *dcid,
 				     u32 dcid_len, u32 version, bool is_serv)
 {
 	const struct quic_cipher *ci = quic_cipher_get(TLS_CIPHER_AES_GCM_128);
+	const u8 *salt = quic_initial_salt(version);
 	u8 initial[32], csecret[32], ssecret[32];
-	const u8 *salt;
 	int err;
 
-	if (dcid_len > QUIC_CID_MAX_LEN)
-		return -EINVAL;
-	if (version == QUIC_VERSION_V1)
-		salt = quic_salt_v1;
-	else if (version == QUIC_VERSION_V2)
-		salt = quic_salt_v2;
-	else
+	if (dcid_len > QUIC_CID_MAX_LEN || !salt)
 		return -EINVAL;
 
 	quic_crypto_free(c);
@@ -976,215 +979,72 @@ int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 }
 EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_decrypt);
 
-/*
- * Opening a client Initial without transforms, for a listener that must
- * read the ClientHello (ALPN routing) in softirq context, where transforms
- * cannot be allocated or keyed: library SHA-256 and AES, and a bitwise
- * GHASH.  Slow, but only used to peek at first Initials.
- */
-
-static void quic_lib_hmac_sha256(const u8 *key, u32 klen, const u8 *msg,
-				 u32 mlen, u8 *out)
-{
-	u8 pad[SHA256_BLOCK_SIZE], ih[SHA256_DIGEST_SIZE];
-	struct sha256_state st;
-	int i;
-
-	memset(pad, 0, sizeof(pad));
-	memcpy(pad, key, min_t(u32, klen, sizeof(pad)));	/* klen <= 32 */
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] ^= 0x36;
-	sha256_init(&st);
-	sha256_update(&st, pad, sizeof(pad));
-	sha256_update(&st, msg, mlen);
-	sha256_final(&st, ih);
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] ^= 0x36 ^ 0x5c;
-	sha256_init(&st);
-	sha256_update(&st, pad, sizeof(pad));
-	sha256_update(&st, ih, sizeof(ih));
-	sha256_final(&st, out);
-	memzero_explicit(pad, sizeof(pad));
-	memzero_explicit(ih, sizeof(ih));
-	memzero_explicit(&st, sizeof(st));
-}
-
-/* HKDF-Expand-Label over SHA-256 for outputs of at most 32 bytes */
-static void quic_lib_expand_label(const u8 *secret, const char *label,
-				  u8 *out, u32 out_len)
-{
-	u8 info[QUIC_HKDF_LABEL_MAX + 1], t[SHA256_DIGEST_SIZE];
-	u32 ilen;
-
-	ilen = quic_hkdf_label(info, label, out_len);
-	info[ilen++] = 1;	/* T(1) */
-	quic_lib_hmac_sha256(secret, SHA256_DIGEST_SIZE, info, ilen, t);
-	memcpy(out, t, out_len);
-	memzero_explicit(t, sizeof(t));
-}
-
-/* X = X * H in GF(2^128) as GCM defines it (NIST SP 800-38D 6.3) */
-static void quic_gf128_mul(u64 *xh, u64 *xl, u64 hh, u64 hl)
-{
-	u64 zh = 0, zl = 0, vh = hh, vl = hl, m, bit;
-	int i;
-
-	for (i = 0; i < 128; i++) {
-		bit = i < 64 ? *xh >> (63 - i) : *xl >> (127 - i);
-		m = -(bit & 1);
-		zh ^= vh & m;
-		zl ^= vl & m;
-		m = -(vl & 1);
-		vl = (vl >> 1) | (vh << 63);
-		vh = (vh >> 1) ^ (0xe100000000000000ULL & m);
-	}
-	*xh = zh;
-	*xl = zl;
-}
-
-static void quic_ghash(u64 *xh, u64 *xl, u64 hh, u64 hl, const u8 *p, u32 len)
-{
-	u8 blk[16];
-	u32 n;
-
-	while (len) {
-		n = min_t(u32, len, sizeof(blk));
-		memset(blk, 0, sizeof(blk));
-		memcpy(blk, p, n);
-		*xh ^= get_unaligned_be64(blk);
-		*xl ^= get_unaligned_be64(blk + 8);
-		quic_gf128_mul(xh, xl, hh, hl);
-		p += n;
-		len -= n;
-	}
-}
-
-/* AES-GCM open in place: @data is ciphertext || tag; verify, then decrypt. */
-static int quic_lib_gcm_open(const struct crypto_aes_ctx *aes,
-			     const u8 *nonce, const u8 *ad, u32 ad_len,
-			     u8 *data, u32 len)
-{
-	u8 blk[16], ctr[16], tag[16];
-	u32 clen = len - QUIC_TAG_LEN, i, n;
-	u64 hh, hl, xh = 0, xl = 0;
-	int err = 0;
-
-	memset(blk, 0, sizeof(blk));
-	aes_encrypt(aes, blk, blk);			/* H = E(K, 0) */
-	hh = get_unaligned_be64(blk);
-	hl = get_unaligned_be64(blk + 8);
-	quic_ghash(&xh, &xl, hh, hl, ad, ad_len);
-	quic_ghash(&xh, &xl, hh, hl, data, clen);
-	put_unaligned_be64((u64)ad_len * 8, blk);
-	put_unaligned_be64((u64)clen * 8, blk + 8);
-	quic_ghash(&xh, &xl, hh, hl, blk, sizeof(blk));
-
-	memcpy(ctr, nonce, QUIC_IV_LEN);
-	put_unaligned_be32(1, ctr + QUIC_IV_LEN);	/* J0 */
-	aes_encrypt(aes, tag, ctr);
-	put_unaligned_be64(xh, blk);
-	put_unaligned_be64(xl, blk + 8);
-	crypto_xor(tag, blk, sizeof(tag));
-	if (crypto_memneq(tag, data + clen, QUIC_TAG_LEN)) {
-		err = -EBADMSG;
-		goto out;
-	}
-	for (i = 0; i < clen; i += n) {
-		put_unaligned_be32(get_unaligned_be32(ctr + QUIC_IV_LEN) + 1,
-				   ctr + QUIC_IV_LEN);
-		aes_encrypt(aes, blk, ctr);
-		n = min_t(u32, clen - i, sizeof(blk));
-		crypto_xor(data + i, blk, n);
-	}
-out:
-	memzero_explicit(blk, sizeof(blk));
-	memzero_explicit(tag, sizeof(tag));
-	return err;
-}
-
 /**
- * quic_crypto_initial_open_atomic - open a client Initial without transforms
+ * quic_crypto_initial_open - open a client Initial before its connection exists
+ * @c: a context used only for this (zeroed before first use; release it
+ *	with quic_crypto_free())
  * @dcid: the packet's Destination Connection ID (the client's original DCID)
  * @dcid_len: its length, 0..20
  * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2
  * @data: the Initial packet (up to the end of its Length), modified in place
- *	as by quic_crypto_decrypt(); any memory (no scatterlist)
+ *	as by quic_crypto_decrypt(); pass a copy to keep the packet
  * @len: its length
- * @pi: as for quic_crypto_decrypt()
+ * @pi: as for quic_crypto_decrypt(); @pi->largest_pn is taken as -1
  *
- * For a listener that must read the ClientHello (ALPN routing) before any
- * socket or transform exists: derives the client Initial keys with library
- * SHA-256/AES and opens the packet with a table-free AES-GCM.  Much slower
- * than quic_crypto_decrypt(); use it only to peek at first Initials (on a
- * copy, so that the accepted socket can process the original).
- * Context: any, never sleeps (one small GFP_ATOMIC allocation).
- * Return: 0, -EINVAL, -EBADMSG or -ENOMEM.
+ * For a listener that must authenticate a first Initial, and read the
+ * ClientHello in it (ALPN routing), before any socket exists.  The first
+ * call allocates @c's transforms as quic_crypto_initial_keys_install()
+ * does; later calls only rekey its receive side with the client Initial
+ * keys of @dcid, so a listener opens a stream of first Initials through
+ * the same transforms.
+ * Context: process context, may sleep (setting keys may allocate).
+ * Return: 0, -EINVAL, -EBADMSG, or a crypto API error.
  */
-int quic_crypto_initial_open_atomic(const u8 *dcid, u32 dcid_len,
-				    u32 version, u8 *data, u32 len,
-				    struct quic_crypto_pktinfo *pi)
+int quic_crypto_initial_open(struct quic_crypto *c, const u8 *dcid,
+			     u32 dcid_len, u32 version, u8 *data, u32 len,
+			     struct quic_crypto_pktinfo *pi)
 {
-	u8 secret[SHA256_DIGEST_SIZE], key[16], iv[QUIC_IV_LEN], mask[16];
-	bool v2 = version == QUIC_VERSION_V2;
-	u32 pn_offset = pi->pn_offset, truncated = 0;
-	struct crypto_aes_ctx *aes;
-	u8 b0, i;
+	u8 initial[32], secret[32], key[QUIC_KEY_MAX_LEN];
 	int err;
 
-	pi->key_update = 0;
-	if (pn_offset > len ||
-	    len - pn_offset < QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
+	if (dcid_len > QUIC_CID_MAX_LEN ||
+	    (version != QUIC_VERSION_V1 && version != QUIC_VERSION_V2))
 		return -EINVAL;
-	if (dcid_len > QUIC_CID_MAX_LEN || !(data[0] & 0x80) ||
-	    (version != QUIC_VERSION_V1 && !v2))
-		return -EINVAL;
-	aes = kmalloc(sizeof(*aes), GFP_ATOMIC);
-	if (!aes)
-		return -ENOMEM;
-
-	/* client Initial secret and its key, IV and HP key */
-	quic_lib_hmac_sha256(v2 ? quic_salt_v2 : quic_salt_v1,
-			     sizeof(quic_salt_v1), dcid, dcid_len, secret);
-	quic_lib_expand_label(secret, "client in", secret, sizeof(secret));
-	quic_lib_expand_label(secret, v2 ? "quicv2 hp" : "quic hp", key,
-			      sizeof(key));
-	err = aes_expandkey(aes, key, sizeof(key));
-	if (err)
-		goto out;
-	aes_encrypt(aes, mask, data + pn_offset + QUIC_PN_MAX_LEN);
-
-	b0 = data[0] ^ (mask[0] & 0x0f);
-	pi->pn_len = (b0 & 0x03) + 1;
-	for (i = 0; i < pi->pn_len; i++) {
-		data[pn_offset + i] ^= mask[1 + i];
-		truncated = (truncated << 8) | data[pn_offset + i];
+	if (!c->rx_ready) {
+		err = quic_crypto_initial_keys_install(c, dcid, dcid_len,
+						       version, true);
+		if (err)
+			return err;
+		goto open;
 	}
-	data[0] = b0;
-	pi->first_byte = b0;
-	pi->hlen = pn_offset + pi->pn_len;
-	pi->payload_len = len - pi->hlen - QUIC_TAG_LEN;
-	pi->pn = quic_crypto_decode_pn(pi->largest_pn, truncated, pi->pn_len);
-	pi->key_phase = 0;
-
-	quic_lib_expand_label(secret, v2 ? "quicv2 key" : "quic key", key,
-			      sizeof(key));
-	quic_lib_expand_label(secret, v2 ? "quicv2 iv" : "quic iv", iv,
-			      sizeof(iv));
-	for (i = 0; i < 8; i++)
-		iv[QUIC_IV_LEN - 1 - i] ^= (u8)((u64)pi->pn >> (8 * i));
-	err = aes_expandkey(aes, key, sizeof(key));
+	c->version = version;
+	err = quic_crypto_hkdf_extract(c->hmac, quic_initial_salt(version),
+				       sizeof(quic_salt_v1), dcid, dcid_len,
+				       initial);
 	if (!err)
-		err = quic_lib_gcm_open(aes, iv, data, pi->hlen,
-					data + pi->hlen, len - pi->hlen);
-out:
+		err = quic_crypto_hkdf_expand_label(c->hmac, initial, 32,
+						    "client in", secret, 32);
+	if (!err)
+		err = quic_key_set(c, &c->rx, secret);
+	if (!err)
+		err = quic_crypto_hkdf_expand_label(c->hmac, secret, 32,
+						    quic_label(version, "quic hp",
+							       "quicv2 hp"),
+						    key, c->key_len);
+	if (!err)
+		err = crypto_sync_skcipher_setkey(c->rx_hp, key, c->key_len);
+	memzero_explicit(initial, sizeof(initial));
 	memzero_explicit(secret, sizeof(secret));
 	memzero_explicit(key, sizeof(key));
-	memzero_explicit(iv, sizeof(iv));
-	memzero_explicit(mask, sizeof(mask));
-	kfree_sensitive(aes);
-	return err;
+	if (err) {
+		quic_crypto_free(c);
+		return err;
+	}
+open:
+	pi->largest_pn = -1;
+	return quic_crypto_decrypt(c, data, len, pi);
 }
-EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_initial_open_atomic);
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_initial_open);
 
 /* Key update (RFC 9001 section 6) */
 

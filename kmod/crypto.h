@@ -182,14 +182,16 @@ int quic_crypto_set_secret(struct quic_crypto *c,
 			   const struct quic_crypto_secret *srt, u32 version);
 void quic_crypto_free(struct quic_crypto *c);
 
+/* Opening first Initials at a listener (process context) */
+int quic_crypto_initial_open(struct quic_crypto *c, const u8 *dcid,
+			     u32 dcid_len, u32 version, u8 *data, u32 len,
+			     struct quic_crypto_pktinfo *pi);
+
 /* Per-packet protection (any context, never sleeps) */
 int quic_crypto_encrypt(struct quic_crypto *c, u8 *data, u32 len,
 			u32 pn_offset, s64 pn);
 int quic_crypto_decrypt(struct quic_crypto *c, u8 *data, u32 len,
 			struct quic_crypto_pktinfo *pi);
-int quic_crypto_initial_open_atomic(const u8 *dcid, u32 dcid_len,
-				    u32 version, u8 *data, u32 len,
-				    struct quic_crypto_pktinfo *pi);
 
 /* Key update (RFC 9001 section 6) */
 int quic_crypto_key_update(struct quic_crypto *c);

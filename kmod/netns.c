@@ -44,6 +44,7 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_PKT_0RTT_RCV]		= "QuicPkt0RttRcv",
 	[QUIC_MIB_RCV_MEMDROP]		= "QuicRcvMemDrops",
 	[QUIC_MIB_PKT_DUPDROP]		= "QuicPktDupDrops",
+	[QUIC_MIB_CONN_HELLODROPS]	= "QuicConnHelloDrops",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)
@@ -225,6 +226,7 @@ static int __net_init quic_net_init(struct net *net)
 	spin_lock_init(&qn->sock_lock);
 	INIT_LIST_HEAD(&qn->sock_list);
 	mutex_init(&qn->udp_lock);
+	mutex_init(&qn->listen_lock);
 	INIT_LIST_HEAD(&qn->udp_list);
 
 	qn->stat = alloc_percpu(struct quic_mib);

@@ -35,6 +35,7 @@ enum quic_mib_field {
 	QUIC_MIB_PKT_0RTT_RCV,		/* 0-RTT packets opened */
 	QUIC_MIB_RCV_MEMDROP,		/* received data refused for memory */
 	QUIC_MIB_PKT_DUPDROP,		/* duplicate packets dropped */
+	QUIC_MIB_CONN_HELLODROPS,	/* malformed ClientHellos dropped */
 	QUIC_MIB_MAX
 };
 
@@ -49,6 +50,7 @@ struct quic_net {
 	struct list_head sock_list;	/* every QUIC socket in this netns */
 	struct mutex udp_lock;		/* protects udp_list */
 	struct list_head udp_list;	/* shared UDP tunnel sockets */
+	struct mutex listen_lock;	/* makes and frees listen ports */
 	atomic_long_t rmem_alloc;	/* bytes charged by all QUIC sockets */
 	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
 	struct ctl_table_header *sysctl;

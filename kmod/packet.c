@@ -30,17 +30,6 @@
 #include "connection.h"
 #include <trace/events/quic.h>
 
-/* Parsed invariant part of a header. */
-struct quic_hdr {
-	u8 type;		/* enum quic_pkt_type */
-	u32 version;
-	struct quic_conn_id dcid;
-	struct quic_conn_id scid;
-	u32 pn_offset;
-	u32 len;		/* of this packet, header included */
-	u64 token_len;
-};
-
 static u8 quic_long_type(u32 version, u8 first)
 {
 	u8 t = (first >> 4) & 0x3;
@@ -148,55 +137,6 @@ static void quic_skb_addrs(struct sk_buff *skb, union quic_addr *from,
 	to->v4.sin_port = uh->dest;
 }
 
-/* ---- listener: queue client Initials as requests ------------------- */
-
-static struct sock *quic_listener_pick(struct quic_udp_sock *us,
-				       const union quic_addr *from)
-{
-	struct quic_sock *qs, *pick = NULL;
-	u32 n = 0, i, h;
-
-	spin_lock(&us->lock);
-	list_for_each_entry(qs, &us->listeners, listen_node)
-		n++;
-	if (n) {
-		h = jhash(from, sizeof(*from), 0);
-		i = reciprocal_scale(h, n);
-		list_for_each_entry(qs, &us->listeners, listen_node) {
-			if (!i--) {
-				pick = qs;
-				break;
-			}
-		}
-		sock_hold(&pick->inet.sk);
-	}
-	spin_unlock(&us->lock);
-	return pick ? &pick->inet.sk : NULL;
-}
-
-/* Open a copy of a would-be first Initial: only packets made with the
- * Initial keys of their DCID may create a request (no socket yet, so the
- * transform-free variant; the packet itself stays untouched for accept).
- */
-static bool quic_initial_authentic(const struct quic_hdr *h, const u8 *data)
-{
-	struct quic_crypto_pktinfo pi = {};
-	bool ok;
-	u8 *copy;
-
-	if (h->len < h->pn_offset + QUIC_PN_MAX_LEN + QUIC_HP_SAMPLE_LEN)
-		return false;
-	copy = kmemdup(data, h->len, GFP_ATOMIC);
-	if (!copy)
-		return false;
-	pi.pn_offset = h->pn_offset;
-	pi.largest_pn = -1;
-	ok = !quic_crypto_initial_open_atomic(h->dcid.data, h->dcid.len,
-					      h->version, copy, h->len, &pi);
-	kfree_sensitive(copy);
-	return ok;
-}
-
 static void quic_sk_wake_waiters(struct sock *sk)
 {
 	struct socket_wq *wq;
@@ -235,84 +175,6 @@ static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
 		quic_sk_wake_waiters(sk);
 	}
 	bh_unlock_sock(sk);
-}
-
-static void quic_listen_rcv(struct quic_udp_sock *us, struct sk_buff *skb,
-			    const struct quic_hdr *h,
-			    const union quic_addr *from,
-			    const union quic_addr *to)
-{
-	bool initial = h->type == QUIC_PKT_INITIAL;
-	struct quic_request *req;
-	struct quic_sock *lqs;
-	struct sock *lsk, *sk;
-	struct net *net = us->net;
-
-	/* RFC 9000 14.1: a server discards Initials in small datagrams;
-	 * 7.2: the client's first DCID is at least 8 bytes.  0-RTT packets
-	 * only join the request their Initial made.
-	 */
-	if ((initial && skb->len < QUIC_MIN_DGRAM) ||
-	    h->dcid.len < QUIC_CID_MIN_ODCID)
-		goto drop;
-	lsk = quic_listener_pick(us, from);
-	if (!lsk)
-		goto drop;
-	lqs = quic_sk(lsk);
-
-	spin_lock(&lqs->req_lock);
-	/* accept() may have just turned the request into a socket */
-	sk = quic_cid_lookup(net, h->dcid.data, h->dcid.len, from);
-	if (sk) {
-		spin_unlock(&lqs->req_lock);
-		sock_put(lsk);
-		quic_sk_rcv(sk, skb);
-		sock_put(sk);
-		return;
-	}
-	if (lsk->sk_state != QUIC_SS_LISTENING)
-		goto unlock;
-	list_for_each_entry(req, &lqs->reqs, list) {
-		if (quic_cid_equal(&req->dcid, &h->dcid) &&
-		    quic_addr_equal(&req->peer, from)) {
-			if (skb_queue_len(&req->pkts) >= QUIC_REQ_PKTS_MAX)
-				goto unlock;
-			__skb_queue_tail(&req->pkts, skb);
-			spin_unlock(&lqs->req_lock);
-			sock_put(lsk);
-			return;
-		}
-	}
-	if (!initial || sk_acceptq_is_full(lsk))
-		goto unlock;
-	if (!quic_initial_authentic(h, skb->data))
-		goto unlock;
-	req = kzalloc(sizeof(*req), GFP_ATOMIC);
-	if (!req)
-		goto unlock;
-	req->local = *to;
-	req->peer = *from;
-	req->dcid = h->dcid;
-	req->scid = h->scid;
-	req->version = h->version;
-	__skb_queue_head_init(&req->pkts);
-	__skb_queue_tail(&req->pkts, skb);
-	list_add_tail(&req->list, &lqs->reqs);
-	sk_acceptq_added(lsk);
-	spin_unlock(&lqs->req_lock);
-	QUIC_INC_STATS(net, QUIC_MIB_CONN_REQUESTS);
-	lsk->sk_data_ready(lsk);
-	sock_put(lsk);
-	return;
-
-unlock:
-	spin_unlock(&lqs->req_lock);
-	sock_put(lsk);
-drop:
-	QUIC_INC_STATS(net, initial ? QUIC_MIB_CONN_REQDROPS :
-				      QUIC_MIB_PKT_RCVDROP);
-	trace_quic_packet_dropped(NULL, skb->len, QUIC_DROP_LISTEN);
-	kfree_skb(skb);
 }
 
 static struct dst_entry *quic_route6(struct quic_udp_sock *us,
@@ -428,7 +290,7 @@ static void quic_send_version_negotiation(struct quic_udp_sock *us,
 	struct sk_buff *skb;
 	u8 *p;
 
-	if (list_empty(&us->listeners))
+	if (!quic_listen_active(us))
 		return;
 	skb = alloc_skb(QUIC_HEADROOM + 64, GFP_ATOMIC);
 	if (!skb)
@@ -483,12 +345,13 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 	}
 	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
 	if (!sk) {
-		if (h.type == QUIC_PKT_INITIAL || h.type == QUIC_PKT_0RTT) {
-			quic_listen_rcv(us, skb, &h, &from, &to);
-			return;
+		if (h.type != QUIC_PKT_INITIAL && h.type != QUIC_PKT_0RTT) {
+			why = QUIC_DROP_UNKNOWN_CONN;
+			goto drop;
 		}
-		why = QUIC_DROP_UNKNOWN_CONN;
-		goto drop;
+		sk = quic_listen_rcv(us, skb, &h, &from, &to);
+		if (!sk)
+			return;
 	}
 	quic_sk_rcv(sk, skb);
 	sock_put(sk);

@@ -7,6 +7,8 @@
 
 #include <linux/types.h>
 
+#include "connid.h"
+
 struct quic_udp_sock;
 struct sk_buff;
 struct sock;
@@ -27,6 +29,17 @@ union quic_addr;
 struct quic_conn_id;
 
 /* Where a probe goes when it is not for the connection's path. */
+/* The parsed invariant part of a packet header. */
+struct quic_hdr {
+	u8 type;		/* enum quic_pkt_type */
+	u32 version;
+	struct quic_conn_id dcid;
+	struct quic_conn_id scid;
+	u32 pn_offset;
+	u32 len;		/* of this packet, header included */
+	u64 token_len;
+};
+
 /* The datagram being processed (packet.c), for the layers it reaches. */
 struct quic_rx {
 	union quic_addr from;		/* its source */

@@ -249,7 +249,7 @@ int quic_path_migrate(struct sock *sk, const union quic_addr *a)
 		return PTR_ERR(us);
 	memset(alt, 0, sizeof(*alt));
 	alt->udp = us;
-	alt->local = us->addr;
+	quic_udp_sock_local(us, a, &alt->local);
 	alt->peer = paths->peer;
 	alt->new_local = 1;
 	quic_path_alt_dcid(sk);
@@ -576,6 +576,7 @@ int quic_path_set_pref(struct sock *sk, const union quic_addr *a)
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_tp_pref_addr *pa = &qs->local_tp.pref_addr;
 	struct quic_udp_sock *us;
+	union quic_addr local;
 	int err;
 
 	if (sk->sk_state != QUIC_SS_ESTABLISHING || paths->pref_udp ||
@@ -591,16 +592,17 @@ int quic_path_set_pref(struct sock *sk, const union quic_addr *a)
 		quic_udp_sock_put(us);
 		return err;
 	}
+	quic_udp_sock_local(us, a, &local);
 	if (a->sa.sa_family == AF_INET6) {
-		memcpy(pa->v6_addr, &us->addr.v6.sin6_addr, 16);
-		pa->v6_port = ntohs(us->addr.v6.sin6_port);
+		memcpy(pa->v6_addr, &local.v6.sin6_addr, 16);
+		pa->v6_port = ntohs(local.v6.sin6_port);
 	} else {
-		memcpy(pa->v4_addr, &us->addr.v4.sin_addr, 4);
-		pa->v4_port = ntohs(us->addr.v4.sin_port);
+		memcpy(pa->v4_addr, &local.v4.sin_addr, 4);
+		pa->v4_port = ntohs(local.v4.sin_port);
 	}
 	qs->local_tp.pref_addr_present = 1;
 	paths->pref_udp = us;
-	paths->pref_local = us->addr;
+	paths->pref_local = local;
 	return 0;
 }
 

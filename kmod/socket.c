@@ -47,9 +47,7 @@ static int quic_init_sock(struct sock *sk)
 
 	/* the CID table is read under RCU: free the socket after a grace period */
 	sock_set_flag(sk, SOCK_RCU_FREE);
-	INIT_LIST_HEAD(&qs->listen_node);
-	spin_lock_init(&qs->req_lock);
-	INIT_LIST_HEAD(&qs->reqs);
+	quic_listener_init(&qs->listener);
 	qs->config.version = QUIC_VERSION_V1;
 	qs->config.initial_smoothed_rtt = 333000;
 	quic_tp_init_local(&qs->local_tp);
@@ -71,23 +69,6 @@ static int quic_init_sock(struct sock *sk)
 	return 0;
 }
 
-static void quic_free_requests(struct sock *sk)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_request *req, *tmp;
-	LIST_HEAD(list);
-
-	spin_lock_bh(&qs->req_lock);
-	list_splice_init(&qs->reqs, &list);
-	spin_unlock_bh(&qs->req_lock);
-	list_for_each_entry_safe(req, tmp, &list, list) {
-		list_del(&req->list);
-		__skb_queue_purge(&req->pkts);
-		kfree(req);
-		sk_acceptq_removed(sk);
-	}
-}
-
 static void quic_destroy_sock(struct sock *sk)
 {
 	struct quic_net *qn = quic_net(sock_net(sk));
@@ -102,7 +83,7 @@ static void quic_destroy_sock(struct sock *sk)
 	lock_sock(sk);
 	quic_timer_stop_all(sk);
 	sk_dst_reset(sk);
-	quic_free_requests(sk);
+	quic_listen_del(sk);
 	quic_conn_free(sk);
 	quic_streams_free(sk);
 	quic_token_ctx_free(&qs->token_ctx);
@@ -117,18 +98,6 @@ static void quic_destroy_sock(struct sock *sk)
 static int quic_hash(struct sock *sk)
 {
 	return 0;
-}
-
-static void quic_unhash(struct sock *sk)
-{
-	struct quic_sock *qs = quic_sk(sk);
-	struct quic_udp_sock *us = quic_paths(sk)->udp;
-
-	if (us && !list_empty(&qs->listen_node)) {
-		spin_lock_bh(&us->lock);
-		list_del_init(&qs->listen_node);
-		spin_unlock_bh(&us->lock);
-	}
 }
 
 static bool quic_close_lingering(struct sock *sk)
@@ -156,8 +125,7 @@ static void quic_close(struct sock *sk, long timeout)
 {
 	lock_sock(sk);
 	if (quic_is_listen(sk)) {
-		quic_unhash(sk);
-		quic_free_requests(sk);
+		quic_listen_del(sk);
 	} else {
 		quic_close_linger(sk, timeout);
 		quic_conn_close(sk);
@@ -218,13 +186,15 @@ static int __quic_bind(struct sock *sk, const union quic_addr *a)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_udp_sock *us;
+	union quic_addr local;
 
 	us = quic_udp_sock_get(sk, a);
 	if (IS_ERR(us))
 		return PTR_ERR(us);
 	quic_path_set_udp(sk, us);
 	qs->bound = 1;
-	quic_set_local(sk, &us->addr);
+	quic_udp_sock_local(us, a, &local);
+	quic_set_local(sk, &local);
 	return 0;
 }
 
@@ -305,35 +275,10 @@ out:
 	return err;
 }
 
-/* Do the comma-separated ALPN lists @a and @b share an entry?  An empty
- * list matches everything.
- */
-static bool quic_alpn_overlap(const struct quic_sock *a,
-			      const struct quic_sock *b)
-{
-	const char *p = a->alpn, *q, *e1, *e2;
-
-	if (!a->alpn_len || !b->alpn_len)
-		return true;
-	while (*p) {
-		e1 = strchrnul(p, ',');
-		q = b->alpn;
-		while (*q) {
-			e2 = strchrnul(q, ',');
-			if (e1 - p == e2 - q && !memcmp(p, q, e1 - p))
-				return true;
-			q = *e2 ? e2 + 1 : e2;
-		}
-		p = *e1 ? e1 + 1 : e1;
-	}
-	return false;
-}
-
 static int quic_listen(struct socket *sock, int backlog)
 {
 	struct sock *sk = sock->sk;
-	struct quic_sock *qs = quic_sk(sk), *l;
-	struct quic_udp_sock *us;
+	struct quic_sock *qs = quic_sk(sk);
 	int err;
 
 	lock_sock(sk);
@@ -356,31 +301,12 @@ static int quic_listen(struct socket *sock, int backlog)
 		if (err)
 			goto out;
 	}
-	us = quic_paths(sk)->udp;
-	spin_lock_bh(&us->lock);
-	list_for_each_entry(l, &us->listeners, listen_node) {
-		struct sock *lsk = &l->inet.sk;
-
-		/* identical sets may share with SO_REUSEPORT (same owner);
-		 * otherwise listeners on one port need disjoint ALPN sets
-		 */
-		if (sk->sk_reuseport && lsk->sk_reuseport &&
-		    uid_eq(sock_i_uid(sk), sock_i_uid(lsk)) &&
-		    l->alpn_len == qs->alpn_len &&
-		    !memcmp(l->alpn, qs->alpn, qs->alpn_len))
-			continue;
-		if (quic_alpn_overlap(qs, l)) {
-			spin_unlock_bh(&us->lock);
-			err = -EADDRINUSE;
-			goto out;
-		}
-	}
-	list_add_tail(&qs->listen_node, &us->listeners);
-	qs->is_serv = 1;
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	err = quic_listen_add(sk);
+	if (err)
+		goto out;
+	qs->is_serv = 1;
 	quic_set_state(sk, QUIC_SS_LISTENING);
-	spin_unlock_bh(&us->lock);
-	err = 0;
 out:
 	release_sock(sk);
 	return err;
@@ -460,16 +386,16 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 		goto release;
 	quic_set_state(newsk, QUIC_SS_ESTABLISHING);
 
-	spin_lock_bh(&lqs->req_lock);
-	list_del(&req->list);
-	sk_acceptq_removed(sk);
-	/* the client keeps using its first DCID until it hears from us */
+	/* the client keeps using its first DCID until it hears from us: it
+	 * leads to the new socket before the request is taken off, so that
+	 * no datagram falls between the two
+	 */
 	quic_conn_add_odcid(newsk, &req->dcid, &req->peer);
-	spin_unlock_bh(&lqs->req_lock);
+	quic_listen_request_unlink(sk, req);
 
 	while ((skb = __skb_dequeue(&req->pkts)))
 		quic_packet_backlog_rcv(newsk, skb);
-	kfree(req);
+	quic_listen_request_free(req);
 	release_sock(newsk);
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_PASSIVEOPENS);
 	return newsk;
@@ -479,19 +405,14 @@ release:
 	release_sock(newsk);
 	sk_common_release(newsk);
 drop:
-	spin_lock_bh(&lqs->req_lock);
-	list_del(&req->list);
-	sk_acceptq_removed(sk);
-	spin_unlock_bh(&lqs->req_lock);
-	__skb_queue_purge(&req->pkts);
-	kfree(req);
+	quic_listen_request_unlink(sk, req);
+	quic_listen_request_free(req);
 	*errp = err;
 	return NULL;
 }
 
 static struct sock *quic_accept(struct sock *sk, struct proto_accept_arg *arg)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	struct quic_request *req;
 	struct sock *newsk = NULL;
@@ -507,7 +428,7 @@ again:
 	add_wait_queue(sk_sleep(sk), &wait);
 	for (;;) {
 		err = 0;
-		if (!list_empty(&qs->reqs))
+		if (quic_listen_has_request(sk))
 			break;
 		err = -EINVAL;
 		if (!quic_is_listen(sk))
@@ -518,15 +439,15 @@ again:
 		err = sock_intr_errno(timeo);
 		if (signal_pending(current))
 			break;
-		sk_wait_event(sk, &timeo, !list_empty(&qs->reqs) ||
+		sk_wait_event(sk, &timeo, quic_listen_has_request(sk) ||
 			      !quic_is_listen(sk), &wait);
 	}
 	remove_wait_queue(sk_sleep(sk), &wait);
 	if (err)
 		goto out;
-	spin_lock_bh(&qs->req_lock);
-	req = list_first_entry(&qs->reqs, struct quic_request, list);
-	spin_unlock_bh(&qs->req_lock);
+	req = quic_listen_request(sk);
+	if (!req)
+		goto again;
 	newsk = quic_accept_request(sk, req, arg->kern, &err);
 	if (newsk && quic_pnspace(newsk, QUIC_PN_INITIAL)->largest_recv < 0 &&
 	    !quic_pnspace(newsk, QUIC_PN_INITIAL)->discarded) {
@@ -1693,7 +1614,7 @@ struct proto quic_prot = {
 	.sendmsg	= quic_sendmsg,
 	.recvmsg	= quic_recvmsg,
 	.hash		= quic_hash,
-	.unhash		= quic_unhash,
+	.unhash		= quic_listen_del,
 	.backlog_rcv	= quic_packet_backlog_rcv,
 	.release_cb	= quic_release_cb,
 	.no_autobind	= true,
@@ -1716,7 +1637,7 @@ struct proto quicv6_prot = {
 	.sendmsg	= quic_sendmsg,
 	.recvmsg	= quic_recvmsg,
 	.hash		= quic_hash,
-	.unhash		= quic_unhash,
+	.unhash		= quic_listen_del,
 	.backlog_rcv	= quic_packet_backlog_rcv,
 	.release_cb	= quic_release_cb,
 	.no_autobind	= true,

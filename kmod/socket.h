@@ -25,6 +25,7 @@
 #include "inqueue.h"
 #include "timer.h"
 #include "stream.h"
+#include "listen.h"
 
 /* Socket states map onto TCP's so that the generic inet code (accept,
  * getname, poll helpers) treats them sensibly.
@@ -42,24 +43,11 @@ enum quic_state {
 #define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
 #define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
 #define QUIC_MAX_DGRAM_CAP	15360	/* once established, within the path MTU */
-#define QUIC_REQ_PKTS_MAX	8	/* queued Initials per request */
 #define QUIC_CLOSE_RESENDS_MAX	4	/* CONNECTION_CLOSE repeats when closing */
-
-/* A connection attempt queued at a listener until accept(). */
-struct quic_request {
-	struct list_head list;
-	union quic_addr local;		/* the datagram's destination */
-	union quic_addr peer;
-	struct quic_conn_id dcid;	/* the client's original DCID */
-	struct quic_conn_id scid;
-	u32 version;
-	struct sk_buff_head pkts;
-};
 
 struct quic_sock {
 	struct inet_sock inet;
 	struct list_head node;		/* in quic_net->sock_list */
-	struct list_head listen_node;	/* in quic_udp_sock->listeners */
 
 	struct quic_config config;
 	struct quic_tp local_tp;
@@ -80,9 +68,7 @@ struct quic_sock {
 	u8 early_used:1;		/* client: streams/data under them */
 	u8 waiters;			/* tasks asleep in quic_sk_wait() */
 
-	/* listener */
-	spinlock_t req_lock;		/* protects reqs */
-	struct list_head reqs;		/* quic_request, oldest first */
+	struct quic_listener listener;	/* when listening */
 	struct quic_token_ctx token_ctx;
 
 	/* the state of each concern, reached through its accessor below */
@@ -161,6 +147,11 @@ static inline struct quic_timers *quic_timers(const struct sock *sk)
 static inline struct quic_close_state *quic_close_state(const struct sock *sk)
 {
 	return &quic_sk(sk)->close;
+}
+
+static inline struct quic_listener *quic_listener(const struct sock *sk)
+{
+	return &quic_sk(sk)->listener;
 }
 
 /* sk_wait_event() for a task that sleeps until the peer's datagrams change

@@ -112,20 +112,41 @@ static bool quic_udp_sock_may_share(const struct quic_udp_sock *us,
 	return ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN);
 }
 
-/* Under udp_lock: the live UDP socket bound to @addr, referenced, or NULL
- * (with *@err set when the port is taken in a way @sk may not share).
+/* Does @us, bound to a wildcard, take datagrams to @addr (another address
+ * of its port): the wildcard of @addr's family, or the dual-stack IPv6
+ * wildcard for an IPv4 address?
+ */
+static bool quic_udp_sock_covers(const struct quic_udp_sock *us,
+				 const union quic_addr *addr)
+{
+	if (!quic_addr_any(&us->addr) ||
+	    quic_addr_port(&us->addr) != quic_addr_port(addr))
+		return false;
+	if (us->addr.sa.sa_family == addr->sa.sa_family)
+		return !quic_addr_any(addr);
+	return us->addr.sa.sa_family == AF_INET6 && !us->v6only;
+}
+
+/* Under udp_lock: the live UDP socket bound to @addr, or else the
+ * wildcard one that takes its datagrams, referenced; or NULL (with *@err
+ * set when the port is taken in a way @sk may not share).
  */
 static struct quic_udp_sock *quic_udp_sock_find(struct sock *sk,
 						const union quic_addr *addr,
 						bool v6only, int *err)
 {
-	struct quic_udp_sock *us;
+	struct list_head *list = &quic_net(sock_net(sk))->udp_list;
+	struct quic_udp_sock *us, *cover = NULL;
 
 	*err = 0;
-	list_for_each_entry(us, &quic_net(sock_net(sk))->udp_list, node) {
-		if (!quic_addr_equal(&us->addr, addr) ||
-		    !refcount_read(&us->refcnt))
-			continue;	/* another address, or being released */
+	list_for_each_entry(us, list, node) {
+		if (!refcount_read(&us->refcnt))
+			continue;	/* being released */
+		if (!quic_addr_equal(&us->addr, addr)) {
+			if (quic_udp_sock_covers(us, addr))
+				cover = us;
+			continue;
+		}
 		/* a v6-only and a dual-stack socket conflict, as two UDP
 		 * sockets would
 		 */
@@ -136,7 +157,33 @@ static struct quic_udp_sock *quic_udp_sock_find(struct sock *sk,
 		if (refcount_inc_not_zero(&us->refcnt))
 			return us;
 	}
-	return NULL;
+	/* a specific address under a wildcard bound before: its UDP socket
+	 * already receives for the address, share it as the same socket
+	 */
+	if (!cover)
+		return NULL;
+	if (!quic_udp_sock_may_share(cover, sk)) {
+		*err = -EADDRINUSE;
+		return NULL;
+	}
+	return refcount_inc_not_zero(&cover->refcnt) ? cover : NULL;
+}
+
+/**
+ * quic_udp_sock_local - the local address of a socket bound through @us
+ * @us: what quic_udp_sock_get() returned for @want
+ * @want: the address asked for
+ * @local: out: @want with the port @us is bound to, or @us's own address
+ *	when it is bound to @want itself (or to a port picked for it)
+ */
+void quic_udp_sock_local(const struct quic_udp_sock *us,
+			 const union quic_addr *want, union quic_addr *local)
+{
+	*local = us->addr;
+	if (quic_udp_sock_covers(us, want)) {
+		*local = *want;
+		quic_addr_set_port(local, quic_addr_port(&us->addr));
+	}
 }
 
 /**
@@ -217,8 +264,6 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 	us->v6only = v6only;
 	us->addr = bound;
 	refcount_set(&us->refcnt, 1);
-	spin_lock_init(&us->lock);
-	INIT_LIST_HEAD(&us->listeners);
 	INIT_WORK(&us->free_work, quic_udp_sock_free_work);
 
 	tcfg.sk_user_data = us;

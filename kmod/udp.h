@@ -11,6 +11,8 @@
 
 #include "addr.h"
 
+struct quic_listen_port;
+
 /* One kernel UDP socket per bound local address and port.  Every QUIC
  * socket bound to that address (listeners, the sockets they accept and
  * clients that share the port) holds a reference; the UDP socket's
@@ -22,8 +24,7 @@ struct quic_udp_sock {
 	struct net *net;
 	struct socket *sock;
 	union quic_addr addr;		/* bound address, port filled in */
-	spinlock_t lock;		/* protects listeners */
-	struct list_head listeners;	/* listening quic_socks on this port */
+	struct quic_listen_port __rcu *port;	/* its listeners (listen.c) */
 	struct work_struct free_work;
 	kuid_t uid;			/* owner: who may share it */
 	bool kern;			/* created by a kernel socket */
@@ -35,6 +36,8 @@ typedef void (*quic_udp_rcv_t)(struct quic_udp_sock *us, struct sk_buff *skb);
 struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 					const union quic_addr *addr);
 struct quic_udp_sock *quic_udp_sock_hold(struct quic_udp_sock *us);
+void quic_udp_sock_local(const struct quic_udp_sock *us,
+			 const union quic_addr *want, union quic_addr *local);
 void quic_udp_sock_put(struct quic_udp_sock *us);
 
 int quic_udp_init(quic_udp_rcv_t rcv);

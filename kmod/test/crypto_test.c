@@ -560,14 +560,19 @@ static void client_initial(struct quic_test *test)
 	qt_protect(test, c, s, &p);
 }
 
-/* A client Initial opened by the transform-free listener path */
-static void initial_open_atomic(struct quic_test *test)
+/*
+ * A client Initial opened as a listener does before any socket exists:
+ * one context, first keyed for another DCID, then rekeyed for the
+ * packet's.
+ */
+static void initial_open(struct quic_test *test)
 {
 	const struct qt_version *v = test->param_value;
 	u32 hlen = sizeof(v->client_hdr);
 	u32 len = hlen + QT_CLIENT_PAYLOAD_LEN + QUIC_TAG_LEN;
+	static const u8 other[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct quic_crypto *c, *s, *o = qt_crypto_new(test);
 	struct quic_crypto_pktinfo pi = {};
-	struct quic_crypto *c, *s;
 	u8 *payload, *buf, *copy;
 
 	qt_initial_pair(test, v, &c, &s);
@@ -578,11 +583,15 @@ static void initial_open_atomic(struct quic_test *test)
 	copy = qt_buf(test, buf, len, len);
 
 	pi.pn_offset = 18;
-	pi.largest_pn = -1;
-	QUIC_ASSERT_EQ(test, quic_crypto_initial_open_atomic(qt_dcid,
-							     sizeof(qt_dcid),
-							     v->version, buf,
-							     len, &pi), 0);
+	QUIC_EXPECT_EQ(test, quic_crypto_initial_open(o, other, sizeof(other),
+						      v->version, copy, len,
+						      &pi), -EBADMSG);
+	memcpy(copy, buf, len);
+	pi.pn_offset = 18;
+	QUIC_ASSERT_EQ(test, quic_crypto_initial_open(o, qt_dcid,
+						      sizeof(qt_dcid),
+						      v->version, buf, len,
+						      &pi), 0);
 	QUIC_EXPECT_EQ(test, pi.pn, 2);
 	QUIC_EXPECT_EQ(test, pi.hlen, hlen);
 	QUIC_EXPECT_EQ(test, pi.payload_len, QT_CLIENT_PAYLOAD_LEN);
@@ -590,16 +599,16 @@ static void initial_open_atomic(struct quic_test *test)
 	QUIC_EXPECT_MEMEQ(test, buf + hlen, payload, QT_CLIENT_PAYLOAD_LEN);
 
 	copy[len - 20] ^= 0x10;
-	QUIC_EXPECT_EQ(test, quic_crypto_initial_open_atomic(qt_dcid,
-							     sizeof(qt_dcid),
-							     v->version, copy,
-							     len, &pi),
-		       -EBADMSG);
-	QUIC_EXPECT_EQ(test, quic_crypto_initial_open_atomic(qt_dcid,
-							     sizeof(qt_dcid),
-							     v->version, copy,
-							     18 + 19, &pi),
-		       -EINVAL);
+	pi.pn_offset = 18;
+	QUIC_EXPECT_EQ(test, quic_crypto_initial_open(o, qt_dcid,
+						      sizeof(qt_dcid),
+						      v->version, copy, len,
+						      &pi), -EBADMSG);
+	pi.pn_offset = 18;
+	QUIC_EXPECT_EQ(test, quic_crypto_initial_open(o, qt_dcid,
+						      sizeof(qt_dcid),
+						      v->version, copy,
+						      18 + 19, &pi), -EINVAL);
 }
 
 /* A.3: the server Initial, packet number 1 */
@@ -862,7 +871,7 @@ static void bad_secrets(struct quic_test *test)
  */
 static void packet_fuzz(struct quic_test *test)
 {
-	struct quic_crypto *c = qt_crypto_new(test);
+	struct quic_crypto *c = qt_crypto_new(test), *o = qt_crypto_new(test);
 	struct quic_crypto_pktinfo pi;
 	u8 secret[32] = {}, *buf;
 	int i, len, err;
@@ -887,9 +896,8 @@ static void packet_fuzz(struct quic_test *test)
 		memset(&pi, 0, sizeof(pi));
 		pi.pn_offset = (i / 60) % 12;
 		pi.largest_pn = -1;
-		err = quic_crypto_initial_open_atomic(secret, 8,
-						      QUIC_VERSION_V1, buf,
-						      len, &pi);
+		err = quic_crypto_initial_open(o, secret, 8, QUIC_VERSION_V1,
+					       buf, len, &pi);
 		kfree(buf);
 		QUIC_EXPECT_TRUE_MSG(test, err == -EINVAL || err == -EBADMSG,
 				     "Initial of %d bytes: %d", len, err);
@@ -954,7 +962,7 @@ static void bench_cipher_suites(struct quic_test *test)
 static struct quic_test_case quic_crypto_test_cases[] = {
 	QUIC_TEST_CASE_PARAM(initial_keys, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(client_initial, qt_version_gen_params),
-	QUIC_TEST_CASE_PARAM(initial_open_atomic, qt_version_gen_params),
+	QUIC_TEST_CASE_PARAM(initial_open, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(server_initial, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(chacha20_short_header, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(cipher_suites, qt_suite_gen_params),

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from kquictest import quic_testdriver as qt
 from kquictest.quic_testdriver import raw_bind
 from kquictest.quicpair import Credentials, Pair, handshake
 from kquictest.streampair import recv_msg
@@ -24,6 +25,12 @@ from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, quic_socket
 pytestmark = pytest.mark.timeout(120)
 
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
+NOBODY = 65534
+
+
+def bind_quic(family: int, port: int) -> None:
+    with quic_socket(family) as s:
+        s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
 
 
 @contextmanager
@@ -68,12 +75,19 @@ def test_ipv6_wildcard_listener_serves_an_ipv4_client(creds: Credentials) -> Non
             assert p.server.getpeername() == ("127.0.0.1", p.client.getsockname()[1])
         finally:
             p.close()
-        # the IPv4 side of the port is taken, as with a dual-stack UDP socket,
-        # and a v6-only socket cannot share the dual-stack one
-        with quic_socket(socket.AF_INET) as s:
+        # the IPv4 side of the port is the dual-stack UDP socket's: a plain
+        # UDP socket cannot bind it, another user cannot share it, and the
+        # owner's IPv4 wildcard shares it (so that an IPv4 listener there
+        # can take IPv4 clients)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             with pytest.raises(OSError) as e:
-                s.bind(("0.0.0.0", port))
+                u.bind(("0.0.0.0", port))
             assert e.value.errno == errno.EADDRINUSE
+        assert qt.run_as(NOBODY, lambda: bind_quic(socket.AF_INET, port)) == errno.EADDRINUSE
+        with quic_socket(socket.AF_INET) as s:
+            s.bind(("0.0.0.0", port))
+            assert s.getsockname() == ("0.0.0.0", port)
+        # a v6-only socket cannot share the dual-stack one
         with quic_socket(socket.AF_INET6) as s:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             with pytest.raises(OSError) as e:
