@@ -55,6 +55,29 @@ static const u8 quic_salt_v2[] = {
 	0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
 };
 
+/* Retry integrity (RFC 9001 5.8, RFC 9369 3.3.3): AES-128-GCM keys and
+ * nonces per version, and a keyed transform of each for the module
+ */
+static const u8 quic_retry_key_v1[16] = {
+	0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+	0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e,
+};
+
+static const u8 quic_retry_nonce_v1[QUIC_IV_LEN] = {
+	0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb,
+};
+
+static const u8 quic_retry_key_v2[16] = {
+	0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+	0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92,
+};
+
+static const u8 quic_retry_nonce_v2[QUIC_IV_LEN] = {
+	0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a,
+};
+
+static struct crypto_aead *quic_retry_aead[2];	/* v1, v2 */
+
 /* The Initial salt of @version (RFC 9001 5.2, RFC 9369 3.3.1), or NULL */
 static const u8 *quic_initial_salt(u32 version)
 {
@@ -1184,6 +1207,116 @@ static struct crypto_aead *quic_aead_keyed(const char *name, const u8 *key,
 	return aead;
 }
 
+/* Retry integrity (RFC 9001 section 5.8) */
+
+/**
+ * quic_crypto_retry_tag - compute the integrity tag of a Retry packet
+ * @version: QUIC_VERSION_V1 or QUIC_VERSION_V2 (key and nonce)
+ * @odcid: the Destination Connection ID of the client's Initial
+ * @odcid_len: its length, 0..20
+ * @retry: the Retry packet up to (not including) its integrity tag
+ * @len: length of @retry
+ * @tag: out: QUIC_RETRY_TAG_LEN bytes
+ *
+ * The tag seals the Retry pseudo-packet: the ODCID's length and bytes,
+ * then the packet.  The module's keyed transforms are shared (each call
+ * has its own request).
+ * Context: any, never sleeps (GFP_ATOMIC allocation).
+ * Return: 0, -EINVAL, -ENOMEM or a crypto API error.
+ */
+int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
+			  const u8 *retry, u32 len, u8 *tag)
+{
+	const u8 *nonce = quic_retry_nonce_v1;
+	struct crypto_aead *aead = quic_retry_aead[0];
+	u8 *pseudo;
+	int err;
+
+	if (odcid_len > QUIC_CID_MAX_LEN || len > 0xffff)
+		return -EINVAL;
+	if (version == QUIC_VERSION_V2) {
+		aead = quic_retry_aead[1];
+		nonce = quic_retry_nonce_v2;
+	} else if (version != QUIC_VERSION_V1) {
+		return -EINVAL;
+	}
+	pseudo = kmalloc(1 + odcid_len + len, GFP_ATOMIC);
+	if (!pseudo)
+		return -ENOMEM;
+	pseudo[0] = odcid_len;
+	memcpy(pseudo + 1, odcid, odcid_len);
+	memcpy(pseudo + 1 + odcid_len, retry, len);
+	err = quic_aead_oneshot(aead, true, nonce, pseudo, 1 + odcid_len + len,
+				NULL, 0, tag);
+	kfree(pseudo);
+	return err;
+}
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_retry_tag);
+
+/**
+ * quic_crypto_retry_verify - check the integrity tag of a received Retry
+ * @version: the QUIC version of the Retry packet
+ * @odcid: the Destination Connection ID the client's Initial carried
+ * @odcid_len: its length
+ * @retry: the whole Retry packet, tag included
+ * @len: its length
+ *
+ * Context: any, never sleeps.
+ * Return: 0 if the tag is right, -EBADMSG if not, -EINVAL if too short;
+ * -ENOMEM or a crypto API error.
+ */
+int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
+			     const u8 *retry, u32 len)
+{
+	u8 tag[QUIC_RETRY_TAG_LEN];
+	int err;
+
+	if (len < QUIC_RETRY_TAG_LEN)
+		return -EINVAL;
+	len -= QUIC_RETRY_TAG_LEN;
+	err = quic_crypto_retry_tag(version, odcid, odcid_len, retry, len, tag);
+	if (!err && crypto_memneq(tag, retry + len, QUIC_RETRY_TAG_LEN))
+		err = -EBADMSG;
+	return err;
+}
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_crypto_retry_verify);
+
+/**
+ * quic_crypto_init - key the module's Retry integrity transforms
+ *
+ * Context: module init.
+ * Return: 0 or a crypto API error.
+ */
+int quic_crypto_init(void)
+{
+	struct crypto_aead *aead;
+
+	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v1, 16);
+	if (IS_ERR(aead))
+		return PTR_ERR(aead);
+	quic_retry_aead[0] = aead;
+	aead = quic_aead_keyed("gcm(aes)", quic_retry_key_v2, 16);
+	if (IS_ERR(aead)) {
+		quic_crypto_exit();
+		return PTR_ERR(aead);
+	}
+	quic_retry_aead[1] = aead;
+	return 0;
+}
+
+/**
+ * quic_crypto_exit - free what quic_crypto_init() set up
+ *
+ * Context: module exit, or a failed init.
+ */
+void quic_crypto_exit(void)
+{
+	crypto_free_aead(quic_retry_aead[0]);
+	crypto_free_aead(quic_retry_aead[1]);
+	quic_retry_aead[0] = NULL;
+	quic_retry_aead[1] = NULL;
+}
+
 /* Address validation tokens, stateless reset, session tickets */
 
 /**
@@ -1342,6 +1475,69 @@ int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 	return err;
 }
 EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_create);
+
+/* Authenticate and decrypt a token quic_token_seal() made: the blob's
+ * length, -EINVAL if malformed or larger than @size, -EBADMSG if forged.
+ */
+static int quic_token_open(struct quic_token_ctx *ctx, const u8 *token,
+			   u32 tlen, void *plain, u32 size)
+{
+	u32 plen;
+	int err;
+
+	if (!ctx->aead || tlen < QUIC_TOKEN_OVERHEAD || tlen > 0xffff)
+		return -EINVAL;
+	plen = tlen - QUIC_TOKEN_OVERHEAD;
+	if (plen > size)
+		return -EINVAL;
+	err = quic_aead_oneshot(ctx->aead, false, token, NULL, 0,
+				token + QUIC_IV_LEN, tlen - QUIC_IV_LEN, plain);
+	return err ?: plen;
+}
+
+/**
+ * quic_token_verify - check a token from a client Initial
+ * @ctx: the token context that made it
+ * @token: the token field of the Initial
+ * @tlen: its length
+ * @addr: the address the Initial came from
+ * @v: out: what the token holds (type, age, and for QUIC_TOKEN_RETRY the
+ *	client's original DCID)
+ *
+ * A token is good if @ctx sealed it, for @addr's IP address, and it was
+ * not made in the future (a minute of clock skew is allowed); the caller
+ * judges its age by its type.
+ * Context: any, never sleeps.
+ * Return: 0, -EINVAL (malformed, another address or from the future),
+ * -EBADMSG (not ours, or altered), -ENOMEM.
+ */
+int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
+		      const struct sockaddr *addr, struct quic_token_info *v)
+{
+	u8 blob[QUIC_TOKEN_BLOB_HDR + QUIC_CID_MAX_LEN], a[16];
+	time64_t now = ktime_get_real_seconds(), t;
+	int n, err = -EINVAL;
+
+	n = quic_token_open(ctx, token, tlen, blob, sizeof(blob));
+	if (n < 0)
+		return n;
+	if (n < QUIC_TOKEN_BLOB_HDR || blob[26] != n - QUIC_TOKEN_BLOB_HDR ||
+	    (blob[0] != QUIC_TOKEN_RETRY && blob[0] != QUIC_TOKEN_NEW))
+		goto out;
+	t = get_unaligned_be64(blob + 1);
+	if (t > now + 60 || blob[9] != quic_token_addr(addr, a) ||
+	    crypto_memneq(a, blob + 10, sizeof(a)))
+		goto out;
+	v->type = blob[0];
+	v->age = now > t ? now - t : 0;
+	v->odcid_len = blob[26];
+	memcpy(v->odcid, blob + QUIC_TOKEN_BLOB_HDR, blob[26]);
+	err = 0;
+out:
+	memzero_explicit(blob, sizeof(blob));
+	return err;
+}
+EXPORT_SYMBOL_IF_QUIC_TEST(quic_token_verify);
 
 /**
  * quic_stateless_reset_token - derive the reset token of a connection ID

@@ -182,6 +182,15 @@ int quic_crypto_set_secret(struct quic_crypto *c,
 			   const struct quic_crypto_secret *srt, u32 version);
 void quic_crypto_free(struct quic_crypto *c);
 
+/* Retry integrity (RFC 9001 section 5.8), module-wide transforms */
+#define QUIC_RETRY_TAG_LEN	16
+int quic_crypto_init(void);
+void quic_crypto_exit(void);
+int quic_crypto_retry_tag(u32 version, const u8 *odcid, u32 odcid_len,
+			  const u8 *retry, u32 len, u8 *tag);
+int quic_crypto_retry_verify(u32 version, const u8 *odcid, u32 odcid_len,
+			     const u8 *retry, u32 len);
+
 /* Opening first Initials at a listener (process context) */
 int quic_crypto_initial_open(struct quic_crypto *c, const u8 *dcid,
 			     u32 dcid_len, u32 version, u8 *data, u32 len,
@@ -271,9 +280,19 @@ void quic_token_ctx_free(struct quic_token_ctx *ctx);
 #define QUIC_TOKEN_CREATE_MAX_LEN	(1 + 8 + 1 + 16 + 1 + QUIC_CID_MAX_LEN + \
 				 QUIC_TOKEN_OVERHEAD)
 
+/* What a verified token holds */
+struct quic_token_info {
+	u8 type;			/* QUIC_TOKEN_RETRY or QUIC_TOKEN_NEW */
+	u64 age;			/* seconds */
+	u8 odcid_len;			/* Retry: the client's original DCID */
+	u8 odcid[QUIC_CID_MAX_LEN];
+};
+
 int quic_token_create(struct quic_token_ctx *ctx, u8 type,
 		      const struct sockaddr *addr, const u8 *odcid,
 		      u32 odcid_len, u8 *token, u32 size);
+int quic_token_verify(struct quic_token_ctx *ctx, const u8 *token, u32 tlen,
+		      const struct sockaddr *addr, struct quic_token_info *v);
 int quic_stateless_reset_token(struct quic_token_ctx *ctx, const u8 *cid,
 			       u32 cid_len, u8 *token);
 int quic_session_ticket_key(const u8 *secret, const void *addr, u32 addr_len,

@@ -83,9 +83,12 @@ static int __init quic_init(void)
 {
 	int err, i;
 
-	err = quic_cid_init();
+	err = quic_crypto_init();
 	if (err)
 		return err;
+	err = quic_cid_init();
+	if (err)
+		goto err_crypto;
 	err = quic_udp_init(quic_packet_rcv);
 	if (err)
 		goto err_cid;
@@ -127,6 +130,8 @@ err_path:
 	quic_udp_exit();
 err_cid:
 	quic_cid_exit();
+err_crypto:
+	quic_crypto_exit();
 	return err;
 }
 
@@ -143,6 +148,7 @@ static void __exit quic_exit(void)
 	proto_unregister(&quic_prot);
 	quic_udp_exit();
 	quic_cid_exit();
+	quic_crypto_exit();
 	pr_info("quic: unloaded\n");
 }
 

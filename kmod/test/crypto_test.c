@@ -108,6 +108,7 @@ static const u8 qt_dcid[] = {
  * @server_packet: protected server Initial (A.3)
  * @chacha_packet: protected ChaCha20-Poly1305 short header packet (A.5)
  * @ku: "quic ku" / "quicv2 ku" of the A.5 secret
+ * @retry: the Retry packet of A.4 (for ODCID 8394c8f03e515708), tag included
  */
 struct qt_version {
 	const char	*name;
@@ -126,6 +127,7 @@ struct qt_version {
 	u8		server_packet[135];
 	u8		chacha_packet[21];
 	u8		ku[32];
+	u8		retry[36];
 };
 
 static const struct qt_version qt_versions[] = {
@@ -200,6 +202,11 @@ static const struct qt_version qt_versions[] = {
 			0x61, 0xd2, 0x53, 0x42, 0x1a, 0x82, 0x6c, 0x9e, 0xcd, 0xf3, 0xc7, 0x14,
 			0x86, 0x84, 0xb3, 0x6b, 0x71, 0x48, 0x81, 0xf9,
 		},
+		.retry = {
+			0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08, 0xf0, 0x67, 0xa5, 0x50, 0x2a,
+			0x42, 0x62, 0xb5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x04, 0xa2, 0x65, 0xba,
+			0x2e, 0xff, 0x4d, 0x82, 0x90, 0x58, 0xfb, 0x3f, 0x0f, 0x24, 0x96, 0xba,
+		},
 	},
 	{
 		.name = "v2",
@@ -271,6 +278,11 @@ static const struct qt_version qt_versions[] = {
 			0xc6, 0x93, 0x74, 0xc4, 0x9e, 0x3d, 0x2a, 0x94, 0x66, 0xfa, 0x68, 0x9e,
 			0x49, 0xd4, 0x76, 0xdb, 0x5d, 0x0d, 0xfb, 0xc8, 0x7d, 0x32, 0xce, 0xea,
 			0xa6, 0x34, 0x3f, 0xd0, 0xae, 0x4c, 0x7d, 0x88,
+		},
+		.retry = {
+			0xcf, 0x6b, 0x33, 0x43, 0xcf, 0x00, 0x08, 0xf0, 0x67, 0xa5, 0x50, 0x2a,
+			0x42, 0x62, 0xb5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0xc8, 0x64, 0x6c, 0xe8,
+			0xbf, 0xe3, 0x39, 0x52, 0xd9, 0x55, 0x54, 0x36, 0x65, 0xdc, 0xc7, 0xb6,
 		},
 	},
 };
@@ -609,6 +621,42 @@ static void initial_open(struct quic_test *test)
 						      sizeof(qt_dcid),
 						      v->version, copy,
 						      18 + 19, &pi), -EINVAL);
+}
+
+/* A.4: the Retry integrity tag, and what must not verify */
+static void retry_tag(struct quic_test *test)
+{
+	const struct qt_version *v = test->param_value;
+	u32 len = sizeof(v->retry);
+	u8 *retry = qt_buf(test, v->retry, len, len);
+	u8 tag[QUIC_RETRY_TAG_LEN];
+
+	QUIC_ASSERT_EQ(test, quic_crypto_retry_tag(v->version, qt_dcid,
+						   sizeof(qt_dcid), retry,
+						   len - QUIC_RETRY_TAG_LEN, tag), 0);
+	QUIC_EXPECT_MEMEQ(test, tag, retry + len - QUIC_RETRY_TAG_LEN,
+			  QUIC_RETRY_TAG_LEN);
+	QUIC_EXPECT_EQ(test, quic_crypto_retry_verify(v->version, qt_dcid,
+						      sizeof(qt_dcid), retry,
+						      len), 0);
+	/* another original DCID, another version, a flipped bit */
+	QUIC_EXPECT_EQ(test, quic_crypto_retry_verify(v->version, qt_dcid,
+						      sizeof(qt_dcid) - 1, retry,
+						      len), -EBADMSG);
+	QUIC_EXPECT_EQ(test, quic_crypto_retry_verify(v->version ==
+						      QUIC_VERSION_V1 ?
+						      QUIC_VERSION_V2 :
+						      QUIC_VERSION_V1, qt_dcid,
+						      sizeof(qt_dcid), retry,
+						      len), -EBADMSG);
+	retry[len - 1] ^= 1;
+	QUIC_EXPECT_EQ(test, quic_crypto_retry_verify(v->version, qt_dcid,
+						      sizeof(qt_dcid), retry,
+						      len), -EBADMSG);
+	QUIC_EXPECT_EQ(test, quic_crypto_retry_verify(v->version, qt_dcid,
+						      sizeof(qt_dcid), retry,
+						      QUIC_RETRY_TAG_LEN - 1),
+		       -EINVAL);
 }
 
 /* A.3: the server Initial, packet number 1 */
@@ -963,6 +1011,7 @@ static struct quic_test_case quic_crypto_test_cases[] = {
 	QUIC_TEST_CASE_PARAM(initial_keys, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(client_initial, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(initial_open, qt_version_gen_params),
+	QUIC_TEST_CASE_PARAM(retry_tag, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(server_initial, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(chacha20_short_header, qt_version_gen_params),
 	QUIC_TEST_CASE_PARAM(cipher_suites, qt_suite_gen_params),

@@ -4,11 +4,12 @@
  * quic_token_create() makes them for NEW_TOKEN, stateless reset tokens and
  * the session ticket key.
  *
- * quic.ko does not verify tokens yet (Retry, issue 14, will), so the test
- * opens them itself with the listener's token key and checks the blob that
- * quic_token_create() documents: type, creation time (be64 seconds),
- * address family, address (16 bytes, IPv4 left-aligned), ODCID length,
- * ODCID.
+ * The test opens tokens itself with the listener's token key and checks
+ * the blob that quic_token_create() documents: type, creation time (be64
+ * seconds), address family, address (16 bytes, IPv4 left-aligned), ODCID
+ * length, ODCID; and quic_token_verify(), which listeners use on the tokens
+ * of client Initials, against good, altered, foreign and misaddressed
+ * tokens.
  */
 
 #include <linux/in.h>
@@ -145,6 +146,71 @@ static void retry_token(struct quic_test *test)
 }
 
 /*
+ * quic_token_verify(): what a listener accepts from an Initial.  Only a
+ * token our key sealed, for the Initial's source IP (any port), gives its
+ * type, age and, for a Retry token, the original DCID back.
+ */
+static void token_verify(struct quic_test *test)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET }, b4;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	u8 tok[QUIC_TOKEN_CREATE_MAX_LEN], odcid[8];
+	struct quic_token_ctx *t, *other;
+	struct quic_token_info v;
+	int n;
+
+	t = qt_token_ctx(test, NULL);
+	other = qt_token_ctx(test, NULL);
+	memset(odcid, 0x5a, sizeof(odcid));
+	a4.sin_addr.s_addr = htonl(0xc0000201);
+	a4.sin_port = htons(4433);
+	n = quic_token_create(t, QUIC_TOKEN_RETRY, (struct sockaddr *)&a4,
+			      odcid, sizeof(odcid), tok, sizeof(tok));
+	QUIC_ASSERT_TRUE(test, n > 0);
+	memset(&v, 0xff, sizeof(v));
+	QUIC_ASSERT_EQ(test, quic_token_verify(t, tok, n, (struct sockaddr *)&a4,
+					       &v), 0);
+	QUIC_EXPECT_EQ(test, v.type, QUIC_TOKEN_RETRY);
+	QUIC_EXPECT_TRUE(test, v.age <= 1);
+	QUIC_EXPECT_EQ(test, v.odcid_len, sizeof(odcid));
+	QUIC_EXPECT_MEMEQ(test, v.odcid, odcid, sizeof(odcid));
+
+	/* NAT rebinding: another port of the same address is fine */
+	b4 = a4;
+	b4.sin_port = htons(1);
+	QUIC_EXPECT_EQ(test, quic_token_verify(t, tok, n, (struct sockaddr *)&b4,
+					       &v), 0);
+	/* another address, another family, another key, a changed byte,
+	 * a cut token
+	 */
+	b4.sin_addr.s_addr = htonl(0xc0000202);
+	QUIC_EXPECT_EQ(test, quic_token_verify(t, tok, n, (struct sockaddr *)&b4,
+					       &v), -EINVAL);
+	QUIC_EXPECT_EQ(test, quic_token_verify(t, tok, n, (struct sockaddr *)&a6,
+					       &v), -EINVAL);
+	QUIC_EXPECT_EQ(test, quic_token_verify(other, tok, n,
+					       (struct sockaddr *)&a4, &v),
+		       -EBADMSG);
+	tok[n / 2] ^= 0x01;
+	QUIC_EXPECT_EQ(test, quic_token_verify(t, tok, n, (struct sockaddr *)&a4,
+					       &v), -EBADMSG);
+	tok[n / 2] ^= 0x01;
+	QUIC_EXPECT_EQ(test, quic_token_verify(t, tok, QUIC_TOKEN_OVERHEAD - 1,
+					       (struct sockaddr *)&a4, &v),
+		       -EINVAL);
+
+	/* a NEW_TOKEN token for an IPv6 client carries no ODCID */
+	a6.sin6_addr.s6_addr[15] = 1;
+	n = quic_token_create(t, QUIC_TOKEN_NEW, (struct sockaddr *)&a6, NULL,
+			      0, tok, sizeof(tok));
+	QUIC_ASSERT_TRUE(test, n > 0);
+	QUIC_ASSERT_EQ(test, quic_token_verify(t, tok, n, (struct sockaddr *)&a6,
+					       &v), 0);
+	QUIC_EXPECT_EQ(test, v.type, QUIC_TOKEN_NEW);
+	QUIC_EXPECT_EQ(test, v.odcid_len, 0);
+}
+
+/*
  * The token key comes from the listener's secret: a socket given the same
  * secret (an accepted one) opens the token, another listener cannot, and a
  * changed byte is detected.
@@ -240,6 +306,7 @@ static void session_ticket_key(struct quic_test *test)
 static struct quic_test_case quic_token_test_cases[] = {
 	QUIC_TEST_CASE(new_token),
 	QUIC_TEST_CASE(retry_token),
+	QUIC_TEST_CASE(token_verify),
 	QUIC_TEST_CASE(token_key),
 	QUIC_TEST_CASE(token_bad_args),
 	QUIC_TEST_CASE(stateless_reset_token),
