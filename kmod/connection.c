@@ -105,9 +105,11 @@ int quic_conn_init_client(struct sock *sk)
  * @req: the client's first Initial: its version, SCID and original DCID
  *
  * Takes the version and the client's IDs from @req, picks a random
- * source connection ID, installs the Initial keys derived from the
- * original DCID and puts initial_source_connection_id and
- * original_destination_connection_id into our transport parameters.
+ * source connection ID, installs the Initial keys derived from the DCID
+ * of the client's Initial and puts initial_source_connection_id and
+ * original_destination_connection_id into our transport parameters; after
+ * a Retry, the original DCID is the one its token carried, and the DCID
+ * of the Initial (the Retry's SCID) becomes retry_source_connection_id.
  * Context: process context, may sleep.
  *
  * Return: 0 or a negative errno.
@@ -122,7 +124,7 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 	qs->version = req->version;
 	qs->config.version = req->version;	/* reported by CONFIG get */
 	ids->dcid = req->scid;
-	ids->odcid = req->dcid;
+	ids->odcid = req->retried ? req->odcid : req->dcid;
 	do {
 		quic_cid_generate(&ids->scid, QUIC_CID_LEN);
 		err = quic_conn_add_scid(sk, &ids->scid);
@@ -131,7 +133,7 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 		return err;
 
 	err = quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
-					       ids->odcid.data, ids->odcid.len,
+					       req->dcid.data, req->dcid.len,
 					       qs->version, true);
 	if (err)
 		return err;
@@ -140,6 +142,12 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 	qs->local_tp.original_dcid.len = ids->odcid.len;
 	memcpy(qs->local_tp.original_dcid.data, ids->odcid.data, ids->odcid.len);
 	qs->local_tp.odcid_present = 1;
+	if (req->retried) {
+		qs->local_tp.retry_scid.len = req->dcid.len;
+		memcpy(qs->local_tp.retry_scid.data, req->dcid.data,
+		       req->dcid.len);
+		qs->local_tp.retry_scid_present = 1;
+	}
 	return 0;
 }
 
@@ -167,6 +175,89 @@ void quic_conn_free(struct sock *sk)
 	quic_outq_free(sk);
 	quic_inq_free_all(sk);
 	quic_inq_ticket_free(sk);
+	kfree(quic_sk(sk)->retry_token);
+	quic_sk(sk)->retry_token = NULL;
+	quic_sk(sk)->retry_token_len = 0;
+}
+
+/**
+ * quic_conn_retry - a client received a Retry packet (RFC 9000 17.2.5)
+ * @sk: the client (locked, or in softirq under its bh lock)
+ * @data: the Retry packet
+ * @len: its length, tag included
+ * @scid: its Source Connection ID, the server's choice of our next DCID
+ *
+ * A client takes one Retry, and only before any Initial of the server:
+ * its tag must be right for our original DCID, its SCID must differ from
+ * the DCID we used, and its token must not be empty.  Then the token and
+ * the new DCID are kept for the next Initials, the Initial keys stop until
+ * quic_conn_retry_apply() derives them again in process context (it is
+ * scheduled here), and everything else is ignored.
+ */
+void quic_conn_retry(struct sock *sk, const u8 *data, u32 len,
+		     const struct quic_conn_id *scid)
+{
+	struct quic_crypto *keys = quic_keys(sk, QUIC_CRYPTO_INITIAL);
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_sock *qs = quic_sk(sk);
+	u32 off, tlen;
+	u8 *token;
+
+	if (quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
+	    qs->retried || ids->got_peer_scid || quic_cid_equal(scid, &ids->dcid))
+		return;
+	off = 1 + 4 + 1 + data[5] + 1 + scid->len;
+	if (len < off + 1 + QUIC_RETRY_TAG_LEN ||
+	    quic_crypto_retry_verify(qs->version, ids->odcid.data,
+				     ids->odcid.len, data, len))
+		return;
+	tlen = len - off - QUIC_RETRY_TAG_LEN;
+	token = kmemdup(data + off, tlen, GFP_ATOMIC);
+	if (!token)
+		return;
+	qs->retry_token = token;
+	qs->retry_token_len = tlen;
+	qs->retried = 1;
+	ids->retry_scid = *scid;
+	ids->dcid = *scid;
+	keys->tx_ready = 0;
+	keys->rx_ready = 0;
+	qs->retry_pending = 1;
+	sock_hold(sk);
+	if (!schedule_work(&qs->ku_work))
+		sock_put(sk);
+}
+
+/**
+ * quic_conn_retry_apply - go on after a Retry, in process context
+ * @sk: the client (locked)
+ *
+ * Installs the Initial keys of the new DCID and sends the ClientHello
+ * (and any 0-RTT data) again in new packets, with the token; packet
+ * numbers go on (RFC 9000 17.2.5.3).
+ * Context: process context, may sleep.
+ */
+void quic_conn_retry_apply(struct sock *sk)
+{
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_sock *qs = quic_sk(sk);
+	int err;
+
+	if (!qs->retry_pending)
+		return;
+	qs->retry_pending = 0;
+	if (sk->sk_state != QUIC_SS_ESTABLISHING)
+		return;
+	err = quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
+					       ids->dcid.data, ids->dcid.len,
+					       qs->version, false);
+	if (err) {
+		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_INTERNAL, 0);
+		return;
+	}
+	quic_recovery_retry(sk);
+	quic_packet_process_pending(sk, QUIC_PN_INITIAL);
+	quic_outq_flush(sk);
 }
 
 /* ---- keys and establishment ----------------------------------------- */
@@ -193,6 +284,26 @@ void quic_conn_discard_space(struct sock *sk, u8 space)
 	quic_recovery_set_timer(sk);
 }
 
+/* Seal a NEW_TOKEN for the client's address and queue it. */
+static int quic_conn_queue_new_token(struct sock *sk)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int n;
+
+	if (!qs->token_ctx.aead)
+		return -EINVAL;
+	if (quic_outq_new_token_busy(sk))
+		return -EAGAIN;
+	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW,
+			      &quic_paths(sk)->peer.sa, NULL, 0, qs->token,
+			      sizeof(qs->token));
+	if (n < 0)
+		return n;
+	qs->token_len = n;
+	quic_outq_new_token(sk);
+	return 0;
+}
+
 static void quic_conn_established(struct sock *sk)
 {
 	struct quic_sock *qs = quic_sk(sk);
@@ -212,6 +323,11 @@ static void quic_conn_established(struct sock *sk)
 		 */
 		qs->confirmed = 1;
 		quic_outq_hs_done(sk);
+		/* a server that validates addresses gives the client a
+		 * token for next time, which spares it the Retry
+		 */
+		if (qs->config.validate_peer_address)
+			quic_conn_queue_new_token(sk);
 		quic_pnspace_free(quic_pnspace(sk, QUIC_PN_HANDSHAKE));
 		quic_outq_crypto_stop(sk, QUIC_PN_HANDSHAKE);
 	}
@@ -301,22 +417,14 @@ void quic_conn_confirmed(struct sock *sk)
  */
 int quic_conn_new_token(struct sock *sk)
 {
-	struct quic_sock *qs = quic_sk(sk);
-	int n;
+	int err;
 
-	if (sk->sk_state != QUIC_SS_ESTABLISHED || !qs->token_ctx.aead)
+	if (sk->sk_state != QUIC_SS_ESTABLISHED)
 		return -EINVAL;
-	if (quic_outq_new_token_busy(sk))
-		return -EAGAIN;
-	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW,
-			      &quic_paths(sk)->peer.sa, NULL, 0, qs->token,
-			      sizeof(qs->token));
-	if (n < 0)
-		return n;
-	qs->token_len = n;
-	quic_outq_new_token(sk);
-	quic_outq_flush(sk);
-	return 0;
+	err = quic_conn_queue_new_token(sk);
+	if (!err)
+		quic_outq_flush(sk);
+	return err;
 }
 
 /* ---- transport parameters ------------------------------------------- */
@@ -387,9 +495,12 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 	/* RFC 9000 7.3: the IDs must match what the packets carried */
 	if (!err && !quic_tp_cid_equal(&tp->initial_scid, &ids->dcid))
 		err = -EINVAL;
+	/* RFC 9000 7.3: after a Retry, the server names its SCID */
 	if (!err && !quic_is_serv(sk) &&
 	    (!quic_tp_cid_equal(&tp->original_dcid, &ids->odcid) ||
-	     tp->retry_scid_present))
+	     tp->retry_scid_present != qs->retried ||
+	     (qs->retried && !quic_tp_cid_equal(&tp->retry_scid,
+						&ids->retry_scid))))
 		err = -EINVAL;
 	if (err) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_TRANSPORT_PARAM, 0);

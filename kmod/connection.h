@@ -34,6 +34,9 @@ void quic_set_state(struct sock *sk, int state);
 int quic_conn_init_client(struct sock *sk);
 int quic_conn_init_server(struct sock *sk, const struct quic_request *req);
 void quic_conn_free(struct sock *sk);
+void quic_conn_retry(struct sock *sk, const u8 *data, u32 len,
+		     const struct quic_conn_id *scid);
+void quic_conn_retry_apply(struct sock *sk);
 
 int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt);
 int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size);

@@ -51,6 +51,7 @@ struct quic_cids {
 	struct quic_conn_id scid;	/* the one in our long headers */
 	struct quic_conn_id dcid;	/* the one we send to */
 	struct quic_conn_id odcid;	/* the client's first DCID */
+	struct quic_conn_id retry_scid;	/* client: the Retry's SCID */
 	struct quic_cid_entry *scids[QUIC_SCID_MAX];
 	struct quic_cid_entry *odcid_entry;
 	u64 scid_next_seq;

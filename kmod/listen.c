@@ -34,6 +34,7 @@
 #include <linux/jhash.h>
 #include <linux/reciprocal_div.h>
 #include <linux/slab.h>
+#include <linux/unaligned.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
 
@@ -41,15 +42,20 @@
 #include "listen.h"
 #include "netns.h"
 #include "socket.h"
+#include "varint.h"
 #include <trace/events/quic.h>
 
 #define QUIC_PENDING_MAX	256		/* unrouted requests per port */
 #define QUIC_PENDING_TIMEOUT	(2 * HZ)	/* a ClientHello's parts */
+#define QUIC_RETRY_TOKEN_LIFE	10		/* s: the Retry's round trip */
+#define QUIC_NEW_TOKEN_LIFE	(24 * 3600)	/* s: a later connection */
 
 /* skb->cb of a datagram queued at a request: its first packet */
 struct quic_listen_cb {
 	u16 pn_offset;
 	u16 len;
+	u16 token_offset;
+	u16 token_len;
 	u8 type;
 	u8 opened;		/* looked at by the work item */
 };
@@ -570,6 +576,92 @@ static int quic_listen_hello(struct quic_listen_port *port,
 	return err;
 }
 
+/* RFC 9000 8.1.3: a token of ours in the Initial (@data, its first packet)
+ * proves the client's address: a Retry's, from this connection attempt,
+ * also gives the original DCID; one from NEW_TOKEN, an earlier connection.
+ * An invalid or stale token counts as none.
+ */
+static void quic_listen_token(struct sock *lsk, struct quic_request *req,
+			      const u8 *data, const struct quic_listen_cb *cb)
+{
+	struct quic_token_info v;
+
+	if (!cb->token_len ||
+	    quic_token_verify(&quic_sk(lsk)->token_ctx, data + cb->token_offset,
+			      cb->token_len, &req->peer.sa, &v))
+		return;
+	if (v.type == QUIC_TOKEN_RETRY) {
+		if (v.age > QUIC_RETRY_TOKEN_LIFE)
+			return;
+		req->retried = 1;
+		req->odcid.len = v.odcid_len;
+		memcpy(req->odcid.data, v.odcid, v.odcid_len);
+	} else if (v.age > QUIC_NEW_TOKEN_LIFE) {
+		return;
+	}
+	req->validated = 1;
+}
+
+/* Should the client prove its address first?  When the listener asks for
+ * it, and, like SYN cookies, while its accept queue is more than half full.
+ */
+static bool quic_listen_wants_retry(struct sock *lsk)
+{
+	if (quic_sk(lsk)->config.validate_peer_address)
+		return true;
+	if (2 * READ_ONCE(lsk->sk_ack_backlog) <=
+	    READ_ONCE(lsk->sk_max_ack_backlog))
+		return false;
+	QUIC_INC_STATS(sock_net(lsk), QUIC_MIB_CONN_RETRYAUTO);
+	return true;
+}
+
+/* RFC 9000 17.2.5: the Retry answering @req's Initial, carrying a token
+ * (sealed with the client's address, the time and the DCID it used) and a
+ * new Connection ID for the client to use, with its integrity tag.  No
+ * state is kept: the client's next Initial carries it all.  Port locked
+ * (@lsk's token keys are freed when it closes).
+ */
+static struct sk_buff *quic_listen_retry(struct sock *lsk,
+					 const struct quic_request *req)
+{
+	u8 token[QUIC_TOKEN_CREATE_MAX_LEN], type_bits, *p, *start;
+	struct quic_conn_id scid;
+	struct sk_buff *skb;
+	int tlen;
+
+	tlen = quic_token_create(&quic_sk(lsk)->token_ctx, QUIC_TOKEN_RETRY,
+				 &req->peer.sa, req->dcid.data, req->dcid.len,
+				 token, sizeof(token));
+	if (tlen < 0)
+		return NULL;
+	quic_cid_generate(&scid, QUIC_CID_LEN);
+	skb = alloc_skb(QUIC_HEADROOM + 1 + 4 + 2 + req->scid.len + scid.len +
+			tlen + QUIC_RETRY_TAG_LEN, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, QUIC_HEADROOM);
+	start = skb_put(skb, 1 + 4 + 2 + req->scid.len + scid.len + tlen);
+	p = start;
+	/* the Retry type: 0b11 in v1, 0b00 in v2 (RFC 9369 3.2) */
+	type_bits = req->version == QUIC_VERSION_V2 ? 0 : 3;
+	*p++ = 0xc0 | (type_bits << 4) | (get_random_u8() & 0x0f);
+	put_unaligned_be32(req->version, p);
+	p += 4;
+	*p++ = req->scid.len;
+	p = quic_put_data(p, req->scid.data, req->scid.len);
+	*p++ = scid.len;
+	p = quic_put_data(p, scid.data, scid.len);
+	p = quic_put_data(p, token, tlen);
+	if (quic_crypto_retry_tag(req->version, req->dcid.data, req->dcid.len,
+				  start, p - start,
+				  skb_put(skb, QUIC_RETRY_TAG_LEN))) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	return skb;
+}
+
 /* Open the first packet of @skb, a datagram of the pending @req, and route
  * @req once it is authentic and (if needed) its ALPN list known.
  */
@@ -580,6 +672,7 @@ static void quic_listen_open(struct quic_listen_port *port,
 	struct quic_listen_cb *cb = QUIC_LISTEN_CB(skb);
 	struct quic_crypto_pktinfo pi = {};
 	struct quic_hello_alpn alpn = {};
+	struct sk_buff *retry = NULL;
 	struct quic_hello *hello = NULL;
 	bool parse, authentic = false;
 	struct sock *lsk;
@@ -626,6 +719,14 @@ static void quic_listen_open(struct quic_listen_port *port,
 		quic_request_drop(port, req, list);
 		goto unlock;
 	}
+	quic_listen_token(lsk, req, skb->data, cb);
+	if (!req->validated && quic_listen_wants_retry(lsk)) {
+		/* answered statelessly: the request goes without a drop */
+		retry = quic_listen_retry(lsk, req);
+		quic_request_unhash(port, req);
+		list_add_tail(&req->list, list);
+		goto unlock;
+	}
 	hello = req->hello;
 	if (hello) {
 		req->hello = NULL;
@@ -635,6 +736,12 @@ static void quic_listen_open(struct quic_listen_port *port,
 	quic_request_route(port, req, lsk);
 unlock:
 	spin_unlock_bh(&port->lock);
+	if (retry) {
+		if (quic_udp_send(port->us, retry, &req->local, &req->peer, 0))
+			kfree_skb(retry);
+		else
+			QUIC_INC_STATS(port->us->net, QUIC_MIB_CONN_RETRYSENT);
+	}
 	kfree(hello);
 	kfree_sensitive(data);
 }
@@ -766,6 +873,8 @@ struct sock *quic_listen_rcv(struct quic_udp_sock *us, struct sk_buff *skb,
 	memset(cb, 0, sizeof(*cb));
 	cb->pn_offset = h->pn_offset;
 	cb->len = h->len;
+	cb->token_offset = h->token_offset;
+	cb->token_len = h->token_len;
 	cb->type = h->type;
 	__skb_queue_tail(&req->pkts, skb);
 	if (!req->lsk)

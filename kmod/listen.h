@@ -57,13 +57,16 @@ struct quic_request {
 	struct sock *lsk;		/* the listener chosen, NULL before */
 	union quic_addr local;		/* the datagram's destination */
 	union quic_addr peer;
-	struct quic_conn_id dcid;	/* the client's original DCID */
+	struct quic_conn_id dcid;	/* the DCID of the client's Initial */
 	struct quic_conn_id scid;
+	struct quic_conn_id odcid;	/* after a Retry: the original DCID */
 	u32 version;
 	u32 mem;			/* charged to the port */
 	unsigned long expires;		/* pending: given up on then */
 	struct quic_hello *hello;	/* pending: ClientHello so far */
 	u8 authentic:1;			/* one Initial opened */
+	u8 retried:1;			/* its token is one of our Retry's */
+	u8 validated:1;			/* its address is proven (a token) */
 	struct sk_buff_head pkts;
 };
 

@@ -45,6 +45,8 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_RCV_MEMDROP]		= "QuicRcvMemDrops",
 	[QUIC_MIB_PKT_DUPDROP]		= "QuicPktDupDrops",
 	[QUIC_MIB_CONN_HELLODROPS]	= "QuicConnHelloDrops",
+	[QUIC_MIB_CONN_RETRYSENT]	= "QuicConnRetrySent",
+	[QUIC_MIB_CONN_RETRYAUTO]	= "QuicConnRetryAuto",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)

@@ -36,6 +36,8 @@ enum quic_mib_field {
 	QUIC_MIB_RCV_MEMDROP,		/* received data refused for memory */
 	QUIC_MIB_PKT_DUPDROP,		/* duplicate packets dropped */
 	QUIC_MIB_CONN_HELLODROPS,	/* malformed ClientHellos dropped */
+	QUIC_MIB_CONN_RETRYSENT,	/* Retry packets sent */
+	QUIC_MIB_CONN_RETRYAUTO,	/* of them, for a listener's full queue */
 	QUIC_MIB_MAX
 };
 

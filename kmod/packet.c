@@ -98,8 +98,10 @@ static int quic_hdr_parse(const u8 *data, u32 len, struct quic_hdr *h)
 		return 0;
 	}
 	if (h->type == QUIC_PKT_INITIAL) {
-		if (!quic_get_varint(&r, &h->token_len) ||
-		    !quic_get_bytes(&r, &p, h->token_len))
+		if (!quic_get_varint(&r, &h->token_len))
+			return -EINVAL;
+		h->token_offset = r.p - data;
+		if (!quic_get_bytes(&r, &p, h->token_len))
 			return -EINVAL;
 	}
 	if (!quic_get_varint(&r, &plen) || plen > quic_reader_left(&r))
@@ -175,108 +177,6 @@ static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
 		quic_sk_wake_waiters(sk);
 	}
 	bh_unlock_sock(sk);
-}
-
-static struct dst_entry *quic_route6(struct quic_udp_sock *us,
-				     const union quic_addr *src,
-				     const union quic_addr *dst, int oif,
-				     union quic_addr *saddr)
-{
-	struct dst_entry *dste;
-	struct flowi6 fl6 = {};
-
-	fl6.flowi6_proto = IPPROTO_UDP;
-	fl6.daddr = dst->v6.sin6_addr;
-	fl6.saddr = src->v6.sin6_addr;
-	fl6.flowi6_oif = dst->v6.sin6_scope_id ?: oif;
-	fl6.fl6_dport = dst->v6.sin6_port;
-	fl6.fl6_sport = src->v6.sin6_port;
-	dste = ip6_dst_lookup_flow(us->net, us->sock->sk, &fl6, NULL);
-	if (!IS_ERR(dste))
-		saddr->v6.sin6_addr = fl6.saddr;
-	return dste;
-}
-
-/**
- * quic_route - the route from @src to @dst through a UDP tunnel socket
- * @us: the UDP socket the datagram leaves by
- * @src: the source address (may be a wildcard)
- * @dst: the destination
- * @oif: the bound device, or 0
- * @saddr: out: the source address the route uses
- *
- * Return: the route (referenced), or an ERR_PTR.
- */
-struct dst_entry *quic_route(struct quic_udp_sock *us,
-			     const union quic_addr *src,
-			     const union quic_addr *dst, int oif,
-			     union quic_addr *saddr)
-{
-	struct flowi4 fl4 = {};
-	struct rtable *rt;
-
-	*saddr = *src;
-	/* an IPv4 tunnel socket has no IPv6 state to route or send with */
-	if (dst->sa.sa_family == AF_INET6 && us->sock->sk->sk_family != AF_INET6)
-		return ERR_PTR(-EAFNOSUPPORT);
-	if (dst->sa.sa_family == AF_INET6)
-		return quic_route6(us, src, dst, oif, saddr);
-	rt = ip_route_output_ports(us->net, &fl4, NULL, dst->v4.sin_addr.s_addr,
-				   src->v4.sin_addr.s_addr, dst->v4.sin_port,
-				   src->v4.sin_port, IPPROTO_UDP, 0, oif);
-	if (IS_ERR(rt))
-		return ERR_CAST(rt);
-	saddr->v4.sin_addr.s_addr = fl4.saddr;
-	return &rt->dst;
-}
-
-/* Send @skb (data at the UDP payload) from the tunnel socket @us along
- * @dste, whose reference this consumes; on error the caller frees @skb.
- */
-static int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
-			 struct dst_entry *dste, const union quic_addr *saddr,
-			 const union quic_addr *daddr)
-{
-	struct sock *usk = us->sock->sk;
-	bool v6 = daddr->sa.sa_family == AF_INET6;
-	int err;
-
-	err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) +
-				dste->header_len + sizeof(struct udphdr) +
-				(v6 ? sizeof(struct ipv6hdr) :
-				      sizeof(struct iphdr)));
-	if (err) {
-		dst_release(dste);
-		return err;
-	}
-	if (v6)
-		udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &saddr->v6.sin6_addr,
-				     &daddr->v6.sin6_addr, 0,
-				     ip6_dst_hoplimit(dste), 0,
-				     saddr->v6.sin6_port, daddr->v6.sin6_port,
-				     false);
-	else
-		udp_tunnel_xmit_skb(dst_rtable(dste), usk, skb,
-				    saddr->v4.sin_addr.s_addr,
-				    daddr->v4.sin_addr.s_addr, 0,
-				    ip4_dst_hoplimit(dste), 0,
-				    saddr->v4.sin_port, daddr->v4.sin_port,
-				    false, false);
-	return 0;
-}
-
-/* Send @skb from the tunnel socket @us, looking the route up. */
-static int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
-			 const union quic_addr *src, const union quic_addr *dst,
-			 int oif)
-{
-	union quic_addr saddr;
-	struct dst_entry *dste;
-
-	dste = quic_route(us, src, dst, oif, &saddr);
-	if (IS_ERR(dste))
-		return PTR_ERR(dste);
-	return quic_udp_xmit(us, skb, dste, &saddr, dst);
 }
 
 /* RFC 9000 6.1: answer a client Initial of an unknown version with the
@@ -507,6 +407,10 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		trace_quic_packet_dropped(sk, len, QUIC_DROP_VERSION);
 		return -EINVAL;
 	}
+	if (h.type == QUIC_PKT_RETRY) {
+		quic_conn_retry(sk, data, h.len, &h.scid);
+		return h.len;
+	}
 	/* a server sends no token in Initials */
 	if (h.type == QUIC_PKT_INITIAL && !quic_is_serv(sk) && h.token_len)
 		return h.len;
@@ -731,7 +635,8 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 		hlen = 1 + dcid->len + QUIC_PN_LEN;
 	else
 		hlen = 1 + 4 + 1 + ids->dcid.len + 1 + ids->scid.len + 8 + 2 +
-		       QUIC_PN_LEN + qs->token_len;
+		       QUIC_PN_LEN + max_t(u32, qs->token_len,
+					   qs->retry_token_len);
 	if (skb->len + (dg->open ? QUIC_TAG_LEN : 0) + hlen + QUIC_TAG_LEN + 32 >
 	    dg->max)
 		return -ENOSPC;
@@ -761,10 +666,14 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 		*p++ = ids->scid.len;
 		p = quic_put_data(p, ids->scid.data, ids->scid.len);
 		if (type == QUIC_PKT_INITIAL) {
-			u8 tlen = quic_is_serv(sk) ? 0 : qs->token_len;
+			const u8 *token = qs->retry_token ?: qs->token;
+			u32 tlen = qs->retry_token ? qs->retry_token_len :
+						     qs->token_len;
 
+			if (quic_is_serv(sk))
+				tlen = 0;
 			p = quic_put_varint(p, tlen);
-			p = quic_put_data(p, qs->token, tlen);
+			p = quic_put_data(p, token, tlen);
 			if (!quic_is_serv(sk))
 				dg->pad = 1;
 		}

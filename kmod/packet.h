@@ -37,6 +37,7 @@ struct quic_hdr {
 	struct quic_conn_id scid;
 	u32 pn_offset;
 	u32 len;		/* of this packet, header included */
+	u32 token_offset;	/* Initial: where its token is */
 	u64 token_len;
 };
 
@@ -85,10 +86,5 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn);
 void quic_pkt_undo(struct quic_dgram *dg);
 void quic_dgram_send(struct sock *sk, struct quic_dgram *dg);
 u32 quic_packet_mss(struct sock *sk);
-
-struct dst_entry *quic_route(struct quic_udp_sock *us,
-			     const union quic_addr *src,
-			     const union quic_addr *dst, int oif,
-			     union quic_addr *saddr);
 
 #endif /* __NET_QUIC_PACKET_H */

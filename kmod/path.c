@@ -469,8 +469,8 @@ struct dst_entry *quic_path_dst(struct sock *sk)
 	if (dste)
 		return dste;
 	quic_addr_set_port(&src, inet_sk(sk)->inet_sport);
-	dste = quic_route(paths->udp, &src, &paths->peer, sk->sk_bound_dev_if,
-			  &paths->dst_saddr);
+	dste = quic_udp_route(paths->udp, &src, &paths->peer,
+			      sk->sk_bound_dev_if, &paths->dst_saddr);
 	if (IS_ERR(dste))
 		return dste;
 	paths->dst_cookie = paths->peer.sa.sa_family == AF_INET6 ?

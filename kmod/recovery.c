@@ -209,6 +209,34 @@ static u64 quic_recovery_pto_time(struct sock *sk, u8 space)
 }
 
 /**
+ * quic_recovery_retry - a client's packets before a Retry are gone
+ * @sk: the client (locked), its new Initial keys installed
+ *
+ * RFC 9002 6.3: the server discarded the Initial and 0-RTT packets sent
+ * so far; their data is sent again in new packets, without counting them
+ * lost to congestion control, and the probe backoff starts over.
+ */
+void quic_recovery_retry(struct sock *sk)
+{
+	static const u8 spaces[] = { QUIC_PN_INITIAL, QUIC_PN_APP };
+	struct quic_sent_pkt *sp, *tmp;
+	struct quic_pnspace *s;
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(spaces); i++) {
+		s = quic_pnspace(sk, spaces[i]);
+		list_for_each_entry_safe(sp, tmp, &s->sent, list) {
+			quic_outq_pkt_lost(sk, spaces[i], sp,
+					   QUIC_LOST_PKT_THRESHOLD);
+			quic_sent_remove(s, sp);
+		}
+		s->loss_time = 0;
+	}
+	quic_sk(sk)->pto_count = 0;
+	quic_recovery_set_timer(sk);
+}
+
+/**
  * quic_recovery_set_timer - arm the loss detection timer (RFC 9002 A.8)
  * @sk: the connection (locked)
  */

@@ -14,6 +14,7 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 			  const struct quic_ack_range *ranges, u32 nr,
 			  u64 delay);
 void quic_recovery_set_timer(struct sock *sk);
+void quic_recovery_retry(struct sock *sk);
 void quic_recovery_timeout(struct sock *sk);
 
 #endif /* __NET_QUIC_RECOVERY_H */

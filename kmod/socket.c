@@ -28,6 +28,7 @@ static void quic_ku_work(struct work_struct *work)
 	struct sock *sk = &qs->inet.sk;
 
 	lock_sock(sk);
+	quic_conn_retry_apply(sk);
 	quic_crypto_key_update_prepare(quic_keys(sk, QUIC_CRYPTO_APP));
 	/* RFC 9001 6.6: rotate before the confidentiality limit */
 	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
@@ -384,6 +385,9 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 		err = quic_conn_init_server(newsk, req);
 	if (err)
 		goto release;
+	/* RFC 9000 8.1: a token of ours proved the address: no 3x limit */
+	if (req->validated)
+		quic_path_addr_validated(newsk);
 	quic_set_state(newsk, QUIC_SS_ESTABLISHING);
 
 	/* the client keeps using its first DCID until it hears from us: it

@@ -59,6 +59,10 @@ struct quic_sock {
 					 * server: in NEW_TOKEN
 					 */
 	u8 token_len;
+	u8 *retry_token;		/* client: from the Retry, sent in
+					 * Initials instead of @token
+					 */
+	u16 retry_token_len;
 
 	u8 is_serv:1;			/* listener or accepted socket */
 	u8 bound:1;
@@ -66,6 +70,8 @@ struct quic_sock {
 	u8 rtp_set:1;			/* peer's transport params known */
 	u8 early_ok:1;			/* client: remembered TPs, 0-RTT usable */
 	u8 early_used:1;		/* client: streams/data under them */
+	u8 retried:1;			/* client: took a Retry */
+	u8 retry_pending:1;		/* client: its keys are due */
 	u8 waiters;			/* tasks asleep in quic_sk_wait() */
 
 	struct quic_listener listener;	/* when listening */

@@ -14,6 +14,8 @@
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
 #include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
 
 #include "netns.h"
 #include "udp.h"
@@ -278,6 +280,127 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 unlock:
 	mutex_unlock(&qn->udp_lock);
 	return ERR_PTR(err);
+}
+
+static struct dst_entry *quic_udp_route6(struct quic_udp_sock *us,
+				     const union quic_addr *src,
+				     const union quic_addr *dst, int oif,
+				     union quic_addr *saddr)
+{
+	struct dst_entry *dste;
+	struct flowi6 fl6 = {};
+
+	fl6.flowi6_proto = IPPROTO_UDP;
+	fl6.daddr = dst->v6.sin6_addr;
+	fl6.saddr = src->v6.sin6_addr;
+	fl6.flowi6_oif = dst->v6.sin6_scope_id ?: oif;
+	fl6.fl6_dport = dst->v6.sin6_port;
+	fl6.fl6_sport = src->v6.sin6_port;
+	dste = ip6_dst_lookup_flow(us->net, us->sock->sk, &fl6, NULL);
+	if (!IS_ERR(dste))
+		saddr->v6.sin6_addr = fl6.saddr;
+	return dste;
+}
+
+/**
+ * quic_udp_route - the route from @src to @dst through a UDP tunnel socket
+ * @us: the UDP socket the datagram leaves by
+ * @src: the source address (may be a wildcard)
+ * @dst: the destination
+ * @oif: the bound device, or 0
+ * @saddr: out: the source address the route uses
+ *
+ * Return: the route (referenced), or an ERR_PTR.
+ */
+struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
+			     const union quic_addr *src,
+			     const union quic_addr *dst, int oif,
+			     union quic_addr *saddr)
+{
+	struct flowi4 fl4 = {};
+	struct rtable *rt;
+
+	*saddr = *src;
+	/* an IPv4 tunnel socket has no IPv6 state to route or send with */
+	if (dst->sa.sa_family == AF_INET6 && us->sock->sk->sk_family != AF_INET6)
+		return ERR_PTR(-EAFNOSUPPORT);
+	if (dst->sa.sa_family == AF_INET6)
+		return quic_udp_route6(us, src, dst, oif, saddr);
+	rt = ip_route_output_ports(us->net, &fl4, NULL, dst->v4.sin_addr.s_addr,
+				   src->v4.sin_addr.s_addr, dst->v4.sin_port,
+				   src->v4.sin_port, IPPROTO_UDP, 0, oif);
+	if (IS_ERR(rt))
+		return ERR_CAST(rt);
+	saddr->v4.sin_addr.s_addr = fl4.saddr;
+	return &rt->dst;
+}
+
+/**
+ * quic_udp_xmit - send a datagram from a tunnel socket along a route
+ * @us: the tunnel socket
+ * @skb: the UDP payload
+ * @dste: the route (its reference is consumed)
+ * @saddr: the source address and port
+ * @daddr: the destination
+ *
+ * Context: any.
+ * Return: 0 (@skb sent or dropped by the stack), or an error with @skb
+ * still the caller's to free.
+ */
+int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
+			 struct dst_entry *dste, const union quic_addr *saddr,
+			 const union quic_addr *daddr)
+{
+	struct sock *usk = us->sock->sk;
+	bool v6 = daddr->sa.sa_family == AF_INET6;
+	int err;
+
+	err = skb_cow_head(skb, LL_RESERVED_SPACE(dste->dev) +
+				dste->header_len + sizeof(struct udphdr) +
+				(v6 ? sizeof(struct ipv6hdr) :
+				      sizeof(struct iphdr)));
+	if (err) {
+		dst_release(dste);
+		return err;
+	}
+	if (v6)
+		udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &saddr->v6.sin6_addr,
+				     &daddr->v6.sin6_addr, 0,
+				     ip6_dst_hoplimit(dste), 0,
+				     saddr->v6.sin6_port, daddr->v6.sin6_port,
+				     false);
+	else
+		udp_tunnel_xmit_skb(dst_rtable(dste), usk, skb,
+				    saddr->v4.sin_addr.s_addr,
+				    daddr->v4.sin_addr.s_addr, 0,
+				    ip4_dst_hoplimit(dste), 0,
+				    saddr->v4.sin_port, daddr->v4.sin_port,
+				    false, false);
+	return 0;
+}
+
+/**
+ * quic_udp_send - send a datagram from a tunnel socket, routing it
+ * @us: the tunnel socket
+ * @skb: the UDP payload
+ * @src: the source address (a wildcard lets the route choose)
+ * @dst: the destination
+ * @oif: the bound device, or 0
+ *
+ * Context: any.
+ * Return: 0, or an error with @skb still the caller's to free.
+ */
+int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
+			 const union quic_addr *src, const union quic_addr *dst,
+			 int oif)
+{
+	union quic_addr saddr;
+	struct dst_entry *dste;
+
+	dste = quic_udp_route(us, src, dst, oif, &saddr);
+	if (IS_ERR(dste))
+		return PTR_ERR(dste);
+	return quic_udp_xmit(us, skb, dste, &saddr, dst);
 }
 
 /* A namespace going away: wait for its tunnel sockets being released.

@@ -40,6 +40,17 @@ void quic_udp_sock_local(const struct quic_udp_sock *us,
 			 const union quic_addr *want, union quic_addr *local);
 void quic_udp_sock_put(struct quic_udp_sock *us);
 
+struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
+				 const union quic_addr *src,
+				 const union quic_addr *dst, int oif,
+				 union quic_addr *saddr);
+int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
+		  struct dst_entry *dste, const union quic_addr *saddr,
+		  const union quic_addr *daddr);
+int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
+		  const union quic_addr *src, const union quic_addr *dst,
+		  int oif);
+
 int quic_udp_init(quic_udp_rcv_t rcv);
 void quic_udp_exit(void);
 

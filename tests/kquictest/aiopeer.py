@@ -120,9 +120,10 @@ class KernelServer(Generic[T]):
 @contextmanager
 def kernel_server(creds: Credentials, alpn: str, serve: Serve[T], *,
                   tp: QuicTransportParam | None = None, count: int = 1,
-                  setup: Setup | None = None,
+                  setup: Setup | None = None, listen_setup: Setup | None = None,
                   handshake_kw: dict[str, Any] | None = None) -> Iterator[KernelServer[T]]:
-    """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``);
+    """Listen on 127.0.0.1 with ``alpn`` (and transport parameters ``tp``,
+    and whatever ``listen_setup(lsk)`` sets before ``listen()``);
     for each of ``count`` connections: accept, ``setup(conn)`` (socket options
     and events that must precede the handshake), run the server handshake
     with the test certificate (and ``handshake_kw``, e.g. ``early_data``), then
@@ -131,6 +132,8 @@ def kernel_server(creds: Credentials, alpn: str, serve: Serve[T], *,
     def listener_setup(lsk: socket.socket) -> None:
         if tp is not None:
             sockopt.set_transport_param(lsk, tp)
+        if listen_setup is not None:
+            listen_setup(lsk)
 
     with listener(alpns=[alpn], setup=listener_setup) as lsk:
         server: KernelServer[T] = KernelServer(lsk, creds, serve, count, setup,
