@@ -28,9 +28,15 @@ NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
 NOBODY = 65534
 
 
-def bind_quic(family: int, port: int) -> None:
+def bind_quic(family: int, port: int) -> int:
+    """0 if a QUIC socket could bind the wildcard of ``family`` at ``port``,
+    else the errno."""
     with quic_socket(family) as s:
-        s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+        try:
+            s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+        except OSError as e:
+            return e.errno or -1
+    return 0
 
 
 @contextmanager
