@@ -84,10 +84,6 @@ int quic_conn_init_client(struct sock *sk)
 		return err;
 	quic_cid_generate(&ids->dcid, QUIC_CID_LEN);
 	ids->odcid = ids->dcid;
-	/* keys the stateless reset tokens of the IDs we issue */
-	err = quic_token_ctx_init(&qs->token_ctx, NULL);
-	if (err)
-		return err;
 
 	err = quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
 					       ids->dcid.data, ids->dcid.len,
@@ -290,11 +286,9 @@ static int quic_conn_queue_new_token(struct sock *sk)
 	struct quic_sock *qs = quic_sk(sk);
 	int n;
 
-	if (!qs->token_ctx.aead)
-		return -EINVAL;
 	if (quic_outq_new_token_busy(sk))
 		return -EAGAIN;
-	n = quic_token_create(&qs->token_ctx, QUIC_TOKEN_NEW,
+	n = quic_token_create(quic_net_tokens(sock_net(sk)), QUIC_TOKEN_NEW,
 			      &quic_paths(sk)->peer.sa, NULL, 0, qs->token,
 			      sizeof(qs->token));
 	if (n < 0)
@@ -447,9 +441,9 @@ int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)
 	struct quic_sock *qs = quic_sk(sk);
 
 	qs->local_tp.chosen_version = qs->version ?: qs->config.version;
-	if (quic_is_serv(sk) && qs->local_tp.stateless_reset &&
-	    qs->token_ctx.hmac)
-		quic_stateless_reset_token(&qs->token_ctx, ids->scid.data,
+	if (quic_is_serv(sk) && qs->local_tp.stateless_reset)
+		quic_stateless_reset_token(quic_net_tokens(sock_net(sk)),
+					   ids->scid.data,
 					   ids->scid.len,
 					   qs->local_tp.stateless_reset_token);
 	return quic_tp_encode(&qs->local_tp, quic_is_serv(sk), buf, size);
@@ -585,7 +579,6 @@ static void quic_conn_issue_scids(struct sock *sk)
  */
 int quic_conn_pref_cid(struct sock *sk, struct quic_tp_cid *cid, u8 *token)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	struct quic_conn_id c;
 	int idx, tries = 3;
 
@@ -600,9 +593,8 @@ int quic_conn_pref_cid(struct sock *sk, struct quic_tp_cid *cid, u8 *token)
 	cid->len = c.len;
 	memcpy(cid->data, c.data, c.len);
 	memset(token, 0, QUIC_RESET_TOKEN_LEN);
-	if (qs->token_ctx.hmac)
-		quic_stateless_reset_token(&qs->token_ctx, c.data, c.len,
-					   token);
+	quic_stateless_reset_token(quic_net_tokens(sock_net(sk)), c.data, c.len,
+				   token);
 	return 0;
 }
 

@@ -587,7 +587,8 @@ static void quic_listen_token(struct sock *lsk, struct quic_request *req,
 	struct quic_token_info v;
 
 	if (!cb->token_len ||
-	    quic_token_verify(&quic_sk(lsk)->token_ctx, data + cb->token_offset,
+	    quic_token_verify(quic_net_tokens(sock_net(lsk)),
+			      data + cb->token_offset,
 			      cb->token_len, &req->peer.sa, &v))
 		return;
 	if (v.type == QUIC_TOKEN_RETRY) {
@@ -630,7 +631,7 @@ static struct sk_buff *quic_listen_retry(struct sock *lsk,
 	struct sk_buff *skb;
 	int tlen;
 
-	tlen = quic_token_create(&quic_sk(lsk)->token_ctx, QUIC_TOKEN_RETRY,
+	tlen = quic_token_create(quic_net_tokens(sock_net(lsk)), QUIC_TOKEN_RETRY,
 				 &req->peer.sa, req->dcid.data, req->dcid.len,
 				 token, sizeof(token));
 	if (tlen < 0)

@@ -47,6 +47,7 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_CONN_HELLODROPS]	= "QuicConnHelloDrops",
 	[QUIC_MIB_CONN_RETRYSENT]	= "QuicConnRetrySent",
 	[QUIC_MIB_CONN_RETRYAUTO]	= "QuicConnRetryAuto",
+	[QUIC_MIB_PKT_RESETSENT]	= "QuicPktResetSent",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)
@@ -236,15 +237,20 @@ static int __net_init quic_net_init(struct net *net)
 		return -ENOMEM;
 
 	atomic_long_set(&qn->rmem_alloc, 0);
-	err = quic_net_sysctl_init(net);
+	err = quic_token_ctx_init(&qn->tokens, NULL);
 	if (err)
 		goto err_stat;
+	err = quic_net_sysctl_init(net);
+	if (err)
+		goto err_tokens;
 	err = quic_net_proc_init(net);
 	if (err)
 		goto err_sysctl;
 	return 0;
 err_sysctl:
 	quic_net_sysctl_exit(net);
+err_tokens:
+	quic_token_ctx_free(&qn->tokens);
 err_stat:
 	free_percpu(qn->stat);
 	return err;
@@ -257,6 +263,7 @@ static void __net_exit quic_net_exit(struct net *net)
 	remove_proc_subtree("quic", net->proc_net);
 	quic_net_sysctl_exit(net);
 	WARN_ON_ONCE(atomic_long_read(&qn->rmem_alloc));
+	quic_token_ctx_free(&qn->tokens);
 	free_percpu(qn->stat);
 }
 

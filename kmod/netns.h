@@ -9,6 +9,8 @@
 #include <net/netns/generic.h>
 #include <net/snmp.h>
 
+#include "crypto.h"
+
 enum quic_mib_field {
 	QUIC_MIB_NUM = 0,
 	QUIC_MIB_CONN_CURRENTESTABS,	/* connections now ESTABLISHED */
@@ -38,6 +40,7 @@ enum quic_mib_field {
 	QUIC_MIB_CONN_HELLODROPS,	/* malformed ClientHellos dropped */
 	QUIC_MIB_CONN_RETRYSENT,	/* Retry packets sent */
 	QUIC_MIB_CONN_RETRYAUTO,	/* of them, for a listener's full queue */
+	QUIC_MIB_PKT_RESETSENT,		/* stateless resets sent */
 	QUIC_MIB_MAX
 };
 
@@ -53,6 +56,11 @@ struct quic_net {
 	struct mutex udp_lock;		/* protects udp_list */
 	struct list_head udp_list;	/* shared UDP tunnel sockets */
 	struct mutex listen_lock;	/* makes and frees listen ports */
+	struct quic_token_ctx tokens;	/* address validation and stateless
+					 * reset keys of the namespace
+					 */
+	unsigned long reset_window;	/* jiffies: start of this second */
+	atomic_t reset_count[2];	/* resets sent, looked for, in it */
 	atomic_long_t rmem_alloc;	/* bytes charged by all QUIC sockets */
 	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
 	struct ctl_table_header *sysctl;
@@ -63,6 +71,15 @@ extern unsigned int quic_net_id;
 static inline struct quic_net *quic_net(struct net *net)
 {
 	return net_generic(net, quic_net_id);
+}
+
+/* The namespace's token keys: every Retry and NEW_TOKEN token, and the
+ * stateless reset token of every connection ID issued in it, so that a
+ * reset can be sent for an ID no socket holds any more.
+ */
+static inline struct quic_token_ctx *quic_net_tokens(struct net *net)
+{
+	return &quic_net(net)->tokens;
 }
 
 #define QUIC_INC_STATS(net, field)	SNMP_INC_STATS(quic_net(net)->stat, field)

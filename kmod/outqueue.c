@@ -871,7 +871,6 @@ static bool quic_outq_put_conn_frames(struct sock *sk, struct quic_dgram *dg,
 static bool quic_outq_put_cid_frames(struct sock *sk, struct quic_dgram *dg,
 				     struct quic_sent_pkt *sp)
 {
-	struct quic_sock *qs = quic_sk(sk);
 	struct sk_buff *skb = dg->skb;
 	const struct quic_cid_entry *e;
 	bool put = false;
@@ -883,9 +882,8 @@ static bool quic_outq_put_cid_frames(struct sock *sk, struct quic_dgram *dg,
 	       (slot = quic_conn_next_new_cid(sk, &e, &prior)) >= 0) {
 		u8 token[QUIC_RESET_TOKEN_LEN] = {};
 
-		if (qs->token_ctx.hmac)
-			quic_stateless_reset_token(&qs->token_ctx, e->cid.data,
-						   e->cid.len, token);
+		quic_stateless_reset_token(quic_net_tokens(sock_net(sk)),
+					   e->cid.data, e->cid.len, token);
 		p = skb_tail_pointer(skb);
 		p = quic_frame_put_new_cid(p, e->seq, prior, e->cid.data,
 					   e->cid.len, token);

@@ -210,6 +210,92 @@ static void quic_send_version_negotiation(struct quic_udp_sock *us,
 		kfree_skb(skb);
 }
 
+#define QUIC_RESET_MIN		21	/* RFC 9000 10.3: 5 + the token */
+#define QUIC_RESET_MAX		64
+#define QUIC_RESETS_PER_SEC	100	/* sent, and looked for, per netns */
+
+/* Within the namespace's budget this second of stateless resets sent
+ * (@lookup false) or of datagrams checked for being one?
+ */
+static bool quic_reset_allowed(struct net *net, bool lookup)
+{
+	struct quic_net *qn = quic_net(net);
+	unsigned long start = READ_ONCE(qn->reset_window);
+
+	if (time_after(jiffies, start + HZ)) {
+		WRITE_ONCE(qn->reset_window, jiffies);
+		atomic_set(&qn->reset_count[0], 0);
+		atomic_set(&qn->reset_count[1], 0);
+	}
+	return atomic_inc_return(&qn->reset_count[lookup]) <=
+	       QUIC_RESETS_PER_SEC;
+}
+
+/* RFC 9000 10.3.1: a datagram for no connection ID of ours may be a peer's
+ * stateless reset, whose first bytes are random: its last 16 bytes are
+ * compared with the reset tokens a connection with its source address
+ * was given.  Return that connection, referenced, or NULL.  A linear look
+ * at the namespace's sockets, within the reset budget.
+ */
+static struct sock *quic_reset_lookup(struct net *net, const u8 *data,
+				      u32 len, const union quic_addr *from)
+{
+	struct quic_net *qn = quic_net(net);
+	struct sock *sk = NULL;
+	struct quic_sock *qs;
+
+	if (len < QUIC_RESET_MIN || !quic_reset_allowed(net, true))
+		return NULL;
+	spin_lock(&qn->sock_lock);
+	list_for_each_entry(qs, &qn->sock_list, node) {
+		if (quic_addr_equal(&quic_paths(&qs->inet.sk)->peer, from) &&
+		    quic_conn_is_stateless_reset(&qs->inet.sk, data, len)) {
+			sk = &qs->inet.sk;
+			sock_hold(sk);
+			break;
+		}
+	}
+	spin_unlock(&qn->sock_lock);
+	return sk;
+}
+
+/* RFC 9000 10.3: a short-header packet of @len bytes for a connection ID
+ * no socket holds (@h: ours are QUIC_CID_LEN long) is answered with a
+ * stateless reset: random bits after a short header's first two, then the
+ * reset token of that ID, which the namespace's key derives as it did
+ * when the ID was issued.  A reset is shorter than what triggered it (so
+ * two endpoints cannot bounce resets for ever) and at least 21 bytes, and
+ * the namespace sends at most QUIC_RESETS_PER_SEC a second.
+ */
+static void quic_send_stateless_reset(struct quic_udp_sock *us, u32 len,
+				      const struct quic_hdr *h,
+				      const union quic_addr *from,
+				      const union quic_addr *to)
+{
+	struct sk_buff *skb;
+	u32 n;
+	u8 *p;
+
+	if (len <= QUIC_RESET_MIN || !quic_reset_allowed(us->net, false))
+		return;
+	n = min_t(u32, len - 1, QUIC_RESET_MAX);
+	skb = alloc_skb(QUIC_HEADROOM + n, GFP_ATOMIC);
+	if (!skb)
+		return;
+	skb_reserve(skb, QUIC_HEADROOM);
+	p = skb_put(skb, n);
+	get_random_bytes(p, n - QUIC_RESET_TOKEN_LEN);
+	p[0] = 0x40 | (p[0] & 0x3f);
+	if (quic_stateless_reset_token(quic_net_tokens(us->net), h->dcid.data,
+				       h->dcid.len,
+				       p + n - QUIC_RESET_TOKEN_LEN) ||
+	    quic_udp_send(us, skb, to, from, 0)) {
+		kfree_skb(skb);
+		return;
+	}
+	QUIC_INC_STATS(us->net, QUIC_MIB_PKT_RESETSENT);
+}
+
 /**
  * quic_packet_rcv - entry point for datagrams on a QUIC UDP socket
  * @us: the tunnel socket
@@ -245,6 +331,14 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 	}
 	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
 	if (!sk) {
+		if (h.type == QUIC_PKT_SHORT) {
+			sk = quic_reset_lookup(net, skb->data, skb->len,
+					       &from);
+			if (sk)
+				goto deliver;
+			quic_send_stateless_reset(us, skb->len, &h, &from,
+						  &to);
+		}
 		if (h.type != QUIC_PKT_INITIAL && h.type != QUIC_PKT_0RTT) {
 			why = QUIC_DROP_UNKNOWN_CONN;
 			goto drop;
@@ -253,6 +347,7 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 		if (!sk)
 			return;
 	}
+deliver:
 	quic_sk_rcv(sk, skb);
 	sock_put(sk);
 	return;

@@ -86,8 +86,8 @@ static void quic_destroy_sock(struct sock *sk)
 	sk_dst_reset(sk);
 	quic_listen_del(sk);
 	quic_conn_free(sk);
+	memzero_explicit(qs->ticket_secret, sizeof(qs->ticket_secret));
 	quic_streams_free(sk);
-	quic_token_ctx_free(&qs->token_ctx);
 	quic_path_unbind(sk);
 	release_sock(sk);
 	spin_lock_bh(&qn->sock_lock);
@@ -297,11 +297,8 @@ static int quic_listen(struct socket *sock, int backlog)
 		if (err)
 			goto out;
 	}
-	if (!qs->token_ctx.aead) {
-		err = quic_token_ctx_init(&qs->token_ctx, NULL);
-		if (err)
-			goto out;
-	}
+	/* what the session ticket keys of its connections come from */
+	get_random_bytes(qs->ticket_secret, sizeof(qs->ticket_secret));
 	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
 	err = quic_listen_add(sk);
 	if (err)
@@ -372,6 +369,7 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	qs->local_tp = lqs->local_tp;
 	memcpy(qs->alpn, lqs->alpn, sizeof(qs->alpn));
 	qs->alpn_len = lqs->alpn_len;
+	memcpy(qs->ticket_secret, lqs->ticket_secret, sizeof(qs->ticket_secret));
 	quic_inq_inherit(newsk, sk);
 	qs->is_serv = 1;
 	qs->bound = 1;
@@ -380,9 +378,7 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	quic_set_peer(newsk, &req->peer);
 
 	lock_sock(newsk);	/* datagrams go to the backlog meanwhile */
-	err = quic_token_ctx_init(&qs->token_ctx, lqs->token_ctx.secret);
-	if (!err)
-		err = quic_conn_init_server(newsk, req);
+	err = quic_conn_init_server(newsk, req);
 	if (err)
 		goto release;
 	/* RFC 9000 8.1: a token of ours proved the address: no 3x limit */
@@ -1308,8 +1304,6 @@ static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 	if (quic_is_listen(sk))
 		return -EPIPE;
 	if (quic_is_serv(sk) && !quic_inq_ticket_len(sk, -1)) {
-		if (!qs->token_ctx.aead)
-			return -EPIPE;
 		ticket = quic_inq_ticket_buf(sk);
 		if (!ticket)
 			return -ENOMEM;
@@ -1320,7 +1314,7 @@ static int quic_sockopt_ticket_get(struct sock *sk, int len, sockptr_t optval,
 			addr = &paths->peer.v4.sin_addr;
 			n = sizeof(struct in_addr);
 		}
-		err = quic_session_ticket_key(qs->token_ctx.secret, addr, n,
+		err = quic_session_ticket_key(qs->ticket_secret, addr, n,
 					      ticket);
 		if (err)
 			return err;

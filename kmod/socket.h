@@ -75,7 +75,9 @@ struct quic_sock {
 	u8 waiters;			/* tasks asleep in quic_sk_wait() */
 
 	struct quic_listener listener;	/* when listening */
-	struct quic_token_ctx token_ctx;
+	u8 ticket_secret[QUIC_TOKEN_SECRET_LEN];	/* listener's, inherited:
+							 * session ticket keys
+							 */
 
 	/* the state of each concern, reached through its accessor below */
 	struct quic_cids cids;
