@@ -180,23 +180,33 @@ static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
 }
 
 /* RFC 9000 6.1: answer a client Initial of an unknown version with the
- * versions we support (only where a listener could serve it).
+ * versions we support (only where a listener could serve it), and a
+ * reserved version of the 0x?a?a?a?a form (RFC 9000 15) at a random place,
+ * so that clients do not come to rely on the list's shape.
  */
 static void quic_send_version_negotiation(struct quic_udp_sock *us,
 					  const struct quic_hdr *h,
 					  const union quic_addr *from,
 					  const union quic_addr *to)
 {
+	u32 versions[3] = { QUIC_VERSION_V1, QUIC_VERSION_V2 }, grease, i;
 	struct sk_buff *skb;
 	u8 *p;
 
 	if (!quic_listen_active(us))
 		return;
+	do {
+		grease = (get_random_u32() & 0xf0f0f0f0) | 0x0a0a0a0a;
+	} while (grease == h->version);
+	i = get_random_u32_below(3);
+	versions[2] = versions[i];
+	versions[i] = grease;
 	skb = alloc_skb(QUIC_HEADROOM + 64, GFP_ATOMIC);
 	if (!skb)
 		return;
 	skb_reserve(skb, QUIC_HEADROOM);
-	p = skb_put(skb, 1 + 4 + 1 + h->scid.len + 1 + h->dcid.len + 8);
+	p = skb_put(skb, 1 + 4 + 1 + h->scid.len + 1 + h->dcid.len +
+		    sizeof(versions));
 	*p++ = 0x80 | (get_random_u8() & 0x7f);
 	put_unaligned_be32(0, p);
 	p += 4;
@@ -204,8 +214,8 @@ static void quic_send_version_negotiation(struct quic_udp_sock *us,
 	p = quic_put_data(p, h->scid.data, h->scid.len);
 	*p++ = h->dcid.len;
 	p = quic_put_data(p, h->dcid.data, h->dcid.len);
-	put_unaligned_be32(QUIC_VERSION_V1, p);
-	put_unaligned_be32(QUIC_VERSION_V2, p + 4);
+	for (i = 0; i < ARRAY_SIZE(versions); i++)
+		put_unaligned_be32(versions[i], p + 4 * i);
 	if (quic_udp_send(us, skb, to, from, 0))
 		kfree_skb(skb);
 }
