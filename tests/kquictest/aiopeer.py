@@ -2,11 +2,13 @@
 
 ``kernel_server`` runs one kernel QUIC server connection in a thread while
 the test drives an aioquic client on its own event loop; ``free_udp_port``
-finds a port for an aioquic server.
+finds a port for an aioquic server, and ``kernel_client_handshake`` runs a
+kernel client's handshake against it from that loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,8 +20,8 @@ from aioquic.quic.events import QuicEvent, StreamDataReceived
 
 from kquictest.quicpair import WAIT, Credentials, listener
 from libquic import sockopt
-from libquic.handshake import HandshakeResult, quic_server_handshake
-from libquic.uapi import QuicTransportParam
+from libquic.handshake import HandshakeResult, quic_client_handshake, quic_server_handshake
+from libquic.uapi import QuicTransportParam, quic_socket
 
 T = TypeVar("T")
 Serve = Callable[[socket.socket, HandshakeResult], T]
@@ -57,6 +59,21 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+async def kernel_client_handshake(creds: Credentials, port: int, alpn: str) -> HandshakeResult:
+    """A kernel client's handshake with ``alpn`` to 127.0.0.1:``port`` (an
+    aioquic server on the running loop), run in an executor thread."""
+    cli = quic_socket(socket.AF_INET)
+    try:
+        cli.settimeout(WAIT)
+        sockopt.set_alpn(cli, [alpn])
+        cli.connect(("127.0.0.1", port))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: quic_client_handshake(
+            cli, hostname="localhost", cafile=creds.ca, timeout=WAIT))
+    finally:
+        cli.close()
 
 
 class KernelServer(Generic[T]):

@@ -395,6 +395,22 @@ def snmp() -> dict[str, int]:
         return {k: int(v) for k, v in (ln.split() for ln in f.read().splitlines())}
 
 
+def accept_all(lsk: socket.socket) -> int:
+    """Accept and close whatever the listener has queued; how many."""
+    lsk.setblocking(False)
+    accepted = 0
+    try:
+        while True:
+            try:
+                conn, _ = lsk.accept()
+            except BlockingIOError:
+                return accepted
+            conn.close()
+            accepted += 1
+    finally:
+        lsk.setblocking(True)
+
+
 def wait_for(pred: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not pred():

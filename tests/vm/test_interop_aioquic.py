@@ -9,7 +9,6 @@ aioquic client to kernel server.
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from aioquic.asyncio import connect, serve
@@ -17,11 +16,9 @@ from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import HandshakeCompleted, QuicEvent
 
-from kquictest.aiopeer import free_udp_port, kernel_server
+from kquictest.aiopeer import free_udp_port, kernel_client_handshake, kernel_server
 from kquictest.quicpair import WAIT, Credentials
-from libquic import sockopt
-from libquic.handshake import HandshakeResult, quic_client_handshake
-from libquic.uapi import quic_socket
+from libquic.handshake import HandshakeResult
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -60,18 +57,11 @@ def test_kernel_client_to_aioquic_server(creds: Credentials, cipher: str | None)
             return p
 
         server = await serve("127.0.0.1", port, configuration=config, create_protocol=make)
-        cli = quic_socket(socket.AF_INET)
         try:
-            cli.settimeout(WAIT)
-            sockopt.set_alpn(cli, [ALPN])
-            cli.connect(("127.0.0.1", port))
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, lambda: quic_client_handshake(
-                cli, hostname="localhost", cafile=creds.ca, timeout=WAIT))
+            result = await kernel_client_handshake(creds, port, ALPN)
             done = await asyncio.wait_for(protocols[0].completed, WAIT)
             return result, done
         finally:
-            cli.close()
             server.close()
 
     result, done = asyncio.run(run())

@@ -28,13 +28,12 @@ from aioquic.quic.configuration import QuicConfiguration
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kquictest import quic_testdriver as qt
-from kquictest.aiopeer import free_udp_port, kernel_server
+from kquictest.aiopeer import free_udp_port, kernel_client_handshake, kernel_server
 from kquictest.ngtcp2peer import gtlsserver, ngtcp2
 from kquictest.quicpair import WAIT, Credentials, Pair, handshake, listener
 from libquic import sockopt
 from libquic.connection import QuicConnection
-from libquic.handshake import quic_client_handshake
-from libquic.uapi import QuicConfig, quic_socket
+from libquic.uapi import QuicConfig
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -150,17 +149,7 @@ def test_retry_turns_on_when_the_accept_queue_fills(creds: Credentials) -> None:
         assert sent - before_sent == len(retry_pkts) >= 1
         # the first half of the queue was served without Retry
         assert qt.snmp().get("QuicConnRequests", 0) > 0
-        lsk.setblocking(False)
-        drained = 0
-        while True:
-            try:
-                conn, _ = lsk.accept()
-            except BlockingIOError:
-                break
-            conn.close()
-            drained += 1
-        assert 4 <= drained <= 5
-        lsk.setblocking(True)
+        assert 4 <= qt.accept_all(lsk) <= 5
         lsk.settimeout(WAIT)
         with psk_handshake(creds, lsk, alpns=[]):
             pass
@@ -173,17 +162,9 @@ def test_kernel_client_follows_aioquic_retry(creds: Credentials) -> None:
         config.load_cert_chain(creds.cert, creds.key)
         port = free_udp_port("127.0.0.1")
         server = await serve("127.0.0.1", port, configuration=config, retry=True)
-        cli = quic_socket(socket.AF_INET)
         try:
-            cli.settimeout(WAIT)
-            sockopt.set_alpn(cli, [ALPN])
-            cli.connect(("127.0.0.1", port))
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, lambda: quic_client_handshake(
-                cli, hostname="localhost", cafile=creds.ca, timeout=WAIT))
-            return result.alpn
+            return (await kernel_client_handshake(creds, port, ALPN)).alpn
         finally:
-            cli.close()
             server.close()
 
     assert asyncio.run(run()) == ALPN
