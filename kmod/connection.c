@@ -1410,6 +1410,39 @@ void quic_conn_close(struct sock *sk)
 }
 
 /**
+ * quic_conn_closing_period - how long a closed connection stays to answer
+ * @sk: the connection, just closed by quic_conn_close() (locked)
+ *
+ * RFC 9000 10.2: three probe timeouts after our CONNECTION_CLOSE, if it
+ * was sent and the peer has not closed too (then nothing is to be
+ * answered); at least 10 ms, at most 3 s.  On a nonzero answer what only
+ * the application needed (streams, received data, packets awaiting an
+ * acknowledgement) is freed at once: only the IDs, keys and path remain.
+ *
+ * Return: the period in jiffies, or 0 to release the connection now.
+ */
+unsigned long quic_conn_closing_period(struct sock *sk)
+{
+	struct quic_close_state *cs = quic_close_state(sk);
+	u64 us;
+
+	/* closing is set once quic_conn_close() ran; a client that never
+	 * sent anything had no CONNECTION_CLOSE to send
+	 */
+	if (!cs->closing || cs->draining ||
+	    (!quic_is_serv(sk) && !quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn &&
+	     !quic_pnspace(sk, QUIC_PN_INITIAL)->discarded))
+		return 0;
+	us = 3ULL * quic_rtt_pto(&quic_sk(sk)->rtt);
+	us = clamp_t(u64, us, 10 * USEC_PER_MSEC, 3 * USEC_PER_SEC);
+	quic_streams_free(sk);
+	quic_inq_free_all(sk);
+	quic_outq_free(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	return usecs_to_jiffies(us);
+}
+
+/**
  * quic_set_state - move the socket to another state
  * @sk: the socket
  * @state: QUIC_SS_*

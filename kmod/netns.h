@@ -41,6 +41,7 @@ enum quic_mib_field {
 	QUIC_MIB_CONN_RETRYSENT,	/* Retry packets sent */
 	QUIC_MIB_CONN_RETRYAUTO,	/* of them, for a listener's full queue */
 	QUIC_MIB_PKT_RESETSENT,		/* stateless resets sent */
+	QUIC_MIB_CONN_CLOSELINGER,	/* closed connections kept to answer */
 	QUIC_MIB_MAX
 };
 
@@ -61,6 +62,7 @@ struct quic_net {
 					 */
 	unsigned long reset_window;	/* jiffies: start of this second */
 	atomic_t reset_count[2];	/* resets sent, looked for, in it */
+	atomic_t closing;		/* closed connections lingering */
 	atomic_long_t rmem_alloc;	/* bytes charged by all QUIC sockets */
 	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
 	struct ctl_table_header *sysctl;

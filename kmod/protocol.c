@@ -86,9 +86,12 @@ static int __init quic_init(void)
 	err = quic_crypto_init();
 	if (err)
 		return err;
-	err = quic_cid_init();
+	err = quic_socket_init();
 	if (err)
 		goto err_crypto;
+	err = quic_cid_init();
+	if (err)
+		goto err_socket;
 	err = quic_udp_init(quic_packet_rcv);
 	if (err)
 		goto err_cid;
@@ -130,6 +133,8 @@ err_path:
 	quic_udp_exit();
 err_cid:
 	quic_cid_exit();
+err_socket:
+	quic_socket_exit();
 err_crypto:
 	quic_crypto_exit();
 	return err;
@@ -148,6 +153,7 @@ static void __exit quic_exit(void)
 	proto_unregister(&quic_prot);
 	quic_udp_exit();
 	quic_cid_exit();
+	quic_socket_exit();
 	quic_crypto_exit();
 	pr_info("quic: unloaded\n");
 }

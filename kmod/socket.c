@@ -40,6 +40,19 @@ static void quic_ku_work(struct work_struct *work)
 	sock_put(sk);
 }
 
+/* The end of a closed connection's closing period: release it as
+ * sk_common_release() would have at close().
+ */
+static void quic_close_work(struct work_struct *work)
+{
+	struct quic_sock *qs = container_of(to_delayed_work(work),
+					    struct quic_sock, close_work);
+	struct sock *sk = &qs->inet.sk;
+
+	atomic_dec(&quic_net(sock_net(sk))->closing);
+	sk_common_release(sk);
+}
+
 static int quic_init_sock(struct sock *sk)
 {
 	struct quic_net *qn = quic_net(sock_net(sk));
@@ -61,6 +74,7 @@ static int quic_init_sock(struct sock *sk)
 	quic_cong_init(&qs->cong, QUIC_CONG_ALG_RENO, QUIC_MAX_DGRAM);
 	quic_timer_init(sk);
 	INIT_WORK(&qs->ku_work, quic_ku_work);
+	INIT_DELAYED_WORK(&qs->close_work, quic_close_work);
 	quic_path_init(sk);
 
 	spin_lock_bh(&qn->sock_lock);
@@ -122,8 +136,35 @@ static void quic_close_linger(struct sock *sk, long timeout)
 	remove_wait_queue(sk_sleep(sk), &wait);
 }
 
+#define QUIC_CLOSING_MAX	4096	/* lingering closed connections per netns */
+
+static struct workqueue_struct *quic_close_wq;
+
+/* RFC 9000 10.2.1: keep a connection we closed (socket locked, the
+ * application done with it) for its closing period, so that late packets
+ * get its CONNECTION_CLOSE again rather than a stateless reset; at most
+ * QUIC_CLOSING_MAX per namespace.  Return: the period, or 0.
+ */
+static unsigned long quic_close_keep(struct sock *sk)
+{
+	struct quic_net *qn = quic_net(sock_net(sk));
+	unsigned long period = 0;
+
+	if (atomic_inc_return(&qn->closing) <= QUIC_CLOSING_MAX)
+		period = quic_conn_closing_period(sk);
+	if (!period) {
+		atomic_dec(&qn->closing);
+		return 0;
+	}
+	quic_timer_stop_all(sk);
+	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_CLOSELINGER);
+	return period;
+}
+
 static void quic_close(struct sock *sk, long timeout)
 {
+	unsigned long keep = 0;
+
 	lock_sock(sk);
 	if (quic_is_listen(sk)) {
 		quic_listen_del(sk);
@@ -133,8 +174,39 @@ static void quic_close(struct sock *sk, long timeout)
 	}
 	quic_set_state(sk, QUIC_SS_CLOSED);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	if (!sock_flag(sk, SOCK_DEAD))
+		keep = quic_close_keep(sk);
 	release_sock(sk);
-	sk_common_release(sk);
+	if (!keep) {
+		sk_common_release(sk);
+		return;
+	}
+	/* the file goes now; the work releases the rest (and the file's
+	 * reference) at the end of the period
+	 */
+	sock_orphan(sk);
+	queue_delayed_work(quic_close_wq, &quic_sk(sk)->close_work, keep);
+}
+
+/**
+ * quic_socket_init - set up what closed connections linger on
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int quic_socket_init(void)
+{
+	quic_close_wq = alloc_workqueue("quic_close", WQ_UNBOUND, 0);
+	return quic_close_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * quic_socket_exit - undo quic_socket_init()
+ *
+ * Every socket is gone by module exit, so nothing is queued.
+ */
+void quic_socket_exit(void)
+{
+	destroy_workqueue(quic_close_wq);
 }
 
 /* Validate a user sockaddr for this socket's family and copy it. */

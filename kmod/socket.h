@@ -95,6 +95,7 @@ struct quic_sock {
 	u8 pto_count;
 	struct quic_timers timers;
 	struct work_struct ku_work;	/* key update preparation */
+	struct delayed_work close_work;	/* end of the closing period */
 	u64 idle_timeout;		/* us, effective */
 	struct quic_close_state close;
 };
@@ -268,6 +269,9 @@ static inline u64 quic_now(void)
 {
 	return ktime_to_us(ktime_get());
 }
+
+int quic_socket_init(void);
+void quic_socket_exit(void);
 
 extern struct proto quic_prot;
 extern struct proto quicv6_prot;

@@ -171,6 +171,13 @@ def set_netem(ipr: IPRoute, ifindex: int, spec: Netem | None) -> None:
             raise
 
 
+def change_netem(spec: Netem | None, dev: str = "lo") -> None:
+    """Replace (``None``: remove) the netem qdisc of ``dev`` in this namespace
+    at once, e.g. inside :func:`netem` to switch a blackhole on and off."""
+    with IPRoute() as ipr:
+        set_netem(ipr, _index(ipr, dev), spec)
+
+
 def _add_address(ipr: IPRoute, ifindex: int, cidr: str) -> tuple[str, int]:
     """``ip addr add CIDR dev IFINDEX`` (IPv6: ``nodad``, usable at once)."""
     addr, _, plen = cidr.partition("/")
