@@ -1314,6 +1314,43 @@ void quic_conn_reset(struct sock *sk)
 }
 
 /**
+ * quic_conn_version_negotiation - a client got Version Negotiation
+ * @sk: the client
+ * @data: the packet
+ * @len: its length
+ * @dcid: its Destination Connection ID
+ * @scid: its Source Connection ID
+ *
+ * RFC 9000 6.2: only before any other packet of the server (and any
+ * Retry), only one that echoes our IDs, and not one that lists the version
+ * we use (a downgrade attempt, or a stale packet): then the server does not
+ * speak our version, and the attempt is abandoned without a word, with
+ * EPROTONOSUPPORT (the application may try again with another version of
+ * QUIC_SOCKOPT_CONFIG).
+ */
+void quic_conn_version_negotiation(struct sock *sk, const u8 *data, u32 len,
+				   const struct quic_conn_id *dcid,
+				   const struct quic_conn_id *scid)
+{
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_sock *qs = quic_sk(sk);
+	u32 off = 1 + 4 + 1 + dcid->len + 1 + scid->len;
+
+	if (quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
+	    ids->got_peer_scid || qs->retried || off >= len ||
+	    (len - off) % 4 || !quic_cid_equal(dcid, &ids->scid) ||
+	    !quic_cid_equal(scid, &ids->dcid))
+		return;
+	for (; off < len; off += 4)
+		if (get_unaligned_be32(data + off) == qs->version)
+			return;
+	quic_close_state(sk)->draining = 1;
+	WRITE_ONCE(sk->sk_err, EPROTONOSUPPORT);
+	quic_conn_set_closed(sk);
+	sk_error_report(sk);
+}
+
+/**
  * quic_conn_idle_timeout - the idle timer expired
  * @sk: the connection (locked)
  *

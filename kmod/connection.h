@@ -38,6 +38,9 @@ void quic_conn_retry(struct sock *sk, const u8 *data, u32 len,
 		     const struct quic_conn_id *scid);
 void quic_conn_retry_apply(struct sock *sk);
 unsigned long quic_conn_closing_period(struct sock *sk);
+void quic_conn_version_negotiation(struct sock *sk, const u8 *data, u32 len,
+				   const struct quic_conn_id *dcid,
+				   const struct quic_conn_id *scid);
 
 int quic_conn_set_secret(struct sock *sk, const struct quic_crypto_secret *srt);
 int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size);

@@ -332,6 +332,12 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 	__skb_pull(skb, sizeof(struct udphdr));
 
 	err = quic_hdr_parse(skb->data, skb->len, &h);
+	if (err == -EPROTONOSUPPORT && !h.version) {
+		/* Version Negotiation: for the client whose ID it carries */
+		sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
+		if (sk)
+			goto deliver;
+	}
 	if (err == -EPROTONOSUPPORT && h.version && skb->len >= QUIC_MIN_DGRAM)
 		quic_send_version_negotiation(us, &h, &from, &to);
 	if (err) {
@@ -499,11 +505,16 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 	u8 level, space;
 	int err;
 
+	err = quic_hdr_parse(data, len, &h);
+	if (err == -EPROTONOSUPPORT && !h.version) {
+		/* Version Negotiation: its bits but the first are random */
+		quic_conn_version_negotiation(sk, data, len, &h.dcid, &h.scid);
+		return -EINVAL;		/* nothing else in its datagram */
+	}
 	if (!(data[0] & 0x40)) {	/* fixed bit (no grease support yet) */
 		trace_quic_packet_dropped(sk, len, QUIC_DROP_MALFORMED);
 		return -EINVAL;
 	}
-	err = quic_hdr_parse(data, len, &h);
 	if (err) {
 		trace_quic_packet_dropped(sk, len, QUIC_DROP_MALFORMED);
 		return err;
