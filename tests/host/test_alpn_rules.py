@@ -1,16 +1,25 @@
 """The ALPN-routing harness without a kernel: its rule engine (which
-listen() fails, where each client lands), the listener/client syntax, the
-verdicts and tables."""
+listen() fails, where each client lands), the listener/client syntax of
+``quic-alpn-route``, the verdicts and tables, and the catch-all listener's
+reading of the ClientHello on in-memory sockets."""
 
 from __future__ import annotations
 
 import errno
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from kquictest.fake_quic_socket import fake_pair
+from libquic.handshake import HandshakeSession, quic_client_handshake, quic_handshake
+from libquic.tls.groups import HAVE_MLKEM
 from libquic.tools.alpnroute.check import ClientResult, judge_client, judge_listen
+from libquic.tools.alpnroute.cli import main
+from libquic.tools.alpnroute.client import SPLIT_KEY_SHARES
 from libquic.tools.alpnroute.report import client_table, first_violation, listener_table
 from libquic.tools.alpnroute.rules import Rank, Route, candidates, listen_errno, route
+from libquic.tools.alpnroute.serve import offered_alpns
 from libquic.tools.alpnroute.spec import (
     ClientSpec,
     ListenerSpec,
@@ -18,6 +27,7 @@ from libquic.tools.alpnroute.spec import (
     parse_client,
     parse_listener,
 )
+from libquic.tools.certgen import write_test_pki
 
 EADDRINUSE = errno.EADDRINUSE
 
@@ -192,6 +202,15 @@ def test_bad_clients_are_refused(text: str) -> None:
         parse_client(text)
 
 
+def test_the_command_refuses_bad_syntax_with_one_line(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["-l", "a=x", "-c", "b=y/bogus"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "unknown option 'bogus'" in err[-1]
+
+
 # -- verdicts ------------------------------------------------------------------------------
 
 ROUTE = Route(frozenset({"r1", "r2"}), "a", "ALPN a")
@@ -249,3 +268,28 @@ def test_tables_and_the_summary_line() -> None:
     line = first_violation([lo], [c])
     assert line is not None and line.startswith("1 of 2 ") and "listener web" in line
     assert first_violation([], [c]) is None
+
+
+# -- the listener without an ALPN list ------------------------------------------------------
+
+@pytest.mark.parametrize("split", [False, True], ids=["hello", "large-hello"])
+def test_a_listener_without_a_list_negotiates_the_clients_first_choice(
+        tmp_path: Path, split: bool) -> None:
+    if split and not HAVE_MLKEM:
+        pytest.skip("cryptography without ML-KEM")
+    pki = write_test_pki(tmp_path, ["localhost"])
+    c, s = fake_pair(server_alpn="")
+    extra = {"key_share_groups": SPLIT_KEY_SHARES} if split else {}
+
+    def server() -> str | None:
+        sock, alpns = offered_alpns(s, 10)  # type: ignore[arg-type]
+        assert alpns == ["imap", "smb"]
+        return quic_handshake(HandshakeSession(sock=sock, is_server=True, alpns=alpns,
+                                               cert_file=str(pki.cert), key_file=str(pki.key),
+                                               timeout=10)).alpn
+
+    with ThreadPoolExecutor(2) as pool:
+        srv = pool.submit(server)
+        cli = pool.submit(quic_client_handshake, c, None, "localhost", ["imap", "smb"],
+                          cafile=str(pki.ca), timeout=10, **extra)
+        assert srv.result(20) == cli.result(20).alpn == "imap"
