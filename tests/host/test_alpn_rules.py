@@ -14,9 +14,16 @@ import pytest
 from kquictest.fake_quic_socket import fake_pair
 from libquic.handshake import HandshakeSession, quic_client_handshake, quic_handshake
 from libquic.tls.groups import HAVE_MLKEM
-from libquic.tools.alpnroute.check import ClientResult, judge_client, judge_listen
+from libquic.tools.alpnroute.check import (
+    ClientResult,
+    attribute,
+    judge_client,
+    judge_listen,
+    reached_by,
+)
 from libquic.tools.alpnroute.cli import main
 from libquic.tools.alpnroute.client import SPLIT_KEY_SHARES
+from libquic.tools.alpnroute.events import ListenerEvent
 from libquic.tools.alpnroute.report import client_table, first_violation, listener_table
 from libquic.tools.alpnroute.rules import Rank, Route, candidates, listen_errno, route
 from libquic.tools.alpnroute.serve import offered_alpns
@@ -268,6 +275,46 @@ def test_tables_and_the_summary_line() -> None:
     line = first_violation([lo], [c])
     assert line is not None and line.startswith("1 of 2 ") and "listener web" in line
     assert first_violation([], [c]) is None
+
+
+# -- whose report is whose ------------------------------------------------------------
+
+def E(listener: str, port: int | None = None, client: str | None = None) -> ListenerEvent:
+    return ListenerEvent(listener, "accepted", peer_port=port, client=client)
+
+
+def test_reports_go_to_clients_by_port_then_name() -> None:
+    clients = [ClientSpec("a"), ClientSpec("b"), ClientSpec("c")]
+    results = [ClientResult(local_port=1), ClientResult(local_port=2), ClientResult()]
+    events = [E("X", 2), E("K", client="c"), E("Y", 1), E("Z", 99)]
+    mine, rest = attribute(clients, results, events)
+    assert {i: [e.listener for e in es] for i, es in mine.items()} == {
+        0: ["Y"], 1: ["X"], 2: ["K"]}
+    assert [e.listener for e in rest] == ["Z"]  # c has a report of its own already
+
+
+def test_reports_go_by_elimination_only_when_one_client_can_own_them() -> None:
+    clients = [ClientSpec("a"), ClientSpec("prog"), ClientSpec("dropped")]
+    results = [ClientResult(local_port=1), ClientResult(), ClientResult(local_port=3)]
+    mine, rest = attribute(clients, results, [E("Y", 1), E("X", 77)])
+    assert [e.listener for e in mine[1]] == ["X"] and not rest  # the portless program's
+    # a report of neither port nor name: the one client nothing was reported for
+    mine, rest = attribute(clients[:1] + clients[2:], results[:1] + results[2:],
+                           [E("Y", 1), E("K")])
+    assert [e.listener for e in mine[1]] == ["K"] and not rest
+    # two such clients: nobody's
+    mine, rest = attribute(clients, results, [E("K")])
+    assert not any(mine.values()) and [e.listener for e in rest] == ["K"]
+
+
+def test_the_reporting_listener_is_the_one_reached() -> None:
+    res = ClientResult(reply_from="kernel")
+    assert reached_by([], res, "smb") == "smb"
+    assert reached_by([], ClientResult(reply_from="web"), None) == "web"
+    assert reached_by([], ClientResult(), None) is None
+    res = ClientResult(reply_from="web")
+    assert reached_by([E("other", 1)], res, None) == "other"
+    assert res.error == "other reported it but web answered"
 
 
 # -- the listener without an ALPN list ------------------------------------------------------

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from libquic.tools.alpnroute.events import ListenerEvent
 from libquic.tools.alpnroute.rules import Route
 from libquic.tools.alpnroute.spec import ClientSpec, ListenerSpec
+from libquic.tools.alpnroute.wire import KERNEL_CONSUMER
 
 __all__ = [
     "ClientOutcome",
     "ClientResult",
     "ListenOutcome",
     "Verdict",
+    "attribute",
     "errno_name",
     "judge_client",
     "judge_listen",
+    "reached_by",
 ]
 
 
@@ -97,3 +102,49 @@ def judge_client(route: Route | None, reached: str | None, result: ClientResult)
     if result.error:
         return Verdict(False, f"reached {reached}, then {result.error}")
     return Verdict(True, "ok")
+
+
+def attribute(clients: Sequence[ClientSpec], results: Sequence[ClientResult],
+              events: Sequence[ListenerEvent]
+              ) -> tuple[dict[int, list[ListenerEvent]], list[ListenerEvent]]:
+    """Which listener reports are whose: by the client's port, by its name
+    (the kernel consumer learns it from the message), else by elimination:
+    a report with a port no client had belongs to the one client whose port
+    is unknown (a client program's), a report without port or name (the
+    consumer's, of a failed handshake) to the one client nothing else was
+    reported for.  Returns the reports by client index, and the rest."""
+    by_port = {r.local_port: i for i, r in enumerate(results) if r.local_port is not None}
+    by_name = {c.name: i for i, c in enumerate(clients)}
+    mine: dict[int, list[ListenerEvent]] = {i: [] for i in range(len(clients))}
+    unowned = []
+    for e in events:
+        i = by_port.get(e.peer_port) if e.peer_port is not None else None
+        if i is None and e.client is not None:
+            i = by_name.get(e.client)
+        (mine[i] if i is not None else unowned).append(e)
+    rest = []
+    for known in (True, False):
+        theirs = [e for e in unowned if (e.peer_port is not None) == known]
+        who = [i for i in mine if not mine[i] and (not known or results[i].local_port is None)]
+        if theirs and len(who) == 1:
+            mine[who[0]] += theirs
+        else:
+            rest += theirs
+    return mine, rest
+
+
+def reached_by(events: Sequence[ListenerEvent], result: ClientResult,
+               consumer: str | None) -> str | None:
+    """The listener a client reached: the one that reported it, else the
+    one that named itself in its answer (``consumer``: the kernel
+    consumer's name).  A disagreement between them is recorded as the
+    client's error."""
+    answered = result.reply_from
+    if answered == KERNEL_CONSUMER and consumer is not None:
+        answered = consumer
+    if not events:
+        return answered
+    reported = events[0].listener
+    if answered is not None and answered != reported:
+        result.error = f"{reported} reported it but {answered} answered"
+    return reported

@@ -24,8 +24,10 @@ from libquic.tools.alpnroute.check import (
     ClientOutcome,
     ClientResult,
     ListenOutcome,
+    attribute,
     judge_client,
     judge_listen,
+    reached_by,
 )
 from libquic.tools.alpnroute.client import ClientDriver, libquic_client
 from libquic.tools.alpnroute.consumer import (
@@ -38,7 +40,6 @@ from libquic.tools.alpnroute.events import ListenerEvent
 from libquic.tools.alpnroute.rules import listen_errno, route
 from libquic.tools.alpnroute.serve import listener_main
 from libquic.tools.alpnroute.spec import ClientSpec, ListenerSpec, SpecError, Trust
-from libquic.tools.alpnroute.wire import KERNEL_CONSUMER
 from libquic.tools.certgen import write_test_pki
 
 __all__ = [
@@ -282,52 +283,28 @@ class Harness:
 
     def _judge(self, clients: list[ClientSpec], dests: list[str], results: list[ClientResult],
                started: float) -> list[ClientOutcome]:
-        by_port = {r.local_port: i for i, r in enumerate(results) if r.local_port is not None}
-        by_name = {c.name: i for i, c in enumerate(clients)}
-
-        def owner(e: ListenerEvent) -> int | None:
-            if e.peer_port is not None and e.peer_port in by_port:
-                return by_port[e.peer_port]
-            return by_name.get(e.client) if e.client is not None else None
-
         def all_reported(events: list[ListenerEvent]) -> bool:
-            seen = {owner(e) for e in events if e.kind == "handshake" and e.at >= started}
-            return all(i in seen or (r.local_port is None and None in seen)
+            mine, _ = attribute(clients, results,
+                                      [e for e in events if e.kind == "handshake"
+                                       and e.at >= started and id(e) not in self._claimed])
+            return all(any(e.kind == "handshake" for e in mine[i])
                        for i, r in enumerate(results) if r.handshake)
 
         self.events.wait_for(all_reported, REPORT_WAIT)
         time.sleep(SETTLE)
-        events = [e for e in self.events.since(started)
-                  if e.kind != "listen" and id(e) not in self._claimed]
-        mine: dict[int, list[ListenerEvent]] = {i: [] for i in range(len(clients))}
-        unowned = []
-        for e in events:
-            i = owner(e)
-            (mine[i] if i is not None else unowned).append(e)
-        portless = [i for i, r in enumerate(results) if r.local_port is None and not mine[i]]
-        if unowned and len(portless) == 1:  # e.g. a client program whose port is unknown
-            mine[portless[0]] += unowned
+        mine, _ = attribute(clients, results, [e for e in self.events.since(started)
+                                               if e.kind != "listen" and id(e) not in
+                                               self._claimed])
+        consumer = next((s.name for s in self._specs.values() if s.kind == "consumer"), None)
         active = self.active()
         outcomes = []
         for i, (c, dest, res) in enumerate(zip(clients, dests, results, strict=True)):
             self._claimed.update(id(e) for e in mine[i])
-            reached = self._reached(mine[i], res)
+            reached = reached_by(mine[i], res, consumer)
             rt = route(active, c, dest)
             outcomes.append(ClientOutcome(c, dest, res, reached, rt,
                                           judge_client(rt, reached, res)))
         return outcomes
-
-    def _reached(self, events: list[ListenerEvent], res: ClientResult) -> str | None:
-        answered = res.reply_from
-        if answered == KERNEL_CONSUMER:
-            answered = next((s.name for s in self._specs.values() if s.kind == "consumer"),
-                            answered)
-        if not events:
-            return answered
-        reported = events[0].listener
-        if answered is not None and answered != reported:
-            res.error = f"{reported} reported it but {answered} answered"
-        return reported
 
     def strays(self) -> list[ListenerEvent]:
         """Connections no finished client accounts for (a crafted packet
