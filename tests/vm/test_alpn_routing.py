@@ -258,10 +258,11 @@ def test_a_listener_closing_with_requests_queued() -> None:
         outcomes += h.run([C("after", "b")])
         as_the_rules_say(h, outcomes)
     assert [o.route for o in outcomes[:3]] == [None] * 3
-    qt.wait_for(lambda: _eps_rows() == rows, 30, "QUIC sockets are left over")
-    qt.wait_for(lambda: qt.snmp()["QuicRcvMemAlloc"] == before["QuicRcvMemAlloc"], 10,
+    # at most as many as before: earlier tests' sockets may still be closing
+    qt.wait_for(lambda: _eps_rows() <= rows, 30, "QUIC sockets are left over")
+    qt.wait_for(lambda: qt.snmp()["QuicRcvMemAlloc"] <= before["QuicRcvMemAlloc"], 10,
                 "receive memory is still charged")
-    assert qt.snmp()["QuicConnCurrentEstabs"] == before["QuicConnCurrentEstabs"]
+    assert qt.snmp()["QuicConnCurrentEstabs"] <= before["QuicConnCurrentEstabs"]
     assert _kernel_complaints(dmesg_before) == []
 
 
