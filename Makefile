@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 VM_TIMEOUT ?= 1800
 
-.PHONY: all setup kmod check check-host check-vm check-vm-ref demo bench lint docs install-man clean soak conformance
+.PHONY: all setup kmod check check-host check-vm check-vm-ref demo bench bench-alpn lint docs install-man clean soak conformance
 
 all: kmod
 
@@ -62,6 +62,10 @@ demo: kmod
 # QUIC vs TCP vs kTLS in one VM boot (ratios; see benchmarks/bench.py).
 bench: kmod
 	scripts/vm-run --timeout 1200 -- $(PY) -m benchmarks.bench
+
+# Handshakes/s to one port: 1 listener vs 8 ALPN listeners (benchmarks/alpn_bench.py).
+bench-alpn: kmod
+	scripts/vm-run --timeout 1200 -- $(PY) -m benchmarks.alpn_bench
 
 clean:
 	$(MAKE) -C kmod clean KDIR=$$(bash -c '. scripts/env.sh; kernel_build')

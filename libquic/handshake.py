@@ -422,6 +422,9 @@ def quic_handshake(session: HandshakeSession) -> HandshakeResult:
     drv = HandshakeDriver(session)
     deadline = None if session.timeout is None else time.monotonic() + session.timeout
     drv.start()
+    # what is queued already, before the first wait: a wrapper of the
+    # socket may hold data its descriptor no longer shows as readable
+    drv.handle_readable()
     fd = session.sock.fileno()
     while not drv.done:
         remaining = None if deadline is None else deadline - time.monotonic()

@@ -11,7 +11,6 @@ reads back its outcome.  The VM tier's ``consumer`` fixture loads it
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicListener
+from libquic.tools.alpnroute.consumer import consumer_command
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests" / "kmod" / "quic_consumer.ko"
@@ -37,21 +37,7 @@ def loaded_consumer() -> Iterator[Path]:
         subprocess.run(["rmmod", "quic_consumer"], check=True)
 
 
-def consumer_run(proc: Path, command: str) -> dict[str, str]:
-    """Write one command (it blocks until the exchange is over) and read the outcome.
-
-    One write(2): a buffered file would retry the failed write on close,
-    starting a second exchange.
-    """
-    fd = os.open(proc, os.O_WRONLY)
-    try:
-        os.write(fd, command.encode())
-    finally:
-        os.close(fd)
-    head, _, message = proc.read_text().strip().partition(" message=")
-    out = dict(f.split("=", 1) for f in head.split(" "))
-    out["message"] = message
-    return out
+consumer_run = consumer_command  # one command; OSError when the exchange failed
 
 
 class EchoServer:
