@@ -167,7 +167,8 @@ def test_clients_without_alpn_and_the_listener_without_a_list(harness: Harness) 
 
 
 def test_clients_without_alpn_are_dropped_without_such_a_listener(harness: Harness) -> None:
-    route_all(harness, [L("A", "a"), L("B", "b", "0.0.0.0")],
+    # the wildcard first: bound after the specific address it would be refused
+    route_all(harness, [L("B", "b", "0.0.0.0"), L("A", "a")],
               [C("c1", ""), C("c2", "imap"), C("c3", "b")],
               {"c1": None, "c2": None, "c3": "B"})
 
