@@ -45,7 +45,7 @@ exit status: 0 when every listen() and client went as the rules say, 1
 when one did not, 2 when the harness could not run.
 
 example:
-  quic-alpn-route -l web=h3,h3-29 -l files=smb@0.0.0.0 -l any= \\
+  quic-alpn-route -l files=smb@0.0.0.0 -l web=h3,h3-29 -l any= \\
                   -c a=h3 -c b=smb,h3 -c c=imap -c d= -c e=smb@127.0.0.2"""
 
 T = TypeVar("T")
