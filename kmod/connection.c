@@ -1389,6 +1389,17 @@ void quic_conn_error(struct sock *sk, u32 errcode, u64 frame)
 	sk_error_report(sk);
 }
 
+/* RFC 9000 10.2: closing and draining last three probe timeouts; at
+ * least 10 ms, at most 3 s.  Return: the period in jiffies.
+ */
+static unsigned long quic_conn_close_period(struct sock *sk)
+{
+	u64 us = 3ULL * quic_rtt_pto(&quic_sk(sk)->rtt);
+
+	us = clamp_t(u64, us, 10 * USEC_PER_MSEC, 3 * USEC_PER_SEC);
+	return usecs_to_jiffies(us);
+}
+
 /**
  * quic_conn_peer_close - a CONNECTION_CLOSE frame arrived
  * @sk: the connection (locked)
@@ -1414,6 +1425,9 @@ void quic_conn_peer_close(struct sock *sk, u64 errcode, u64 frame,
 	len = min_t(u64, len, QUIC_CLOSE_PHRASE_BUFFER_SIZE - 1);
 	memcpy(c->phrase, phrase, len);
 	cs->draining = 1;
+	cs->drain_end = jiffies + quic_conn_close_period(sk);
+	if (!cs->drain_end)	/* 0 means "no draining period" */
+		cs->drain_end = 1;
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_CLOSERCVD);
 	quic_inq_event(sk, QUIC_EVENT_CONNECTION_CLOSE, c, sizeof(*c));
 	quic_conn_set_closed(sk);
@@ -1447,36 +1461,47 @@ void quic_conn_close(struct sock *sk)
 }
 
 /**
- * quic_conn_closing_period - how long a closed connection stays to answer
+ * quic_conn_closing_period - how long a closed connection stays
  * @sk: the connection, just closed by quic_conn_close() (locked)
  *
- * RFC 9000 10.2: three probe timeouts after our CONNECTION_CLOSE, if it
- * was sent and the peer has not closed too (then nothing is to be
- * answered); at least 10 ms, at most 3 s.  On a nonzero answer what only
- * the application needed (streams, received data, packets awaiting an
- * acknowledgement) is freed at once: only the IDs, keys and path remain.
+ * RFC 9000 10.2: a connection that sent its CONNECTION_CLOSE stays three
+ * probe timeouts to answer late packets with it again (closing); one the
+ * peer closed stays what is left of three probe timeouts after the peer's
+ * CONNECTION_CLOSE, sending nothing, so that packets still in flight are
+ * absorbed rather than answered with a stateless reset (draining).  A
+ * connection ended by a stateless reset or Version Negotiation has no peer
+ * state to wait for.  On a nonzero answer what only the application
+ * needed (streams, received data, packets awaiting an acknowledgement) is
+ * freed at once: only the IDs, keys and path remain.
  *
  * Return: the period in jiffies, or 0 to release the connection now.
  */
 unsigned long quic_conn_closing_period(struct sock *sk)
 {
 	struct quic_close_state *cs = quic_close_state(sk);
-	u64 us;
+	unsigned long period;
 
-	/* closing is set once quic_conn_close() ran; a client that never
-	 * sent anything had no CONNECTION_CLOSE to send
-	 */
-	if (!cs->closing || cs->draining ||
-	    (!quic_is_serv(sk) && !quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn &&
-	     !quic_pnspace(sk, QUIC_PN_INITIAL)->discarded))
-		return 0;
-	us = 3ULL * quic_rtt_pto(&quic_sk(sk)->rtt);
-	us = clamp_t(u64, us, 10 * USEC_PER_MSEC, 3 * USEC_PER_SEC);
+	if (cs->draining) {
+		if (!cs->drain_end || !time_before(jiffies, cs->drain_end))
+			return 0;
+		period = cs->drain_end - jiffies;
+	} else {
+		if (!cs->closing)
+			return 0;
+		/* a client that never sent anything had no CONNECTION_CLOSE
+		 * to send
+		 */
+		if (!quic_is_serv(sk) &&
+		    !quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn &&
+		    !quic_pnspace(sk, QUIC_PN_INITIAL)->discarded)
+			return 0;
+		period = quic_conn_close_period(sk);
+	}
 	quic_streams_free(sk);
 	quic_inq_free_all(sk);
 	quic_outq_free(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
-	return usecs_to_jiffies(us);
+	return period;
 }
 
 /**

@@ -12,6 +12,7 @@
 struct quic_close_state {
 	struct quic_connection_close local;	/* sent on close() */
 	struct quic_connection_close peer;	/* received from the peer */
+	unsigned long drain_end;	/* jiffies: end of the draining period */
 	u32 errcode;			/* transport close we send */
 	u64 frame;
 	u8 resends;

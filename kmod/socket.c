@@ -140,10 +140,11 @@ static void quic_close_linger(struct sock *sk, long timeout)
 
 static struct workqueue_struct *quic_close_wq;
 
-/* RFC 9000 10.2.1: keep a connection we closed (socket locked, the
- * application done with it) for its closing period, so that late packets
- * get its CONNECTION_CLOSE again rather than a stateless reset; at most
- * QUIC_CLOSING_MAX per namespace.  Return: the period, or 0.
+/* RFC 9000 10.2: keep a closed connection (socket locked, the application
+ * done with it) for its closing period, so that late packets get its
+ * CONNECTION_CLOSE again rather than a stateless reset, or for its draining
+ * period, so that they are absorbed; at most QUIC_CLOSING_MAX per
+ * namespace.  Return: the period, or 0.
  */
 static unsigned long quic_close_keep(struct sock *sk)
 {

@@ -187,10 +187,11 @@ class Victim:
 
 @contextmanager
 def hostile_pair(server_tp: dict[str, int] | None = None,
-                 rcvbuf: int | None = None) -> Iterator[Victim]:
+                 rcvbuf: int | None = None, delay_ms: int = 0) -> Iterator[Victim]:
     """A server HERE whose peer is a Hostile in the namespace THERE
-    (``rcvbuf``: the server's SO_RCVBUF once established)."""
-    with netem_link(0) as link:
+    (``rcvbuf``: the server's SO_RCVBUF once established; ``delay_ms``:
+    the server's packets to THERE are delayed so much)."""
+    with netem_link(delay_ms) as link:
         lsk = qt.quic_socket(socket.AF_INET)
         if server_tp:
             qt.set_tp(lsk, **server_tp)

@@ -1,10 +1,12 @@
-"""The closing period (RFC 9000 10.2.1).
+"""The closing and draining periods (RFC 9000 10.2).
 
 close() returns at once, but a connection that sent its CONNECTION_CLOSE
 stays in the kernel for three probe timeouts (the socket file is gone):
 a late packet from the peer, which may not have got the CONNECTION_CLOSE,
 is answered with it again, so the peer learns the application's error code
-instead of getting a stateless reset.  Then the connection goes.
+instead of getting a stateless reset.  A connection the peer closed stays,
+silent, until three probe timeouts after the peer's CONNECTION_CLOSE.
+Then the connection goes.
 """
 
 from __future__ import annotations
@@ -62,7 +64,46 @@ def test_late_packet_gets_the_close_again(creds: Credentials) -> None:
                     "the closed connections to go")
 
 
-def test_a_connection_closed_by_its_peer_does_not_linger(creds: Credentials) -> None:
+def test_a_connection_closed_by_its_peer_drains() -> None:
+    """RFC 9000 10.2.2: after the peer's CONNECTION_CLOSE the connection,
+    even once close()d, stays for what is left of three probe timeouts and
+    absorbs late packets without a word; only then does a late packet draw
+    a stateless reset."""
+    def resets() -> int:
+        return qt.snmp().get("QuicPktResetSent", 0)
+
+    late = b"\x01" + bytes(60)  # PING and PADDING: big enough for a reset
+    with hostile.hostile_pair(delay_ms=100) as v:  # a period of about a second
+        baseline = hostile.quic_socket_count()
+        before = qt.snmp()
+        v.peer.send(b"\x1c\x00\x00\x00")  # CONNECTION_CLOSE, NO_ERROR
+        qt.wait_for(lambda: qt.state_of(v.server) == "CLOSED", 5, "the server to drain")
+        v.server.close()
+        closed_at = time.monotonic()
+        after = qt.snmp()
+        assert after["QuicConnCloseRcvd"] == before["QuicConnCloseRcvd"] + 1
+        assert after["QuicConnCloseLinger"] == before["QuicConnCloseLinger"] + 1
+        assert hostile.quic_socket_count() == baseline, "the draining connection went at once"
+        v.peer.send(late)
+        time.sleep(0.1)
+        assert time.monotonic() - closed_at < 0.5, "too slow to test the period"
+        now = qt.snmp()
+        assert now["QuicPktSent"] == after["QuicPktSent"], "a draining connection sent"
+        assert resets() == after.get("QuicPktResetSent", 0), "a late packet drew a reset"
+        # the period ends: the connection is gone, and a late packet now
+        # matches nothing and is answered with a stateless reset
+        qt.wait_for(lambda: hostile.quic_socket_count() < baseline, 10,
+                    "the drained connection to go")
+        assert time.monotonic() - closed_at > 0.2, "no draining period"
+        sent = resets()
+        v.peer.send(late)
+        qt.wait_for(lambda: resets() == sent + 1, 5, "a stateless reset after the period")
+
+
+def test_draining_counts_from_the_peers_close(creds: Credentials) -> None:
+    """The draining period runs from the peer's CONNECTION_CLOSE, not from
+    close(): an application that closes later releases the connection at
+    once."""
     with listener(socket.AF_INET, ["c"]) as lsk:
         before = qt.snmp()["QuicConnCloseLinger"]
         p = handshake(lsk, client_kw={"pkey_file": creds.psk},
@@ -71,5 +112,6 @@ def test_a_connection_closed_by_its_peer_does_not_linger(creds: Credentials) -> 
         p.client.close()  # the client lingers: it sent the close
         p.server.settimeout(WAIT)
         assert p.server.recv(100) == b""
-        p.server.close()  # draining: nothing to answer, released at once
+        time.sleep(3.5)  # longer than any period (at most 3 s)
+        p.server.close()  # its draining period is over: released at once
         assert qt.snmp()["QuicConnCloseLinger"] == before + 1
