@@ -54,6 +54,7 @@ static void quic_conn_common_init(struct sock *sk)
 	struct quic_sock *qs = quic_sk(sk);
 
 	qs->version = qs->config.version ?: QUIC_VERSION_V1;
+	qs->orig_version = qs->version;
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
 }
 
@@ -117,7 +118,13 @@ int quic_conn_init_server(struct sock *sk, const struct quic_request *req)
 	int err, tries = 3;
 
 	quic_conn_common_init(sk);
+	/* a listener set to another version switches compatible clients
+	 * to it (RFC 9368 2.3); left at its default it takes either
+	 */
+	if (qs->version_set && qs->config.version != req->version)
+		qs->compat_version = qs->config.version;
 	qs->version = req->version;
+	qs->orig_version = req->version;
 	qs->config.version = req->version;	/* reported by CONFIG get */
 	ids->dcid = req->scid;
 	ids->odcid = req->retried ? req->odcid : req->dcid;
@@ -254,6 +261,165 @@ void quic_conn_retry_apply(struct sock *sk)
 	quic_recovery_retry(sk);
 	quic_packet_process_pending(sk, QUIC_PN_INITIAL);
 	quic_outq_flush(sk);
+}
+
+/* ---- compatible version negotiation (RFC 9368, RFC 9369) ------------- */
+
+/* The other version we speak: v1 and v2 are compatible both ways. */
+static u32 quic_conn_other_version(u32 version)
+{
+	return version == QUIC_VERSION_V2 ? QUIC_VERSION_V1 : QUIC_VERSION_V2;
+}
+
+/* The DCID the Initial keys derive from: the client's first, or after a
+ * Retry the Retry's SCID.
+ */
+static void quic_conn_initial_dcid(struct sock *sk, struct quic_conn_id *cid)
+{
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_tp *tp = &quic_sk(sk)->local_tp;
+
+	if (!quic_is_serv(sk)) {
+		*cid = quic_sk(sk)->retried ? ids->retry_scid : ids->odcid;
+		return;
+	}
+	if (tp->retry_scid_present)
+		quic_cid_set(cid, tp->retry_scid.data, tp->retry_scid.len);
+	else
+		*cid = ids->odcid;
+}
+
+static int quic_conn_initial_rekey(struct sock *sk, u32 version)
+{
+	struct quic_conn_id cid;
+
+	quic_conn_initial_dcid(sk, &cid);
+	return quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
+						cid.data, cid.len, version,
+						quic_is_serv(sk));
+}
+
+static bool quic_tp_lists_version(const struct quic_tp *tp, u32 version)
+{
+	u8 i;
+
+	for (i = 0; i < tp->available_count; i++)
+		if (tp->available_versions[i] == version)
+			return true;
+	return false;
+}
+
+/* Server, the client's parameters just parsed: switch to the listener's
+ * version if the client offers it and we have not answered yet (no
+ * Handshake keys: the ServerHello is still to be sent).
+ */
+static int quic_conn_version_upgrade(struct sock *sk, const struct quic_tp *tp)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	int err;
+
+	if (!qs->compat_version || qs->version != qs->orig_version ||
+	    qs->local_tp.disable_compatible_version ||
+	    !tp->version_info_present ||
+	    !quic_tp_lists_version(tp, qs->compat_version) ||
+	    quic_keys(sk, QUIC_CRYPTO_HANDSHAKE)->tx_ready ||
+	    quic_pnspace(sk, QUIC_PN_INITIAL)->discarded)
+		return 0;
+	err = quic_conn_initial_rekey(sk, qs->compat_version);
+	if (err)
+		return err;
+	qs->version = qs->compat_version;
+	qs->config.version = qs->version;
+	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_VERSION_SWITCHES);
+	return 0;
+}
+
+/**
+ * quic_conn_version_offered - a long header packet of another version
+ *	arrived
+ * @sk: the connection (locked, or in softirq under its bh lock)
+ * @version: the packet's version (one we speak)
+ * @type: its type (QUIC_PKT_*)
+ *
+ * A client that offered compatible versions in its version_information
+ * follows a server that answers in one of them (RFC 9368 2.3): on the
+ * first such Initial, before any Handshake keys, the Initial keys stop
+ * until quic_conn_version_apply() derives them for @version in process
+ * context (scheduled here); the packet waits with the others for them.
+ * A switch that no packet then proves (a forged Initial) is undone, up to
+ * three times.
+ *
+ * Return: true if the packet is to wait for the new keys, false to drop
+ * it.
+ */
+bool quic_conn_version_offered(struct sock *sk, u32 version, u8 type)
+{
+	struct quic_crypto *keys = quic_keys(sk, QUIC_CRYPTO_INITIAL);
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (quic_is_serv(sk) || sk->sk_state != QUIC_SS_ESTABLISHING ||
+	    qs->local_tp.disable_compatible_version ||
+	    qs->version != qs->orig_version ||
+	    version != quic_conn_other_version(qs->version))
+		return false;
+	if (qs->version_pending)
+		return version == qs->compat_version;
+	if (type != QUIC_PKT_INITIAL || qs->retry_pending ||
+	    qs->version_tries == 3 ||
+	    quic_keys(sk, QUIC_CRYPTO_HANDSHAKE)->rx_ready ||
+	    quic_pnspace(sk, QUIC_PN_INITIAL)->discarded)
+		return false;
+	qs->compat_version = version;
+	qs->version_pending = 1;
+	keys->tx_ready = 0;
+	keys->rx_ready = 0;
+	sock_hold(sk);
+	if (!schedule_work(&qs->ku_work))
+		sock_put(sk);
+	return true;
+}
+
+/**
+ * quic_conn_version_apply - switch to the server's version, in process
+ *	context
+ * @sk: the client (locked)
+ *
+ * Installs the Initial keys of the new version and opens the packets that
+ * waited for them; if none of them opens, the switch was not the server's
+ * and the keys of our version come back.
+ * Context: process context, may sleep.
+ */
+void quic_conn_version_apply(struct sock *sk)
+{
+	struct quic_pnspace *s = quic_pnspace(sk, QUIC_PN_INITIAL);
+	struct quic_sock *qs = quic_sk(sk);
+	s64 largest = s->largest_recv;
+	int err;
+
+	if (!qs->version_pending)
+		return;
+	qs->version_pending = 0;
+	if (sk->sk_state != QUIC_SS_ESTABLISHING)
+		return;
+	err = quic_conn_initial_rekey(sk, qs->compat_version);
+	if (err)
+		goto fail;
+	qs->version = qs->compat_version;
+	quic_packet_process_pending(sk, QUIC_PN_INITIAL);
+	if (s->largest_recv != largest) {
+		qs->config.version = qs->version;	/* reported */
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONN_VERSION_SWITCHES);
+	} else if (sk->sk_state == QUIC_SS_ESTABLISHING) {
+		qs->version = qs->orig_version;
+		qs->version_tries++;
+		err = quic_conn_initial_rekey(sk, qs->version);
+		if (err)
+			goto fail;
+	}
+	quic_outq_flush(sk);
+	return;
+fail:
+	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_INTERNAL, 0);
 }
 
 /* ---- keys and establishment ----------------------------------------- */
@@ -441,6 +607,12 @@ int quic_conn_get_tp_ext(struct sock *sk, u8 *buf, u32 size)
 	struct quic_sock *qs = quic_sk(sk);
 
 	qs->local_tp.chosen_version = qs->version ?: qs->config.version;
+	/* RFC 9368 3: both versions we speak, ours first */
+	qs->local_tp.available_versions[0] = qs->local_tp.chosen_version ?:
+					     QUIC_VERSION_V1;
+	qs->local_tp.available_versions[1] =
+		quic_conn_other_version(qs->local_tp.available_versions[0]);
+	qs->local_tp.available_count = 2;
 	if (quic_is_serv(sk) && qs->local_tp.stateless_reset)
 		quic_stateless_reset_token(quic_net_tokens(sock_net(sk)),
 					   ids->scid.data,
@@ -479,7 +651,15 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 	tp = kzalloc(sizeof(*tp), GFP_KERNEL);
 	if (!tp)
 		return -ENOMEM;
-	err = quic_tp_decode(tp, quic_is_serv(sk), qs->version, buf, len);
+	/* RFC 9368 4: a client's Chosen Version is that of its first
+	 * Initial, a server's the one negotiated; after a switch the peer
+	 * must have said so
+	 */
+	err = quic_tp_decode(tp, quic_is_serv(sk),
+			     quic_is_serv(sk) ? qs->orig_version : qs->version,
+			     buf, len);
+	if (!err && !tp->version_info_present && qs->version != qs->orig_version)
+		err = -EPROTONOSUPPORT;
 	if (err == -ENOMEM)
 		goto out;
 	if (err == -EPROTONOSUPPORT) {
@@ -506,6 +686,13 @@ int quic_conn_set_tp_ext(struct sock *sk, const u8 *buf, u32 len)
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_PROTOCOL_VIOLATION, 0);
 		err = -EPROTO;
 		goto out;
+	}
+	if (quic_is_serv(sk)) {
+		err = quic_conn_version_upgrade(sk, tp);
+		if (err) {
+			quic_conn_error(sk, QUIC_TRANSPORT_ERROR_INTERNAL, 0);
+			goto out;
+		}
 	}
 	if (!quic_is_serv(sk) && qs->early_ok && !qs->early_used)
 		quic_streams_early_reset(sk);

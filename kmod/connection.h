@@ -38,6 +38,8 @@ void quic_conn_free(struct sock *sk);
 void quic_conn_retry(struct sock *sk, const u8 *data, u32 len,
 		     const struct quic_conn_id *scid);
 void quic_conn_retry_apply(struct sock *sk);
+bool quic_conn_version_offered(struct sock *sk, u32 version, u8 type);
+void quic_conn_version_apply(struct sock *sk);
 unsigned long quic_conn_closing_period(struct sock *sk);
 void quic_conn_version_negotiation(struct sock *sk, const u8 *data, u32 len,
 				   const struct quic_conn_id *dcid,

@@ -42,6 +42,7 @@ enum quic_mib_field {
 	QUIC_MIB_CONN_RETRYAUTO,	/* of them, for a listener's full queue */
 	QUIC_MIB_PKT_RESETSENT,		/* stateless resets sent */
 	QUIC_MIB_CONN_CLOSELINGER,	/* closed connections kept to answer */
+	QUIC_MIB_CONN_VERSION_SWITCHES,	/* compatible version switches */
 	QUIC_MIB_MAX
 };
 

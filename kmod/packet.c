@@ -519,7 +519,8 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		trace_quic_packet_dropped(sk, len, QUIC_DROP_MALFORMED);
 		return err;
 	}
-	if (h.type != QUIC_PKT_SHORT && h.version != quic_sk(sk)->version) {
+	if (h.type != QUIC_PKT_SHORT && h.version != quic_sk(sk)->version &&
+	    !quic_conn_version_offered(sk, h.version, h.type)) {
 		trace_quic_packet_dropped(sk, len, QUIC_DROP_VERSION);
 		return -EINVAL;
 	}

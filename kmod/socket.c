@@ -29,6 +29,7 @@ static void quic_ku_work(struct work_struct *work)
 
 	lock_sock(sk);
 	quic_conn_retry_apply(sk);
+	quic_conn_version_apply(sk);
 	quic_crypto_key_update_prepare(quic_keys(sk, QUIC_CRYPTO_APP));
 	/* RFC 9001 6.6: rotate before the confidentiality limit */
 	if (sk->sk_state == QUIC_SS_ESTABLISHED &&
@@ -439,6 +440,7 @@ static struct sock *quic_accept_request(struct sock *sk, struct quic_request *re
 	}
 	qs = quic_sk(newsk);
 	qs->config = lqs->config;
+	qs->version_set = lqs->version_set;
 	qs->local_tp = lqs->local_tp;
 	memcpy(qs->alpn, lqs->alpn, sizeof(qs->alpn));
 	qs->alpn_len = lqs->alpn_len;
@@ -1063,6 +1065,8 @@ static int quic_sockopt_config_set(struct sock *sk, sockptr_t optval,
 	if (c.keepalive_probe_interval && c.keepalive_probe_interval < 1500000)
 		return -EINVAL;
 	qs->config = c;
+	if (in.version)
+		qs->version_set = 1;
 	return 0;
 }
 

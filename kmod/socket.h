@@ -72,6 +72,9 @@ struct quic_sock {
 	u8 early_used:1;		/* client: streams/data under them */
 	u8 retried:1;			/* client: took a Retry */
 	u8 retry_pending:1;		/* client: its keys are due */
+	u8 version_set:1;		/* config.version set by the user */
+	u8 version_pending:1;		/* client: keys of compat_version due */
+	u8 version_tries:2;		/* client: switches undone (forged) */
 	u8 waiters;			/* tasks asleep in quic_sk_wait() */
 
 	struct quic_listener listener;	/* when listening */
@@ -84,7 +87,11 @@ struct quic_sock {
 	struct quic_paths paths;
 	struct quic_rx rx;
 	struct quic_crypto crypto[QUIC_CRYPTO_MAX];	/* per level */
-	u32 version;
+	u32 version;			/* of our long headers and keys */
+	u32 orig_version;		/* of the client's first Initial */
+	u32 compat_version;		/* RFC 9368: server: to switch to;
+					 * client: switching to
+					 */
 	struct quic_pnspace space[QUIC_PN_MAX];
 	struct quic_outqueue outq;
 	struct quic_inqueue inq;

@@ -246,6 +246,7 @@ class HandshakeDriver:
         self._out: list[tuple[int, bytes, bool]] = []  # (level, data, more)
         self._alpn_written = False
         self.done = False
+        self._peer_tp_set = False
 
     # -- setup ------------------------------------------------------------------
     def _build_config(self) -> TLSConfig:
@@ -255,11 +256,18 @@ class HandshakeDriver:
         self.is_server = is_server
         alpns = list(s.alpns) if s.alpns is not None else sockopt.get_alpn(sock)
         tp = s.transport_parameters
-        if tp is None:
+        tp_for = None
+        if tp is None and is_server:
+            # the kernel may switch versions on the client's parameters
+            # (RFC 9368): ours are read after it has seen them
+            tp = b""
+            tp_for = self._server_transport_parameters
+        elif tp is None:
             tp = sockopt.get_transport_param_ext(sock)
         kw: dict[str, Any] = dict(
             is_client=not is_server, alpn_protocols=alpns, server_name=s.hostname,
-            transport_parameters=tp, verify=s.verify, cafile=s.cafile, cadata=s.cadata,
+            transport_parameters=tp, transport_parameters_for=tp_for,
+            verify=s.verify, cafile=s.cafile, cadata=s.cadata,
             client_auth=s.client_auth, early_data=s.early_data, keylog=s.keylog,
             send_session_ticket=s.session_tickets)
         for name in ("cipher_suites", "groups", "key_share_groups", "signature_schemes"):
@@ -300,6 +308,11 @@ class HandshakeDriver:
             kw["session"] = SessionData.from_bytes(s.session_data)
         return TLSConfig(**kw)
 
+    def _server_transport_parameters(self, peer: bytes) -> bytes:
+        sockopt.set_transport_param_ext(self.sock, peer)
+        self._peer_tp_set = True
+        return sockopt.get_transport_param_ext(self.sock)
+
     def start(self) -> None:
         config = self._build_config()
         if not self.is_server and self.session.session_data and self.session.restore_session:
@@ -323,7 +336,8 @@ class HandshakeDriver:
         flight: list[SendData] = []
         for ev in events:
             if isinstance(ev, TransportParameters):
-                sockopt.set_transport_param_ext(self.sock, ev.data)
+                if not self._peer_tp_set:
+                    sockopt.set_transport_param_ext(self.sock, ev.data)
                 if self.is_server:
                     self._write_alpn()
             elif isinstance(ev, InstallSecret):

@@ -32,7 +32,7 @@ import hmac
 import ipaddress
 import os
 import secrets as _secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
@@ -161,6 +161,11 @@ class TLSConfig:
     alpn_protocols: Sequence[str | bytes] = ()
     server_name: str | None = None
     transport_parameters: bytes = b""
+    # server: its parameters computed from the client's (called once, as
+    # the ClientHello is accepted, before anything is sent); overrides
+    # transport_parameters.  A QUIC stack that negotiates the version from
+    # the client's version_information (RFC 9368) needs this.
+    transport_parameters_for: Callable[[bytes], bytes] | None = None
     # certificate mode
     certificate_chain: Sequence[x509.Certificate] = ()
     private_key: PrivateKey | None = None
@@ -1059,7 +1064,9 @@ class TLSEngine:
         ee_exts: dict[int, bytes] = {}
         if alpn is not None:
             ee_exts[ExtensionType.application_layer_protocol_negotiation] = encode_alpn([alpn])
-        ee_exts[ExtensionType.quic_transport_parameters] = cfg.transport_parameters
+        ee_exts[ExtensionType.quic_transport_parameters] = (
+            cfg.transport_parameters_for(self.peer_transport_parameters or b"")
+            if cfg.transport_parameters_for is not None else cfg.transport_parameters)
         if self.early_data_accepted:
             ee_exts[ExtensionType.early_data] = b""
         self._server_send(events, EncryptedExtensions(ee_exts).encode())
