@@ -148,11 +148,14 @@ ensure_ngtcp2() {
 # binary through scripts/quicgo-peer, which refuses a stale one.
 QUICGO_PKGS=(golang-go golang-github-lucas-clemente-quic-go-dev)
 QUICGO_MIN=0.46
+QUICGO_GO_MIN=1.21	# what quic-go 0.46 needs
 quicgo_installed() {
-	local v
+	local v g
 	v=$(dpkg-query -W -f='${Version}' golang-github-lucas-clemente-quic-go-dev 2>/dev/null) ||
 		return 1
-	dpkg --compare-versions "$v" ge "$QUICGO_MIN" && command -v go >/dev/null
+	g=$(go env GOVERSION 2>/dev/null) || return 1
+	dpkg --compare-versions "$v" ge "$QUICGO_MIN" &&
+		dpkg --compare-versions "${g#go}" ge "$QUICGO_GO_MIN"
 }
 ensure_quicgo() {
 	if ! quicgo_installed; then
