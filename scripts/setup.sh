@@ -139,6 +139,44 @@ ensure_ngtcp2() {
 	done
 }
 
+# quic-go, the third interop peer: our own small program
+# (tests/peers/quicgo) built against Debian's quic-go source package.
+# bookworm's quic-go 0.29 only knows draft versions of QUIC v2, so both Go
+# and quic-go come from bookworm-backports (quic-go 0.46: v1 and RFC 9369
+# v2).  The build is offline (GOPATH mode over /usr/share/gocode, no module
+# proxy) and is redone only when the source, Go or quic-go changed; run the
+# binary through scripts/quicgo-peer, which refuses a stale one.
+QUICGO_PKGS=(golang-go golang-github-lucas-clemente-quic-go-dev)
+QUICGO_MIN=0.46
+QUICGO_GO_MIN=1.21	# what quic-go 0.46 needs
+quicgo_installed() {
+	local v g
+	v=$(dpkg-query -W -f='${Version}' golang-github-lucas-clemente-quic-go-dev 2>/dev/null) ||
+		return 1
+	g=$(go env GOVERSION 2>/dev/null) || return 1
+	dpkg --compare-versions "$v" ge "$QUICGO_MIN" &&
+		dpkg --compare-versions "${g#go}" ge "$QUICGO_GO_MIN"
+}
+ensure_quicgo() {
+	if ! quicgo_installed; then
+		[ "$(id -u)" = 0 ] || { log "run as root once to install ${QUICGO_PKGS[*]}"; exit 1; }
+		apt_update
+		log "installing ${QUICGO_PKGS[*]} from bookworm-backports"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			-t bookworm-backports "${QUICGO_PKGS[@]}" >&2
+	fi
+	local dir="$KQUIC_CACHE/quicgo" stamp
+	stamp=$("$ROOT/scripts/quicgo-peer" --stamp)
+	[ -x "$dir/quicgo-peer" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ] && return 0
+	log "building the quic-go peer into $dir"
+	mkdir -p "$dir"
+	(cd "$ROOT/tests/peers/quicgo" &&
+	 GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOTOOLCHAIN=local GOFLAGS= \
+	 GOCACHE="$dir/gocache" CGO_ENABLED=0 go build -o "$dir/quicgo-peer.new" . >&2)
+	mv "$dir/quicgo-peer.new" "$dir/quicgo-peer"
+	echo "$stamp" > "$dir/stamp"
+}
+
 # The kernel's own style checkers (checkpatch.pl --strict and kernel-doc),
 # which the host tier runs on kmod/: taken from Debian's linux-source
 # package of the test kernel's series, unpacked into the cache.
@@ -184,6 +222,7 @@ else
 fi
 ensure_kernel
 ensure_ngtcp2
+ensure_quicgo
 ensure_checkpatch
 ensure_venv
 log "ready: kernel $(cat "$KQUIC_CACHE/kver"), venv $ROOT/.venv"
