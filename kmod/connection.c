@@ -183,6 +183,40 @@ void quic_conn_free(struct sock *sk)
 	quic_sk(sk)->retry_token_len = 0;
 }
 
+/* The other version we speak: v1 and v2 are compatible both ways. */
+static u32 quic_conn_other_version(u32 version)
+{
+	return version == QUIC_VERSION_V2 ? QUIC_VERSION_V1 : QUIC_VERSION_V2;
+}
+
+/* The DCID the Initial keys derive from: the client's first, or after a
+ * Retry the Retry's SCID.
+ */
+static void quic_conn_initial_dcid(struct sock *sk, struct quic_conn_id *cid)
+{
+	struct quic_cids *ids = quic_cids(sk);
+	struct quic_tp *tp = &quic_sk(sk)->local_tp;
+
+	if (!quic_is_serv(sk)) {
+		*cid = quic_sk(sk)->retried ? ids->retry_scid : ids->odcid;
+		return;
+	}
+	if (tp->retry_scid_present)
+		quic_cid_set(cid, tp->retry_scid.data, tp->retry_scid.len);
+	else
+		*cid = ids->odcid;
+}
+
+static int quic_conn_initial_rekey(struct sock *sk, u32 version)
+{
+	struct quic_conn_id cid;
+
+	quic_conn_initial_dcid(sk, &cid);
+	return quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
+						cid.data, cid.len, version,
+						quic_is_serv(sk));
+}
+
 /**
  * quic_conn_retry - a client received a Retry packet (RFC 9000 17.2.5)
  * @sk: the client (locked, or in softirq under its bh lock)
@@ -242,7 +276,6 @@ void quic_conn_retry(struct sock *sk, const u8 *data, u32 len,
  */
 void quic_conn_retry_apply(struct sock *sk)
 {
-	struct quic_cids *ids = quic_cids(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	int err;
 
@@ -251,9 +284,7 @@ void quic_conn_retry_apply(struct sock *sk)
 	qs->retry_pending = 0;
 	if (sk->sk_state != QUIC_SS_ESTABLISHING)
 		return;
-	err = quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
-					       ids->dcid.data, ids->dcid.len,
-					       qs->version, false);
+	err = quic_conn_initial_rekey(sk, qs->version);
 	if (err) {
 		quic_conn_error(sk, QUIC_TRANSPORT_ERROR_INTERNAL, 0);
 		return;
@@ -264,40 +295,6 @@ void quic_conn_retry_apply(struct sock *sk)
 }
 
 /* ---- compatible version negotiation (RFC 9368, RFC 9369) ------------- */
-
-/* The other version we speak: v1 and v2 are compatible both ways. */
-static u32 quic_conn_other_version(u32 version)
-{
-	return version == QUIC_VERSION_V2 ? QUIC_VERSION_V1 : QUIC_VERSION_V2;
-}
-
-/* The DCID the Initial keys derive from: the client's first, or after a
- * Retry the Retry's SCID.
- */
-static void quic_conn_initial_dcid(struct sock *sk, struct quic_conn_id *cid)
-{
-	struct quic_cids *ids = quic_cids(sk);
-	struct quic_tp *tp = &quic_sk(sk)->local_tp;
-
-	if (!quic_is_serv(sk)) {
-		*cid = quic_sk(sk)->retried ? ids->retry_scid : ids->odcid;
-		return;
-	}
-	if (tp->retry_scid_present)
-		quic_cid_set(cid, tp->retry_scid.data, tp->retry_scid.len);
-	else
-		*cid = ids->odcid;
-}
-
-static int quic_conn_initial_rekey(struct sock *sk, u32 version)
-{
-	struct quic_conn_id cid;
-
-	quic_conn_initial_dcid(sk, &cid);
-	return quic_crypto_initial_keys_install(quic_keys(sk, QUIC_CRYPTO_INITIAL),
-						cid.data, cid.len, version,
-						quic_is_serv(sk));
-}
 
 static bool quic_tp_lists_version(const struct quic_tp *tp, u32 version)
 {

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kquictest.procs import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 START_WAIT = 150.0  # importing pyroute2 is slow in the VM
 
@@ -40,10 +42,5 @@ def running_handshaked(conf: Path, logfile: Path) -> Iterator[subprocess.Popen[b
             time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert proc.returncode == 0, logfile.read_text(errors="replace")

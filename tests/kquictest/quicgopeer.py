@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kquictest.procs import stop
 from kquictest.quicpair import WAIT, Credentials
 
 QUICGO_PEER = str(Path(__file__).resolve().parents[2] / "scripts" / "quicgo-peer")
@@ -151,12 +152,7 @@ def quicgo_server(creds: Credentials, alpn: str, *, retry: bool = False,
         yield server
         assert proc.poll() is None, f"quic-go server exited early: {server._stderr()}"
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop(proc)
 
 
 def quicgo_client(creds: Credentials, port: int, alpn: str, *, upload: int = 0,
