@@ -21,6 +21,7 @@ from kquictest import quic_testdriver as qt
 from kquictest.aiopeer import kernel_server
 from kquictest.ngtcp2peer import gtlsserver, ngtcp2
 from kquictest.quicpair import WAIT, Credentials
+from libquic import sockopt
 from libquic.connection import QuicConnection
 from libquic.events import QuicEventMessage
 from libquic.h3 import H3_ALPN, H3Connection, H3Message, response
@@ -191,3 +192,53 @@ def test_ngtcp2_client_sends_0rtt(creds: Credentials, tmp_path: Path) -> None:
     assert received > 0
     for folder in (first, second):
         assert (folder / "blob").read_bytes() == FILES["/blob"]
+
+
+PREFERRED = "127.0.0.2"
+
+
+def free_port_on(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def test_kernel_client_moves_to_ngtcp2_preferred_address(creds: Credentials,
+                                                        htdocs: Path) -> None:
+    """gtlsserver offers a preferred address; our client validates it after
+    the handshake, moves there and fetches the files over the new path."""
+    port = free_port_on(PREFERRED)
+    with gtlsserver(creds, htdocs, f"--preferred-ipv4-addr={PREFERRED}:{port}") as first, \
+            QuicConnection.connect("127.0.0.1", first, alpns=[H3_ALPN], hostname="localhost",
+                                   cafile=creds.ca, timeout=WAIT) as conn:
+        h3 = H3Connection(conn)
+        assert h3.get("localhost", "/small", timeout=60).body == FILES["/small"]
+        qt.wait_for(lambda: conn.sock.getpeername()[:2] == (PREFERRED, port), 10,
+                    "the client on the preferred address")
+        resp = h3.get("localhost", "/blob", timeout=60)
+        assert hashlib.sha256(resp.body).digest() == hashlib.sha256(FILES["/blob"]).digest()
+        assert conn.sock.getpeername()[:2] == (PREFERRED, port)
+
+
+def test_ngtcp2_client_moves_to_kernel_preferred_address(creds: Credentials,
+                                                        tmp_path: Path) -> None:
+    """Our server offers a preferred address; gtlsclient moves there and its
+    requests are served on it."""
+    port = free_port_on(PREFERRED)
+    where: list[tuple[str, int]] = []
+
+    def offer(sock: socket.socket) -> None:
+        sockopt.set_preferred_address(sock, (PREFERRED, port))
+
+    def serve(sock: socket.socket, res: HandshakeResult) -> Served:
+        served = serve_files(sock, res)
+        where.append(sock.getsockname()[:2])
+        return served
+
+    with kernel_server(creds, H3_ALPN, serve, setup=offer) as server:
+        run_gtlsclient(server.port, tmp_path, "--delay-stream=300ms")
+        served = server.outcome()
+    assert served.requests == len(FILES)
+    assert where == [(PREFERRED, port)]
+    for name, data in FILES.items():
+        assert (tmp_path / name.lstrip("/")).read_bytes() == data, name
