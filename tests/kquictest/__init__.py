@@ -33,6 +33,9 @@ VM tier only (they need the loaded module):
     ``netns`` fixture is ``netns.namespace()``).
 ``netemlink``
     A kernel connection across a delayed veth link to a namespace.
+``natpath``
+    A client namespace behind an nftables NAT router namespace, a server
+    namespace, a kernel connection across them and NAT rebindings.
 ``hostile``, ``sockfuzz``
     The hostile peer, its generators and receive-memory probes, and the
     socket-option/cmsg fuzzer.
