@@ -13,24 +13,23 @@ the old public address is lost.
 
 ``connected_via(nat, creds)`` is a PSK-connected kernel pair across it
 (client socket in the client namespace, server socket in the server's).
-``nft()`` and ``counter()`` run other nftables scripts (counters, drops)
-in any of the namespaces.  Everything is undone afterwards: tables
-deleted, links deleted, namespaces removed.
+kquictest.nftables runs other scripts (counters, drops) in any of the
+namespaces.  Everything is undone afterwards: the table deleted, links
+deleted, namespaces removed.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import socket
 import struct
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from kquictest.netns import Namespace, Netem, add_default_route, namespace, veth_between
+from kquictest.nftables import NFT_WAIT, nft
 from kquictest.quicpair import WAIT, Credentials, Pair, handshake
 from libquic import sockopt
 from libquic.uapi import quic_socket
@@ -45,7 +44,6 @@ PUBLIC = {socket.AF_INET: ("10.79.2.1", "10.79.2.3"),
 SERVER = {socket.AF_INET: "10.79.2.2", socket.AF_INET6: "fd79:2::2"}
 PLEN = {socket.AF_INET: 24, socket.AF_INET6: 64}
 TABLE = "kqnat"
-NFT_WAIT = 30.0  # seconds for one nft command in the emulated VM
 # <linux/netlink.h>, <linux/netfilter/nfnetlink*.h>
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_CTNETLINK = 1
@@ -69,32 +67,6 @@ class Mapping:
         """Is ``addr`` (a getpeername() result) a port of this mapping?"""
         port = int(str(addr[1]))
         return addr[0] == self.address(family) and self.ports[0] <= port <= self.ports[1]
-
-
-def _nft(ns: Namespace, args: list[str], script: str = "") -> str:
-    def run() -> str:
-        done = subprocess.run(["nft", *args], input=script, capture_output=True,
-                              text=True, timeout=NFT_WAIT, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"nft {' '.join(args)} failed ({done.returncode}): "
-                               f"{done.stderr.strip()}\n{script}")
-        return done.stdout
-    return ns.run(run, timeout=NFT_WAIT + 5)
-
-
-def nft(ns: Namespace, script: str) -> None:
-    """Run an nftables script (``nft -f -``, one transaction) in ``ns``."""
-    _nft(ns, ["-f", "-"], script)
-
-
-def counter(ns: Namespace, table: str, name: str) -> tuple[int, int]:
-    """Named counter ``name`` of inet table ``table`` in ``ns``: (packets,
-    bytes), the bytes counted from the IP header on."""
-    out = _nft(ns, ["-j", "list", "counter", "inet", table, name])
-    for item in json.loads(out)["nftables"]:
-        if "counter" in item:
-            return int(item["counter"]["packets"]), int(item["counter"]["bytes"])
-    raise KeyError(f"no counter {name} in table {table}")
 
 
 def _ctnetlink_flush() -> None:
@@ -139,14 +111,14 @@ class NatPath:
         return "".join(rules)
 
     def start(self) -> None:
-        nft(self.router, f"add table inet {TABLE}\n"
+        nft(f"add table inet {TABLE}\n"
             f"add chain inet {TABLE} post {{ type nat hook postrouting priority srcnat; }}\n"
-            + self._rules(self.mapping))
+            + self._rules(self.mapping), self.router)
 
     def remap(self, mapping: Mapping) -> None:
         """Map new flows to ``mapping``; a flow the router already tracks
         keeps its mapping until ``rebind()``."""
-        nft(self.router, f"flush chain inet {TABLE} post\n" + self._rules(mapping))
+        nft(f"flush chain inet {TABLE} post\n" + self._rules(mapping), self.router)
         self.mapping = mapping
 
     def rebind(self) -> None:
@@ -155,7 +127,7 @@ class NatPath:
         flush_conntrack(self.router)
 
     def stop(self) -> None:
-        nft(self.router, f"delete table inet {TABLE}\n")
+        nft(f"delete table inet {TABLE}\n", self.router)
 
 
 FIRST = Mapping(0, (20000, 20099))

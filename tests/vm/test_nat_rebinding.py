@@ -23,11 +23,10 @@ from kquictest.natpath import (
     Mapping,
     NatPath,
     connected_via,
-    counter,
     nat_path,
-    nft,
 )
 from kquictest.netns import Netem
+from kquictest.nftables import counter, nft
 from kquictest.quicpair import Credentials, Pair
 from kquictest.streampair import (
     drain_events,
@@ -150,22 +149,22 @@ def test_new_path_is_amplification_limited(creds: Credentials, nat: NatPath) -> 
     family = socket.AF_INET
     to = REBIND["address"]
     new, (lo, hi) = to.address(family), to.ports
-    nft(nat.server, "add table inet kqamp\n"
+    nft("add table inet kqamp\n"
         "add counter inet kqamp to_new\n"
         "add counter inet kqamp from_new\n"
         "add chain inet kqamp out { type filter hook output priority 0; }\n"
         "add chain inet kqamp in { type filter hook input priority 0; }\n"
         f"add rule inet kqamp in ip saddr {new} udp sport {lo}-{hi} counter name from_new\n"
         f"add rule inet kqamp out ip daddr {new} udp dport {lo}-{hi} "
-        "counter name to_new drop\n")
+        "counter name to_new drop\n", nat.server)
     counted: dict[str, tuple[int, int]] = {}
 
     def blocked_rebinding() -> None:
         nat.rebind()
         time.sleep(1.5)  # the server's challenges retry every >= 300 ms
-        counted["to"] = counter(nat.server, "kqamp", "to_new")
-        counted["from"] = counter(nat.server, "kqamp", "from_new")
-        nft(nat.server, "delete chain inet kqamp out\n")  # lift the drop
+        counted["to"] = counter("kqamp", "to_new", nat.server)
+        counted["from"] = counter("kqamp", "from_new", nat.server)
+        nft("delete chain inet kqamp out\n", nat.server)  # lift the drop
         # the client hears nothing meanwhile, so it is silent: it speaks
         quic_sendmsg(p.client, b"nudge", 0, NEW_FIN)
 
@@ -182,7 +181,7 @@ def test_new_path_is_amplification_limited(creds: Credentials, nat: NatPath) -> 
             assert (data[0].stream_id, data[0].data) == (0, b"nudge")
             server_follows(p, nat, family, events)
     finally:
-        nft(nat.server, "delete table inet kqamp\n")
+        nft("delete table inet kqamp\n", nat.server)
     (tx_pkts, tx_bytes), (rx_pkts, rx_bytes) = counted["to"], counted["from"]
     hdr = UDP_IP_HEADERS[family]
     sent, received = tx_bytes - hdr * tx_pkts, rx_bytes - hdr * rx_pkts
