@@ -95,11 +95,16 @@ def transfer_with(sender: socket.socket, receiver: socket.socket, total: int, *,
     """``sender`` writes ``total`` bytes on ``stream_id`` while ``receiver``
     reads and checks them; ``action`` runs in a thread of its own once
     ``at`` bytes arrived, so the data keeps flowing meanwhile.  Returns the
-    events the receiver read."""
+    events the receiver read.
+
+    A failed receive is raised at once: the sending thread is left to end
+    with its own timeout (or when the test closes the sockets), so that a
+    broken transfer fails within the test's time limit."""
     for sk in (sender, receiver):
         sk.settimeout(timeout)
     events: list[QuicEventMessage] = []
     failed: list[BaseException] = []
+    sent: list[BaseException | None] = []
 
     def run_action() -> None:
         try:
@@ -107,19 +112,27 @@ def transfer_with(sender: socket.socket, receiver: socket.socket, total: int, *,
         except BaseException as exc:  # reported below
             failed.append(exc)
 
-    worker = threading.Thread(target=run_action)
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(1) as ex:
-        fut = ex.submit(send_all, sender, total, stream_id)
+    def send() -> None:
         try:
-            n, digest = recv_all(receiver, t0 + timeout, at=at, action=worker.start,
-                                 events=events)
-            fut.result(timeout=timeout)
-        finally:
-            if worker.ident is not None:
-                worker.join(timeout)
+            send_all(sender, total, stream_id)
+            sent.append(None)
+        except BaseException as exc:  # reported below
+            sent.append(exc)
+
+    worker = threading.Thread(target=run_action, daemon=True)
+    writer = threading.Thread(target=send, daemon=True)
+    t0 = time.monotonic()
+    writer.start()
+    try:
+        n, digest = recv_all(receiver, t0 + timeout, at=at, action=worker.start,
+                             events=events)
+        writer.join(max(1.0, t0 + timeout - time.monotonic()))
+    finally:
+        if worker.ident is not None:
+            worker.join(timeout)
     assert not failed, failed
     assert worker.ident is not None, "the action never ran"
+    assert sent == [None], sent or "the sender did not finish"
     assert n == total
     assert digest == expected_digest(total)
     return events

@@ -260,7 +260,7 @@ def test_move_to_the_preferred_address_mid_transfer(creds: Credentials, pairing:
                 upload = direction == "upload"
                 sender, receiver = (p.client, p.server) if upload else (p.server, p.client)
                 events = transfer_with(sender, receiver, TOTAL, stream_id=0 if upload else 1,
-                                       at=TOTAL // 4, action=lift_drop, timeout=60)
+                                       at=TOTAL // 4, action=lift_drop, timeout=30)
                 assert early[0] != (pref, port), "moved before the drop was lifted"
                 # the receiver moved while the data was coming; each side
                 # reports one move, the server's of its local address
