@@ -16,7 +16,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 APT_PKGS=(qemu-system-x86 busybox-static dwarves kmod gcc-12 make bc flex bison
 	  libelf-dev python3-venv python3-dev iproute2 cpio zstd xz-utils
-	  ca-certificates libev4 systemd man-db tshark tcpdump)
+	  ca-certificates libev4 systemd man-db tshark tcpdump nftables)
 
 apt_ready() {
 	for p in "${APT_PKGS[@]}"; do

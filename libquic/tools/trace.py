@@ -168,9 +168,11 @@ def write_qlog(out: IO[str], records: Iterator[dict[str, Any]]) -> None:
 
 @dataclass
 class Tracer:
-    """A tracefs instance with the quic events enabled (removed on close)."""
+    """A tracefs instance with the quic events (or ``events`` of them)
+    enabled (removed on close)."""
 
     ino: int | None = None
+    events: Sequence[str] = EVENTS
     root: Path = field(init=False)
     inst: Path = field(init=False)
 
@@ -182,7 +184,7 @@ class Tracer:
         self.inst = self.root / "instances" / f"quic-trace-{os.getpid()}"
         self.inst.mkdir()
         try:
-            for name in EVENTS:
+            for name in self.events:
                 ev = self.inst / "events" / "quic" / name
                 if self.ino is not None:
                     (ev / "filter").write_text(f"ino == {self.ino}\n")
@@ -206,8 +208,13 @@ class Tracer:
     def open_pipe(self) -> int:
         return os.open(self.inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
 
+    def read(self) -> list[TraceEvent]:
+        """The events in the instance's buffer (what no pipe read took)."""
+        lines = (self.inst / "trace").read_text(errors="replace").splitlines()
+        return [ev for ev in map(parse_line, lines) if ev is not None]
+
     def close(self) -> None:
-        for name in EVENTS:
+        for name in self.events:
             with contextlib.suppress(OSError):
                 (self.inst / "events" / "quic" / name / "enable").write_text("0\n")
         for _ in range(50):  # rmdir fails while the pipe is still held

@@ -33,6 +33,11 @@ VM tier only (they need the loaded module):
     ``netns`` fixture is ``netns.namespace()``).
 ``netemlink``
     A kernel connection across a delayed veth link to a namespace.
+``nftables``, ``natpath``
+    nftables scripts and counters in any namespace, one prepared ahead to
+    commit at once; a client namespace behind an nftables NAT router
+    namespace, a server namespace, a kernel connection across them and
+    NAT rebindings.
 ``hostile``, ``sockfuzz``
     The hostile peer, its generators and receive-memory probes, and the
     socket-option/cmsg fuzzer.

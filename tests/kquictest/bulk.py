@@ -1,17 +1,20 @@
 """Bulk transfers on one stream of a connected pair, checked end to end
-(byte count and SHA-256) with a deadline."""
+(byte count and SHA-256) with a deadline; ``transfer_with`` runs an action
+(a migration, a NAT rebinding) once part of the data has arrived."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from kquictest.streampair import send_stream
 from libquic.cmsg import quic_recvmsg_into
+from libquic.events import QuicEventMessage
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
 MB = 1 << 20
@@ -37,15 +40,20 @@ def expected_digest(total: int) -> str:
     return h.hexdigest()
 
 
-def send_all(sk: socket.socket, total: int) -> None:
+def send_all(sk: socket.socket, total: int, stream_id: int = 0) -> None:
     flags = MSG_QUIC_STREAM_NEW
     for piece in payload(total):
-        send_stream(sk, piece, 0, flags)
+        send_stream(sk, piece, stream_id, flags)
         flags = 0
-    send_stream(sk, b"", 0, MSG_QUIC_STREAM_FIN)
+    send_stream(sk, b"", stream_id, MSG_QUIC_STREAM_FIN)
 
 
-def recv_all(sk: socket.socket, deadline: float) -> tuple[int, str]:
+def recv_all(sk: socket.socket, deadline: float, *, at: int = 0,
+             action: Callable[[], None] | None = None,
+             events: list[QuicEventMessage] | None = None) -> tuple[int, str]:
+    """Read one stream to its end: its length and SHA-256.  ``action`` is
+    called once ``at`` bytes came; events read meanwhile go to ``events``
+    (an error if not given)."""
     h = hashlib.sha256()
     buf = bytearray(256 * 1024)
     n = 0
@@ -53,6 +61,12 @@ def recv_all(sk: socket.socket, deadline: float) -> tuple[int, str]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {n} bytes arrived in time")
         m = quic_recvmsg_into(sk, buf)
+        if m.is_event:
+            assert events is not None, f"unexpected event {m.event()!r}"
+            events.append(m.event())
+            continue
+        if action is not None and n < at <= n + len(m.data):
+            action()
         h.update(m.data)
         n += len(m.data)
         if m.fin:  # the stream's end (test_streams_basic checks MSG_EOR)
@@ -73,3 +87,52 @@ def transfer(client: socket.socket, server: socket.socket, total: int,
     assert digest == expected_digest(total)
     print(f"\n{total / MB:.0f} MB in {elapsed:.1f} s: {total * 8 / elapsed / 1e6:.1f} Mbit/s")
     return elapsed
+
+
+def transfer_with(sender: socket.socket, receiver: socket.socket, total: int, *,
+                  stream_id: int, at: int, action: Callable[[], None],
+                  timeout: float) -> list[QuicEventMessage]:
+    """``sender`` writes ``total`` bytes on ``stream_id`` while ``receiver``
+    reads and checks them; ``action`` runs in a thread of its own once
+    ``at`` bytes arrived, so the data keeps flowing meanwhile.  Returns the
+    events the receiver read.
+
+    A failed receive is raised at once: the sending thread is left to end
+    with its own timeout (or when the test closes the sockets), so that a
+    broken transfer fails within the test's time limit."""
+    for sk in (sender, receiver):
+        sk.settimeout(timeout)
+    events: list[QuicEventMessage] = []
+    failed: list[BaseException] = []
+    sent: list[BaseException | None] = []
+
+    def run_action() -> None:
+        try:
+            action()
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    def send() -> None:
+        try:
+            send_all(sender, total, stream_id)
+            sent.append(None)
+        except BaseException as exc:  # reported below
+            sent.append(exc)
+
+    worker = threading.Thread(target=run_action, daemon=True)
+    writer = threading.Thread(target=send, daemon=True)
+    t0 = time.monotonic()
+    writer.start()
+    try:
+        n, digest = recv_all(receiver, t0 + timeout, at=at, action=worker.start,
+                             events=events)
+        writer.join(max(1.0, t0 + timeout - time.monotonic()))
+    finally:
+        if worker.ident is not None:
+            worker.join(timeout)
+    assert not failed, failed
+    assert worker.ident is not None, "the action never ran"
+    assert sent == [None], sent or "the sender did not finish"
+    assert n == total
+    assert digest == expected_digest(total)
+    return events

@@ -13,6 +13,8 @@ change is undone when its ``with`` block ends, however it ends.
     with the given addresses, MTU and netem qdiscs.  ``VethLink.netem()``
     and ``VethLink.loss()`` change a qdisc with one netlink request over a
     socket kept open (an exec of ``tc`` can take a second in the VM).
+``veth_between()``, ``add_default_route()``
+    A veth pair between two other namespaces; a default route in one.
 ``netem()``, ``address()``
     A netem qdisc, or an extra address, on a device of this namespace
     (typically lo) for the duration.
@@ -280,3 +282,38 @@ def veth_link(here: Sequence[str], there: Sequence[str], *, mtu: int | None = No
                 for index in ipr.link_lookup(ifname=link.dev):
                     with contextlib.suppress(NetlinkError):
                         ipr.link("del", index=index)
+
+
+@contextmanager
+def veth_between(a: Namespace, b: Namespace, a_addrs: Sequence[str], b_addrs: Sequence[str],
+                 *, netem_a: Netem | None = None, prefix: str = "kq") -> Iterator[tuple[str, str]]:
+    """A veth pair from namespace ``a`` to namespace ``b`` with the given
+    addresses on each end (``netem_a``: a qdisc on ``a``'s end, delaying
+    what ``a`` sends), both up; yields the two device names.  The pair is
+    deleted afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    dev_a, dev_b = f"{prefix}a{suffix}", f"{prefix}b{suffix}"
+    with IPRoute(netns=a.name) as ipr_a, IPRoute(netns=b.name) as ipr_b:
+        try:
+            ipr_a.link("add", ifname=dev_a, kind="veth",
+                       peer={"ifname": dev_b, "net_ns_fd": b.name})
+            for ipr, dev, cidrs in ((ipr_a, dev_a, a_addrs), (ipr_b, dev_b, b_addrs)):
+                index = _index(ipr, dev)
+                for cidr in cidrs:
+                    _add_address(ipr, index, cidr)
+                ipr.link("set", index=index, state="up")
+            if netem_a is not None:
+                set_netem(ipr_a, _index(ipr_a, dev_a), netem_a)
+            yield dev_a, dev_b
+        finally:
+            for index in ipr_a.link_lookup(ifname=dev_a):
+                with contextlib.suppress(NetlinkError):
+                    ipr_a.link("del", index=index)
+
+
+def add_default_route(ns: Namespace, gateway: str) -> None:
+    """``ip route add default via GATEWAY`` in ``ns`` (IPv4 or IPv6); it
+    goes with the link or the namespace."""
+    dst = "::/0" if ":" in gateway else "0.0.0.0/0"
+    with IPRoute(netns=ns.name) as ipr:
+        ipr.route("add", dst=dst, gateway=gateway)

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from kquictest.bulk import MB, transfer_with
 from kquictest.netns import address
+from kquictest.nftables import counter, nft, prepared
 from kquictest.quicpair import Credentials, Pair, handshake
 from kquictest.streampair import drain_events, events_on, migration_events, recv_msg
 from libquic import sockopt
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.timeout(120)
 
 NEW_FIN = MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN
 EXTRA_V6 = "fd00:5155::7"
+TOTAL = 6 * MB
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -220,3 +223,55 @@ def test_server_migrates_and_the_client_follows(creds: Credentials) -> None:
         assert (m.stream_id, m.data) == (1, b"from the new port")
         assert p.client.getpeername() == ("127.0.0.1", port)
         exchange(p, 4, b"after")
+
+
+@pytest.mark.parametrize("direction", ["upload", "download"])
+@pytest.mark.parametrize("pairing", ["ipv4-ipv4", "ipv6-ipv6"])
+def test_move_to_the_preferred_address_mid_transfer(creds: Credentials, pairing: str,
+                                                    direction: str) -> None:
+    """The client's PATH_CHALLENGEs to the preferred address are dropped
+    (nftables, counted) until a quarter of a multi-megabyte transfer has
+    arrived; then the next one passes, the client moves there with the
+    transfer under way, the server follows, and the data is intact."""
+    bind_host, host, pref = PAIRINGS[pairing]
+    port = free_port(pref)
+    ip = "ip6" if ":" in pref else "ip"
+    setup = events_on(QuicEventType.CONNECTION_MIGRATION)
+
+    def accepted(c: socket.socket) -> None:
+        setup(c)
+        sockopt.set_preferred_address(c, (pref, port))
+
+    nft("add table inet kqpref\nadd counter inet kqpref held\n"
+        "add chain inet kqpref out { type filter hook output priority 0; }\n"
+        f"add rule inet kqpref out {ip} daddr {pref} udp dport {port} counter name held drop\n")
+    try:
+        # nft is slow to start in the VM: started now, it lifts the drop at once
+        with prepared("flush chain inet kqpref out\n") as lift:
+            with listener(bind_host) as lsk:
+                p = connect(creds, lsk, host, accepted_setup=accepted, client_setup=setup)
+            with p:
+                early: list[tuple[object, ...]] = []
+
+                def lift_drop() -> None:
+                    early.append(p.client.getpeername()[:2])
+                    lift.commit()
+
+                upload = direction == "upload"
+                sender, receiver = (p.client, p.server) if upload else (p.server, p.client)
+                events = transfer_with(sender, receiver, TOTAL, stream_id=0 if upload else 1,
+                                       at=TOTAL // 4, action=lift_drop, timeout=30)
+                assert early[0] != (pref, port), "moved before the drop was lifted"
+                # the receiver moved while the data was coming; each side
+                # reports one move, the server's of its local address
+                other = drain_events(p.client if upload else p.server,
+                                     QuicEventType.CONNECTION_MIGRATION)
+                server, client = (events, other) if upload else (other, events)
+                assert migration_events(server) == [1]
+                assert len(migration_events(client)) == 1
+                wait_for(lambda: p.client.getpeername()[:2], (pref, port))
+                wait_for(lambda: p.server.getsockname()[:2], (pref, port))
+                exchange(p, 4, b"after the move")
+        assert counter("kqpref", "held")[0] > 0, "no PATH_CHALLENGE was held back"
+    finally:
+        nft("delete table inet kqpref\n")
