@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from kquictest.netns import Namespace, Netem, add_default_route, namespace, veth_between
 from kquictest.nftables import NFT_WAIT, nft
-from kquictest.quicpair import WAIT, Credentials, Pair, handshake
+from kquictest.quicpair import WAIT, Credentials, Pair, psk_handshake
 from libquic import sockopt
 from libquic.uapi import quic_socket
 
@@ -180,9 +180,7 @@ def connected_via(nat: NatPath, creds: Credentials, family: int = socket.AF_INET
     def connect() -> Pair:
         # the client socket, and the threads handshake() starts, are in
         # the client's namespace
-        return handshake(lsk, client_kw={"pkey_file": creds.psk},
-                         server_kw={"pkey_file": creds.psk, "cert_file": None},
-                         client_alpns=["t"], client_setup=setup)
+        return psk_handshake(lsk, creds, client_alpns=["t"], client_setup=setup)
 
     lsk = nat.server.run(make)
     try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from kquictest import quic_testdriver as qt
 from kquictest.netns import Netem, VethLink, veth_link
-from kquictest.quicpair import WAIT, Credentials, Pair, handshake
+from kquictest.quicpair import WAIT, Credentials, Pair, psk_handshake
 from libquic import sockopt
 from libquic.uapi import QuicConfig, quic_socket
 
@@ -60,9 +60,7 @@ def connected_across(link: Link, creds: Credentials, config: QuicConfig | None =
 
     lsk = link.ns.run(make)
     try:
-        pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                         server_kw={"pkey_file": creds.psk, "cert_file": None},
-                         client_alpns=["t"], client_setup=client_setup)
+        pair = psk_handshake(lsk, creds, client_alpns=["t"], client_setup=client_setup)
     finally:
         lsk.close()
     try:

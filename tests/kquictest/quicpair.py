@@ -158,3 +158,9 @@ def handshake(lsk: socket.socket, *, client_kw: dict[str, Any], server_kw: dict[
     for conn in accepted:
         conn.close()
     raise HandshakeFailed(cres, sres)
+
+
+def psk_handshake(lsk: socket.socket, creds: Credentials, **kw: Any) -> Pair:
+    """:func:`handshake` with the test PSK on both sides (``kw`` as there)."""
+    return handshake(lsk, client_kw={"pkey_file": creds.psk},
+                     server_kw={"pkey_file": creds.psk, "cert_file": None}, **kw)

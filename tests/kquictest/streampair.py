@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from kquictest.quicpair import Credentials, Pair, handshake, listener
+from kquictest.quicpair import Credentials, Pair, listener, psk_handshake
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_recvmsg, quic_sendmsg
 from libquic.connection import SEND_RETRY_WAIT, shrink_send_limit
@@ -35,9 +35,7 @@ def connected(creds: Credentials, *, family: int = socket.AF_INET,
               client_setup: Setup | None = None) -> Iterator[Pair]:
     """Yield a connected :class:`Pair`; both sockets are closed afterwards."""
     with listener(family, ["t"], server_setup) as lsk:
-        pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                         server_kw={"pkey_file": creds.psk, "cert_file": None},
-                         client_alpns=["t"], client_setup=client_setup)
+        pair = psk_handshake(lsk, creds, client_alpns=["t"], client_setup=client_setup)
     try:
         yield pair
     finally:

@@ -19,7 +19,7 @@ import pytest
 from kquictest import hostile
 from kquictest import quic_testdriver as qt
 from kquictest.netns import Netem, change_netem, netem
-from kquictest.quicpair import WAIT, Credentials, handshake, listener
+from kquictest.quicpair import WAIT, Credentials, listener, psk_handshake
 from kquictest.streampair import recv_msg
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
@@ -32,9 +32,7 @@ DELAY = Netem(delay_ms=50)  # 100 ms round trips: a period of about a second
 def test_late_packet_gets_the_close_again(creds: Credentials) -> None:
     with netem(DELAY), listener(socket.AF_INET, ["c"]) as lsk:
         baseline = hostile.quic_socket_count()
-        p = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                      server_kw={"pkey_file": creds.psk, "cert_file": None},
-                      client_alpns=["c"])
+        p = psk_handshake(lsk, creds, client_alpns=["c"])
         try:
             quic_sendmsg(p.client, b"hello", 0, MSG_QUIC_STREAM_NEW | MSG_QUIC_STREAM_FIN)
             assert recv_msg(p.server).data == b"hello"
@@ -106,9 +104,7 @@ def test_draining_counts_from_the_peers_close(creds: Credentials) -> None:
     once."""
     with listener(socket.AF_INET, ["c"]) as lsk:
         before = qt.snmp()["QuicConnCloseLinger"]
-        p = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                      server_kw={"pkey_file": creds.psk, "cert_file": None},
-                      client_alpns=["c"])
+        p = psk_handshake(lsk, creds, client_alpns=["c"])
         p.client.close()  # the client lingers: it sent the close
         p.server.settimeout(WAIT)
         assert p.server.recv(100) == b""

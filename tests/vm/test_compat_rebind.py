@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from kquictest.quicpair import LOOPBACK, Credentials, handshake
+from kquictest.quicpair import LOOPBACK, Credentials, psk_handshake
 from libquic.uapi import quic_socket
 
 pytestmark = pytest.mark.timeout(600)
@@ -52,8 +52,7 @@ def test_server_rebinds_fixed_port_after_connection(creds: Credentials) -> None:
             except OSError as e:
                 pytest.fail(f"round {i}: bind to port {port}: {e}")
             lsk.listen(1)
-            pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                             server_kw={"pkey_file": creds.psk, "cert_file": None})
+            pair = psk_handshake(lsk, creds)
             pair.close()
         finally:
             lsk.close()

@@ -17,7 +17,7 @@ import pytest
 
 from kquictest import quic_testdriver as qt
 from kquictest.quic_testdriver import raw_bind
-from kquictest.quicpair import Credentials, Pair, handshake
+from kquictest.quicpair import Credentials, Pair, psk_handshake
 from kquictest.streampair import recv_msg
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW, quic_socket
@@ -54,9 +54,7 @@ def wildcard_listener(family: int, v6only: bool = False) -> Iterator[socket.sock
 
 
 def connect(creds: Credentials, lsk: socket.socket, family: int, host: str) -> Pair:
-    return handshake(lsk, client_kw={"pkey_file": creds.psk},
-                     server_kw={"pkey_file": creds.psk, "cert_file": None},
-                     client_family=family, address=(host, lsk.getsockname()[1]))
+    return psk_handshake(lsk, creds, client_family=family, address=(host, lsk.getsockname()[1]))
 
 
 def echo(p: Pair) -> None:

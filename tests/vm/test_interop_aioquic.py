@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aioquic.asyncio import connect, serve
@@ -43,6 +45,25 @@ class RecordingProtocol(QuicConnectionProtocol):
         super().quic_event_received(event)
 
 
+@asynccontextmanager
+async def recording_server(config: QuicConfiguration
+                           ) -> AsyncIterator[tuple[int, list[RecordingProtocol]]]:
+    """An aioquic server on 127.0.0.1: its port and its connections."""
+    port = free_udp_port("127.0.0.1")
+    protocols: list[RecordingProtocol] = []
+
+    def make(*args: object, **kwargs: object) -> RecordingProtocol:
+        p = RecordingProtocol(*args, **kwargs)
+        protocols.append(p)
+        return p
+
+    server = await serve("127.0.0.1", port, configuration=config, create_protocol=make)
+    try:
+        yield port, protocols
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize("cipher", [None, "TLS_CHACHA20_POLY1305_SHA256"])
 def test_kernel_client_to_aioquic_server(creds: Credentials, cipher: str | None) -> None:
     from aioquic.tls import CipherSuite
@@ -52,21 +73,10 @@ def test_kernel_client_to_aioquic_server(creds: Credentials, cipher: str | None)
         config.load_cert_chain(creds.cert, creds.key)
         if cipher:
             config.cipher_suites = [CipherSuite[cipher.removeprefix("TLS_")]]
-        port = free_udp_port("127.0.0.1")
-        protocols: list[RecordingProtocol] = []
-
-        def make(*args: object, **kwargs: object) -> RecordingProtocol:
-            p = RecordingProtocol(*args, **kwargs)
-            protocols.append(p)
-            return p
-
-        server = await serve("127.0.0.1", port, configuration=config, create_protocol=make)
-        try:
+        async with recording_server(config) as (port, protocols):
             result = await kernel_client_handshake(creds, port, ALPN)
             done = await asyncio.wait_for(protocols[0].completed, WAIT)
             return result, done
-        finally:
-            server.close()
 
     result, done = asyncio.run(run())
     assert result.alpn == done.alpn_protocol == ALPN
@@ -129,23 +139,12 @@ def test_kernel_client_versions_with_aioquic_server(creds: Credentials, client: 
         config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN],
                                    supported_versions=server_versions)
         config.load_cert_chain(creds.cert, creds.key)
-        port = free_udp_port("127.0.0.1")
-        protocols: list[RecordingProtocol] = []
-
-        def make(*args: object, **kwargs: object) -> RecordingProtocol:
-            p = RecordingProtocol(*args, **kwargs)
-            protocols.append(p)
-            return p
-
-        server = await serve("127.0.0.1", port, configuration=config, create_protocol=make)
-        try:
+        async with recording_server(config) as (port, protocols):
             loop = asyncio.get_running_loop()
             got = await loop.run_in_executor(
                 None, lambda: kernel_client_version(creds, port, client))
             await asyncio.wait_for(protocols[0].completed, WAIT)
             return got, protocols[0]._quic._version
-        finally:
-            server.close()
 
     assert asyncio.run(run()) == (want, want)
 

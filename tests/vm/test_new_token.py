@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from kquictest.netns import Netem, netem
-from kquictest.quicpair import Credentials, Pair, handshake, listener
+from kquictest.quicpair import Credentials, Pair, listener, psk_handshake
 from kquictest.streampair import drain_events, events_on
 from libquic import sockopt
 from libquic.uapi import QuicEventType
@@ -24,9 +24,7 @@ pytestmark = pytest.mark.timeout(120)
 def connect(creds: Credentials,
             accepted_setup: Callable[[socket.socket], None] | None = None) -> Pair:
     with listener(socket.AF_INET, ["t"]) as lsk:
-        return handshake(lsk, client_kw={"pkey_file": creds.psk},
-                         server_kw={"pkey_file": creds.psk, "cert_file": None},
-                         client_alpns=["t"], accepted_setup=accepted_setup,
+        return psk_handshake(lsk, creds, client_alpns=["t"], accepted_setup=accepted_setup,
                          client_setup=events_on(QuicEventType.NEW_TOKEN))
 
 

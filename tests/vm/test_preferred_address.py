@@ -23,7 +23,7 @@ import pytest
 from kquictest.bulk import MB, transfer_with
 from kquictest.netns import address
 from kquictest.nftables import counter, nft, prepared
-from kquictest.quicpair import Credentials, Pair, handshake
+from kquictest.quicpair import Credentials, Pair, psk_handshake
 from kquictest.streampair import drain_events, events_on, migration_events, recv_msg
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
@@ -73,9 +73,7 @@ def free_port(host: str) -> int:
 def connect(creds: Credentials, lsk: socket.socket, host: str, *, family: int = socket.AF_INET6,
             accepted_setup: Callable[[socket.socket], None] | None = None,
             client_setup: Callable[[socket.socket], None] | None = None) -> Pair:
-    return handshake(lsk, client_kw={"pkey_file": creds.psk},
-                     server_kw={"pkey_file": creds.psk, "cert_file": None},
-                     client_family=family, address=(host, lsk.getsockname()[1]),
+    return psk_handshake(lsk, creds, client_family=family, address=(host, lsk.getsockname()[1]),
                      accepted_setup=accepted_setup, client_setup=client_setup)
 
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from kquictest import quic_testdriver as qt
 from kquictest.aiopeer import free_udp_port, kernel_client_handshake, kernel_server
 from kquictest.ngtcp2peer import gtlsserver, ngtcp2
-from kquictest.quicpair import WAIT, Credentials, Pair, handshake, listener
+from kquictest.quicpair import WAIT, Credentials, Pair, listener, psk_handshake
 from libquic import sockopt
 from libquic.connection import QuicConnection
 from libquic.uapi import QuicConfig
@@ -53,18 +53,16 @@ def retries() -> tuple[int, int]:
     return mib.get("QuicConnRetrySent", 0), mib.get("QuicConnRetryAuto", 0)
 
 
-def psk_handshake(creds: Credentials, lsk: socket.socket, alpns: list[str] | None = None,
-                  client_setup: Callable[[socket.socket], None] | None = None) -> Pair:
-    return handshake(lsk, client_kw={"pkey_file": creds.psk},
-                     server_kw={"pkey_file": creds.psk, "cert_file": None},
-                     client_alpns=[ALPN] if alpns is None else alpns,
-                     client_setup=client_setup)
+def retry_pair(creds: Credentials, lsk: socket.socket, alpns: list[str] | None = None,
+               client_setup: Callable[[socket.socket], None] | None = None) -> Pair:
+    return psk_handshake(lsk, creds, client_alpns=[ALPN] if alpns is None else alpns,
+                         client_setup=client_setup)
 
 
 def test_kernel_server_retries_and_kernel_client_follows(creds: Credentials) -> None:
     with listener(socket.AF_INET, [ALPN], setup=validating) as lsk:
         before = retries()
-        with psk_handshake(creds, lsk) as p:
+        with retry_pair(creds, lsk) as p:
             # the client checked original_ and retry_source_connection_id
             # against the Retry it took, or the handshake had failed
             assert p.client_result.alpn == p.server_result.alpn == ALPN
@@ -108,18 +106,18 @@ def test_new_token_spares_the_next_retry(creds: Credentials) -> None:
     no Retry, and its address counts as validated."""
     with listener(socket.AF_INET, [ALPN], setup=validating) as lsk:
         before = retries()[0]
-        with psk_handshake(creds, lsk) as first:
+        with retry_pair(creds, lsk) as first:
             qt.wait_for(lambda: sockopt.get_token(first.client) != b"", WAIT,
                         "the NEW_TOKEN of a validating server")
             token = sockopt.get_token(first.client)
         assert retries()[0] == before + 1
-        with psk_handshake(creds, lsk,
-                           client_setup=lambda s: sockopt.set_token(s, token)) as second:
+        with retry_pair(creds, lsk,
+                        client_setup=lambda s: sockopt.set_token(s, token)) as second:
             assert second.server_result.alpn == ALPN
         assert retries()[0] == before + 1, "the token spared the second Retry"
         # someone else's token (altered) is no proof: Retry again
         bad = bytes([token[0] ^ 1]) + token[1:]
-        with psk_handshake(creds, lsk, client_setup=lambda s: sockopt.set_token(s, bad)):
+        with retry_pair(creds, lsk, client_setup=lambda s: sockopt.set_token(s, bad)):
             pass
         assert retries()[0] == before + 2
 
@@ -151,7 +149,7 @@ def test_retry_turns_on_when_the_accept_queue_fills(creds: Credentials) -> None:
         assert qt.snmp().get("QuicConnRequests", 0) > 0
         assert 4 <= qt.accept_all(lsk) <= 5
         lsk.settimeout(WAIT)
-        with psk_handshake(creds, lsk, alpns=[]):
+        with retry_pair(creds, lsk, alpns=[]):
             pass
         assert retries()[0] == sent, "no Retry once the queue has room"
 

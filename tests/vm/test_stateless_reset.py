@@ -19,7 +19,7 @@ import pytest
 
 from kquictest import quic_testdriver as qt
 from kquictest.netns import Netem, netem
-from kquictest.quicpair import WAIT, Credentials, handshake, listener
+from kquictest.quicpair import WAIT, Credentials, listener, psk_handshake
 from libquic import sockopt
 from libquic.cmsg import quic_sendmsg
 from libquic.uapi import MSG_QUIC_STREAM_NEW, QuicTransportParam
@@ -101,9 +101,7 @@ def test_client_closes_when_the_server_forgot_the_connection(creds: Credentials)
         sockopt.set_transport_param(lsk, tp)
 
     with listener(socket.AF_INET, ["r"], setup=with_reset_token) as lsk:
-        p = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                      server_kw={"pkey_file": creds.psk, "cert_file": None},
-                      client_alpns=["r"])
+        p = psk_handshake(lsk, creds, client_alpns=["r"])
         try:
             with netem(Netem(loss=100)):
                 p.server.close()

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from kquictest.quicpair import WAIT, Credentials, HandshakeFailed, handshake, listener
+from kquictest.quicpair import (
+    WAIT,
+    Credentials,
+    HandshakeFailed,
+    handshake,
+    listener,
+    psk_handshake,
+)
 from kquictest.tls_fixtures import untrusted_ca
 from libquic import sockopt
 from libquic.handshake import quic_client_handshake_async, quic_server_handshake_async
@@ -48,9 +55,7 @@ def test_certificate_handshake(creds: Credentials, family: int) -> None:
 
 def test_psk_handshake(creds: Credentials) -> None:
     with listener(socket.AF_INET, ["smb"]) as lsk:
-        pair = handshake(lsk, client_kw={"pkey_file": creds.psk},
-                         server_kw={"pkey_file": creds.psk, "cert_file": None},
-                         client_alpns=["smb"])
+        pair = psk_handshake(lsk, creds, client_alpns=["smb"])
     try:
         assert pair.client_result.alpn == "smb"
         assert pair.client_result.peer_certificates == []
