@@ -286,11 +286,12 @@ def veth_link(here: Sequence[str], there: Sequence[str], *, mtu: int | None = No
 
 @contextmanager
 def veth_between(a: Namespace, b: Namespace, a_addrs: Sequence[str], b_addrs: Sequence[str],
-                 *, netem_a: Netem | None = None, prefix: str = "kq") -> Iterator[tuple[str, str]]:
+                 *, netem_a: Netem | None = None, mtu: int | None = None,
+                 prefix: str = "kq") -> Iterator[tuple[str, str]]:
     """A veth pair from namespace ``a`` to namespace ``b`` with the given
     addresses on each end (``netem_a``: a qdisc on ``a``'s end, delaying
-    what ``a`` sends), both up; yields the two device names.  The pair is
-    deleted afterwards."""
+    what ``a`` sends; ``mtu``: both ends'), both up; yields the two device
+    names.  The pair is deleted afterwards."""
     suffix = uuid.uuid4().hex[:8]
     dev_a, dev_b = f"{prefix}a{suffix}", f"{prefix}b{suffix}"
     with IPRoute(netns=a.name) as ipr_a, IPRoute(netns=b.name) as ipr_b:
@@ -299,6 +300,8 @@ def veth_between(a: Namespace, b: Namespace, a_addrs: Sequence[str], b_addrs: Se
                        peer={"ifname": dev_b, "net_ns_fd": b.name})
             for ipr, dev, cidrs in ((ipr_a, dev_a, a_addrs), (ipr_b, dev_b, b_addrs)):
                 index = _index(ipr, dev)
+                if mtu:
+                    ipr.link("set", index=index, mtu=mtu)
                 for cidr in cidrs:
                     _add_address(ipr, index, cidr)
                 ipr.link("set", index=index, state="up")
