@@ -11,13 +11,21 @@ import tempfile
 import threading
 from pathlib import Path
 
+from benchmarks.paths import LOOPBACK, VETH_SERVER, NetPath
 from benchmarks.transports import CONNECT_TIMEOUT, Pair
 from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener
-from libquic.tools.certgen import write_test_pki
+from libquic.tools.certgen import CertFiles, write_test_pki
 from libquic.uapi import QuicMsgFlag
 
 ALPN = "bench"
+SERVER_NAME = "localhost"  # what clients check the certificate for
+
+
+def bench_pki() -> CertFiles:
+    """A throw-away CA and a server certificate for every benchmark path."""
+    return write_test_pki(Path(tempfile.mkdtemp(prefix="bench-")),
+                          [SERVER_NAME, LOOPBACK, VETH_SERVER])
 
 
 class QuicStreamEndpoint:
@@ -52,12 +60,12 @@ class QuicStreamEndpoint:
         self.conn.close()
 
 
-def quic_pair() -> Pair:
-    """A kernel QUIC connection on loopback with one open bidirectional stream."""
-    pki = write_test_pki(Path(tempfile.mkdtemp(prefix="bench-")), ["localhost", "127.0.0.1"])
+def quic_pair(pki: CertFiles, path: NetPath) -> Pair:
+    """A kernel QUIC connection across ``path`` with one open bidirectional stream."""
     accepted: list[QuicConnection | BaseException] = []
-    with QuicListener("127.0.0.1", 0, alpns=[ALPN], cert_file=str(pki.cert),
-                      key_file=str(pki.key)) as lsk:
+    with path.in_server(lambda: QuicListener(path.server_addr, 0, alpns=[ALPN],
+                                             cert_file=str(pki.cert),
+                                             key_file=str(pki.key))) as lsk:
         def serve() -> None:
             try:
                 accepted.append(lsk.accept(CONNECT_TIMEOUT))
@@ -66,9 +74,10 @@ def quic_pair() -> Pair:
 
         thread = threading.Thread(target=serve)
         thread.start()
-        cli = QuicConnection.connect("127.0.0.1", lsk.address[1], alpns=[ALPN],
-                                     hostname="localhost", cafile=str(pki.ca),
-                                     timeout=CONNECT_TIMEOUT)
+        port = lsk.address[1]
+        cli = path.in_client(lambda: QuicConnection.connect(
+            path.server_addr, port, alpns=[ALPN], hostname=SERVER_NAME, cafile=str(pki.ca),
+            timeout=CONNECT_TIMEOUT))
         thread.join(CONNECT_TIMEOUT)
     if not accepted or not isinstance(accepted[0], QuicConnection):
         cli.close()

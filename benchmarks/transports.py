@@ -1,8 +1,9 @@
 """Connected endpoint pairs for the benchmark, one factory per transport.
 
-Each factory returns ``(client, server)``: two connected endpoints on
-loopback, ready for bulk data from client to server and for
-request/response.  An endpoint sends, ends its sending side, and receives
+Each factory takes a ``NetPath`` (benchmarks/paths.py: loopback, or a
+veth pair between two namespaces) and returns ``(client, server)``: two
+connected endpoints across it, ready for bulk data from client to server
+and for request/response.  An endpoint sends, ends its sending side, and receives
 into a buffer (0 at the end), whatever the transport.
 """
 
@@ -15,6 +16,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
+
+from benchmarks.paths import NetPath
 
 SOL_TLS = 282
 TLS_TX = 1
@@ -34,7 +37,7 @@ class Endpoint(Protocol):
 
 
 Pair = tuple[Endpoint, Endpoint]
-PairFactory = Callable[[], Pair]
+PairFactory = Callable[[NetPath], Pair]
 
 
 class StreamSocket:
@@ -56,12 +59,17 @@ class StreamSocket:
         self.sock.close()
 
 
-def _tcp_sockets() -> tuple[socket.socket, socket.socket]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lsk:
-        lsk.bind(("127.0.0.1", 0))
+def _tcp_sockets(path: NetPath) -> tuple[socket.socket, socket.socket]:
+    def listen() -> socket.socket:
+        lsk = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsk.bind((path.server_addr, 0))
         lsk.listen(1)
+        return lsk
+
+    with path.in_server(listen) as lsk:
         lsk.settimeout(CONNECT_TIMEOUT)
-        cli = socket.create_connection(lsk.getsockname(), timeout=CONNECT_TIMEOUT)
+        addr = lsk.getsockname()
+        cli = path.in_client(lambda: socket.create_connection(addr, timeout=CONNECT_TIMEOUT))
         srv, _ = lsk.accept()
     for s in (cli, srv):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -69,9 +77,9 @@ def _tcp_sockets() -> tuple[socket.socket, socket.socket]:
     return cli, srv
 
 
-def tcp_pair() -> Pair:
-    """A plain TCP connection on loopback."""
-    cli, srv = _tcp_sockets()
+def tcp_pair(path: NetPath) -> Pair:
+    """A plain TCP connection."""
+    cli, srv = _tcp_sockets(path)
     return StreamSocket(cli), StreamSocket(srv)
 
 
@@ -89,14 +97,14 @@ def ensure_ktls() -> None:
         raise RuntimeError(f"kTLS is unavailable: modprobe tls failed: {res.stderr.strip()}")
 
 
-def ktls_pair() -> Pair:
+def ktls_pair(path: NetPath) -> Pair:
     """TCP with kernel TLS (TLS 1.3, AES-128-GCM) on both directions.
 
     The keys are random and installed directly on both ends: the benchmark
     measures the record layer, not a handshake.
     """
     ensure_ktls()
-    cli, srv = _tcp_sockets()
+    cli, srv = _tcp_sockets(path)
     keys = {d: (os.urandom(16), os.urandom(8), os.urandom(4)) for d in ("c2s", "s2c")}
     for s, tx, rx in ((cli, "c2s", "s2c"), (srv, "s2c", "c2s")):
         s.setsockopt(socket.IPPROTO_TCP, TCP_ULP, b"tls")
