@@ -104,7 +104,7 @@ class HandshakeKind:
 
 
 QUIC = HandshakeKind("QUIC", QuicServer, quic_client)
-TLS = HandshakeKind("TLS/TCP", TlsServer, tls_client)
+TLS = HandshakeKind("TCP+TLS", TlsServer, tls_client)
 
 
 def _fork_server(server: Server, threads: int) -> int:

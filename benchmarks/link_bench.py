@@ -244,10 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     pki = bench_pki()
     link = ["delay", f"{RTT_MS}ms", "rate", f"{RATE_KBIT}kbit", "limit", str(QUEUE)]
     print(f"link: {RATE_KBIT // 1000} Mbit/s, {RTT_MS} ms RTT, netem queue {QUEUE} packets, "
-          f"MTU 1500; {total / 1e6:g} MB per transfer; goodput as a fraction of the link rate")
+          f"MTU 1500; {total / 1e6:g} MB per transfer; goodput as a fraction of the link rate",
+          flush=True)
     with veth_path(1500, "link", netem=link) as path:
         for rnd in range(1, args.rounds + 1):
-            print(f"round {rnd}")
+            print(f"round {rnd}", flush=True)
             run("kernel QUIC", partial(kernel_quic, pki), path, total, None)
             run("kernel QUIC", partial(kernel_quic, pki), path, total, head_start)
             run("TCP", tcp, path, total, None)
