@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from benchmarks.handshakes import run_clients
 from libquic.tools.alpnroute import ClientSpec, Harness, ListenerSpec
 from libquic.tools.alpnroute.client import libquic_client
 
@@ -39,8 +40,7 @@ def rate(h: Harness, alpn: str, seconds: float, concurrency: int) -> tuple[float
     at a time, and how many failed."""
     count = Count()
     lock = threading.Lock()
-    start = time.monotonic()
-    deadline = start + seconds
+    deadline = time.monotonic() + seconds
 
     def client(k: int) -> None:
         spec = ClientSpec(f"bench{k}", (alpn,), exchange=False)
@@ -52,12 +52,7 @@ def rate(h: Harness, alpn: str, seconds: float, concurrency: int) -> tuple[float
                 else:
                     count.failed += 1
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - start
+    elapsed = run_clients(concurrency, client)
     h.strays()  # drain the listeners' reports
     return count.done / elapsed, count.failed
 

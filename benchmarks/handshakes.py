@@ -144,6 +144,18 @@ def warm_up(kind: HandshakeKind, pki: CertFiles) -> None:
         server.close()
 
 
+def run_clients(concurrency: int, client: Callable[[int], None]) -> float:
+    """Run ``client(k)`` for k in 0..concurrency-1, each in a thread of its
+    own, until all return; the seconds that took."""
+    start = time.monotonic()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - start
+
+
 def handshake_rate(kind: HandshakeKind, pki: CertFiles, seconds: float,
                    concurrency: int) -> float:
     """Completed client handshakes per second, ``concurrency`` at a time."""
@@ -163,13 +175,7 @@ def handshake_rate(kind: HandshakeKind, pki: CertFiles, seconds: float,
             errors.append(exc)
 
     try:
-        start = time.monotonic()
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - start
+        elapsed = run_clients(concurrency, client)
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

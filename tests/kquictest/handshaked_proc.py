@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kquictest.procs import stop
+from libquic.tools.alpnroute.consumer import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 START_WAIT = 150.0  # importing pyroute2 is slow in the VM
@@ -42,5 +42,5 @@ def running_handshaked(conf: Path, logfile: Path) -> Iterator[subprocess.Popen[b
             time.sleep(0.1)
         yield proc
     finally:
-        stop(proc)
+        stop_process(proc)
     assert proc.returncode == 0, logfile.read_text(errors="replace")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from kquictest.netns import Namespace, Netem, add_default_route, namespace, veth_between
 from kquictest.nftables import NFT_WAIT, nft
-from kquictest.quicpair import WAIT, Credentials, Pair, psk_handshake
+from kquictest.quicpair import WAIT, Credentials, Pair, paired, psk_handshake
 from libquic import sockopt
 from libquic.uapi import quic_socket
 
@@ -177,17 +177,12 @@ def connected_via(nat: NatPath, creds: Credentials, family: int = socket.AF_INET
         s.listen(1)
         return s
 
-    def connect() -> Pair:
+    def connect(lsk: socket.socket) -> Pair:
         # the client socket, and the threads handshake() starts, are in
         # the client's namespace
-        return psk_handshake(lsk, creds, client_alpns=["t"], client_setup=setup)
+        return nat.client.run(
+            lambda: psk_handshake(lsk, creds, client_alpns=["t"], client_setup=setup),
+            timeout=4 * WAIT)
 
-    lsk = nat.server.run(make)
-    try:
-        pair = nat.client.run(connect, timeout=4 * WAIT)
-    finally:
-        lsk.close()
-    try:
+    with paired(nat.server.run(make), connect) as pair:
         yield pair
-    finally:
-        pair.close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from kquictest import quic_testdriver as qt
 from kquictest.netns import Netem, VethLink, veth_link
-from kquictest.quicpair import WAIT, Credentials, Pair, psk_handshake
+from kquictest.quicpair import WAIT, Credentials, Pair, paired, psk_handshake
 from libquic import sockopt
 from libquic.uapi import QuicConfig, quic_socket
 
@@ -58,15 +58,11 @@ def connected_across(link: Link, creds: Credentials, config: QuicConfig | None =
         if config:
             sockopt.set_config(s, config)
 
-    lsk = link.ns.run(make)
-    try:
-        pair = psk_handshake(lsk, creds, client_alpns=["t"], client_setup=client_setup)
-    finally:
-        lsk.close()
-    try:
+    def connect(lsk: socket.socket) -> Pair:
+        return psk_handshake(lsk, creds, client_alpns=["t"], client_setup=client_setup)
+
+    with paired(link.ns.run(make), connect) as pair:
         yield pair
-    finally:
-        pair.close()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kquictest.aiopeer import free_udp_port
-from kquictest.procs import stop
 from kquictest.quicpair import Credentials
+from libquic.tools.alpnroute.consumer import stop_process
 
 NGTCP2 = str(Path(__file__).resolve().parents[2] / "scripts" / "ngtcp2")
 
@@ -31,7 +31,7 @@ def gtlsserver(creds: Credentials, htdocs: Path, *args: str) -> Iterator[int]:
         yield port
         assert proc.poll() is None, f"gtlsserver exited early: {proc.returncode}"
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def wait_udp_bound(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kquictest.procs import stop
 from kquictest.quicpair import WAIT, Credentials
+from libquic.tools.alpnroute.consumer import stop_process
 
 QUICGO_PEER = str(Path(__file__).resolve().parents[2] / "scripts" / "quicgo-peer")
 PERIOD = 251  # the pattern repeats every PERIOD bytes (a prime: no packet-size alignment)
@@ -152,7 +152,7 @@ def quicgo_server(creds: Credentials, alpn: str, *, retry: bool = False,
         yield server
         assert proc.poll() is None, f"quic-go server exited early: {server._stderr()}"
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 def quicgo_client(creds: Credentials, port: int, alpn: str, *, upload: int = 0,

@@ -164,3 +164,16 @@ def psk_handshake(lsk: socket.socket, creds: Credentials, **kw: Any) -> Pair:
     """:func:`handshake` with the test PSK on both sides (``kw`` as there)."""
     return handshake(lsk, client_kw={"pkey_file": creds.psk},
                      server_kw={"pkey_file": creds.psk, "cert_file": None}, **kw)
+
+
+@contextmanager
+def paired(lsk: socket.socket, connect: Callable[[socket.socket], Pair]) -> Iterator[Pair]:
+    """The pair ``connect(lsk)`` makes with listener ``lsk``: the listener is
+    closed as soon as the pair exists (or failed), the pair when the block
+    ends."""
+    try:
+        pair = connect(lsk)
+    finally:
+        lsk.close()
+    with pair:
+        yield pair

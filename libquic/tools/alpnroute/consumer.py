@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import libquic
 from libquic.tools.alpnroute.events import ListenerEvent
@@ -162,10 +163,12 @@ def start_handshaked(trust: Trust, folder: Path, wait: float = 150.0) -> subproc
     return proc
 
 
-def stop_process(proc: subprocess.Popen[bytes], wait: float = 10.0) -> None:
+def stop_process(proc: subprocess.Popen[Any], wait: float = 10.0) -> None:
+    """Terminate ``proc``, killing it if it has not exited after ``wait``
+    seconds; what it wrote to pipes, if any, is read and dropped."""
     proc.terminate()
     try:
-        proc.wait(wait)
+        proc.communicate(timeout=wait)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        proc.communicate()
