@@ -248,7 +248,8 @@ static int quic_frame_stream_ctl(struct sock *sk, u64 type,
 		}
 		return 0;
 	}
-	return 0;	/* STREAM_DATA_BLOCKED: our updates follow reads */
+	quic_inq_blocked_rcv(sk, st, v);	/* STREAM_DATA_BLOCKED */
+	return 0;
 }
 
 /* MAX_STREAMS: the peer lets us open more streams of @type.  The event
@@ -290,6 +291,9 @@ static int quic_frame_conn_ctl(struct sock *sk, u64 type,
 		    type == QUIC_FRAME_MAX_STREAMS_UNI)
 			quic_frame_max_streams(sk, type -
 					       QUIC_FRAME_MAX_STREAMS_BIDI, v);
+		return 0;
+	case QUIC_FRAME_DATA_BLOCKED:
+		quic_inq_blocked_rcv(sk, NULL, v);
 		return 0;
 	}
 	return 0;

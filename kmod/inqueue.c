@@ -803,6 +803,31 @@ void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n)
 }
 
 /**
+ * quic_inq_blocked_rcv - the peer says our limit holds its data back
+ * @sk: the connection (locked)
+ * @st: the stream of a STREAM_DATA_BLOCKED frame, NULL for DATA_BLOCKED
+ * @limit: the limit the peer is held at
+ *
+ * Our updates follow reads; but if we already allowed more than @limit,
+ * the frame that said so was lost or is late, and it goes again now
+ * rather than when its packet is declared lost.
+ */
+void quic_inq_blocked_rcv(struct sock *sk, struct quic_stream *st, u64 limit)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+
+	if (!st) {
+		if (limit < t->recv_max)
+			t->max_data_pending = 1;
+		return;
+	}
+	if (st->recv_state == QUIC_STREAM_RECV_STATE_RECV && limit < st->recv_max) {
+		st->max_data_pending = 1;
+		quic_stream_ctrl_add(sk, st);
+	}
+}
+
+/**
  * quic_inq_reset_rcv - a RESET_STREAM frame arrived
  * @sk: the connection (locked)
  * @st: its stream, NULL if already closed

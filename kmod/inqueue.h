@@ -85,6 +85,7 @@ int quic_inq_reset_rcv(struct sock *sk, struct quic_stream *st, u32 errcode,
 		       u64 final, u32 *terr);
 int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len);
 void quic_inq_read(struct sock *sk, struct quic_stream *st, u32 n);
+void quic_inq_blocked_rcv(struct sock *sk, struct quic_stream *st, u64 limit);
 void quic_inq_early_deliver(struct sock *sk);
 
 #endif /* __NET_QUIC_INQUEUE_H */

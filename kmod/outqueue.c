@@ -623,6 +623,7 @@ static bool quic_outq_put_streams(struct sock *sk, struct quic_dgram *dg,
 			if (cb->fin)
 				st->send_state = QUIC_STREAM_SEND_STATE_SENT;
 			quic_outq_chain(sp, skb);
+			quic_outq(sk)->blocked_tries = 0;
 			put = true;
 		}
 		if (skb_queue_empty(&st->sndq))
@@ -674,6 +675,73 @@ static bool quic_outq_app_wants(struct sock *sk)
 			return true;
 	}
 	return false;
+}
+
+/* Is the first chunk queued on @st held back by a flow control limit of
+ * the peer's, the stream's or the connection's?
+ */
+static bool quic_outq_chunk_held(struct quic_stream_table *t,
+				 struct quic_stream *st, struct sk_buff *skb)
+{
+	return skb->len && (QUIC_SND_CB(skb)->offset >= st->send_max ||
+			    t->send_used >= t->send_max);
+}
+
+/**
+ * quic_outq_flow_blocked - is stream data held back only by the peer?
+ * @sk: the connection (locked)
+ *
+ * Data is queued that the peer's MAX_STREAM_DATA or MAX_DATA stops, and
+ * nothing is queued to resend.
+ *
+ * Return: -1 if not, else how often the BLOCKED frames were sent again
+ * since data last went out (quic_outq_blocked_again()).
+ */
+int quic_outq_flow_blocked(struct sock *sk)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct quic_stream *st;
+	struct sk_buff *skb;
+
+	if (!quic_can_send_data(sk) || !skb_queue_empty(&t->retxq))
+		return -1;
+	list_for_each_entry(st, &t->send_list, send_node) {
+		skb = skb_peek(&st->sndq);
+		if (skb && quic_outq_chunk_held(t, st, skb))
+			return quic_outq(sk)->blocked_tries;
+	}
+	return -1;
+}
+
+/**
+ * quic_outq_blocked_again - send the BLOCKED frames once more
+ * @sk: the connection (locked), quic_outq_flow_blocked()
+ *
+ * RFC 9000 4.1: a sender held back by flow control with no ack-eliciting
+ * packet in flight says so now and then.  That keeps the connection from
+ * idling out and, after a NAT rebinding, is what shows the peer our new
+ * address so that its flow control updates reach us.
+ */
+void quic_outq_blocked_again(struct sock *sk)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct quic_outqueue *outq = quic_outq(sk);
+	struct quic_stream *st;
+	struct sk_buff *skb;
+
+	list_for_each_entry(st, &t->send_list, send_node) {
+		skb = skb_peek(&st->sndq);
+		if (!skb || !quic_outq_chunk_held(t, st, skb))
+			continue;
+		if (QUIC_SND_CB(skb)->offset >= st->send_max) {
+			st->blocked_pending = 1;
+			quic_stream_ctrl_add(sk, st);
+		}
+		if (t->send_used >= t->send_max)
+			t->data_blocked_pending = 1;
+	}
+	if (outq->blocked_tries < QUIC_PTO_MAX_BACKOFF)
+		outq->blocked_tries++;
 }
 
 /* Frames of the 1-RTT space: control, datagrams, stream data. */

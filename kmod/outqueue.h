@@ -32,6 +32,7 @@ struct quic_outqueue {
 	u8 hs_done_pending:1;		/* server: HANDSHAKE_DONE to send */
 	u8 new_token_pending:1;		/* server: NEW_TOKEN (@token) to send */
 	u8 new_token_inflight:1;	/* server: sent, not yet acknowledged */
+	u8 blocked_tries;		/* BLOCKED frames sent again, in a row */
 };
 
 struct sock;
@@ -55,6 +56,8 @@ bool quic_outq_pkt_acked(struct sock *sk, struct quic_sent_pkt *sp);
 void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 			u8 reason);
 void quic_outq_probe(struct sock *sk, u8 space);
+int quic_outq_flow_blocked(struct sock *sk);
+void quic_outq_blocked_again(struct sock *sk);
 void quic_outq_discard_space(struct sock *sk, u8 space);
 void quic_outq_free(struct sock *sk);
 

@@ -208,6 +208,29 @@ static u64 quic_recovery_pto_time(struct sock *sk, u8 space)
 	       (pto << min_t(u8, qs->pto_count, QUIC_PTO_MAX_BACKOFF));
 }
 
+/* When a sender held back by flow control, with nothing ack-eliciting in
+ * flight, sends its BLOCKED frames again (quic_outq_blocked_again()): a
+ * probe timeout after its last ack-eliciting packet, doubling each time
+ * the limit stays, within half the idle timeout.  0 if it is not held.
+ */
+static u64 quic_recovery_blocked_time(struct sock *sk)
+{
+	struct quic_pnspace *s = quic_pnspace(sk, QUIC_PN_APP);
+	struct quic_sock *qs = quic_sk(sk);
+	u64 wait;
+	int tries;
+
+	if (sk->sk_state != QUIC_SS_ESTABLISHED || s->ack_eliciting_in_flight)
+		return 0;
+	tries = quic_outq_flow_blocked(sk);
+	if (tries < 0)
+		return 0;
+	wait = (u64)(quic_rtt_pto(&qs->rtt) + qs->remote_tp.max_ack_delay) << tries;
+	if (qs->idle_timeout)
+		wait = min(wait, qs->idle_timeout / 2);
+	return s->last_ack_eliciting_time + wait;
+}
+
 /**
  * quic_recovery_retry - a client's packets before a Retry are gone
  * @sk: the client (locked), its new Initial keys installed
@@ -267,6 +290,8 @@ void quic_recovery_set_timer(struct sock *sk)
 			if (x && (!t || x < t))
 				t = x;
 		}
+		if (!t)
+			t = quic_recovery_blocked_time(sk);
 	}
 	if (!t && !quic_is_serv(sk) && !qs->confirmed &&
 	    quic_pnspace(sk, QUIC_PN_INITIAL)->next_pn &&
@@ -318,6 +343,12 @@ void quic_recovery_timeout(struct sock *sk)
 		}
 	}
 	if (pick == QUIC_PN_MAX) {
+		x = quic_recovery_blocked_time(sk);
+		if (x) {
+			if (x <= now)
+				quic_outq_blocked_again(sk);
+			goto out;
+		}
 		if (quic_is_serv(sk))
 			goto out;
 		/* anti-deadlock: a Handshake packet if we can, else Initial */

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from kquictest.bulk import MB, transfer_with
+from kquictest.bulk import MB, expected_digest, recv_all, send_all, transfer_with
 from kquictest.natpath import (
     CLIENT,
     FIRST,
@@ -112,6 +113,36 @@ def test_rebinding_mid_download(creds: Credentials, nat: NatPath, change: str) -
                                action=nat.rebind, timeout=TIMEOUT)
         assert events == []
         server_follows(p, nat, family, [])
+
+
+@pytest.mark.parametrize("change", list(REBIND))
+def test_rebinding_while_flow_blocked(creds: Credentials, nat: NatPath, change: str) -> None:
+    """The client filled the server's window, all it sent is acknowledged,
+    and then its mapping changes: the server's window update goes to the
+    old mapping and is lost, and the client has nothing in flight to show
+    its new address.  It sends its STREAM_DATA_BLOCKED again after a while
+    (RFC 9000 4.1); the server validates the new address, follows it,
+    sends its update again, and the upload completes.  This stalled for
+    good before (a timeout in test_rebinding_mid_upload now and then, when
+    the rebinding fell in such a pause)."""
+    family = socket.AF_INET
+    with connected_via(nat, creds, family, EVENTS) as p:
+        nat.remap(REBIND[change])
+        for sk in (p.client, p.server):
+            sk.settimeout(TIMEOUT)
+        events: list[QuicEventMessage] = []
+        # a daemon thread: a stalled upload fails here within the time
+        # limit, the writer ending with the sockets
+        writer = threading.Thread(target=send_all, args=(p.client, TOTAL, 0), daemon=True)
+        writer.start()
+        time.sleep(1.0)  # the server reads nothing: the client is held, acknowledged
+        assert writer.is_alive()
+        nat.rebind()
+        n, digest = recv_all(p.server, time.monotonic() + TIMEOUT, events=events)
+        writer.join(TIMEOUT)
+        assert not writer.is_alive()
+        assert (n, digest) == (TOTAL, expected_digest(TOTAL))
+        server_follows(p, nat, family, events)
 
 
 @pytest.mark.kquic_only("reads kquic's quic_cwnd_update and quic_path_change tracepoints")

@@ -4,6 +4,8 @@ resets, events, datagrams, poll readiness and blocking with timeouts."""
 from __future__ import annotations
 
 import errno
+import itertools
+import os
 import select
 import socket
 import struct
@@ -16,6 +18,7 @@ from kquictest.quicpair import Credentials
 from kquictest.streampair import connected, recv_msg, recv_stream
 from libquic import sockopt
 from libquic.cmsg import QuicMessage, quic_sendmsg
+from libquic.tools.trace import Tracer
 from libquic.uapi import (
     MSG_QUIC_DATAGRAM,
     MSG_QUIC_STREAM_DONTWAIT,
@@ -115,6 +118,34 @@ def test_flow_control_drain_all_streams(creds: Credentials) -> None:
         for sid, b in blobs.items():
             quic_sendmsg(p.client, b, sid, NEW_FIN)
         assert recv_stream(p.server, 3) == blobs
+
+
+@pytest.mark.kquic_only("counts frames with kquic's quic_frame_recv tracepoint")
+@pytest.mark.parametrize("limit", ["stream", "connection"])
+def test_blocked_sender_says_so_again(creds: Credentials, limit: str) -> None:
+    """RFC 9000 4.1: a sender held back by flow control with nothing in
+    flight sends its STREAM_DATA_BLOCKED or DATA_BLOCKED again now and then,
+    backing off, so that the connection neither idles out nor hides a
+    lost window update (or, after a NAT rebinding, the client's new
+    address: test_nat_rebinding).  Before, it said so once per limit."""
+    window = {"stream": tp(max_stream_data_bidi_remote=8192, max_data=1 << 20),
+              "connection": tp(max_data=8192)}[limit]
+    frame = {"stream": 0x15, "connection": 0x14}[limit]
+    with connected(creds, server_setup=window) as p:
+        tracer = Tracer(ino=os.fstat(p.server.fileno()).st_ino, events=("quic_frame_recv",))
+        try:
+            data = bytes(range(256)) * 256  # 64 KiB against an 8 KiB window
+            quic_sendmsg(p.client, data, 0, NEW_FIN)
+            time.sleep(2.0)  # the server reads nothing meanwhile
+            trace = tracer.read()
+        finally:
+            tracer.close()
+        blocked = [ev.time for ev in trace if int(ev.fields["type"], 16) == frame]
+        # a probe timeout after the first, doubling: a handful in 2 s
+        assert 3 <= len(blocked) <= 12, blocked
+        gaps = [b - a for a, b in itertools.pairwise(blocked)]
+        assert gaps[-1] > 2 * gaps[0], gaps
+        assert recv_stream(p.server) == {0: data}
 
 
 # ---- stream limits ---------------------------------------------------------
