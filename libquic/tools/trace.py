@@ -61,6 +61,8 @@ DROP_TRIGGERS = {"malformed": "header_parse_error", "unknown_connection": "unkno
 # 1-RTT keys are in, i.e. the TLS handshake is complete
 STATES = {1: "handshake_complete", 3: "attempted", 7: "closed"}
 LISTEN = 10
+# the kernel's ssthresh before any loss (U64_MAX): no threshold
+NO_SSTHRESH = 1 << 63
 FRAME_NAMES = {0x00: "padding", 0x01: "ping", 0x02: "ack", 0x03: "ack", 0x04: "reset_stream",
                0x05: "stop_sending", 0x06: "crypto", 0x07: "new_token", 0x10: "max_data",
                0x11: "max_stream_data", 0x12: "max_streams", 0x13: "max_streams",
@@ -130,9 +132,10 @@ def _qlog_event(ev: TraceEvent, frames: list[dict[str, Any]]) -> tuple[str, dict
             "latest_rtt": _ms(f["latest_us"]), "min_rtt": _ms(f["min_us"]),
             "smoothed_rtt": _ms(f["smoothed_us"]), "rtt_variance": _ms(f["var_us"])}
     if ev.name == "quic_cwnd_update":
-        return "recovery:metrics_updated", {
-            "congestion_window": int(f["cwnd"]), "ssthresh": int(f["ssthresh"]),
-            "bytes_in_flight": int(f["in_flight"])}
+        data = {"congestion_window": int(f["cwnd"]), "bytes_in_flight": int(f["in_flight"])}
+        if int(f["ssthresh"]) < NO_SSTHRESH:  # none until the first loss
+            data["ssthresh"] = int(f["ssthresh"])
+        return "recovery:metrics_updated", data
     if ev.name == "quic_state_change":
         if int(f["new"]) == LISTEN:
             return "connectivity:server_listening", {}

@@ -31,6 +31,10 @@ LINES = [
     "  <idle>-0    [001] ..s2.  10.004200: quic_key_update: ino=7 phase=1 local=0",
     "  <idle>-0    [001] ..s2.  10.004300: quic_packet_dropped: ino=7 len=60 reason=backlog_full",
     "  python3-88  [000] ..... 10.004400: quic_path_change: ino=7 local=0 addr=10.0.0.9:999",
+    "  <idle>-0    [001] ..s2.  10.004500: quic_cwnd_update: ino=7 cwnd=12000"
+    " ssthresh=18446744073709551615 in_flight=1200 event=ack",
+    "  <idle>-0    [001] ..s2.  10.004600: quic_cwnd_update: ino=7 cwnd=6000 ssthresh=6000"
+    " in_flight=0 event=loss",
     "# tracer: nop",
     "  <idle>-0 [001] ..s2. 10.5: other_event: x=1",
 ]
@@ -59,7 +63,8 @@ def test_qlog_records() -> None:
                      "recovery:packet_lost", "connectivity:connection_state_updated",
                      "connectivity:path_assigned", "security:key_updated",
                      "security:key_updated", "transport:packet_dropped",
-                     "connectivity:path_assigned"]
+                     "connectivity:path_assigned", "recovery:metrics_updated",
+                     "recovery:metrics_updated"]
     first_rcv = recs[2]["data"]
     assert first_rcv["frames"] == [{"frame_type": "ack"}, {"frame_type": "crypto"}]
     assert recs[4]["data"]["frames"] == [{"frame_type": "stream", "fin": True}]
@@ -80,6 +85,10 @@ def test_qlog_records() -> None:
         for side in ("client", "server")]
     assert recs[10]["data"] == {"raw": {"length": 60}, "trigger": "dos_prevention",
                                 "details": {"reason": "backlog_full"}}
+    # no ssthresh before the first loss (the kernel's U64_MAX), then the value
+    assert recs[12]["data"] == {"congestion_window": 12000, "bytes_in_flight": 1200}
+    assert recs[13]["data"] == {"congestion_window": 6000, "bytes_in_flight": 0,
+                                "ssthresh": 6000}
 
 
 # draft-ietf-quic-qlog-quic-events-03: the values its enumerations allow

@@ -121,6 +121,8 @@ def test_quic_trace_records_a_connection_as_qlog(creds: Credentials, tmp_path: P
         assert rtts and all(x > 0 for x in rtts)
         assert any("congestion_window" in e["data"] for e in events
                    if e["name"] == "recovery:metrics_updated")
+        assert all(e["data"].get("ssthresh", 0) < 1 << 62 for e in events
+                   if e["name"] == "recovery:metrics_updated"), "the kernel's 'none' leaked"
         states = [e["data"]["new"] for e in events
                   if e["name"] == "connectivity:connection_state_updated"]
         assert "handshake_complete" in states and states[-1] == "closed", states
