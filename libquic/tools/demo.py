@@ -9,7 +9,6 @@ bulk transfer whose SHA-256 the server checks, with the throughput.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import platform
@@ -25,6 +24,7 @@ from libquic.connection import QuicConnection, QuicListener
 from libquic.features import module_features
 from libquic.handshake import HandshakeResult
 from libquic.tools.certgen import write_test_pki
+from libquic.tools.cli import ToolParser
 from libquic.uapi import IPPROTO_QUIC, QuicTransportParam, quic_socket
 
 __all__ = ["main", "run_session", "section", "show_module", "show_procfs", "show_sockets"]
@@ -175,7 +175,7 @@ def _client_traffic(cli: QuicConnection) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(
+    ToolParser(
         prog="quic-demo",
         description="Show the loaded QUIC module and run a loopback session over IPv4 and "
         "IPv6: handshake, echo on streams, a datagram and a checked bulk transfer.",

@@ -28,6 +28,7 @@ from libquic.connection import QuicConnection, QuicListener
 from libquic.h3 import H3_ALPN, H3_MESSAGE_ERROR, H3Connection, H3Error, H3Message, response
 from libquic.handshake import quic_server_handshake
 from libquic.tls import TLSError
+from libquic.tools.cli import ToolParser
 from libquic.tools.perf import _rate, _size
 
 __all__ = ["FolderHandler", "Progress", "fetch", "main", "parse_url", "serve_folder"]
@@ -223,7 +224,7 @@ def _serve_connection(sock: socket.socket, peer: tuple[str, int], handler: Folde
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="quic-h3", description=__doc__.split("\n\n")[0])
+    ap = ToolParser(prog="quic-h3", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     g = sub.add_parser("get", help="fetch a URL to a file")
     g.add_argument("url", help="https://host[:port]/path (port 443 by default)")

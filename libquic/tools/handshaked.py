@@ -46,7 +46,6 @@ is every failed handshake.
 
 from __future__ import annotations
 
-import argparse
 import configparser
 import errno
 import logging
@@ -68,6 +67,7 @@ from libquic.tls.engine import ClientAuth
 from libquic.tls.errors import AlertDescription, TLSError
 from libquic.tls.psk import ExternalPSK
 from libquic.tls.tickets import SessionData
+from libquic.tools.cli import ToolParser
 from libquic.tools.keyring import (
     KEY_MAX_DESC_SIZE,
     KEY_SPEC_SESSION_KEYRING,
@@ -587,7 +587,7 @@ def unit_text(command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="quic-handshaked", description=__doc__.split("\n\n")[0])
+    ap = ToolParser(prog="quic-handshaked", description=__doc__.split("\n\n")[0])
     ap.add_argument("-c", "--config", default=DEFAULT_CONFIG, help="tlshd-style INI file")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--workers", type=int, default=DEFAULT_WORKERS,

@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import socket
 import struct
 import sys
@@ -38,6 +39,7 @@ from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener
 from libquic.features import module_features
 from libquic.tls import TLSError
+from libquic.tools.cli import ToolParser
 from libquic.uapi import QuicMsgFlag
 
 __all__ = [
@@ -413,7 +415,7 @@ def _size_arg(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="quic-perf", description=__doc__.split("\n\n")[0])
+    ap = ToolParser(prog="quic-perf", description=__doc__.split("\n\n")[0])
     role = ap.add_mutually_exclusive_group(required=True)
     role.add_argument("-s", "--server", action="store_true", help="run as the server")
     role.add_argument("-c", "--client", metavar="HOST", help="run as a client of HOST")
@@ -439,6 +441,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ap = _parser()
     args = ap.parse_args(argv)
+    for path in (args.cert, args.key) if args.server else (args.cafile,):
+        if path is not None and not os.access(path, os.R_OK):
+            ap.error(f"cannot read {path}")
+    if args.parallel < 1 or args.streams < 1:
+        ap.error("-P/--parallel and --streams must be at least 1")
     try:
         if args.server:
             if not args.cert or not args.key:

@@ -7,7 +7,10 @@ global trace buffer is left alone), for one socket (``-i``, its inode as in
 /proc/net/quic/eps) or all, then reads them until COMMAND exits, SECONDS
 pass or it is interrupted, and writes one qlog file per socket to DIR:
 ``quic-<inode>.sqlog``, JSON-SEQ (RFC 7464) in the qlog 0.3 event schema
-that qvis and aioquic use.  Needs root (tracefs).
+(draft-ietf-quic-qlog-main-schema-03 and -quic-events-03) that qvis and
+aioquic use; path changes, which that schema leaves open, are
+``connectivity:path_assigned`` events as in quic-events-07.  Needs root
+(tracefs).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from libquic.tools.cli import ToolParser
+
 __all__ = [
     "TraceEvent",
     "Tracer",
@@ -44,14 +49,20 @@ EVENTS = ("quic_packet_sent", "quic_packet_recv", "quic_packet_lost", "quic_pack
 
 PACKET_TYPES = {"initial": "initial", "handshake": "handshake", "1rtt": "1RTT", "0rtt": "0RTT"}
 SPACE_TYPES = {"0": "initial", "1": "handshake", "2": "1RTT"}
-# the kernel's drop reasons in the trigger words of qlog (and aioquic)
+# the kernel's drop reasons as the triggers of qlog's packet_dropped (the
+# kernel's own word is kept in "details")
 DROP_TRIGGERS = {"malformed": "header_parse_error", "unknown_connection": "unknown_connection_id",
-                 "backlog_full": "queue_full", "listener_refused": "connection_refused",
+                 "backlog_full": "dos_prevention", "listener_refused": "dos_prevention",
                  "decryption_failure": "payload_decrypt_error", "duplicate": "duplicate",
                  "unsupported_version": "unsupported_version", "key_discarded": "key_unavailable",
                  "unexpected_packet": "unexpected_packet"}
-# socket states (TCP's numbers, see quic(7)) as qlog connection states
-STATES = {1: "established", 3: "handshake_started", 7: "closed", 10: "listening"}
+# socket states (TCP's numbers, see quic(7)) as qlog ConnectionStates:
+# ESTABLISHING (connect or accept) is an attempt, ESTABLISHED means both
+# 1-RTT keys are in, i.e. the TLS handshake is complete
+STATES = {1: "handshake_complete", 3: "attempted", 7: "closed"}
+LISTEN = 10
+# the kernel's ssthresh before any loss (U64_MAX): no threshold
+NO_SSTHRESH = 1 << 63
 FRAME_NAMES = {0x00: "padding", 0x01: "ping", 0x02: "ack", 0x03: "ack", 0x04: "reset_stream",
                0x05: "stop_sending", 0x06: "crypto", 0x07: "new_token", 0x10: "max_data",
                0x11: "max_stream_data", 0x12: "max_streams", 0x13: "max_streams",
@@ -114,26 +125,50 @@ def _qlog_event(ev: TraceEvent, frames: list[dict[str, Any]]) -> tuple[str, dict
             "trigger": f["reason"]}
     if ev.name == "quic_packet_dropped":
         return "transport:packet_dropped", {"raw": {"length": int(f["len"])},
-                                            "trigger": DROP_TRIGGERS.get(f["reason"], f["reason"])}
+                                            "trigger": DROP_TRIGGERS.get(f["reason"], f["reason"]),
+                                            "details": {"reason": f["reason"]}}
     if ev.name == "quic_rtt_update":
         return "recovery:metrics_updated", {
             "latest_rtt": _ms(f["latest_us"]), "min_rtt": _ms(f["min_us"]),
             "smoothed_rtt": _ms(f["smoothed_us"]), "rtt_variance": _ms(f["var_us"])}
     if ev.name == "quic_cwnd_update":
-        return "recovery:metrics_updated", {
-            "congestion_window": int(f["cwnd"]), "ssthresh": int(f["ssthresh"]),
-            "bytes_in_flight": int(f["in_flight"])}
-    if ev.name == "quic_key_update":
-        return "security:key_updated", {
-            "key_type": "1RTT", "generation": int(f["phase"]),
-            "trigger": "local_update" if f["local"] == "1" else "remote_update"}
+        data = {"congestion_window": int(f["cwnd"]), "bytes_in_flight": int(f["in_flight"])}
+        if int(f["ssthresh"]) < NO_SSTHRESH:  # none until the first loss
+            data["ssthresh"] = int(f["ssthresh"])
+        return "recovery:metrics_updated", data
     if ev.name == "quic_state_change":
-        return "connectivity:connection_state_updated", {
-            "old": STATES.get(int(f["old"]), f["old"]), "new": STATES.get(int(f["new"]), f["new"])}
-    if ev.name == "quic_path_change":
-        return "connectivity:path_updated", {
-            "side": "local" if f["local"] == "1" else "remote", "address": f["addr"]}
+        if int(f["new"]) == LISTEN:
+            return "connectivity:server_listening", {}
+        data = {"new": STATES.get(int(f["new"]), f["new"])}
+        if int(f["old"]) in STATES:
+            data["old"] = STATES[int(f["old"])]
+        return "connectivity:connection_state_updated", data
     return None
+
+
+def _endpoint(addr: str) -> dict[str, Any]:
+    """qlog's PathEndpointInfo of "1.2.3.4:443" or "[::1]:443"."""
+    host, _, port = addr.rpartition(":")
+    if host.startswith("["):
+        return {"ip_v6": host[1:-1], "port_v6": int(port)}
+    return {"ip_v4": host, "port_v4": int(port)}
+
+
+def _multi_events(ev: TraceEvent, paths: int) -> list[tuple[str, dict[str, Any]]]:
+    """The events one tracepoint turns into more than one qlog event, or
+    that need the count of paths so far."""
+    f = ev.fields
+    if ev.name == "quic_key_update":
+        # a key update replaces the keys of both directions
+        trigger = "local_update" if f["local"] == "1" else "remote_update"
+        return [("security:key_updated", {"key_type": f"{side}_1rtt_secret",
+                                          "generation": int(f["phase"]), "trigger": trigger})
+                for side in ("client", "server")]
+    if ev.name == "quic_path_change":
+        side = "path_local" if f["local"] == "1" else "path_remote"
+        return [("connectivity:path_assigned", {"path_id": str(paths),
+                                                side: _endpoint(f["addr"])})]
+    return []
 
 
 def to_qlog(events: Sequence[TraceEvent], title: str) -> Iterator[dict[str, Any]]:
@@ -150,15 +185,20 @@ def to_qlog(events: Sequence[TraceEvent], title: str) -> Iterator[dict[str, Any]
                      "common_fields": {"time_format": "relative", "reference_time": 0,
                                        "group_id": title}}}
     frames: list[dict[str, Any]] = []
+    paths = 0
     for ev in events:
         if ev.name == "quic_frame_recv":
             frames.append(_frame(ev.fields["type"]))
             continue
-        out = _qlog_event(ev, frames)
+        if ev.name == "quic_path_change":
+            paths += 1
+        out = _multi_events(ev, paths) or [_qlog_event(ev, frames)]
         if ev.name == "quic_packet_recv":
             frames = []
-        if out is not None:
-            yield {"time": round((ev.time - start) * 1000, 3), "name": out[0], "data": out[1]}
+        for rec in out:
+            if rec is not None:
+                yield {"time": round((ev.time - start) * 1000, 3), "name": rec[0],
+                       "data": rec[1]}
 
 
 def write_qlog(out: IO[str], records: Iterator[dict[str, Any]]) -> None:
@@ -263,7 +303,7 @@ def record(tracer: Tracer, *, until: float | None, child: subprocess.Popen[bytes
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="quic-trace", description=__doc__.split("\n\n")[0])
+    ap = ToolParser(prog="quic-trace", description=__doc__.split("\n\n")[0])
     ap.add_argument("-i", "--ino", type=int, help="only the socket with this inode "
                     "(the INODE column of /proc/net/quic/eps)")
     ap.add_argument("-o", "--output", default=".", help="folder for the qlog files "

@@ -76,3 +76,52 @@ def test_make_installs_the_pages(tmp_path: Path, target: list[str], pages: list[
     r = subprocess.run(["man", "-M", str(mandir), "-w", section, name],
                        capture_output=True, text=True, timeout=60, check=False)
     assert r.stdout.strip() == str(mandir / pages[0])
+
+
+def uapi_structs() -> dict[str, list[str]]:
+    """Every struct and union of the UAPI header: its fields as ``type name;``."""
+    out = {}
+    for m in re.finditer(r"^(struct|union) (quic_\w+) \{\n(.*?)^\};", UAPI.read_text(),
+                         re.S | re.M):
+        fields = []
+        for line in m.group(3).splitlines():
+            line = re.sub(r"/\*.*?\*/", "", line).strip()
+            if line:
+                typ, _, name = line.rpartition("\t")
+                fields.append(f"{typ.strip()} {name}")
+        out[f"{m.group(1)} {m.group(2)}"] = fields
+    return out
+
+
+def section(text: str, title: str) -> str:
+    """The rendered section ``title`` (up to the next heading)."""
+    m = re.search(rf"^{title}\n(.*?)(?=^[A-Z][A-Z ]+\n)", text, re.S | re.M)
+    assert m, f"no {title} section"
+    return m.group(1)
+
+
+def test_quic7_shows_every_structure_in_full() -> None:
+    text = section(render(MAN / "quic.7"), "STRUCTURES")
+    structs = uapi_structs()
+    assert len(structs) >= 10
+    for name, fields in structs.items():
+        m = re.search(rf"^\s*{name} \{{\n(.*?)^\s*\}};", text, re.S | re.M)
+        assert m, f"quic(7) does not show {name}"
+        shown = [" ".join(line.split()) for line in m.group(1).splitlines() if line.strip()]
+        assert shown == fields, f"quic(7) shows {name} as {shown}, the header has {fields}"
+
+
+def test_quic7_gives_each_option_its_value_and_errors() -> None:
+    """Each option's entry says what its value is (a structure, bytes, an
+    address or none) and which errors it fails with."""
+    text = section(render(MAN / "quic.7"), "SOCKET OPTIONS")
+    entries = re.split(r"^ {7}(QUIC_SOCKOPT_\w+) \(", text, flags=re.M)[1:]
+    options = dict(zip(entries[::2], entries[1::2], strict=True))
+    assert set(options) == {n for n in uapi_names() if n.startswith("QUIC_SOCKOPT_")}
+    structs = {n.split()[1] for n in uapi_structs()}
+    for name, body in options.items():
+        flat = " ".join(body.split())
+        value = re.findall(r"struct (\w+)", flat)
+        assert (value and set(value) <= structs | {"sockaddr_in"}) or re.match(
+            r"(get|set|get, set)\) (bytes|start .* \(no value\))", flat), f"{name}: no value type"
+        assert re.search(r"\bE[A-Z]{3,}\b", flat), f"{name} names no errors"

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from kquictest.install import project_copy
+
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SCRIPTS: dict[str, str] = PYPROJECT["project"]["scripts"]
@@ -22,16 +24,7 @@ MODULES = sorted(p for p in (ROOT / "libquic").rglob("*.py") if p.name != "__mai
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
-    # build from a copy, so that no build/ or egg-info lands in the tree
-    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-co", "--exclude-standard"],
-                           check=True, capture_output=True, text=True).stdout.split()
-    for name in files:
-        src = ROOT / name
-        if src.is_file() and (name.startswith(("libquic/", "LICENSE", "README", "pyproject"))):
-            dst = build / name
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(src.read_bytes())
+    build = project_copy(tmp_path_factory.mktemp("build"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", "-w", str(out), str(build)],
                    check=True, capture_output=True, timeout=300)

@@ -11,6 +11,9 @@ Any tier:
 ``fake_quic_socket``
     An in-memory stand-in for a pair of kernel QUIC sockets in the
     handshake phase (drives libquic's handshake without the module).
+``install``
+    The project installed as ``pip install .`` installs it, from a copy of
+    its files, with its commands.
 
 VM tier only (they need the loaded module):
 

@@ -19,7 +19,11 @@ from aioquic.quic.logger import PACKET_TYPE_NAMES
 
 from kquictest.netemlink import connected_across, netem_link
 from kquictest.quicpair import Credentials
+from kquictest.streampair import connected
+from libquic import sockopt
+from libquic.cmsg import quic_sendmsg
 from libquic.tools.trace import EVENTS, TraceEvent, Tracer, record, to_qlog
+from libquic.uapi import MSG_QUIC_STREAM_FIN, MSG_QUIC_STREAM_NEW
 
 pytestmark = [pytest.mark.timeout(400),
               pytest.mark.kquic_only("reads kquic's quic tracepoints")]
@@ -117,11 +121,15 @@ def test_quic_trace_records_a_connection_as_qlog(creds: Credentials, tmp_path: P
         assert rtts and all(x > 0 for x in rtts)
         assert any("congestion_window" in e["data"] for e in events
                    if e["name"] == "recovery:metrics_updated")
+        assert all(e["data"].get("ssthresh", 0) < 1 << 62 for e in events
+                   if e["name"] == "recovery:metrics_updated"), "the kernel's 'none' leaked"
         states = [e["data"]["new"] for e in events
                   if e["name"] == "connectivity:connection_state_updated"]
-        assert "established" in states and states[-1] == "closed", states
-        keys = [e["data"]["trigger"] for e in events if e["name"] == "security:key_updated"]
-        assert keys[0] == ("local_update" if side == "client" else "remote_update"), (peer, keys)
+        assert "handshake_complete" in states and states[-1] == "closed", states
+        keys = [e["data"] for e in events if e["name"] == "security:key_updated"]
+        assert keys[0]["trigger"] == ("local_update" if side == "client" else "remote_update"), (
+            peer, keys)
+        assert {k["key_type"] for k in keys} == {"client_1rtt_secret", "server_1rtt_secret"}
 
 
 def collect(tracer: Tracer, stop: list[bool]) -> tuple[threading.Thread, list[TraceEvent]]:
@@ -195,3 +203,59 @@ def test_dropped_datagrams_carry_their_reason() -> None:
         lsk.close()
     drops = {e.fields["reason"] for e in got if e.name == "quic_packet_dropped" and e.ino == 0}
     assert {"unknown_connection", "unsupported_version"} <= drops, drops
+
+
+def test_path_changes_of_a_migration(creds: Credentials) -> None:
+    """A client moving to another local address: its socket reports the
+    new local address, the server's the new peer address, as qlog's
+    path_assigned."""
+    with connected(creds) as p:
+        cino = os.fstat(p.client.fileno()).st_ino
+        sino = os.fstat(p.server.fileno()).st_ino
+        tracer = Tracer(events=("quic_path_change", "quic_packet_recv"))
+        stop: list[bool] = []
+        try:
+            t, got = collect(tracer, stop)
+            data = os.urandom(1 << 20)
+
+            def send() -> None:
+                for off in range(0, len(data), 65536):
+                    flags = MSG_QUIC_STREAM_NEW if off == 0 else 0
+                    if off + 65536 >= len(data):
+                        flags |= MSG_QUIC_STREAM_FIN
+                    piece = data[off:off + 65536]
+                    n = 0
+                    while n < len(piece):
+                        n += quic_sendmsg(p.client, piece[n:], 0, flags if n == 0 else 0)
+
+            sender = threading.Thread(target=send, daemon=True)
+            sender.start()
+            got_bytes = 0
+            moved = False
+            p.server.settimeout(60)
+            while got_bytes < len(data):
+                chunk = p.server.recv(65536)
+                assert chunk, "the connection ended"
+                got_bytes += len(chunk)
+                if got_bytes > len(data) // 3 and not moved:
+                    sockopt.migrate(p.client, ("127.0.0.2", 0))
+                    moved = True
+            sender.join(60)
+            deadline = time.monotonic() + 10
+            while p.server.getpeername()[0] != "127.0.0.2":
+                assert time.monotonic() < deadline, "the server did not follow"
+                time.sleep(0.05)
+            new_port = p.client.getsockname()[1]
+            time.sleep(0.5)
+        finally:
+            stop.append(True)
+            t.join(30)
+            tracer.close()
+    changes = [e for e in got if e.name == "quic_path_change"]
+    mine = {(e.ino, e.fields["local"], e.fields["addr"]) for e in changes}
+    assert (cino, "1", f"127.0.0.2:{new_port}") in mine, changes
+    assert (sino, "0", f"127.0.0.2:{new_port}") in mine, changes
+    qlog = [r for r in to_qlog([e for e in got if e.ino == cino], "c")][1:]
+    assigned = [r["data"] for r in qlog if r["name"] == "connectivity:path_assigned"]
+    assert assigned == [{"path_id": "1", "path_local": {"ip_v4": "127.0.0.2",
+                                                         "port_v4": new_port}}]

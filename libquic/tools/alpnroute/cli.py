@@ -18,6 +18,7 @@ from libquic.tools.alpnroute.spec import (
     parse_client,
     parse_listener,
 )
+from libquic.tools.cli import ToolParser
 from libquic.uapi import quic_socket
 
 __all__ = ["main"]
@@ -62,7 +63,7 @@ def _spec(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = ToolParser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SYNTAX,
         description="Start QUIC listeners with ALPN lists on one port, send clients with "
                     "ALPN preferences at it, and check each against the kernel's ALPN "
