@@ -43,6 +43,7 @@ from libquic.tools.certgen import CertFiles
 
 SIZES = (1024, 16384, 65536)
 MTUS = (1500, 9000)
+SECTIONS = ("bulk", "rr", "par", "hs")
 CONNS = (1, 4, 16)
 PARALLEL_SIZE = 65536
 RR_SIZE = 64
@@ -63,6 +64,7 @@ class Settings:
     mtus: tuple[int, ...]
     conns: tuple[int, ...]
     hs_clients: int
+    sections: tuple[str, ...] = SECTIONS
 
 
 @dataclass
@@ -153,24 +155,24 @@ def ordered(items: list[Transport], rnd: int) -> list[Transport]:
 def one_round(rnd: int, s: Settings, paths: list[NetPath], transports: list[Transport],
               pki: CertFiles, samples: Samples) -> None:
     quic, ktls = transports[0], transports[-1]
-    for path in paths:
+    for path in paths if "bulk" in s.sections else []:
         for t in ordered(transports, rnd):
             for size in s.sizes:
                 samples.take(("bulk", path.name, t.name, str(size)),
                              f"round {rnd} {path.name:8} {t.name:5} bulk {_kib(size)}", "Mbit/s",
                              partial(one_bulk, t, path, size, s.seconds))
     lo = paths[0]
-    for t in ordered(transports, rnd):
+    for t in ordered(transports, rnd) if "rr" in s.sections else []:
         samples.take(("rr", t.name), f"round {rnd} {lo.name:8} {t.name:5} request/response",
                      "RR/s", partial(request_response, t, lo, s.seconds))
     par = paths[1] if len(paths) > 1 else lo
-    for n in s.conns:
+    for n in s.conns if "par" in s.sections else ():
         for t in ordered([quic, ktls], rnd):
             samples.take(("par", t.name, str(n)),
                          f"round {rnd} {par.name:8} {t.name:5} {n:2} conns x {_kib(PARALLEL_SIZE)}",
                          "Mbit/s", partial(many_bulk, t, par, n, PARALLEL_SIZE, s.seconds))
     kinds: list[HandshakeKind] = [QUIC_HS, TLS_HS] if rnd % 2 else [TLS_HS, QUIC_HS]
-    for k in kinds:
+    for k in kinds if "hs" in s.sections else []:
         samples.take(("hs", k.name), f"round {rnd} loopback {k.name:7} handshakes, "
                      f"{s.hs_clients} at a time", "/s",
                      partial(handshake_rate, k, pki, s.hs_seconds, s.hs_clients))
@@ -192,54 +194,63 @@ def report(s: Settings, paths: list[NetPath], transports: list[Transport],
     quic, ktls = names[0], names[-1]
     yield (f"\nmedians of {s.rounds} interleaved rounds of {s.seconds:g} s "
            f"(handshakes {s.hs_seconds:g} s), same VM boot; the ratios are the result")
-    yield "\nbulk throughput (Mbit/s), one connection"
-    yield f"{'':18}" + "".join(f"{_kib(z):>12}" for z in s.sizes)
-    for path in paths:
+    if "bulk" in s.sections:
+        yield "\nbulk throughput (Mbit/s), one connection"
+        yield f"{'':18}" + "".join(f"{_kib(z):>12}" for z in s.sizes)
+        for path in paths:
+            for n in names:
+                yield f"{path.name:8} {n:9}" + "".join(
+                    f"{samples.median(('bulk', path.name, n, str(z))):12.1f}" for z in s.sizes)
+            for base in names[1:]:
+                yield f"{path.name:8} QUIC/{base:4}" + "".join(
+                    _ratio(samples.median(("bulk", path.name, quic, str(z))),
+                           samples.median(("bulk", path.name, base, str(z)))) for z in s.sizes)
+        yield "\nCPU during bulk (median %, user/sys/softirq/idle)"
+        yield f"{'':18}" + "".join(f"{_kib(z):>16}" for z in s.sizes)
+        for path in paths:
+            for n in names:
+                yield f"{path.name:8} {n:9}" + "".join(
+                    _cpu_cell(samples.cpu_median(("bulk", path.name, n, str(z)))) for z in s.sizes)
+    if "rr" in s.sections:
+        yield f"\nrequest/response ({RR_SIZE} B, round trips/s), {paths[0].name}"
         for n in names:
-            yield f"{path.name:8} {n:9}" + "".join(
-                f"{samples.median(('bulk', path.name, n, str(z))):12.1f}" for z in s.sizes)
+            cpu = _cpu_cell(samples.cpu_median(("rr", n)))
+            yield f"{n:18}{samples.median(('rr', n)):12.1f}  {cpu}"
         for base in names[1:]:
-            yield f"{path.name:8} QUIC/{base:4}" + "".join(
-                _ratio(samples.median(("bulk", path.name, quic, str(z))),
-                       samples.median(("bulk", path.name, base, str(z)))) for z in s.sizes)
-    yield "\nCPU during bulk (median %, user/sys/softirq/idle)"
-    yield f"{'':18}" + "".join(f"{_kib(z):>16}" for z in s.sizes)
-    for path in paths:
-        for n in names:
-            yield f"{path.name:8} {n:9}" + "".join(
-                _cpu_cell(samples.cpu_median(("bulk", path.name, n, str(z)))) for z in s.sizes)
-    yield f"\nrequest/response ({RR_SIZE} B, round trips/s), {paths[0].name}"
-    for n in names:
-        yield f"{n:18}{samples.median(('rr', n)):12.1f}  {_cpu_cell(samples.cpu_median(('rr', n)))}"
-    for base in names[1:]:
-        yield f"QUIC/{base:13}" + _ratio(samples.median(("rr", quic)), samples.median(("rr", base)))
-    par = paths[1].name if len(paths) > 1 else paths[0].name
-    yield f"\nparallel connections, aggregate Mbit/s, {_kib(PARALLEL_SIZE)} messages, {par}"
-    yield f"{'':18}" + "".join(f"{f'{c} conns':>12}" for c in s.conns)
-    for n in (quic, ktls):
-        yield f"{n:18}" + "".join(f"{samples.median(('par', n, str(c))):12.1f}" for c in s.conns)
-    yield f"QUIC/{ktls:13}" + "".join(
-        _ratio(samples.median(("par", quic, str(c))), samples.median(("par", ktls, str(c))))
-        for c in s.conns)
-    for n in (quic, ktls):
-        yield f"{n + ' CPU':18}" + "".join(
-            _cpu_cell(samples.cpu_median(("par", n, str(c)))) for c in s.conns)
-    yield (f"\nfull TLS 1.3 handshakes/s (certificate verified), {s.hs_clients} at a time, "
-           "loopback")
-    for k in (QUIC_HS.name, TLS_HS.name):
-        yield f"{k:18}{samples.median(('hs', k)):12.1f}  {_cpu_cell(samples.cpu_median(('hs', k)))}"
-    yield f"QUIC/{TLS_HS.name:13}" + _ratio(samples.median(("hs", QUIC_HS.name)),
-                                            samples.median(("hs", TLS_HS.name)))
+            yield f"QUIC/{base:13}" + _ratio(samples.median(("rr", quic)),
+                                             samples.median(("rr", base)))
+    if "par" in s.sections:
+        par = paths[1].name if len(paths) > 1 else paths[0].name
+        yield f"\nparallel connections, aggregate Mbit/s, {_kib(PARALLEL_SIZE)} messages, {par}"
+        yield f"{'':18}" + "".join(f"{f'{c} conns':>12}" for c in s.conns)
+        for n in (quic, ktls):
+            yield f"{n:18}" + "".join(f"{samples.median(('par', n, str(c))):12.1f}"
+                                      for c in s.conns)
+        yield f"QUIC/{ktls:13}" + "".join(
+            _ratio(samples.median(("par", quic, str(c))), samples.median(("par", ktls, str(c))))
+            for c in s.conns)
+        for n in (quic, ktls):
+            yield f"{n + ' CPU':18}" + "".join(
+                _cpu_cell(samples.cpu_median(("par", n, str(c)))) for c in s.conns)
+    if "hs" in s.sections:
+        yield (f"\nfull TLS 1.3 handshakes/s (certificate verified), {s.hs_clients} at a time, "
+               "loopback")
+        for k in (QUIC_HS.name, TLS_HS.name):
+            cpu = _cpu_cell(samples.cpu_median(("hs", k)))
+            yield f"{k:18}{samples.median(('hs', k)):12.1f}  {cpu}"
+        yield f"QUIC/{TLS_HS.name:13}" + _ratio(samples.median(("hs", QUIC_HS.name)),
+                                                samples.median(("hs", TLS_HS.name)))
 
 
 def settings(args: argparse.Namespace) -> Settings:
+    sections = tuple(args.only or SECTIONS)
     if args.quick:
-        return Settings(0.5, 1.0, 1, tuple(args.sizes), MTUS, (1, 4), 2)
-    return Settings(args.seconds, args.hs_seconds, args.rounds, tuple(args.sizes), MTUS, CONNS,
-                    args.clients)
+        return Settings(0.5, 1.0, 1, tuple(args.sizes), tuple(args.mtus), (1, 4), 2, sections)
+    return Settings(args.seconds, args.hs_seconds, args.rounds, tuple(args.sizes),
+                    tuple(args.mtus), CONNS, args.clients, sections)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=2.0, help="duration of each measurement")
     ap.add_argument("--hs-seconds", type=float, default=4.0,
@@ -247,15 +258,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians reported")
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     ap.add_argument("--clients", type=int, default=4, help="handshakes under way at once")
+    ap.add_argument("--mtus", type=int, nargs="*", default=list(MTUS),
+                    help="the veth paths' MTUs (none: loopback only)")
+    ap.add_argument("--only", nargs="+", choices=SECTIONS,
+                    help="measure only these sections: bulk, rr (request/response), "
+                    "par (parallel connections), hs (handshakes)")
     ap.add_argument("--quick", action="store_true",
                     help="one short round, 1 and 4 connections: checks the benchmark runs")
-    args = ap.parse_args(argv)
-    s = settings(args)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    s = settings(parse_args(argv))
     pki = bench_pki()
     transports = [Transport("QUIC", partial(quic_pair, pki)), Transport("TCP", tcp_pair),
                   Transport("kTLS", ktls_pair)]
     samples = Samples()
-    for kind in (QUIC_HS, TLS_HS):
+    for kind in (QUIC_HS, TLS_HS) if "hs" in s.sections else ():
         warm_up(kind, pki)
     with ExitStack() as stack:
         paths = [loopback()] + [stack.enter_context(veth_path(m)) for m in s.mtus]

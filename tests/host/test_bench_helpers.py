@@ -1,12 +1,15 @@
-"""The benchmark's pure helpers: the /proc/stat CPU split and the share of
-a competing flow over a period (benchmarks/cpustat.py, link_bench.py)."""
+"""The benchmark's pure helpers: the /proc/stat CPU split, the share of
+a competing flow over a period (benchmarks/cpustat.py, link_bench.py), and
+the section filter of benchmarks/bench.py."""
 
 from __future__ import annotations
 
 import pytest
 
+from benchmarks.bench import Samples, Transport, parse_args, report, settings
 from benchmarks.cpustat import CpuSplit, CpuTimes, median_split
 from benchmarks.link_bench import RATE_KBIT, Flow, bytes_between
+from benchmarks.paths import NetPath
 
 STAT = """cpu  100 20 300 1000 50 10 90 7 0 0
 cpu0 50 10 150 500 25 5 45 3 0 0
@@ -50,3 +53,24 @@ def test_flow_share_is_a_fraction_of_the_link_rate() -> None:
     assert Flow(one_second_at_rate, 10.0, 11.0).share() == pytest.approx(1.0)
     assert Flow(one_second_at_rate, 10.0, 12.0).share() == pytest.approx(0.5)
     assert Flow(0, 1.0, 1.0).share() == 0.0
+
+
+def test_bench_runs_only_the_sections_asked_for() -> None:
+    s = settings(parse_args(["--only", "bulk", "rr", "--mtus", "1500", "--sizes", "1024"]))
+    assert s.sections == ("bulk", "rr") and s.mtus == (1500,) and s.sizes == (1024,)
+    assert settings(parse_args([])).sections == ("bulk", "rr", "par", "hs")
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "nosuch"])
+
+
+def test_bench_report_leaves_out_what_was_not_measured() -> None:
+    s = settings(parse_args(["--only", "rr", "--mtus"]))
+    assert s.mtus == ()
+    samples = Samples()
+    samples.values[("rr", "QUIC")] = [50.0]
+    samples.values[("rr", "kTLS")] = [100.0]
+    transports = [Transport(n, lambda path: (None, None)) for n in ("QUIC", "TCP", "kTLS")]
+    text = "\n".join(report(s, [NetPath("loopback", "127.0.0.1")], transports, samples))
+    assert "request/response" in text and "0.50x" in text
+    assert "bulk throughput" not in text and "handshakes/s" not in text
+    assert "parallel" not in text
