@@ -50,6 +50,7 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_PKT_RESETSENT]	= "QuicPktResetSent",
 	[QUIC_MIB_CONN_CLOSELINGER]	= "QuicConnCloseLinger",
 	[QUIC_MIB_CONN_VERSION_SWITCHES] = "QuicConnVersionSwitches",
+	[QUIC_MIB_CONG_HYSTART_CSS]	= "QuicHystartCss",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)

@@ -43,6 +43,7 @@ enum quic_mib_field {
 	QUIC_MIB_PKT_RESETSENT,		/* stateless resets sent */
 	QUIC_MIB_CONN_CLOSELINGER,	/* closed connections kept to answer */
 	QUIC_MIB_CONN_VERSION_SWITCHES,	/* compatible version switches */
+	QUIC_MIB_CONG_HYSTART_CSS,	/* slow start left for CSS (HyStart++) */
 	QUIC_MIB_MAX
 };
 

@@ -106,6 +106,28 @@ static void quic_recovery_detect_lost(struct sock *sk, u8 space, u64 now)
 	}
 }
 
+/* HyStart++ watches the RTT of each round of 1-RTT packets. */
+static void quic_recovery_hystart(struct sock *sk, s64 largest, u32 sample)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	s64 next_pn = quic_pnspace(sk, QUIC_PN_APP)->next_pn;
+
+	if (!quic_cong_hystart(&qs->cong, largest, next_pn, sample))
+		return;
+	switch (qs->cong.hs_state) {
+	case QUIC_HS_CSS:
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_CSS);
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONG_HYSTART_CSS);
+		break;
+	case QUIC_HS_SS:
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_SLOW_START);
+		break;
+	default:
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_HYSTART_EXIT);
+		break;
+	}
+}
+
 /**
  * quic_recovery_ack_rcv - an ACK frame arrived
  * @sk: the connection (locked)
@@ -126,7 +148,7 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 	s64 largest = ranges[0].end;
 	bool eliciting = false, hs_done = false;
 	u64 now = quic_now(), largest_time = 0;
-	u32 i, ack_delay = 0;
+	u32 i, ack_delay = 0, sample = 0;
 	u64 cwnd;
 
 	if (largest >= s->next_pn) {
@@ -179,8 +201,11 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 					qs->remote_tp.max_ack_delay);
 			trace_quic_rtt_update(sk, qs->rtt.latest, qs->rtt.min,
 					      qs->rtt.smoothed, qs->rtt.var);
+			sample = qs->rtt.latest;
 		}
 	}
+	if (space == QUIC_PN_APP)
+		quic_recovery_hystart(sk, largest, sample);
 	if (qs->cong.cwnd != cwnd)
 		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_ACK);
 	if (eliciting)
