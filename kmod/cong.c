@@ -310,6 +310,26 @@ void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
 }
 
 /**
+ * quic_cong_on_ce - the peer reported more ECN-CE marks
+ * @c: the controller
+ * @sent_time: when the newest packet the ACK acknowledged was sent (us)
+ * @now: the time (us)
+ *
+ * The same reduction as a loss (RFC 9002 7.1), once per recovery period;
+ * a mark is no reordering, so it is never undone as a spurious loss is.
+ *
+ * Return: true if the window was reduced.
+ */
+bool quic_cong_on_ce(struct quic_cong *c, u64 sent_time, u64 now)
+{
+	if (sent_time <= c->recovery_start)
+		return false;
+	quic_cong_on_loss(c, sent_time, now);
+	c->prior_cwnd = 0;
+	return true;
+}
+
+/**
  * quic_cong_lost_pn - remember a 1-RTT packet declared lost
  * @c: the controller
  * @pn: its packet number

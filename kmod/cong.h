@@ -91,6 +91,7 @@ void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
 bool quic_cong_hystart(struct quic_cong *c, s64 largest_acked, s64 next_pn,
 		       u32 rtt_sample);
 void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now);
+bool quic_cong_on_ce(struct quic_cong *c, u64 sent_time, u64 now);
 void quic_cong_lost_pn(struct quic_cong *c, s64 pn, s64 largest_acked);
 bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end);
 u64 quic_cong_persistent_duration(const struct quic_rtt *r, u32 max_ack_delay);
