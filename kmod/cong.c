@@ -115,7 +115,8 @@ static u64 quic_cong_initial_window(const struct quic_cong *c)
  * @mss: the maximum datagram size, in bytes
  *
  * Starts in slow start with the initial window of RFC 9002 section 7.2,
- * an unlimited ssthresh, kPacketThreshold and an empty lost history.
+ * an unlimited ssthresh, kPacketThreshold, an empty lost history and
+ * HyStart++ watching the first slow start.
  */
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
 {
@@ -126,6 +127,77 @@ void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
 	c->ssthresh = U64_MAX;
 	c->pkt_thresh = QUIC_PKT_THRESHOLD;
 	memset(c->lost_pn, 0xff, sizeof(c->lost_pn));
+	c->hs_state = QUIC_HS_SS;
+	c->hs_round_end = -1;
+	c->hs_last_min = U32_MAX;
+	c->hs_cur_min = U32_MAX;
+	c->hs_css_base = U32_MAX;
+}
+
+/**
+ * quic_cong_hystart - HyStart++ on an ACK of 1-RTT packets (RFC 9406)
+ * @c: the controller
+ * @largest_acked: the largest packet number the ACK acknowledges
+ * @next_pn: the packet number the next 1-RTT packet gets
+ * @rtt_sample: the RTT sample the ACK gave (us), 0: none
+ *
+ * A round ends when a packet sent after its start is acknowledged.  Slow
+ * start moves to Conservative Slow Start (CSS) once the smallest of at
+ * least N_RTT_SAMPLE samples of a round exceeds the last round's by
+ * clamp(min / 8, 4 ms, 16 ms): a queue is building.  CSS grows the
+ * window at a quarter of the slow start rate and goes back to slow start
+ * if the RTT falls below the one that triggered it, or ends slow start
+ * (ssthresh = cwnd) after CSS_ROUNDS rounds.  The sender paces, so slow
+ * start has no burst limit L.  A loss ends it all (quic_cong_on_loss()).
+ *
+ * Return: true if @c->hs_state changed.
+ */
+bool quic_cong_hystart(struct quic_cong *c, s64 largest_acked, s64 next_pn,
+		       u32 rtt_sample)
+{
+	u8 old = c->hs_state;
+	u32 thresh;
+
+	if (c->hs_state == QUIC_HS_DONE)
+		return false;
+	if (largest_acked >= c->hs_round_end) {
+		if (c->hs_state == QUIC_HS_CSS &&
+		    ++c->hs_css_rounds >= QUIC_HS_CSS_ROUNDS) {
+			c->ssthresh = c->cwnd;
+			c->acked = 0;
+			c->hs_state = QUIC_HS_DONE;
+			c->hs_exits++;
+			return true;
+		}
+		c->hs_last_min = c->hs_cur_min;
+		c->hs_cur_min = U32_MAX;
+		c->hs_samples = 0;
+		c->hs_round_end = next_pn;
+	}
+	if (!rtt_sample)
+		return false;
+	c->hs_cur_min = min(c->hs_cur_min, rtt_sample);
+	if (c->hs_samples < U8_MAX)
+		c->hs_samples++;
+	if (c->hs_samples < QUIC_HS_N_RTT_SAMPLE)
+		return false;
+	if (c->hs_state == QUIC_HS_SS) {
+		if (c->hs_last_min == U32_MAX)
+			return false;
+		thresh = clamp_t(u32, c->hs_last_min / QUIC_HS_MIN_RTT_DIVISOR,
+				 QUIC_HS_MIN_RTT_THRESH, QUIC_HS_MAX_RTT_THRESH);
+		if (c->hs_cur_min >= c->hs_last_min + thresh) {
+			c->hs_css_base = c->hs_cur_min;
+			c->hs_css_rounds = 0;
+			c->acked = 0;
+			c->hs_state = QUIC_HS_CSS;
+		}
+	} else if (c->hs_cur_min < c->hs_css_base) {
+		/* the increase was spurious: back to slow start */
+		c->hs_css_base = U32_MAX;
+		c->hs_state = QUIC_HS_SS;
+	}
+	return c->hs_state != old;
 }
 
 static u64 quic_cbrt(u64 x)
@@ -192,7 +264,12 @@ void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
 {
 	if (sent_time <= c->recovery_start)
 		return;		/* RFC 9002 7.3.2: still recovering */
-	if (c->cwnd < c->ssthresh) {
+	if (c->cwnd < c->ssthresh && c->hs_state == QUIC_HS_CSS) {
+		/* RFC 9406 4.3: CSS grows by a quarter of slow start */
+		c->acked += bytes;
+		c->cwnd += div_u64(c->acked, QUIC_HS_CSS_GROWTH_DIVISOR);
+		c->acked %= QUIC_HS_CSS_GROWTH_DIVISOR;
+	} else if (c->cwnd < c->ssthresh) {
 		c->cwnd += bytes;	/* slow start */
 	} else if (c->algo == QUIC_CONG_ALG_CUBIC) {
 		quic_cubic_on_ack(c, bytes, now, r);
@@ -218,6 +295,7 @@ void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
 		return;		/* one reduction per round trip */
 	c->recovery_start = now;
 	c->acked = 0;
+	c->hs_state = QUIC_HS_DONE;
 	c->prior_cwnd = c->cwnd;
 	c->prior_ssthresh = c->ssthresh;
 	if (c->algo == QUIC_CONG_ALG_CUBIC) {
@@ -229,6 +307,26 @@ void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now)
 	}
 	c->cwnd = max_t(u64, c->cwnd, 2 * c->mss);
 	c->ssthresh = c->cwnd;
+}
+
+/**
+ * quic_cong_on_ce - the peer reported more ECN-CE marks
+ * @c: the controller
+ * @sent_time: when the newest packet the ACK acknowledged was sent (us)
+ * @now: the time (us)
+ *
+ * The same reduction as a loss (RFC 9002 7.1), once per recovery period;
+ * a mark is no reordering, so it is never undone as a spurious loss is.
+ *
+ * Return: true if the window was reduced.
+ */
+bool quic_cong_on_ce(struct quic_cong *c, u64 sent_time, u64 now)
+{
+	if (sent_time <= c->recovery_start)
+		return false;
+	quic_cong_on_loss(c, sent_time, now);
+	c->prior_cwnd = 0;
+	return true;
 }
 
 /**

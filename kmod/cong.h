@@ -52,7 +52,32 @@ struct quic_cong {
 	/* pacing (RFC 9002 7.7), in ns of ktime_get_ns() */
 	u64 pace_next;			/* earliest time of the next paced send */
 	u32 persistent;			/* persistent congestion declared */
+	/* HyStart++ (RFC 9406), in the first slow start */
+	u8 hs_state;			/* QUIC_HS_* */
+	u8 hs_samples;			/* RTT samples taken this round */
+	u8 hs_css_rounds;		/* rounds spent in CSS */
+	s64 hs_round_end;		/* the round ends when this pn is acked */
+	u32 hs_last_min;		/* us, last round's min RTT, U32_MAX: none */
+	u32 hs_cur_min;			/* us, this round's */
+	u32 hs_css_base;		/* us, cssBaselineMinRtt */
+	u32 hs_exits;			/* slow start left by HyStart++ */
 };
+
+/* HyStart++ states: slow start watched for a delay increase, Conservative
+ * Slow Start, or done (congestion avoidance, or a loss ended slow start).
+ */
+enum {
+	QUIC_HS_SS,
+	QUIC_HS_CSS,
+	QUIC_HS_DONE,
+};
+
+#define QUIC_HS_MIN_RTT_THRESH	4000	/* us */
+#define QUIC_HS_MAX_RTT_THRESH	16000	/* us */
+#define QUIC_HS_MIN_RTT_DIVISOR	8
+#define QUIC_HS_N_RTT_SAMPLE	8
+#define QUIC_HS_CSS_GROWTH_DIVISOR 4
+#define QUIC_HS_CSS_ROUNDS	5
 
 #define QUIC_CWND_MAX		(64ULL << 20)
 #define QUIC_PKT_THRESHOLD_MAX	64
@@ -63,7 +88,10 @@ struct quic_cong {
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss);
 void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
 		      const struct quic_rtt *r);
+bool quic_cong_hystart(struct quic_cong *c, s64 largest_acked, s64 next_pn,
+		       u32 rtt_sample);
 void quic_cong_on_loss(struct quic_cong *c, u64 sent_time, u64 now);
+bool quic_cong_on_ce(struct quic_cong *c, u64 sent_time, u64 now);
 void quic_cong_lost_pn(struct quic_cong *c, s64 pn, s64 largest_acked);
 bool quic_cong_spurious(struct quic_cong *c, s64 start, s64 end);
 u64 quic_cong_persistent_duration(const struct quic_rtt *r, u32 max_ack_delay);

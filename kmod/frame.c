@@ -65,7 +65,7 @@ static int quic_frame_ack(struct sock *sk, u8 level, u64 type,
 			  struct quic_reader *r)
 {
 	struct quic_ack_range ranges[QUIC_ACK_RANGES_PARSE];
-	u64 largest, delay, count, first, gap, len, i, ecn;
+	u64 largest, delay, count, first, gap, len, i, ecn[QUIC_ECN_COUNTS];
 	s64 smallest;
 	u32 nr = 0;
 
@@ -91,11 +91,12 @@ static int quic_frame_ack(struct sock *sk, u8 level, u64 type,
 		}
 	}
 	if (type == QUIC_FRAME_ACK_ECN) {
-		for (i = 0; i < 3; i++)
-			if (!quic_get_varint(r, &ecn))
+		for (i = 0; i < QUIC_ECN_COUNTS; i++)
+			if (!quic_get_varint(r, &ecn[i]))
 				return -EINVAL;
 	}
-	return quic_recovery_ack_rcv(sk, quic_level_space(level), ranges, nr, delay);
+	return quic_recovery_ack_rcv(sk, quic_level_space(level), ranges, nr, delay,
+				     type == QUIC_FRAME_ACK_ECN ? ecn : NULL);
 }
 
 static int quic_frame_crypto(struct sock *sk, u8 level, struct quic_reader *r)
@@ -498,21 +499,27 @@ enc_err:
  * @ranges: the received ranges, descending
  * @nr: their number
  * @delay: the encoded ACK Delay
+ * @ecn: the ECT(0), ECT(1) and CE counts: an ACK_ECN frame; or NULL
  *
  * As many ranges as fit in @room are written, at most 64.
  *
  * Return: the end, or @p when nothing fits or there is nothing to ACK.
  */
 u8 *quic_frame_put_ack(u8 *p, u32 room, const struct quic_ack_range *ranges,
-		       u32 nr, u64 delay)
+		       u32 nr, u64 delay, const u64 *ecn)
 {
 	u8 *start = p, *count;
 	s64 smallest;
 	u32 i;
 
+	if (ecn) {	/* three varints of at most 8 bytes at the end */
+		if (room < 32 + 24)
+			return p;
+		room -= 24;
+	}
 	if (room < 32 || !nr)
 		return p;
-	p = quic_put_varint(p, QUIC_FRAME_ACK);
+	p = quic_put_varint(p, ecn ? QUIC_FRAME_ACK_ECN : QUIC_FRAME_ACK);
 	p = quic_put_varint(p, ranges[0].end);
 	p = quic_put_varint(p, delay);
 	count = p;
@@ -527,6 +534,9 @@ u8 *quic_frame_put_ack(u8 *p, u32 room, const struct quic_ack_range *ranges,
 		smallest = ranges[i].start;
 	}
 	*count = i - 1;		/* < 64: a one-byte varint */
+	if (ecn)
+		for (i = 0; i < QUIC_ECN_COUNTS; i++)
+			p = quic_put_varint(p, ecn[i]);
 	return p;
 }
 

@@ -45,7 +45,7 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		       bool *ack_eliciting, bool *non_probing);
 
 u8 *quic_frame_put_ack(u8 *p, u32 room, const struct quic_ack_range *ranges,
-		       u32 nr, u64 delay);
+		       u32 nr, u64 delay, const u64 *ecn);
 u8 *quic_frame_put_int(u8 *p, u8 type, u64 v);
 u8 *quic_frame_put_stream_int(u8 *p, u8 type, s64 id, u64 v);
 u8 *quic_frame_put_reset_stream(u8 *p, s64 id, u64 errcode, u64 final);

@@ -50,6 +50,11 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_PKT_RESETSENT]	= "QuicPktResetSent",
 	[QUIC_MIB_CONN_CLOSELINGER]	= "QuicConnCloseLinger",
 	[QUIC_MIB_CONN_VERSION_SWITCHES] = "QuicConnVersionSwitches",
+	[QUIC_MIB_CONG_HYSTART_CSS]	= "QuicHystartCss",
+	[QUIC_MIB_ECN_CAPABLE]		= "QuicEcnCapable",
+	[QUIC_MIB_ECN_FAILED]		= "QuicEcnFailed",
+	[QUIC_MIB_ECN_CE_RCVD]		= "QuicEcnCeRcvd",
+	[QUIC_MIB_ECN_CE_EVENTS]	= "QuicEcnCeEvents",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)
@@ -96,6 +101,13 @@ static void quic_eps_seq_stop(struct seq_file *seq, void *v)
 	spin_unlock_bh(&qn->sock_lock);
 }
 
+static const char * const quic_ecn_state_names[] = {
+	[QUIC_ECN_TESTING]	= "testing",
+	[QUIC_ECN_UNKNOWN]	= "unknown",
+	[QUIC_ECN_CAPABLE]	= "capable",
+	[QUIC_ECN_FAILED]	= "failed",
+};
+
 static int quic_eps_seq_show(struct seq_file *seq, void *v)
 {
 	struct quic_net *qn = quic_net(seq_file_net(seq));
@@ -104,7 +116,7 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	struct sock *sk;
 
 	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT  RMEM  RCVBUF\n");
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT  RMEM  RCVBUF  ECN  CE\n");
 		return 0;
 	}
 	qs = list_entry(v, struct quic_sock, node);
@@ -136,8 +148,11 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 					 READ_ONCE(sk->sk_max_pacing_rate)),
 		   qs->cong.persistent);
 	/* receive memory charged (bytes) and its budget */
-	seq_printf(seq, "  %d  %d\n", atomic_read(&sk->sk_rmem_alloc),
+	seq_printf(seq, "  %d  %d", atomic_read(&sk->sk_rmem_alloc),
 		   READ_ONCE(sk->sk_rcvbuf));
+	/* ECN: the path's validation state, the CE marks the peer reported */
+	seq_printf(seq, "  %s  %llu\n", quic_ecn_state_names[qs->ecn.state],
+		   qs->ecn.peer[QUIC_PN_APP][QUIC_ECN_CE]);
 	return 0;
 }
 

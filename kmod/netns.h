@@ -43,6 +43,11 @@ enum quic_mib_field {
 	QUIC_MIB_PKT_RESETSENT,		/* stateless resets sent */
 	QUIC_MIB_CONN_CLOSELINGER,	/* closed connections kept to answer */
 	QUIC_MIB_CONN_VERSION_SWITCHES,	/* compatible version switches */
+	QUIC_MIB_CONG_HYSTART_CSS,	/* slow start left for CSS (HyStart++) */
+	QUIC_MIB_ECN_CAPABLE,		/* paths found ECN-capable */
+	QUIC_MIB_ECN_FAILED,		/* ECN validations failed */
+	QUIC_MIB_ECN_CE_RCVD,		/* packets received marked CE */
+	QUIC_MIB_ECN_CE_EVENTS,		/* ACKs reporting more CE marks */
 	QUIC_MIB_MAX
 };
 

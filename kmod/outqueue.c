@@ -882,7 +882,7 @@ static void quic_outq_put_ack(struct sock *sk, struct quic_dgram *dg, u8 space,
 	if (space == QUIC_PN_APP)
 		delay >>= quic_sk(sk)->local_tp.ack_delay_exponent;
 	end = quic_frame_put_ack(p, quic_dgram_room(dg), s->ranges,
-				 s->nr_ranges, delay);
+				 s->nr_ranges, delay, quic_ecn_counts(sk, space));
 	if (end == p)
 		return;
 	skb_put(dg->skb, end - p);
@@ -1013,6 +1013,10 @@ static void quic_outq_sent(struct sock *sk, struct quic_dgram *dg,
 	sp->pn = s->next_pn++;
 	sp->time = now;
 	trace_quic_packet_sent(sk, level, sp->pn, len, eliciting);
+	if (dg->ecn) {
+		sp->ecn = 1;
+		quic_ecn_sent(sk, space, eliciting);
+	}
 	if (!eliciting) {
 		kfree(sp);
 		return;
@@ -1125,6 +1129,7 @@ void quic_outq_flush(struct sock *sk)
 			break;
 		if (quic_dgram_init(sk, &dg, quic_outq_mss(sk)))
 			break;
+		dg.ecn = quic_ecn_tx(sk);
 		inflight = quic_outq_in_flight(sk);
 		any = false;
 		for (space = 0; space < QUIC_PN_MAX; space++) {

@@ -479,6 +479,7 @@ static void quic_packet_received(struct sock *sk, u8 space, s64 pn,
 	bool ooo = pn != s->largest_recv + 1;
 
 	quic_pnspace_record(s, pn, quic_now());
+	quic_ecn_rcvd(sk, space, quic_rx(sk)->ecn);
 	if (ack_eliciting) {
 		s->ack_pending = 1;
 		s->ack_eliciting_rcvd++;
@@ -599,8 +600,10 @@ static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		goto out;
 	rx->from_set = !pending;
+	rx->ecn = 0;
 	if (!pending) {
 		quic_skb_addrs(skb, &rx->from, &rx->to);
+		rx->ecn = quic_ecn_codepoint(skb);
 		rx->len = skb->len;
 		quic_path_rx_bytes(sk, skb->len);
 	}
@@ -808,7 +811,7 @@ int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn)
 }
 
 static int quic_xmit(struct sock *sk, struct sk_buff *skb,
-		     const struct quic_path_tx *tx)
+		     const struct quic_path_tx *tx, u8 ecn)
 {
 	struct quic_paths *paths = quic_paths(sk);
 	struct dst_entry *dste;
@@ -820,7 +823,7 @@ static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 	if (IS_ERR(dste))
 		return PTR_ERR(dste);
 	return quic_udp_xmit(paths->udp, skb, dst_clone(dste), &paths->dst_saddr,
-			     &paths->peer);
+			     &paths->peer, ecn);
 }
 
 /**
@@ -900,7 +903,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 			sock_put(sk);
 	}
 	skb->ignore_df = 1;
-	err = quic_xmit(sk, skb, dg->tx);
+	err = quic_xmit(sk, skb, dg->tx, dg->ecn);
 	if (err)
 		kfree_skb(skb);
 }

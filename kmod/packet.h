@@ -49,6 +49,7 @@ struct quic_rx {
 	struct sk_buff *skb;		/* the datagram (decrypted) */
 	u32 len;			/* its length */
 	u8 from_set:1;			/* @from is known (not a replay) */
+	u8 ecn:2;			/* its ECN field (0 for a replay) */
 };
 
 struct quic_path_tx {
@@ -66,6 +67,7 @@ struct quic_dgram {
 	u8 nr;
 	u8 pad:1;		/* must be padded to QUIC_MIN_DGRAM */
 	u8 open:1;		/* the last packet's tag room is not added */
+	u8 ecn:2;		/* the ECN field to send it with */
 	struct {
 		u8 level;
 		u8 is_long;

@@ -204,6 +204,7 @@ static void quic_path_switch(struct sock *sk)
 	}
 	memset(alt, 0, sizeof(*alt));
 	qs->mss = quic_packet_mss(sk);
+	quic_ecn_init(sk);	/* RFC 9000 13.4.2: validated per path */
 	if (!same_host) {
 		/* RFC 9000 9.4: a new path starts from scratch */
 		quic_cong_init(&qs->cong, qs->config.congestion_control_algo,

@@ -89,6 +89,8 @@ static void quic_recovery_detect_lost(struct sock *sk, u8 space, u64 now)
 			if (space == QUIC_PN_APP)
 				quic_cong_lost_pn(&qs->cong, sp->pn,
 						  s->largest_acked);
+			if (sp->ecn)
+				quic_ecn_lost(sk);
 			quic_outq_pkt_lost(sk, space, sp, by_pn ?
 				       QUIC_LOST_PKT_THRESHOLD :
 				       QUIC_LOST_TIME_THRESHOLD);
@@ -106,6 +108,39 @@ static void quic_recovery_detect_lost(struct sock *sk, u8 space, u64 now)
 	}
 }
 
+/* RFC 9002 7.1, B.7: more CE marks are a congestion event, as a loss of
+ * the newest packet acknowledged, at most once a round trip.
+ */
+static void quic_recovery_ce(struct sock *sk, u64 sent_time, u64 now)
+{
+	struct quic_sock *qs = quic_sk(sk);
+
+	if (quic_cong_on_ce(&qs->cong, sent_time, now))
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_ECN);
+}
+
+/* HyStart++ watches the RTT of each round of 1-RTT packets. */
+static void quic_recovery_hystart(struct sock *sk, s64 largest, u32 sample)
+{
+	struct quic_sock *qs = quic_sk(sk);
+	s64 next_pn = quic_pnspace(sk, QUIC_PN_APP)->next_pn;
+
+	if (!quic_cong_hystart(&qs->cong, largest, next_pn, sample))
+		return;
+	switch (qs->cong.hs_state) {
+	case QUIC_HS_CSS:
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_CSS);
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_CONG_HYSTART_CSS);
+		break;
+	case QUIC_HS_SS:
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_SLOW_START);
+		break;
+	default:
+		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_HYSTART_EXIT);
+		break;
+	}
+}
+
 /**
  * quic_recovery_ack_rcv - an ACK frame arrived
  * @sk: the connection (locked)
@@ -113,20 +148,23 @@ static void quic_recovery_detect_lost(struct sock *sk, u8 space, u64 now)
  * @ranges: acknowledged ranges, descending
  * @nr: their number (>= 1)
  * @delay: the encoded ACK Delay
+ * @ecn: the ECN counts of an ACK_ECN frame, or NULL
  *
  * Return: 0, or -EPROTO after closing the connection because the peer
  * acknowledged a packet we never sent.
  */
 int quic_recovery_ack_rcv(struct sock *sk, u8 space,
-			  const struct quic_ack_range *ranges, u32 nr, u64 delay)
+			  const struct quic_ack_range *ranges, u32 nr, u64 delay,
+			  const u64 *ecn)
 {
+	struct quic_ecn_ack ea = { .counts = ecn };
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_pnspace *s = quic_pnspace(sk, space);
 	struct quic_sent_pkt *sp, *tmp;
 	s64 largest = ranges[0].end;
 	bool eliciting = false, hs_done = false;
 	u64 now = quic_now(), largest_time = 0;
-	u32 i, ack_delay = 0;
+	u32 i, ack_delay = 0, sample = 0;
 	u64 cwnd;
 
 	if (largest >= s->next_pn) {
@@ -150,6 +188,9 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 			continue;
 		if (sp->pn == largest)
 			largest_time = sp->time;
+		ea.newest_sent = max(ea.newest_sent, sp->time);
+		if (sp->ecn)
+			ea.newly_marked++;
 		if (sp->ack_eliciting)
 			eliciting = true;
 		if (quic_outq_pkt_acked(sk, sp))
@@ -167,6 +208,8 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 		quic_conn_confirmed(sk);
 	if (largest > s->largest_acked) {
 		s->largest_acked = largest;
+		if (quic_ecn_ack(sk, space, &ea))
+			quic_recovery_ce(sk, ea.newest_sent ?: now, now);
 		if (largest_time && eliciting) {
 			if (!qs->rtt.has_sample)
 				qs->rtt.first_sample = now;
@@ -179,8 +222,11 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 					qs->remote_tp.max_ack_delay);
 			trace_quic_rtt_update(sk, qs->rtt.latest, qs->rtt.min,
 					      qs->rtt.smoothed, qs->rtt.var);
+			sample = qs->rtt.latest;
 		}
 	}
+	if (space == QUIC_PN_APP)
+		quic_recovery_hystart(sk, largest, sample);
 	if (qs->cong.cwnd != cwnd)
 		quic_recovery_trace_cwnd(sk, QUIC_CONG_EV_ACK);
 	if (eliciting)

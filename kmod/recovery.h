@@ -12,7 +12,7 @@ struct quic_ack_range;
 
 int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 			  const struct quic_ack_range *ranges, u32 nr,
-			  u64 delay);
+			  u64 delay, const u64 *ecn);
 void quic_recovery_set_timer(struct sock *sk);
 void quic_recovery_retry(struct sock *sk);
 void quic_recovery_timeout(struct sock *sk);

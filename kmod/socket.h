@@ -21,6 +21,7 @@
 #include "tp.h"
 #include "pnspace.h"
 #include "cong.h"
+#include "ecn.h"
 #include "outqueue.h"
 #include "inqueue.h"
 #include "timer.h"
@@ -97,6 +98,7 @@ struct quic_sock {
 	struct quic_inqueue inq;
 	struct quic_stream_table streams;
 	struct quic_cong cong;
+	struct quic_ecn ecn;
 	u32 mss;			/* datagram size once established */
 	struct quic_rtt rtt;
 	u8 pto_count;
@@ -125,6 +127,11 @@ static inline struct quic_cids *quic_cids(const struct sock *sk)
 static inline struct quic_paths *quic_paths(const struct sock *sk)
 {
 	return &quic_sk(sk)->paths;
+}
+
+static inline struct quic_ecn *quic_ecn(const struct sock *sk)
+{
+	return &quic_sk(sk)->ecn;
 }
 
 static inline struct quic_rx *quic_rx(const struct sock *sk)

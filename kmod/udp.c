@@ -342,6 +342,7 @@ struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
  * @dste: the route (its reference is consumed)
  * @saddr: the source address and port
  * @daddr: the destination
+ * @tos: the IPv4 TOS or IPv6 traffic class (its ECN field)
  *
  * Context: any.
  * Return: 0 (@skb sent or dropped by the stack), or an error with @skb
@@ -349,7 +350,7 @@ struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
  */
 int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
 			 struct dst_entry *dste, const union quic_addr *saddr,
-			 const union quic_addr *daddr)
+			 const union quic_addr *daddr, u8 tos)
 {
 	struct sock *usk = us->sock->sk;
 	bool v6 = daddr->sa.sa_family == AF_INET6;
@@ -365,14 +366,14 @@ int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
 	}
 	if (v6)
 		udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &saddr->v6.sin6_addr,
-				     &daddr->v6.sin6_addr, 0,
+				     &daddr->v6.sin6_addr, tos,
 				     ip6_dst_hoplimit(dste), 0,
 				     saddr->v6.sin6_port, daddr->v6.sin6_port,
 				     false);
 	else
 		udp_tunnel_xmit_skb(dst_rtable(dste), usk, skb,
 				    saddr->v4.sin_addr.s_addr,
-				    daddr->v4.sin_addr.s_addr, 0,
+				    daddr->v4.sin_addr.s_addr, tos,
 				    ip4_dst_hoplimit(dste), 0,
 				    saddr->v4.sin_port, daddr->v4.sin_port,
 				    false, false);
@@ -400,7 +401,7 @@ int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
 	dste = quic_udp_route(us, src, dst, oif, &saddr);
 	if (IS_ERR(dste))
 		return PTR_ERR(dste);
-	return quic_udp_xmit(us, skb, dste, &saddr, dst);
+	return quic_udp_xmit(us, skb, dste, &saddr, dst, 0);
 }
 
 /* A namespace going away: wait for its tunnel sockets being released.

@@ -25,7 +25,7 @@ LAYERS: dict[str, int] = {
     "addr": 0, "cong": 0, "crypto": 0, "pnspace": 0, "tp": 0, "stream": 0,
     "trace": 0, "hello": 0,
     "connid": 1, "netns": 1,
-    "udp": 2, "inqueue": 2,
+    "udp": 2, "inqueue": 2, "ecn": 2,
     "listen": 3,
     # the protocol engine
     "packet": 4, "frame": 4, "connection": 4, "outqueue": 4, "recovery": 4,

@@ -44,6 +44,10 @@ enum quic_cong_event {
 	QUIC_CONG_EV_LOSS,
 	QUIC_CONG_EV_PERSISTENT,
 	QUIC_CONG_EV_SPURIOUS,
+	QUIC_CONG_EV_CSS,		/* HyStart++: slow start -> CSS */
+	QUIC_CONG_EV_SLOW_START,	/* HyStart++: CSS -> slow start */
+	QUIC_CONG_EV_HYSTART_EXIT,	/* HyStart++: CSS -> avoidance */
+	QUIC_CONG_EV_ECN,		/* the peer reported more CE marks */
 };
 
 static inline unsigned long quic_trace_ino(struct sock *sk)
@@ -67,6 +71,10 @@ TRACE_DEFINE_ENUM(QUIC_CONG_EV_ACK);
 TRACE_DEFINE_ENUM(QUIC_CONG_EV_LOSS);
 TRACE_DEFINE_ENUM(QUIC_CONG_EV_PERSISTENT);
 TRACE_DEFINE_ENUM(QUIC_CONG_EV_SPURIOUS);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_CSS);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_SLOW_START);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_HYSTART_EXIT);
+TRACE_DEFINE_ENUM(QUIC_CONG_EV_ECN);
 
 DECLARE_EVENT_CLASS(quic_packet,
 	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
@@ -219,7 +227,11 @@ TRACE_EVENT(quic_cwnd_update,
 				   { QUIC_CONG_EV_ACK, "ack" },
 				   { QUIC_CONG_EV_LOSS, "loss" },
 				   { QUIC_CONG_EV_PERSISTENT, "persistent" },
-				   { QUIC_CONG_EV_SPURIOUS, "spurious" }))
+				   { QUIC_CONG_EV_SPURIOUS, "spurious" },
+				   { QUIC_CONG_EV_CSS, "css" },
+				   { QUIC_CONG_EV_SLOW_START, "slow_start" },
+				   { QUIC_CONG_EV_HYSTART_EXIT, "hystart_exit" },
+				   { QUIC_CONG_EV_ECN, "ecn" }))
 );
 
 TRACE_EVENT(quic_key_update,
