@@ -45,9 +45,11 @@ from benchmarks.transports import Endpoint, Pair, StreamSocket, tcp_pair
 from libquic.connection import QuicConnection
 from libquic.h3 import H3_ALPN, H3Connection
 from libquic.tools.certgen import CertFiles
+from libquic.uapi import QuicConfig, QuicCongAlgo
 
 RATE_KBIT = 10_000
 RTT_MS = 30
+CONG = {"reno": QuicCongAlgo.RENO, "cubic": QuicCongAlgo.CUBIC}
 QUEUE = 50  # packets: ~25 in the delay line at full rate, ~25 queued
 SIZE = 65536  # bytes per send
 NGTCP2 = Path(__file__).resolve().parents[1] / "scripts" / "ngtcp2"
@@ -70,8 +72,8 @@ class Flow:
 Transfer = Callable[[NetPath, int], Flow]  # sends N bytes across the path
 
 
-def kernel_quic(pki: CertFiles, path: NetPath, total: int) -> Flow:
-    return _pair_transfer("QUIC", quic_pair(pki, path), total)
+def kernel_quic(pki: CertFiles, config: QuicConfig, path: NetPath, total: int) -> Flow:
+    return _pair_transfer("QUIC", quic_pair(pki, path, config), total)
 
 
 def tcp(path: NetPath, total: int) -> Flow:
@@ -238,19 +240,25 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds the competing TCP flow runs before the QUIC one starts")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="1 MB, 1 s head start")
+    ap.add_argument("--cong", choices=CONG, default="reno",
+                    help="the kernel QUIC sender's congestion control (default: reno, "
+                         "the module's default)")
     args = ap.parse_args(argv)
+    config = QuicConfig(congestion_control_algo=CONG[args.cong])
     total = int((1.0 if args.quick else args.megabytes) * 1_000_000)
     head_start = 1.0 if args.quick else args.head_start
     pki = bench_pki()
     link = ["delay", f"{RTT_MS}ms", "rate", f"{RATE_KBIT}kbit", "limit", str(QUEUE)]
     print(f"link: {RATE_KBIT // 1000} Mbit/s, {RTT_MS} ms RTT, netem queue {QUEUE} packets, "
-          f"MTU 1500; {total / 1e6:g} MB per transfer; goodput as a fraction of the link rate",
+          f"MTU 1500; {total / 1e6:g} MB per transfer; goodput as a fraction of the link rate; "
+          f"kernel QUIC with {args.cong}",
           flush=True)
     with veth_path(1500, "link", netem=link) as path:
         for rnd in range(1, args.rounds + 1):
             print(f"round {rnd}", flush=True)
-            run("kernel QUIC", partial(kernel_quic, pki), path, total, None)
-            run("kernel QUIC", partial(kernel_quic, pki), path, total, head_start)
+            quic = partial(kernel_quic, pki, config)
+            run("kernel QUIC", quic, path, total, None)
+            run("kernel QUIC", quic, path, total, head_start)
             run("TCP", tcp, path, total, None)
             if not NGTCP2.exists():
                 continue

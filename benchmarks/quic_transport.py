@@ -16,7 +16,7 @@ from benchmarks.transports import CONNECT_TIMEOUT, Pair
 from libquic.cmsg import quic_recvmsg_into, quic_sendmsg
 from libquic.connection import QuicConnection, QuicListener
 from libquic.tools.certgen import CertFiles, write_test_pki
-from libquic.uapi import QuicMsgFlag
+from libquic.uapi import QuicConfig, QuicMsgFlag
 
 ALPN = "bench"
 SERVER_NAME = "localhost"  # what clients check the certificate for
@@ -60,12 +60,14 @@ class QuicStreamEndpoint:
         self.conn.close()
 
 
-def quic_pair(pki: CertFiles, path: NetPath) -> Pair:
-    """A kernel QUIC connection across ``path`` with one open bidirectional stream."""
+def quic_pair(pki: CertFiles, path: NetPath, config: QuicConfig | None = None) -> Pair:
+    """A kernel QUIC connection across ``path`` with one open bidirectional
+    stream; ``config`` (e.g. the congestion control) on both ends."""
     accepted: list[QuicConnection | BaseException] = []
     with path.in_server(lambda: QuicListener(path.server_addr, 0, alpns=[ALPN],
                                              cert_file=str(pki.cert),
-                                             key_file=str(pki.key))) as lsk:
+                                             key_file=str(pki.key),
+                                             config=config)) as lsk:
         def serve() -> None:
             try:
                 accepted.append(lsk.accept(CONNECT_TIMEOUT))
@@ -77,7 +79,7 @@ def quic_pair(pki: CertFiles, path: NetPath) -> Pair:
         port = lsk.address[1]
         cli = path.in_client(lambda: QuicConnection.connect(
             path.server_addr, port, alpns=[ALPN], hostname=SERVER_NAME, cafile=str(pki.ca),
-            timeout=CONNECT_TIMEOUT))
+            config=config, timeout=CONNECT_TIMEOUT))
         thread.join(CONNECT_TIMEOUT)
     if not accepted or not isinstance(accepted[0], QuicConnection):
         cli.close()
