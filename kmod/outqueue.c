@@ -729,16 +729,14 @@ void quic_outq_blocked_again(struct sock *sk)
 	struct quic_stream *st;
 	struct sk_buff *skb;
 
+	if (t->send_used >= t->send_max)
+		t->data_blocked_pending = 1;
 	list_for_each_entry(st, &t->send_list, send_node) {
 		skb = skb_peek(&st->sndq);
-		if (!skb || !quic_outq_chunk_held(t, st, skb))
-			continue;
-		if (QUIC_SND_CB(skb)->offset >= st->send_max) {
+		if (skb && skb->len && QUIC_SND_CB(skb)->offset >= st->send_max) {
 			st->blocked_pending = 1;
 			quic_stream_ctrl_add(sk, st);
 		}
-		if (t->send_used >= t->send_max)
-			t->data_blocked_pending = 1;
 	}
 	if (outq->blocked_tries < QUIC_PTO_MAX_BACKOFF)
 		outq->blocked_tries++;
