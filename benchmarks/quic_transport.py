@@ -29,15 +29,26 @@ def bench_pki() -> CertFiles:
 
 
 class QuicStreamEndpoint:
-    """One side of a QUIC stream as a benchmark endpoint."""
+    """One side of a QUIC stream as a benchmark endpoint.
 
-    def __init__(self, conn: QuicConnection, stream_id: int) -> None:
+    Sends are plain ``sendall()`` calls once the stream is the socket's
+    latest one (opened here, or last read here): the kernel then takes
+    the stream from the socket, as a TCP sender's write needs no
+    per-call metadata, so the comparison with kTLS measures the kernels
+    rather than building a stream cmsg in Python per message.
+    """
+
+    def __init__(self, conn: QuicConnection, stream_id: int, latest: bool) -> None:
         self.conn = conn
         self.sock = conn.sock
         self.sid = stream_id
+        self._latest = latest
         self._fin = False
 
     def send(self, data: memoryview) -> None:
+        if self._latest:
+            self.sock.sendall(data)
+            return
         while data:
             n = quic_sendmsg(self.sock, data, self.sid)
             data = data[n:]
@@ -53,6 +64,8 @@ class QuicStreamEndpoint:
             if msg.stream_id is None and not msg.data:
                 return 0  # the connection ended
             self._fin = msg.fin
+            if msg.stream_id == self.sid:
+                self._latest = True  # a write now answers on this stream
             if msg.data or msg.fin:
                 return len(msg.data)
 
@@ -88,4 +101,5 @@ def quic_pair(pki: CertFiles, path: NetPath, config: QuicConfig | None = None) -
     for c in (cli, srv):
         c.sock.settimeout(None)
     stream = cli.open_stream()
-    return QuicStreamEndpoint(cli, stream.id), QuicStreamEndpoint(srv, stream.id)
+    return (QuicStreamEndpoint(cli, stream.id, latest=True),
+            QuicStreamEndpoint(srv, stream.id, latest=False))
