@@ -19,6 +19,7 @@
 #include <crypto/utils.h>
 #include <net/sock.h>
 
+#include "ecn.h"
 #include "netns.h"
 #include "socket.h"
 #include "path.h"
@@ -56,6 +57,7 @@ static void quic_conn_common_init(struct sock *sk)
 	qs->version = qs->config.version ?: QUIC_VERSION_V1;
 	qs->orig_version = qs->version;
 	quic_rtt_init(&qs->rtt, qs->config.initial_smoothed_rtt);
+	quic_ecn_init(sk);	/* the first path, under the netns's setting */
 }
 
 /**

@@ -15,7 +15,8 @@
  * bleached or dropped on the way), when the counts go backwards or claim
  * more than was sent, or when every test packet is lost; ECN then stays
  * off on the path.  A rise of the peer's CE count is a congestion event
- * (quic_recovery_ack_rcv()), with no retransmission.
+ * (quic_recovery_ack_rcv()), with no retransmission.  The namespace's
+ * net.quic.ecn = 0 turns marking off for new paths.
  */
 
 #include <net/inet_ecn.h>
@@ -30,13 +31,16 @@
  * @sk: the connection (locked)
  *
  * The receive counts and the peer's reported counts are per connection
- * and stay; only the validation of the path starts over.
+ * and stay; only the validation of the path starts over.  With the
+ * namespace's net.quic.ecn at 0 the path is never marked (the peer's
+ * marks are still counted and reported).
  */
 void quic_ecn_init(struct sock *sk)
 {
 	struct quic_ecn *e = quic_ecn(sk);
 
-	e->state = QUIC_ECN_TESTING;
+	e->state = READ_ONCE(quic_net(sock_net(sk))->ecn) ?
+		   QUIC_ECN_TESTING : QUIC_ECN_OFF;
 	e->testing_sent = 0;
 	e->testing_lost = 0;
 }
@@ -170,7 +174,7 @@ bool quic_ecn_ack(struct sock *sk, u8 space, const struct quic_ecn_ack *ack)
 	u64 *peer = e->peer[space], inc;
 	bool ce;
 
-	if (e->state == QUIC_ECN_FAILED)
+	if (e->state == QUIC_ECN_FAILED || e->state == QUIC_ECN_OFF)
 		return false;
 	if (!c) {
 		if (ack->newly_marked)

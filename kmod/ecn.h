@@ -29,6 +29,7 @@ enum quic_ecn_state {
 	QUIC_ECN_UNKNOWN,
 	QUIC_ECN_CAPABLE,
 	QUIC_ECN_FAILED,
+	QUIC_ECN_OFF,		/* net.quic.ecn = 0: never marks */
 };
 
 #define QUIC_ECN_TESTING_PKTS	10

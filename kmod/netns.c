@@ -106,6 +106,7 @@ static const char * const quic_ecn_state_names[] = {
 	[QUIC_ECN_UNKNOWN]	= "unknown",
 	[QUIC_ECN_CAPABLE]	= "capable",
 	[QUIC_ECN_FAILED]	= "failed",
+	[QUIC_ECN_OFF]		= "off",
 };
 
 static int quic_eps_seq_show(struct seq_file *seq, void *v)
@@ -190,15 +191,30 @@ static unsigned long quic_rmem_max = LONG_MAX;
 
 /* net.quic.rmem_max_total: bytes all QUIC sockets of the namespace may
  * hold on their receive side together (see quic_inq_charge()).
+ * net.quic.ecn: 1 (default) marks new paths ECT(0) and validates them,
+ * 0 never marks (ecn.c); the peer's marks are reported either way.
  */
+enum {
+	QUIC_SYSCTL_RMEM_MAX_TOTAL,
+	QUIC_SYSCTL_ECN,
+};
+
 static const struct ctl_table quic_sysctl_table[] = {
-	{
+	[QUIC_SYSCTL_RMEM_MAX_TOTAL] = {
 		.procname	= "rmem_max_total",
 		.maxlen		= sizeof(unsigned long),
 		.mode		= 0644,
 		.proc_handler	= proc_doulongvec_minmax,
 		.extra1		= &quic_rmem_min,
 		.extra2		= &quic_rmem_max,
+	},
+	[QUIC_SYSCTL_ECN] = {
+		.procname	= "ecn",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
 	},
 };
 
@@ -212,12 +228,14 @@ static int __net_init quic_net_sysctl_init(struct net *net)
 	t = kmemdup(quic_sysctl_table, sizeof(quic_sysctl_table), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
-	t[0].data = &qn->rmem_max_total;
+	qn->ecn = 1;
+	t[QUIC_SYSCTL_RMEM_MAX_TOTAL].data = &qn->rmem_max_total;
+	t[QUIC_SYSCTL_ECN].data = &qn->ecn;
 	/* the limit protects the host: a namespace owned by another user
 	 * namespace (a container's root) may read it but not raise it
 	 */
 	if (net->user_ns != &init_user_ns)
-		t[0].mode = 0444;
+		t[QUIC_SYSCTL_RMEM_MAX_TOTAL].mode = 0444;
 	qn->sysctl = register_net_sysctl_sz(net, "net/quic", t,
 					    ARRAY_SIZE(quic_sysctl_table));
 	if (!qn->sysctl) {

@@ -71,6 +71,7 @@ struct quic_net {
 	atomic_t closing;		/* closed connections lingering */
 	atomic_long_t rmem_alloc;	/* bytes charged by all QUIC sockets */
 	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
+	int ecn;			/* sysctl net.quic.ecn: mark ECT(0) */
 	struct ctl_table_header *sysctl;
 };
 

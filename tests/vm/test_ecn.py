@@ -141,3 +141,42 @@ def test_clean_path_is_capable_and_marks_everything(creds: Credentials) -> None:
     assert got["ce"] == 0
     # all but the handshake and the wait for the first ACK_ECN
     assert got["ect0"] >= got["all"] - 30, got
+
+
+@pytest.mark.kquic_only("kquic's net.quic.ecn sysctl and ECN columns")
+def test_sysctl_turns_marking_off_in_its_namespace(creds: Credentials) -> None:
+    """net.quic.ecn=0 HERE: the client's datagrams leave unmarked; THERE's
+    namespace keeps its own setting (1), so the server still marks, and the
+    client still counts and reports those marks, which validates the
+    server's path."""
+    path = "/proc/sys/net/quic/ecn"
+    with open(path) as f:
+        saved = f.read().strip()
+    assert saved == "1"  # on by default
+    assert ecn_sysctl_rejects("2")
+    try:
+        with open(path, "w") as f:
+            f.write("0\n")
+        with ecn_link() as link, connected_across(link, creds) as p:
+            assert link.ns.read(path).strip() == "1"
+            transfer(p.client, p.server, 1 * MB, 120)  # SHA-256 checked
+            client = ecn_state(p.client)[0]
+            server = there_ecn_state(link, p.server)
+            got = arrived(link)
+    finally:
+        with open(path, "w") as f:
+            f.write(saved + "\n")
+    print(f"\nclient ECN {client}, server ECN {server}; arrived THERE {got}")
+    assert (client, server) == ("off", "capable")
+    assert got["ect0"] == 0 and got["ce"] == 0, got
+    assert got["all"] > 500, got
+
+
+def ecn_sysctl_rejects(value: str) -> bool:
+    """Writing ``value`` to net.quic.ecn fails with EINVAL (0 and 1 only)."""
+    try:
+        with open("/proc/sys/net/quic/ecn", "w") as f:
+            f.write(value + "\n")
+    except OSError as exc:
+        return exc.errno == 22
+    return False
