@@ -37,20 +37,23 @@ def netem_link(delay_ms: int) -> Iterator[Link]:
 
 @contextmanager
 def connected_across(link: Link, creds: Credentials, config: QuicConfig | None = None,
-                     server_setup: Callable[[socket.socket], None] | None = None
-                     ) -> Iterator[Pair]:
-    """A PSK-connected pair: client HERE, server THERE, both with ``config``
-    if given, the listener (whose settings the server inherits) tuned by
-    ``server_setup``; closed afterwards."""
+                     server_setup: Callable[[socket.socket], None] | None = None,
+                     there: str = THERE) -> Iterator[Pair]:
+    """A PSK-connected pair: client HERE, server THERE (or at ``there``,
+    an IPv6 address of the link's far end for an IPv6 pair), both with
+    ``config`` if given, the listener (whose settings the server inherits)
+    tuned by ``server_setup``; closed afterwards."""
+    family = socket.AF_INET6 if ":" in there else socket.AF_INET
+
     def make() -> socket.socket:
-        s = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = quic_socket(family, socket.SOCK_STREAM)
         s.settimeout(WAIT)
         sockopt.set_alpn(s, ["t"])
         if config:
             sockopt.set_config(s, config)  # accepted sockets inherit it
         if server_setup:
             server_setup(s)
-        s.bind((THERE, 0))
+        s.bind((there, 0))
         s.listen(1)
         return s
 

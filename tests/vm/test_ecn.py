@@ -27,6 +27,7 @@ pytestmark = pytest.mark.timeout(240)
 DELAY_MS = 20
 TESTING_PKTS = 10  # datagrams marked before the path is validated
 TABLE = "kqecn"
+HERE6, THERE6 = "fd78::1", "fd78::2"
 
 
 @contextmanager
@@ -34,7 +35,8 @@ def ecn_link(*netem: str) -> Iterator[Link]:
     """HERE -- veth -- THERE, ``netem`` (tc(8) words) on HERE's end, and
     counters of what arrives THERE by ECN field, before ``bleach`` (an
     empty chain, or a rule clearing the field) runs."""
-    with veth_link([f"{HERE}/24"], [f"{THERE}/24"], prefix="qe") as link:
+    with veth_link([f"{HERE}/24", f"{HERE6}/64"], [f"{THERE}/24", f"{THERE6}/64"],
+                   prefix="qe") as link:
         subprocess.run(["tc", "qdisc", "replace", "dev", link.dev, "root", "netem",
                         "delay", f"{DELAY_MS}ms", *netem], check=True, capture_output=True)
         nft(f"add table inet {TABLE}\n"
@@ -45,7 +47,9 @@ def ecn_link(*netem: str) -> Iterator[Link]:
             f"add chain inet {TABLE} bleach\n"
             f"add rule inet {TABLE} pre meta l4proto udp counter name n_all\n"
             f"add rule inet {TABLE} pre ip ecn ect0 counter name n_ect0\n"
+            f"add rule inet {TABLE} pre ip6 ecn ect0 counter name n_ect0\n"
             f"add rule inet {TABLE} pre ip ecn ce counter name n_ce\n"
+            f"add rule inet {TABLE} pre ip6 ecn ce counter name n_ce\n"
             f"add rule inet {TABLE} pre meta l4proto udp jump bleach\n", link.ns)
         yield link
 
@@ -130,8 +134,10 @@ def test_bleaching_path_disables_ecn(creds: Credentials) -> None:
 
 
 @pytest.mark.kquic_only("reads kquic's ECN columns")
-def test_clean_path_is_capable_and_marks_everything(creds: Credentials) -> None:
-    with ecn_link() as link, connected_across(link, creds) as p:
+@pytest.mark.parametrize("there", [THERE, THERE6], ids=["ipv4", "ipv6"])
+def test_clean_path_is_capable_and_marks_everything(creds: Credentials, there: str) -> None:
+    # IPv6 carries the field in the traffic class, both ways
+    with ecn_link() as link, connected_across(link, creds, there=there) as p:
         transfer(p.client, p.server, 2 * MB, 120)
         client = ecn_state(p.client)[0]
         server = there_ecn_state(link, p.server)
