@@ -234,8 +234,8 @@ class AsyncQuicListener(ListenerBase):
         loop = asyncio.get_running_loop()
         conn, _ = await asyncio.wait_for(loop.sock_accept(self.sock), timeout)
         try:
-            result = await quic_server_handshake_async(conn, self.key_file, self.cert_file,
-                                                       timeout=timeout, **self.handshake_kw)
+            pkey_file, cert_file, kw = self.handshake_args(timeout)
+            result = await quic_server_handshake_async(conn, pkey_file, cert_file, **kw)
         except BaseException:
             conn.close()
             raise

@@ -34,6 +34,7 @@ from libquic.handshake import (
     quic_server_handshake,
     restore_session,
 )
+from libquic.tls.certs import CredentialFiles
 from libquic.uapi import (
     MSG_DONTWAIT,
     MSG_QUIC_DATAGRAM,
@@ -470,6 +471,7 @@ class ListenerBase:
         self.cert_file = cert_file
         self.key_file = key_file
         self.handshake_kw = handshake_kw
+        self._credentials = CredentialFiles(cert_file, key_file) if cert_file else None
         self.sock = quic_socket(family_for(host))
         try:
             configure(self.sock, alpns, transport_param, config)
@@ -484,6 +486,18 @@ class ListenerBase:
         host, port = self.sock.getsockname()[:2]
         return host, port
 
+    def handshake_args(self, timeout: float | None) -> tuple[str | None, str | None,
+                                                              dict[str, Any]]:
+        """``quic_server_handshake()``'s arguments for the next connection:
+        the certificate chain and key as parsed objects, parsed again only
+        when their files change."""
+        kw = dict(self.handshake_kw, timeout=timeout)
+        if self._credentials is None:
+            return self.key_file, None, kw
+        chain, key = self._credentials.load()
+        kw.update(certificate_chain=chain, private_key=key)
+        return None, None, kw
+
     def close(self) -> None:
         self.sock.close()
 
@@ -497,8 +511,8 @@ class QuicListener(ListenerBase):
         conn, _ = self.sock.accept()
         try:
             conn.settimeout(timeout)
-            result = quic_server_handshake(conn, self.key_file, self.cert_file,
-                                           timeout=timeout, **self.handshake_kw)
+            pkey_file, cert_file, kw = self.handshake_args(timeout)
+            result = quic_server_handshake(conn, pkey_file, cert_file, **kw)
         except BaseException:
             conn.close()
             raise

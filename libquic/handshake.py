@@ -468,7 +468,7 @@ def _server_session(sock: Any, pkey_file: str | None, cert_file: str | None,
                     alpns: Sequence[str] | str | None, kw: dict[str, Any]) -> HandshakeSession:
     if isinstance(alpns, str):
         alpns = [a.strip() for a in alpns.split(",") if a.strip()]
-    if cert_file is None:  # PSK mode, as in the reference
+    if cert_file is None and not kw.get("certificate_chain"):  # PSK, as in the reference
         return HandshakeSession(sock=sock, is_server=kw.pop("is_server", True), alpns=alpns,
                                 psk_file=pkey_file, **kw)
     return HandshakeSession(sock=sock, is_server=kw.pop("is_server", True), alpns=alpns,

@@ -1,6 +1,6 @@
 """Sans-I/O TLS 1.3 handshake engine for QUIC (RFC 8446, RFC 9001)."""
 
-from .certs import SignatureScheme, load_certificate_chain, load_private_key
+from .certs import CredentialFiles, SignatureScheme, load_certificate_chain, load_private_key
 from .ciphers import CipherSuite
 from .engine import (
     ClientAuth,
@@ -26,6 +26,7 @@ __all__ = [
     "AlertDescription",
     "CipherSuite",
     "ClientAuth",
+    "CredentialFiles",
     "Direction",
     "Event",
     "ExternalPSK",

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_SIGNATURE_SCHEMES",
     "SERVER_CONTEXT",
     "SYSTEM_CA_FILES",
+    "CredentialFiles",
     "PrivateKey",
     "PublicKey",
     "SignatureScheme",
@@ -205,6 +206,35 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
     return key
 
 
+def _file_stamp(path: str) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class CredentialFiles:
+    """A certificate chain and its private key from files, parsed once and
+    again only when either file changes (renewed certificates are picked
+    up): a server loads them for every handshake otherwise.  Thread-safe."""
+
+    def __init__(self, cert_file: str | os.PathLike[str],
+                 key_file: str | os.PathLike[str]) -> None:
+        self.cert_file = os.fspath(cert_file)
+        self.key_file = os.fspath(key_file)
+        self._lock = threading.Lock()
+        self._stamp: tuple[tuple[int, int, int, int], ...] | None = None
+        self._loaded: tuple[list[x509.Certificate], PrivateKey] | None = None
+
+    def load(self) -> tuple[list[x509.Certificate], PrivateKey]:
+        """The chain and the key as the files hold them now."""
+        stamp = (_file_stamp(self.cert_file), _file_stamp(self.key_file))
+        with self._lock:
+            if self._loaded is None or stamp != self._stamp:
+                self._loaded = (load_certificate_chain(self.cert_file),
+                                load_private_key(self.key_file))
+                self._stamp = stamp
+            return self._loaded
+
+
 _store_cache: dict[tuple[str, float], list[x509.Certificate]] = {}
 _store_lock = threading.Lock()
 
@@ -334,8 +364,6 @@ def _verify_chain(chain: Sequence[x509.Certificate], server: bool, hostname: str
         raise TLSError(AlertDescription.certificate_expired,
                        f"certificate {leaf.subject.rfc4514_string()} is not valid before "
                        f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%S} UTC")
-    if server and hostname:
-        check_hostname(leaf, hostname)
     anchors = load_trust_anchors(cafile, cadata)
     if not anchors:
         raise TLSError(AlertDescription.internal_error, "the trust store is empty")
@@ -357,6 +385,10 @@ def _verify_chain(chain: Sequence[x509.Certificate], server: bool, hostname: str
         else:
             builder.build_client_verifier().verify(leaf, list(chain[1:]))
     except xv.VerificationError as exc:
+        # the verifier checked the name too; say so plainly if that failed
+        # (looked at only now: parsing the names costs every handshake)
+        if server and hostname:
+            check_hostname(leaf, hostname)
         text = str(exc)
         alert = (AlertDescription.unknown_ca
                  if "candidates exhausted" in text or "issuer" in text
