@@ -1195,8 +1195,9 @@ void quic_outq_flush(struct sock *sk)
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
 	outq->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
+	/* a server's probes, as its big packets, wait for the client's address */
 	if (sk->sk_state == QUIC_SS_ESTABLISHED && !quic_outq_amp_limited(sk) &&
-	    quic_outq_mss(sk) == qs->mss) {
+	    (!quic_is_serv(sk) || quic_paths(sk)->addr_validated)) {
 		u32 size = quic_pmtud_probe_due(sk) ?
 			   quic_pmtud_probe_size(sk, quic_packet_mss(sk)) : 0;
 
