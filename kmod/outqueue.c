@@ -1010,7 +1010,6 @@ static void quic_outq_sent(struct sock *sk, struct quic_dgram *dg,
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_SENT);
 	sp->pn = s->next_pn++;
 	sp->time = now;
-	trace_quic_packet_sent(sk, level, sp->pn, len, eliciting);
 	if (dg->ecn) {
 		sp->ecn = 1;
 		quic_ecn_sent(sk, space, eliciting);
