@@ -1344,6 +1344,7 @@ void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 	int i;
 
 	trace_quic_packet_lost(sk, space, sp->pn, sp->size, reason);
+	outq->lost++;
 
 	quic_outq_chunks_lost(sk, sp);
 	for (i = 0; i < sp->nr_frames; i++) {
