@@ -82,7 +82,7 @@ def covered(frames: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return out
 
 
-def check_congestion_inputs(events: list[dict[str, Any]], sent_bytes: int) -> None:
+def check_congestion_inputs(events: list[dict[str, Any]], sent_bytes: int, side: str) -> None:
     """What qvis's congestion graph reads: sent packets with raw.length and
     their STREAM frames (offsets covering all the bytes of stream 0), ACK
     frames received whose acked_ranges name packets that were sent, and
@@ -99,6 +99,7 @@ def check_congestion_inputs(events: list[dict[str, Any]], sent_bytes: int) -> No
     sent_1rtt = {d["header"]["packet_number"] for d in sent
                  if d["header"]["packet_type"] == "1RTT"}
     acked: set[int] = set()
+    acks = 0
     for d in rcvd:
         if d["header"]["packet_type"] != "1RTT":
             continue
@@ -106,6 +107,7 @@ def check_congestion_inputs(events: list[dict[str, Any]], sent_bytes: int) -> No
             if f["frame_type"] == "ack":
                 assert f["acked_ranges"] and all(a <= b for a, b in f["acked_ranges"]), f
                 assert f["ack_delay"] >= 0
+                acks += 1
                 acked.update(n for a, b in f["acked_ranges"] for n in range(a, b + 1))
     assert acked and acked <= sent_1rtt, sorted(acked - sent_1rtt)[:5]
     assert len(acked) > len(sent_1rtt) // 2, "most packets are acknowledged"
@@ -113,6 +115,12 @@ def check_congestion_inputs(events: list[dict[str, Any]], sent_bytes: int) -> No
                and "congestion_window" in e["data"]]
     assert metrics and all(m["congestion_window"] > 0 for m in metrics)
     assert any(m["bytes_in_flight"] > 0 for m in metrics)
+    print(f"\n{side}: {len(sent)} packets sent, {sum(d['raw']['length'] for d in sent)} bytes; "
+          f"{len(stream0)} STREAM frames of stream 0 covering {covered(stream0)}; "
+          f"{acks} ACK frames received acknowledging {len(acked)} of {len(sent_1rtt)} 1-RTT "
+          f"packets sent; {len(metrics)} metrics_updated, congestion_window up to "
+          f"{max(m['congestion_window'] for m in metrics)}, bytes_in_flight up to "
+          f"{max(m['bytes_in_flight'] for m in metrics)}")
 
 
 def test_every_tracepoint_is_registered() -> None:
@@ -162,7 +170,7 @@ def test_quic_trace_records_a_connection_as_qlog(creds: Credentials, tmp_path: P
                   for f in e["data"]["frames"]}
         assert {"crypto", "ack", "stream"} <= frames, frames
         # both send 300 000 bytes on stream 0: the data, and it reversed
-        check_congestion_inputs(events, 300_000)
+        check_congestion_inputs(events, 300_000, side)
         rtts = [e["data"]["smoothed_rtt"] for e in events
                 if e["name"] == "recovery:metrics_updated" and "smoothed_rtt" in e["data"]]
         assert rtts and all(x > 0 for x in rtts)
