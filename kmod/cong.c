@@ -135,6 +135,20 @@ void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss)
 }
 
 /**
+ * quic_cong_set_mss - the maximum datagram size changed (PLPMTUD)
+ * @c: the controller
+ * @mss: the new size, in bytes
+ *
+ * The window is kept (RFC 9002 7.2 sets only the initial and minimum
+ * windows from the size); it grows by the new size from now on.
+ */
+void quic_cong_set_mss(struct quic_cong *c, u32 mss)
+{
+	c->mss = mss;
+	c->cwnd = max_t(u64, c->cwnd, 2 * mss);
+}
+
+/**
  * quic_cong_hystart - HyStart++ on an ACK of 1-RTT packets (RFC 9406)
  * @c: the controller
  * @largest_acked: the largest packet number the ACK acknowledges

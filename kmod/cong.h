@@ -86,6 +86,7 @@ enum {
 #define QUIC_PACE_MIN_RATE	1200	/* bytes/s, below any sane cap */
 
 void quic_cong_init(struct quic_cong *c, u8 algo, u32 mss);
+void quic_cong_set_mss(struct quic_cong *c, u32 mss);
 void quic_cong_on_ack(struct quic_cong *c, u64 sent_time, u32 bytes, u64 now,
 		      const struct quic_rtt *r);
 bool quic_cong_hystart(struct quic_cong *c, s64 largest_acked, s64 next_pn,

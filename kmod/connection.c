@@ -473,7 +473,7 @@ static void quic_conn_established(struct sock *sk)
 	 */
 	quic_crypto_free(quic_keys(sk, QUIC_CRYPTO_EARLY));
 	quic_inq_early_deliver(sk);
-	qs->mss = quic_packet_mss(sk);
+	quic_pmtud_start(sk, quic_packet_mss(sk));
 	quic_cong_init(&qs->cong, qs->config.congestion_control_algo, qs->mss);
 	quic_streams_established(sk);
 	if (quic_is_serv(sk)) {

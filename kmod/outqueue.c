@@ -505,6 +505,15 @@ static bool quic_outq_put_dgrams(struct sock *sk, struct quic_dgram *dg)
 	u8 *p, *s;
 
 	while ((skb = skb_peek(q))) {
+		if (1 + quic_varint_len(skb->len) + skb->len >
+		    quic_outq_chunk_max(sk) + QUIC_STREAM_HDR_MAX) {
+			/* PLPMTUD lowered the size since it was queued:
+			 * RFC 9221 5 lets it go
+			 */
+			__skb_unlink(skb, q);
+			kfree_skb(skb);
+			continue;
+		}
 		p = quic_outq_frame_room(dg, 1 + 2 + skb->len);
 		if (!p)
 			break;
@@ -561,6 +570,33 @@ static int quic_outq_chunk_split(struct sock *sk, struct quic_stream *st,
 	return 0;
 }
 
+/* Cut a chunk to resend after @n bytes; the rest is resent behind it,
+ * and acknowledged or lost on its own.
+ */
+static int quic_outq_retx_split(struct sock *sk, struct sk_buff *skb, u32 n)
+{
+	struct quic_stream_table *t = &quic_sk(sk)->streams;
+	struct quic_snd_cb *cb = QUIC_SND_CB(skb);
+	struct quic_stream *st;
+	struct sk_buff *rest;
+
+	st = quic_stream_find(sk, cb->stream_id);
+	if (!st)
+		return -ENOENT;
+	rest = quic_outq_chunk_alloc(sk, skb->len - n, cb->stream_id,
+				     cb->offset + n, GFP_ATOMIC);
+	if (!rest)
+		return -ENOMEM;
+	skb_put_data(rest, skb->data + n, skb->len - n);
+	QUIC_SND_CB(rest)->fin = cb->fin;
+	QUIC_SND_CB(rest)->sent = 1;
+	cb->fin = 0;
+	skb_trim(skb, n);
+	st->unacked++;
+	__skb_queue_after(&t->retxq, skb, rest);
+	return 0;
+}
+
 /* Lost stream data first, then new data of each stream in turn, within
  * the congestion window and both flow control limits.
  */
@@ -576,16 +612,20 @@ static bool quic_outq_put_streams(struct sock *sk, struct quic_dgram *dg,
 	u64 allowed;
 	u32 max;
 
+	max = quic_outq_chunk_max(sk);
 	while ((skb = skb_peek(&t->retxq))) {
-		if (!quic_outq_cwnd_ok(sk, dg->skb->len) ||
-		    !quic_outq_put_chunk(dg, skb))
+		if (!quic_outq_cwnd_ok(sk, dg->skb->len))
+			return put;
+		/* PLPMTUD lowered the size since it was sent */
+		if (skb->len > max && quic_outq_retx_split(sk, skb, max))
+			return put;
+		if (!quic_outq_put_chunk(dg, skb))
 			return put;
 		__skb_unlink(skb, &t->retxq);
 		quic_outq_chain(sp, skb);
 		put = true;
 	}
 
-	max = quic_outq_chunk_max(sk);
 	hold_partial = quic_outq(sk)->corked || (!qs->config.stream_data_nodelay &&
 						 quic_pnspace(sk, QUIC_PN_APP)->bytes_in_flight);
 	list_for_each_entry_safe(st, tmp, &t->send_list, send_node) {
@@ -613,6 +653,10 @@ static bool quic_outq_put_streams(struct sock *sk, struct quic_dgram *dg,
 				    quic_outq_chunk_split(sk, st, skb, allowed))
 					break;
 			}
+			/* queued before PLPMTUD lowered the size */
+			if (skb->len > max &&
+			    quic_outq_chunk_split(sk, st, skb, max))
+				break;
 			if (!quic_outq_put_chunk(dg, skb))
 				goto out;
 			__skb_unlink(skb, &st->sndq);
@@ -1019,10 +1063,13 @@ static void quic_outq_sent(struct sock *sk, struct quic_dgram *dg,
 		kfree(sp);
 		return;
 	}
-	outq->probe_mask &= ~BIT(space);
+	if (!sp->pmtu_probe)	/* a PTO probe may not get through */
+		outq->probe_mask &= ~BIT(space);
 	sp->ack_eliciting = 1;
 	sp->in_flight = 1;
 	sp->size = len;
+	/* the packet ends the datagram: 1-RTT comes last, its tag is due */
+	sp->dgram_size = min_t(u32, dg->skb->len + QUIC_TAG_LEN, U16_MAX);
 	s->bytes_in_flight += sp->size;
 	s->ack_eliciting_in_flight++;
 	s->last_ack_eliciting_time = now;
@@ -1098,6 +1145,37 @@ static void quic_outq_paced(struct sock *sk, u32 before, u64 now_ns)
 	quic_outq(sk)->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
 }
 
+/* A PLPMTUD probe (RFC 9000 14.4): a PING padded to @size bytes in a
+ * datagram of its own, outside the congestion window; if it is lost,
+ * recovery tells pmtud.c and nothing of it is sent again.
+ */
+static void quic_outq_pmtu_probe(struct sock *sk, u32 size, u64 now)
+{
+	struct quic_sent_pkt *sp;
+	struct quic_dgram dg;
+	u32 start;
+
+	if (quic_dgram_init(sk, &dg, size))
+		return;
+	if (quic_pkt_begin(sk, &dg, QUIC_CRYPTO_APP,
+			   quic_pnspace(sk, QUIC_PN_APP)->next_pn))
+		goto free;
+	sp = kzalloc(sizeof(*sp), GFP_ATOMIC);
+	if (!sp)
+		goto free;
+	start = dg.skb->len;
+	skb_put_u8(dg.skb, QUIC_FRAME_PING);
+	skb_put_zero(dg.skb, quic_dgram_room(&dg));	/* PADDING */
+	sp->pmtu_probe = 1;
+	quic_outq_sent(sk, &dg, sp, QUIC_CRYPTO_APP, dg.skb->len - start, true,
+		       now);
+	quic_pmtud_probe_sent(sk);
+	quic_dgram_send(sk, &dg);
+	return;
+free:
+	kfree_skb(dg.skb);
+}
+
 /**
  * quic_outq_flush - send everything that is due
  * @sk: the connection (locked)
@@ -1117,6 +1195,15 @@ void quic_outq_flush(struct sock *sk)
 	    sk->sk_state != QUIC_SS_ESTABLISHED)
 		return;
 	outq->pace_blocked = !quic_cong_pace_ok(&qs->cong, now_ns);
+	/* a server's probes, as its big packets, wait for the client's address */
+	if (sk->sk_state == QUIC_SS_ESTABLISHED && !quic_outq_amp_limited(sk) &&
+	    (!quic_is_serv(sk) || quic_paths(sk)->addr_validated)) {
+		u32 size = quic_pmtud_probe_due(sk) ?
+			   quic_pmtud_probe_size(sk, quic_packet_mss(sk)) : 0;
+
+		if (size)
+			quic_outq_pmtu_probe(sk, size, now);
+	}
 	while (loops--) {
 		if (quic_outq_amp_limited(sk))
 			break;

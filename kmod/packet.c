@@ -822,8 +822,11 @@ static int quic_xmit(struct sock *sk, struct sk_buff *skb,
 	dste = quic_path_dst(sk);
 	if (IS_ERR(dste))
 		return PTR_ERR(dste);
+	/* PLPMTUD on: never fragmented (RFC 9000 14, RFC 8899 3); else
+	 * routers may fragment datagrams sized to our route's MTU
+	 */
 	return quic_udp_xmit(paths->udp, skb, dst_clone(dste), &paths->dst_saddr,
-			     &paths->peer, ecn);
+			     &paths->peer, ecn, quic_pmtud_enabled(sk));
 }
 
 /**
@@ -902,7 +905,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 		if (!schedule_work(&qs->ku_work))
 			sock_put(sk);
 	}
-	skb->ignore_df = 1;
+	skb->ignore_df = !quic_pmtud_enabled(sk);
 	err = quic_xmit(sk, skb, dg->tx, dg->ecn);
 	if (err)
 		kfree_skb(skb);

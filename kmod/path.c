@@ -203,7 +203,8 @@ static void quic_path_switch(struct sock *sk)
 		quic_set_peer(sk, &alt->peer);
 	}
 	memset(alt, 0, sizeof(*alt));
-	qs->mss = quic_packet_mss(sk);
+	/* RFC 8899: per path, from BASE */
+	quic_pmtud_start(sk, quic_packet_mss(sk));
 	quic_ecn_init(sk);	/* RFC 9000 13.4.2: validated per path */
 	if (!same_host) {
 		/* RFC 9000 9.4: a new path starts from scratch */

@@ -37,12 +37,14 @@ struct quic_sent_pkt {
 	s64 pn;
 	u64 time;		/* us */
 	u16 size;
+	u16 dgram_size;		/* of its datagram, when it ends one */
 	u8 ack_eliciting:1,
 	   in_flight:1,
 	   acked_later:1,	/* one sent after it (before the next
 				 * unacknowledged one) was acknowledged
 				 */
-	   ecn:1;		/* sent marked ECT(0) */
+	   ecn:1,		/* sent marked ECT(0) */
+	   pmtu_probe:1;	/* a PLPMTUD probe (pmtud.c) */
 	u8 nr_frames;
 	struct quic_sent_frame frames[QUIC_SENT_FRAMES_MAX];
 	struct sk_buff *chunks;	/* stream data sent, linked by skb->next */

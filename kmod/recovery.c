@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "connection.h"
 #include "recovery.h"
+#include "packet.h"
 #include <trace/events/quic.h>
 
 /* ---- acknowledgements and loss ------------------------------------- */
@@ -72,7 +73,18 @@ static void quic_recovery_detect_lost(struct sock *sk, u8 space, u64 now)
 			break;
 		later = sp->acked_later;
 		by_pn = s->largest_acked >= sp->pn + qs->cong.pkt_thresh;
+		if ((by_pn || sp->time + delay <= now) && sp->pmtu_probe) {
+			/* RFC 9000 14.4: no congestion signal, not resent */
+			trace_quic_packet_lost(sk, space, sp->pn, sp->size,
+					       by_pn ? QUIC_LOST_PKT_THRESHOLD :
+					       QUIC_LOST_TIME_THRESHOLD);
+			quic_pmtud_pkt_lost(sk, sp, quic_packet_mss(sk));
+			quic_sent_remove(s, sp);
+			continue;
+		}
 		if (by_pn || sp->time + delay <= now) {
+			if (space == QUIC_PN_APP && quic_pmtud_enabled(sk))
+				quic_pmtud_pkt_lost(sk, sp, quic_packet_mss(sk));
 			if (sp->ack_eliciting && qs->rtt.has_sample &&
 			    sp->time >= qs->rtt.first_sample) {
 				if (!run)
@@ -193,6 +205,8 @@ int quic_recovery_ack_rcv(struct sock *sk, u8 space,
 			ea.newly_marked++;
 		if (sp->ack_eliciting)
 			eliciting = true;
+		if (space == QUIC_PN_APP)
+			quic_pmtud_pkt_acked(sk, sp);
 		if (quic_outq_pkt_acked(sk, sp))
 			hs_done = true;
 		if (sp->in_flight)
@@ -404,6 +418,8 @@ void quic_recovery_timeout(struct sock *sk)
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_PTO);
 	if (qs->pto_count < QUIC_PTO_MAX_BACKOFF)
 		qs->pto_count++;
+	if (pick == QUIC_PN_APP)
+		quic_pmtud_pto(sk, qs->pto_count, quic_packet_mss(sk));
 	quic_outq_probe(sk, pick);
 out:
 	quic_outq_flush(sk);

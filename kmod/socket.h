@@ -22,6 +22,7 @@
 #include "pnspace.h"
 #include "cong.h"
 #include "ecn.h"
+#include "pmtud.h"
 #include "outqueue.h"
 #include "inqueue.h"
 #include "timer.h"
@@ -42,7 +43,7 @@ enum quic_state {
 #define QUIC_USER_TOKEN_MAX	120
 #define QUIC_OPT_MAX_LEN	4096
 #define QUIC_MIN_DGRAM		1200	/* RFC 9000 14.1 */
-#define QUIC_MAX_DGRAM		1200	/* what we send until PLPMTUD exists */
+#define QUIC_MAX_DGRAM		1200	/* what we send until established */
 #define QUIC_MAX_DGRAM_CAP	15360	/* once established, within the path MTU */
 #define QUIC_CLOSE_RESENDS_MAX	4	/* CONNECTION_CLOSE repeats when closing */
 
@@ -99,7 +100,10 @@ struct quic_sock {
 	struct quic_stream_table streams;
 	struct quic_cong cong;
 	struct quic_ecn ecn;
-	u32 mss;			/* datagram size once established */
+	u32 mss;			/* datagram size once established
+					 * (pmtud.c)
+					 */
+	struct quic_pmtud pmtud;
 	struct quic_rtt rtt;
 	u8 pto_count;
 	struct quic_timers timers;

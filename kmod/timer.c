@@ -45,6 +45,10 @@ static void quic_timer_run(struct sock *sk, u8 id)
 	case QUIC_TIMER_PATH:
 		quic_path_timeout(sk);
 		break;
+	case QUIC_TIMER_PMTU:
+		if (quic_pmtud_timeout(sk, quic_packet_mss(sk)))
+			quic_outq_flush(sk);
+		break;
 	}
 out:
 	bh_unlock_sock(sk);
@@ -77,6 +81,13 @@ static void quic_timer_path(struct timer_list *t)
 	struct quic_sock *qs = from_timer(qs, t, timers.t[QUIC_TIMER_PATH]);
 
 	quic_timer_run(&qs->inet.sk, QUIC_TIMER_PATH);
+}
+
+static void quic_timer_pmtu(struct timer_list *t)
+{
+	struct quic_sock *qs = from_timer(qs, t, timers.t[QUIC_TIMER_PMTU]);
+
+	quic_timer_run(&qs->inet.sk, QUIC_TIMER_PMTU);
 }
 
 static enum hrtimer_restart quic_timer_pace(struct hrtimer *t)
@@ -138,4 +149,5 @@ void quic_timer_init(struct sock *sk)
 	timer_setup(&tm->t[QUIC_TIMER_IDLE], quic_timer_idle, 0);
 	timer_setup(&tm->t[QUIC_TIMER_ACK], quic_timer_ack, 0);
 	timer_setup(&tm->t[QUIC_TIMER_PATH], quic_timer_path, 0);
+	timer_setup(&tm->t[QUIC_TIMER_PMTU], quic_timer_pmtu, 0);
 }

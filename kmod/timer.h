@@ -14,6 +14,7 @@ enum quic_timer_id {
 	QUIC_TIMER_IDLE,	/* idle timeout */
 	QUIC_TIMER_ACK,		/* delayed ACK */
 	QUIC_TIMER_PATH,	/* path validation (PATH_CHALLENGE resend) */
+	QUIC_TIMER_PMTU,	/* PLPMTUD: search again */
 	QUIC_TIMER_MAX,
 };
 

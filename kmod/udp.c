@@ -343,6 +343,7 @@ struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
  * @saddr: the source address and port
  * @daddr: the destination
  * @tos: the IPv4 TOS or IPv6 traffic class (its ECN field)
+ * @df: IPv4: set Don't Fragment (IPv6 is never fragmented on the way)
  *
  * Context: any.
  * Return: 0 (@skb sent or dropped by the stack), or an error with @skb
@@ -350,7 +351,7 @@ struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
  */
 int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
 			 struct dst_entry *dste, const union quic_addr *saddr,
-			 const union quic_addr *daddr, u8 tos)
+			 const union quic_addr *daddr, u8 tos, bool df)
 {
 	struct sock *usk = us->sock->sk;
 	bool v6 = daddr->sa.sa_family == AF_INET6;
@@ -374,7 +375,7 @@ int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
 		udp_tunnel_xmit_skb(dst_rtable(dste), usk, skb,
 				    saddr->v4.sin_addr.s_addr,
 				    daddr->v4.sin_addr.s_addr, tos,
-				    ip4_dst_hoplimit(dste), 0,
+				    ip4_dst_hoplimit(dste), df ? htons(IP_DF) : 0,
 				    saddr->v4.sin_port, daddr->v4.sin_port,
 				    false, false);
 	return 0;
@@ -401,7 +402,7 @@ int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
 	dste = quic_udp_route(us, src, dst, oif, &saddr);
 	if (IS_ERR(dste))
 		return PTR_ERR(dste);
-	return quic_udp_xmit(us, skb, dste, &saddr, dst, 0);
+	return quic_udp_xmit(us, skb, dste, &saddr, dst, 0, false);
 }
 
 /* A namespace going away: wait for its tunnel sockets being released.

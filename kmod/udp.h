@@ -46,7 +46,7 @@ struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
 				 union quic_addr *saddr);
 int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
 		  struct dst_entry *dste, const union quic_addr *saddr,
-		  const union quic_addr *daddr, u8 tos);
+		  const union quic_addr *daddr, u8 tos, bool df);
 int quic_udp_send(struct quic_udp_sock *us, struct sk_buff *skb,
 		  const union quic_addr *src, const union quic_addr *dst,
 		  int oif);

@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     # leaves: call nothing else in the module
     "addr": 0, "cong": 0, "crypto": 0, "pnspace": 0, "tp": 0, "stream": 0,
     "trace": 0, "hello": 0,
-    "connid": 1, "netns": 1,
+    "connid": 1, "netns": 1, "pmtud": 1,
     "udp": 2, "inqueue": 2, "ecn": 2,
     "listen": 3,
     # the protocol engine

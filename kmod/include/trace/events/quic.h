@@ -287,6 +287,58 @@ TRACE_EVENT(quic_path_change,
 		  __entry->local, __entry->addr)
 );
 
+#ifndef __QUIC_TRACE_PMTU_ENUMS
+#define __QUIC_TRACE_PMTU_ENUMS
+/* What changed the PLPMTUD state (pmtud.c). */
+enum quic_pmtu_event {
+	QUIC_PMTU_EV_START,		/* established on a path: BASE */
+	QUIC_PMTU_EV_PROBE_ACKED,	/* the PLPMTU went up */
+	QUIC_PMTU_EV_PROBE_LOST,
+	QUIC_PMTU_EV_COMPLETE,		/* the search ended */
+	QUIC_PMTU_EV_BLACK_HOLE,	/* back to BASE (or ERROR) */
+	QUIC_PMTU_EV_PTB,		/* the route's MTU went down */
+};
+#endif
+
+TRACE_DEFINE_ENUM(QUIC_PMTU_EV_START);
+TRACE_DEFINE_ENUM(QUIC_PMTU_EV_PROBE_ACKED);
+TRACE_DEFINE_ENUM(QUIC_PMTU_EV_PROBE_LOST);
+TRACE_DEFINE_ENUM(QUIC_PMTU_EV_COMPLETE);
+TRACE_DEFINE_ENUM(QUIC_PMTU_EV_BLACK_HOLE);
+TRACE_DEFINE_ENUM(QUIC_PMTU_EV_PTB);
+
+/* PLPMTUD: the size in use (UDP payload), the size probed (or lost),
+ * the RFC 8899 state (1 BASE, 2 SEARCHING, 3 SEARCH_COMPLETE, 4 ERROR).
+ */
+TRACE_EVENT(quic_pmtu_update,
+	TP_PROTO(struct sock *sk, u32 plpmtu, u32 probe, u8 state, u8 event),
+	TP_ARGS(sk, plpmtu, probe, state, event),
+	TP_STRUCT__entry(
+		__field(unsigned long, ino)
+		__field(u32, plpmtu)
+		__field(u32, probe)
+		__field(u8, state)
+		__field(u8, event)
+	),
+	TP_fast_assign(
+		__entry->ino = quic_trace_ino(sk);
+		__entry->plpmtu = plpmtu;
+		__entry->probe = probe;
+		__entry->state = state;
+		__entry->event = event;
+	),
+	TP_printk("ino=%lu plpmtu=%u probe=%u state=%u event=%s",
+		  __entry->ino, __entry->plpmtu, __entry->probe,
+		  __entry->state,
+		  __print_symbolic(__entry->event,
+				   { QUIC_PMTU_EV_START, "start" },
+				   { QUIC_PMTU_EV_PROBE_ACKED, "probe_acked" },
+				   { QUIC_PMTU_EV_PROBE_LOST, "probe_lost" },
+				   { QUIC_PMTU_EV_COMPLETE, "complete" },
+				   { QUIC_PMTU_EV_BLACK_HOLE, "black_hole" },
+				   { QUIC_PMTU_EV_PTB, "ptb" }))
+);
+
 #endif /* _TRACE_QUIC_H */
 
 #undef TRACE_INCLUDE_PATH
