@@ -468,7 +468,6 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		    type != QUIC_FRAME_PATH_RESPONSE)
 			*non_probing = true;
 		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_RCV);
-		trace_quic_frame_recv(sk, level, type);
 
 		err = quic_frame_handle(sk, level, type, &r);
 		if (err == -EINVAL)
@@ -483,6 +482,211 @@ int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 enc_err:
 	quic_conn_error(sk, QUIC_TRANSPORT_ERROR_FRAME_ENCODING, type);
 	return -EPROTO;
+}
+
+/* ---- tracing ----------------------------------------------------------
+ *
+ * What the frame tracepoints report: each frame of a plaintext payload
+ * decoded on its own (bounds-checked like the handlers, but without
+ * acting on it), only while a frame tracepoint is enabled.
+ */
+
+/* The ACK ranges after the first: as many as the trace shows are kept. */
+static bool quic_trace_ack_ranges(struct quic_reader *r,
+				  struct quic_trace_frame *f, u64 count)
+{
+	u64 gap, len, i, smallest = f->ranges[0][0], largest;
+
+	for (i = 0; i < count; i++) {
+		if (!quic_get_varint(r, &gap) || !quic_get_varint(r, &len) ||
+		    smallest < gap + 2 + len)
+			return false;
+		largest = smallest - gap - 2;
+		smallest = largest - len;
+		if (i + 1 < QUIC_TRACE_ACK_RANGES) {
+			f->ranges[i + 1][0] = smallest;
+			f->ranges[i + 1][1] = largest;
+		}
+	}
+	return true;
+}
+
+static bool quic_trace_ack(struct quic_reader *r, struct quic_trace_frame *f)
+{
+	u64 count, first, ecn;
+	int i;
+
+	if (!quic_get_varint(r, &f->largest) ||
+	    !quic_get_varint(r, &f->delay_us) ||
+	    !quic_get_varint(r, &count) || !quic_get_varint(r, &first) ||
+	    first > f->largest)
+		return false;
+	f->nr_ranges = count + 1;
+	f->ranges[0][0] = f->largest - first;
+	f->ranges[0][1] = f->largest;
+	if (!quic_trace_ack_ranges(r, f, count))
+		return false;
+	if (f->type == QUIC_FRAME_ACK_ECN)
+		for (i = 0; i < QUIC_ECN_COUNTS; i++)
+			if (!quic_get_varint(r, &ecn))
+				return false;
+	return true;
+}
+
+/* STREAM (RFC 9000 19.8): OFF 0x04, LEN 0x02, FIN 0x01 */
+static bool quic_trace_stream(struct quic_reader *r, struct quic_trace_frame *f)
+{
+	const u8 *data;
+	u64 id;
+
+	if (!quic_get_varint(r, &id) ||
+	    ((f->type & 0x04) && !quic_get_varint(r, &f->offset)))
+		return false;
+	f->id = id;
+	f->fin = f->type & 0x01;
+	if (!(f->type & 0x02))
+		f->len = quic_reader_left(r);
+	else if (!quic_get_varint(r, &f->len))
+		return false;
+	return quic_get_bytes(r, &data, f->len);
+}
+
+/* Frames of a stream ID and a value, or just a value */
+static bool quic_trace_id_value(struct quic_reader *r,
+				struct quic_trace_frame *f, bool has_id)
+{
+	u64 id;
+
+	if (has_id) {
+		if (!quic_get_varint(r, &id))
+			return false;
+		f->id = id;
+	}
+	return quic_get_varint(r, &f->value);
+}
+
+static bool quic_trace_other(struct quic_reader *r, struct quic_trace_frame *f)
+{
+	const u8 *data;
+	u64 v;
+	u8 n;
+
+	switch (f->type) {
+	case QUIC_FRAME_CRYPTO:
+		return quic_get_varint(r, &f->offset) &&
+		       quic_get_varint(r, &f->len) &&
+		       quic_get_bytes(r, &data, f->len);
+	case QUIC_FRAME_NEW_TOKEN:
+		return quic_get_varint(r, &f->len) &&
+		       quic_get_bytes(r, &data, f->len);
+	case QUIC_FRAME_NEW_CONNECTION_ID:
+		return quic_get_varint(r, &f->value) &&
+		       quic_get_varint(r, &v) && quic_get_u8(r, &n) &&
+		       quic_get_bytes(r, &data, n + QUIC_RESET_TOKEN_LEN);
+	case QUIC_FRAME_PATH_CHALLENGE:
+	case QUIC_FRAME_PATH_RESPONSE:
+		return quic_get_bytes(r, &data, 8);
+	case QUIC_FRAME_CONNECTION_CLOSE:
+	case QUIC_FRAME_CONNECTION_CLOSE_APP:
+		if (!quic_get_varint(r, &f->value) ||
+		    (f->type == QUIC_FRAME_CONNECTION_CLOSE &&
+		     !quic_get_varint(r, &v)))
+			return false;
+		return quic_get_varint(r, &v) && quic_get_bytes(r, &data, v);
+	case QUIC_FRAME_DATAGRAM:
+		f->len = quic_reader_left(r);
+		return quic_get_bytes(r, &data, f->len);
+	case QUIC_FRAME_DATAGRAM_LEN:
+		return quic_get_varint(r, &f->len) &&
+		       quic_get_bytes(r, &data, f->len);
+	}
+	return false;	/* a type we do not know */
+}
+
+/* Decode the frame at @r into @f and move past it; false if it is
+ * malformed or unknown (@f then has what could be read).
+ */
+static bool quic_trace_describe(struct quic_reader *r,
+				struct quic_trace_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = -1;
+	if (!quic_get_varint(r, &f->type))
+		return false;
+	switch (f->type) {
+	case QUIC_FRAME_PADDING:
+		for (f->len = 1; r->p < r->end && !*r->p; r->p++)
+			f->len++;
+		return true;
+	case QUIC_FRAME_PING:
+	case QUIC_FRAME_HANDSHAKE_DONE:
+		return true;
+	case QUIC_FRAME_ACK:
+	case QUIC_FRAME_ACK_ECN:
+		return quic_trace_ack(r, f);
+	case QUIC_FRAME_STREAM ... QUIC_FRAME_STREAM + 7:
+		return quic_trace_stream(r, f);
+	case QUIC_FRAME_RESET_STREAM:
+		return quic_trace_id_value(r, f, true) &&
+		       quic_get_varint(r, &f->offset);
+	case QUIC_FRAME_STOP_SENDING:
+	case QUIC_FRAME_MAX_STREAM_DATA:
+	case QUIC_FRAME_STREAM_DATA_BLOCKED:
+		return quic_trace_id_value(r, f, true);
+	case QUIC_FRAME_MAX_DATA:
+	case QUIC_FRAME_MAX_STREAMS_BIDI:
+	case QUIC_FRAME_MAX_STREAMS_UNI:
+	case QUIC_FRAME_DATA_BLOCKED:
+	case QUIC_FRAME_STREAMS_BLOCKED_BIDI:
+	case QUIC_FRAME_STREAMS_BLOCKED_UNI:
+	case QUIC_FRAME_RETIRE_CONNECTION_ID:
+		return quic_trace_id_value(r, f, false);
+	}
+	return quic_trace_other(r, f);
+}
+
+/**
+ * quic_frame_trace - report the frames of a packet to the frame tracepoints
+ * @sk: the connection
+ * @level: the packet's encryption level
+ * @pn: its packet number
+ * @payload: its frames, unprotected
+ * @len: their length
+ * @sent: a packet we send (quic_frame_sent), or one received
+ *	(quic_frame_recv, before its frames are handled)
+ *
+ * The walk stops at a frame that cannot be decoded, after reporting it.
+ * Callers check trace_quic_frame_{sent,recv}_enabled() first.
+ *
+ * Return: true if one of the frames is ack-eliciting.
+ */
+bool quic_frame_trace(struct sock *sk, u8 level, s64 pn, const u8 *payload,
+		      u32 len, bool sent)
+{
+	struct quic_reader r = { payload, payload + len };
+	const struct quic_tp *tp;
+	struct quic_trace_frame f;
+	bool ok, eliciting = false;
+
+	/* ACK Delay is in units of the sender's exponent (RFC 9000 18.2) */
+	tp = sent ? &quic_sk(sk)->local_tp : &quic_sk(sk)->remote_tp;
+	while (r.p < r.end) {
+		ok = quic_trace_describe(&r, &f);
+		if (f.type == QUIC_FRAME_ACK || f.type == QUIC_FRAME_ACK_ECN)
+			f.delay_us = f.delay_us > (U64_MAX >> tp->ack_delay_exponent) ?
+				     U64_MAX : f.delay_us << tp->ack_delay_exponent;
+		else if (f.type != QUIC_FRAME_PADDING &&
+			 f.type != QUIC_FRAME_CONNECTION_CLOSE &&
+			 f.type != QUIC_FRAME_CONNECTION_CLOSE_APP)
+			eliciting = true;
+		if (sent)
+			trace_quic_frame_sent(sk, level, pn, &f);
+		else
+			trace_quic_frame_recv(sk, level, pn, &f);
+		if (!ok)
+			break;
+	}
+	return eliciting;
 }
 
 /* ---- encoding ---------------------------------------------------------

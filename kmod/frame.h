@@ -43,6 +43,8 @@ struct quic_ack_range;
 
 int quic_frame_process(struct sock *sk, u8 level, const u8 *payload, u32 len,
 		       bool *ack_eliciting, bool *non_probing);
+bool quic_frame_trace(struct sock *sk, u8 level, s64 pn, const u8 *payload,
+		      u32 len, bool sent);
 
 u8 *quic_frame_put_ack(u8 *p, u32 room, const struct quic_ack_range *ranges,
 		       u32 nr, u64 delay, const u64 *ecn);

@@ -117,7 +117,7 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	struct sock *sk;
 
 	if (v == &qn->sock_list) {
-		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT  RMEM  RCVBUF  ECN  CE  PMTU\n");
+		seq_puts(seq, "INODE  UID  FAMILY  TYPE    STATE         LOCAL_ADDRESS                                  REMOTE_ADDRESS  SCID  DCID  CWND  SRTT  PACING_RATE  PERSISTENT  RMEM  RCVBUF  ECN  CE  PMTU  LOST\n");
 		return 0;
 	}
 	qs = list_entry(v, struct quic_sock, node);
@@ -155,7 +155,9 @@ static int quic_eps_seq_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "  %s  %llu", quic_ecn_state_names[qs->ecn.state],
 		   qs->ecn.peer[QUIC_PN_APP][QUIC_ECN_CE]);
 	/* the datagram size (UDP payload) in use: PLPMTUD's or the route's */
-	seq_printf(seq, "  %u\n", qs->mss ?: QUIC_MAX_DGRAM);
+	seq_printf(seq, "  %u", qs->mss ?: QUIC_MAX_DGRAM);
+	/* packets of this connection declared lost (all spaces) */
+	seq_printf(seq, "  %llu\n", quic_outq(sk)->lost);
 	return 0;
 }
 

@@ -1054,7 +1054,6 @@ static void quic_outq_sent(struct sock *sk, struct quic_dgram *dg,
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_FRM_SENT);
 	sp->pn = s->next_pn++;
 	sp->time = now;
-	trace_quic_packet_sent(sk, level, sp->pn, len, eliciting);
 	if (dg->ecn) {
 		sp->ecn = 1;
 		quic_ecn_sent(sk, space, eliciting);
@@ -1432,6 +1431,7 @@ void quic_outq_pkt_lost(struct sock *sk, u8 space, struct quic_sent_pkt *sp,
 	int i;
 
 	trace_quic_packet_lost(sk, space, sp->pn, sp->size, reason);
+	outq->lost++;
 
 	quic_outq_chunks_lost(sk, sp);
 	for (i = 0; i < sp->nr_frames; i++) {

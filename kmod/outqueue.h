@@ -33,6 +33,7 @@ struct quic_outqueue {
 	u8 new_token_pending:1;		/* server: NEW_TOKEN (@token) to send */
 	u8 new_token_inflight:1;	/* server: sent, not yet acknowledged */
 	u8 blocked_tries;		/* BLOCKED frames sent again, in a row */
+	u64 lost;			/* packets declared lost */
 };
 
 struct sock;

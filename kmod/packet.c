@@ -565,13 +565,17 @@ static int quic_packet_one(struct sock *sk, u8 *data, u32 len, bool pending)
 		quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
 
+	if (trace_quic_frame_recv_enabled())
+		quic_frame_trace(sk, level, pi.pn, data + pi.hlen,
+				 pi.payload_len, false);
 	rx->dcid = &h.dcid;
 	err = quic_frame_process(sk, level, data + pi.hlen, pi.payload_len,
 				 &ack_eliciting, &non_probing);
 	rx->dcid = NULL;
 	if (err)
 		return err;
-	trace_quic_packet_recv(sk, level, pi.pn, pi.payload_len, ack_eliciting);
+	trace_quic_packet_recv(sk, level, pi.pn, pi.payload_len, h.len,
+			       ack_eliciting);
 	if (level == QUIC_CRYPTO_APP)
 		quic_path_rcv(sk, &h.dcid, pi.pn > s->largest_recv, non_probing);
 	if (s->discarded)
@@ -856,6 +860,25 @@ u32 quic_packet_mss(struct sock *sk)
 	return max_t(u32, mss, QUIC_MAX_DGRAM);
 }
 
+/* The packets of @dg, padded but not yet sealed, to the tracepoints. */
+static void quic_dgram_trace(struct sock *sk, const struct quic_dgram *dg)
+{
+	const u8 *data = dg->skb->data;
+	u32 i, end, hdr, len;
+	bool eliciting;
+
+	for (i = 0; i < dg->nr; i++) {
+		end = i + 1 < dg->nr ? dg->pkts[i + 1].start : dg->skb->len;
+		hdr = dg->pkts[i].pn_offset + QUIC_PN_LEN;
+		len = end - hdr - QUIC_TAG_LEN;
+		eliciting = quic_frame_trace(sk, dg->pkts[i].level,
+					     dg->pkts[i].pn, data + hdr, len,
+					     true);
+		trace_quic_packet_sent(sk, dg->pkts[i].level, dg->pkts[i].pn,
+				       len, end - dg->pkts[i].start, eliciting);
+	}
+}
+
 /**
  * quic_dgram_send - pad, seal and transmit an assembled datagram
  * @sk: the connection
@@ -879,6 +902,8 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 			skb_put_zero(skb, need);
 	}
 	quic_pkt_close(dg);
+	if (trace_quic_packet_sent_enabled() || trace_quic_frame_sent_enabled())
+		quic_dgram_trace(sk, dg);
 	dg->skb = NULL;
 
 	for (i = 0; i < dg->nr; i++) {

@@ -15,8 +15,9 @@ each; the client sends on all of them (the server does, with ``-R``) for
 header saying who sends and how much; the receiver answers a finished
 upload with the byte count it got, so the summary is checked at both ends.
 Every second a line shows the interval's throughput and, from
-``/proc/net/quic`` where the module has it, the first connection's smoothed
-RTT and congestion window and the packets the namespace declared lost.
+``/proc/net/quic/eps`` where the module has it, the first connection's
+smoothed RTT and congestion window and the packets this client's own
+connections declared lost (their LOST column; the summary has the total).
 """
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ DEFAULT_PORT = 5201
 _HEADER = struct.Struct("!BQQ")  # reverse?, bytes (0: no limit), milliseconds (0: none)
 _COUNT = struct.Struct("!Q")
 PROC_EPS = Path("/proc/net/quic/eps")
-PROC_SNMP = Path("/proc/net/quic/snmp")
 IO_TIMEOUT = 30.0
 
 
@@ -70,7 +70,7 @@ class PathInfo:
 
     rtt_us: int | None = None
     cwnd: int | None = None
-    lost: int | None = None  # QuicPktLost of the network namespace
+    lost: int | None = None  # packets this connection declared lost
 
 
 def _local_text(sock: socket.socket) -> str:
@@ -79,25 +79,29 @@ def _local_text(sock: socket.socket) -> str:
 
 
 def path_info(sock: socket.socket) -> PathInfo:
-    """RTT and cwnd of ``sock`` from kquic's /proc/net/quic/eps (other
-    modules' eps has other columns: none then), lost packets from
-    /proc/net/quic/snmp."""
+    """RTT, cwnd and lost packets of ``sock`` from kquic's
+    /proc/net/quic/eps, by column name (other modules' eps has other
+    columns, a kquic without a LOST column no loss count: None then)."""
     info = PathInfo()
     with contextlib.suppress(OSError, ValueError):
         if not _kquic_eps():
             raise ValueError("no kquic /proc/net/quic/eps columns")
-        local = _local_text(sock)
-        for line in PROC_EPS.read_text().splitlines():
-            cols = line.split()
-            if len(cols) >= 11 and cols[4] == "ESTABLISHED" and cols[5] == local:
-                info.cwnd, info.rtt_us = int(cols[9]), int(cols[10])
+        ino = str(os.fstat(sock.fileno()).st_ino)
+        header, *rows = PROC_EPS.read_text().splitlines()
+        names = header.split()
+        for line in rows:
+            row = dict(zip(names, line.split(), strict=False))
+            if row.get("INODE") == ino:
+                info.cwnd, info.rtt_us = int(row["CWND"]), int(row["SRTT"])
+                info.lost = int(row["LOST"]) if "LOST" in row else None
                 break
-    with contextlib.suppress(OSError, ValueError):
-        for line in PROC_SNMP.read_text().splitlines():
-            name, _, value = line.partition("\t")
-            if name.strip() == "QuicPktLost":
-                info.lost = int(value)
     return info
+
+
+def _lost(conns: list[QuicConnection]) -> int | None:
+    """The packets ``conns`` declared lost so far, or None if not known."""
+    counts = [path_info(c.sock).lost for c in conns]
+    return None if None in counts else sum(c for c in counts if c is not None)
 
 
 @functools.cache
@@ -368,7 +372,7 @@ def run_client(host: str, port: int, *, cafile: str | None, hostname: str | None
                                 args=(c, streams, reverse, nbytes // connections or nbytes,
                                       seconds, length, meter, budget, r), daemon=True)
                for c, r in zip(conns, results, strict=True)]
-    lost0 = path_info(conns[0].sock).lost
+    lost0 = _lost(conns)  # the handshakes' losses are not the transfer's
     for t in threads:
         t.start()
     intervals: list[Interval] = []
@@ -382,15 +386,16 @@ def run_client(host: str, port: int, *, cafile: str | None, hostname: str | None
             continue
         moved = meter.read()
         info = path_info(conns[0].sock)
+        lost = _lost(conns)
         iv = Interval(last_t - start, now - start, moved - last_b,
                       (moved - last_b) * 8 / max(now - last_t, 1e-9), info.rtt_us, info.cwnd,
-                      None if info.lost is None or lost0 is None else info.lost - lost0)
+                      None if lost is None or lost0 is None else lost - lost0)
         intervals.append(iv)
         if report:
             report(iv)
         last_t, last_b, next_t = now, moved, now + interval
     elapsed = time.monotonic() - start
-    lost1 = path_info(conns[0].sock).lost
+    lost1 = _lost(conns)
     for c in conns:
         c.close(linger=int(IO_TIMEOUT))
     for r in results:

@@ -8,7 +8,9 @@ global trace buffer is left alone), for one socket (``-i``, its inode as in
 pass or it is interrupted, and writes one qlog file per socket to DIR:
 ``quic-<inode>.sqlog``, JSON-SEQ (RFC 7464) in the qlog 0.3 event schema
 (draft-ietf-quic-qlog-main-schema-03 and -quic-events-03) that qvis and
-aioquic use; path changes, which that schema leaves open, are
+aioquic use.  Packets carry their length and frames (stream offsets and
+lengths, ACK ranges), and the metrics the window and bytes in flight, which
+is what qvis's congestion graph draws; path changes, which that schema leaves open, are
 ``connectivity:path_assigned`` events as in quic-events-07.  Needs root
 (tracefs).
 """
@@ -44,8 +46,8 @@ __all__ = [
 
 TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 EVENTS = ("quic_packet_sent", "quic_packet_recv", "quic_packet_lost", "quic_packet_dropped",
-          "quic_frame_recv", "quic_rtt_update", "quic_cwnd_update", "quic_key_update",
-          "quic_state_change", "quic_path_change")
+          "quic_frame_sent", "quic_frame_recv", "quic_rtt_update", "quic_cwnd_update",
+          "quic_key_update", "quic_state_change", "quic_path_change", "quic_pmtu_update")
 
 PACKET_TYPES = {"initial": "initial", "handshake": "handshake", "1rtt": "1RTT", "0rtt": "0RTT"}
 SPACE_TYPES = {"0": "initial", "1": "handshake", "2": "1RTT"}
@@ -100,22 +102,67 @@ def _ms(us: str) -> float:
     return int(us) / 1000
 
 
-def _frame(type_hex: str) -> dict[str, Any]:
-    t = int(type_hex, 16)
+def _ranges(text: str, shown: int) -> list[list[int]]:
+    """The ACK ranges of ``ranges={0x5,0x9,0x1,0x3}``: [[5, 9], [1, 3]]."""
+    nums = [int(x, 16) for x in text.strip("{}").split(",") if x]
+    return [nums[i:i + 2] for i in range(0, min(len(nums), 2 * shown), 2)]
+
+
+def _frame_details(t: int, f: dict[str, str]) -> dict[str, Any]:
+    """What a frame event has beyond its type, in the qlog frame's fields."""
+    num = {k: int(f[k]) for k in ("id", "offset", "len", "value") if k in f}
     if 0x08 <= t <= 0x0F:
-        return {"frame_type": "stream", "fin": bool(t & 1)}
-    return {"frame_type": FRAME_NAMES.get(t, "unknown"), **({} if t in FRAME_NAMES
-                                                            else {"raw_frame_type": t})}
+        return {"stream_id": num["id"], "offset": num["offset"], "length": num["len"],
+                "fin": bool(t & 1)}
+    if t in (0x02, 0x03):
+        return {"ack_delay": _ms(f["delay_us"]),
+                "acked_ranges": _ranges(f["ranges"], int(f["ack_ranges"]))}
+    kind = "bidirectional" if t in (0x12, 0x16) else "unidirectional"
+    by_type: dict[int, dict[str, Any]] = {
+        0x00: {"length": num["len"], "payload_length": num["len"]},
+        0x04: {"stream_id": num["id"], "error_code": num["value"], "final_size": num["offset"]},
+        0x05: {"stream_id": num["id"], "error_code": num["value"]},
+        0x06: {"offset": num["offset"], "length": num["len"]},
+        0x07: {"token": {"length": num["len"]}},
+        0x10: {"maximum": num["value"]},
+        0x11: {"stream_id": num["id"], "maximum": num["value"]},
+        0x12: {"stream_type": kind, "maximum": num["value"]},
+        0x13: {"stream_type": kind, "maximum": num["value"]},
+        0x14: {"limit": num["value"]},
+        0x15: {"stream_id": num["id"], "limit": num["value"]},
+        0x16: {"stream_type": kind, "limit": num["value"]},
+        0x17: {"stream_type": kind, "limit": num["value"]},
+        0x18: {"sequence_number": num["value"]},
+        0x19: {"sequence_number": num["value"]},
+        0x1C: {"error_space": "transport", "error_code": num["value"]},
+        0x1D: {"error_space": "application", "error_code": num["value"]},
+        0x30: {"length": num["len"]},
+        0x31: {"length": num["len"]},
+    }
+    return by_type.get(t, {})
+
+
+def _frame(f: dict[str, str]) -> dict[str, Any]:
+    """The qlog frame of a quic_frame_sent/recv event."""
+    t = int(f["type"], 16)
+    if 0x08 <= t <= 0x0F:
+        out: dict[str, Any] = {"frame_type": "stream", "fin": bool(t & 1)}
+    else:
+        out = {"frame_type": FRAME_NAMES.get(t, "unknown"),
+               **({} if t in FRAME_NAMES else {"raw_frame_type": t})}
+    out.update(_frame_details(t, f))
+    return out
 
 
 def _qlog_event(ev: TraceEvent, frames: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     f = ev.fields
     if ev.name in ("quic_packet_sent", "quic_packet_recv"):
+        # raw.length, the whole packet, is what qvis's congestion graph counts
         data = {"header": {"packet_type": PACKET_TYPES.get(f["level"], f["level"]),
                            "packet_number": int(f["pn"])},
-                "raw": {"payload_length": int(f["len"])}}
+                "raw": {"length": int(f["size"]), "payload_length": int(f["len"])},
+                "frames": frames}
         if ev.name == "quic_packet_recv":
-            data["frames"] = frames
             return "transport:packet_received", data
         return "transport:packet_sent", data
     if ev.name == "quic_packet_lost":
@@ -136,6 +183,12 @@ def _qlog_event(ev: TraceEvent, frames: list[dict[str, Any]]) -> tuple[str, dict
         if int(f["ssthresh"]) < NO_SSTHRESH:  # none until the first loss
             data["ssthresh"] = int(f["ssthresh"])
         return "recovery:metrics_updated", data
+    if ev.name == "quic_pmtu_update":
+        # PLPMTUD: the size in use after each change, done once the search ends
+        if f["event"] == "probe_lost":
+            return None
+        return "connectivity:mtu_updated", {"new": int(f["plpmtu"]),
+                                            "done": f["event"] == "complete"}
     if ev.name == "quic_state_change":
         if int(f["new"]) == LISTEN:
             return "connectivity:server_listening", {}
@@ -173,8 +226,8 @@ def _multi_events(ev: TraceEvent, paths: int) -> list[tuple[str, dict[str, Any]]
 
 def to_qlog(events: Sequence[TraceEvent], title: str) -> Iterator[dict[str, Any]]:
     """The qlog records of one socket's events: the header, then the events
-    (times relative to the first one, in ms); frames received are attached
-    to the packet they came in."""
+    (times relative to the first one, in ms); the frames of a packet, traced
+    before it, are attached to it (by direction, level and number)."""
     first_pkt = next((e for e in events if e.name in ("quic_packet_sent", "quic_packet_recv")),
                      None)
     client = (first_pkt is not None and first_pkt.name == "quic_packet_sent"
@@ -184,17 +237,21 @@ def to_qlog(events: Sequence[TraceEvent], title: str) -> Iterator[dict[str, Any]
            "trace": {"vantage_point": {"name": "kquic", "type": "client" if client else "server"},
                      "common_fields": {"time_format": "relative", "reference_time": 0,
                                        "group_id": title}}}
-    frames: list[dict[str, Any]] = []
+    # (packet event, level, pn) -> the frames traced for that packet
+    pending: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     paths = 0
     for ev in events:
-        if ev.name == "quic_frame_recv":
-            frames.append(_frame(ev.fields["type"]))
+        if ev.name in ("quic_frame_sent", "quic_frame_recv"):
+            pkt = "quic_packet_sent" if ev.name == "quic_frame_sent" else "quic_packet_recv"
+            key = (pkt, ev.fields["level"], ev.fields["pn"])
+            pending.setdefault(key, []).append(_frame(ev.fields))
             continue
         if ev.name == "quic_path_change":
             paths += 1
+        frames: list[dict[str, Any]] = []
+        if ev.name in ("quic_packet_sent", "quic_packet_recv"):
+            frames = pending.pop((ev.name, ev.fields["level"], ev.fields["pn"]), [])
         out = _multi_events(ev, paths) or [_qlog_event(ev, frames)]
-        if ev.name == "quic_packet_recv":
-            frames = []
         for rec in out:
             if rec is not None:
                 yield {"time": round((ev.time - start) * 1000, 3), "name": rec[0],

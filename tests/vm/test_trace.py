@@ -70,6 +70,59 @@ def read_sqlog(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def covered(frames: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """The byte ranges STREAM frames cover, merged: [(start, end), ...]."""
+    spans = sorted((f["offset"], f["offset"] + f["length"]) for f in frames)
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def check_congestion_inputs(events: list[dict[str, Any]], sent_bytes: int, side: str) -> None:
+    """What qvis's congestion graph reads: sent packets with raw.length and
+    their STREAM frames (offsets covering all the bytes of stream 0), ACK
+    frames received whose acked_ranges name packets that were sent, and
+    metrics with the window and the bytes in flight."""
+    sent = [e["data"] for e in events if e["name"] == "transport:packet_sent"]
+    rcvd = [e["data"] for e in events if e["name"] == "transport:packet_received"]
+    for d in sent + rcvd:
+        assert d["raw"]["length"] > d["raw"]["payload_length"] > 0, d
+    stream0 = [f for d in sent for f in d["frames"]
+               if f["frame_type"] == "stream" and f["stream_id"] == 0]
+    assert covered(stream0) == [(0, sent_bytes)], covered(stream0)[:5]
+    assert [f["offset"] + f["length"] for f in stream0 if f["fin"]] == [sent_bytes]
+    assert any(f["frame_type"] == "crypto" for d in sent for f in d["frames"])
+    sent_1rtt = {d["header"]["packet_number"] for d in sent
+                 if d["header"]["packet_type"] == "1RTT"}
+    acked: set[int] = set()
+    acks = 0
+    for d in rcvd:
+        if d["header"]["packet_type"] != "1RTT":
+            continue
+        for f in d["frames"]:
+            if f["frame_type"] == "ack":
+                assert f["acked_ranges"] and all(a <= b for a, b in f["acked_ranges"]), f
+                assert f["ack_delay"] >= 0
+                acks += 1
+                acked.update(n for a, b in f["acked_ranges"] for n in range(a, b + 1))
+    assert acked and acked <= sent_1rtt, sorted(acked - sent_1rtt)[:5]
+    assert len(acked) > len(sent_1rtt) // 2, "most packets are acknowledged"
+    metrics = [e["data"] for e in events if e["name"] == "recovery:metrics_updated"
+               and "congestion_window" in e["data"]]
+    assert metrics and all(m["congestion_window"] > 0 for m in metrics)
+    assert any(m["bytes_in_flight"] > 0 for m in metrics)
+    print(f"\n{side}: {len(sent)} packets sent, {sum(d['raw']['length'] for d in sent)} bytes; "
+          f"{len(stream0)} STREAM frames of stream 0 covering {covered(stream0)}; "
+          f"{acks} ACK frames received acknowledging {len(acked)} of {len(sent_1rtt)} 1-RTT "
+          f"packets sent; {len(metrics)} metrics_updated, congestion_window up to "
+          f"{max(m['congestion_window'] for m in metrics)}, bytes_in_flight up to "
+          f"{max(m['bytes_in_flight'] for m in metrics)}")
+
+
 def test_every_tracepoint_is_registered() -> None:
     tracer = Tracer()  # mounts tracefs if needed
     try:
@@ -116,6 +169,8 @@ def test_quic_trace_records_a_connection_as_qlog(creds: Credentials, tmp_path: P
         frames = {f["frame_type"] for e in events if e["name"] == "transport:packet_received"
                   for f in e["data"]["frames"]}
         assert {"crypto", "ack", "stream"} <= frames, frames
+        # both send 300 000 bytes on stream 0: the data, and it reversed
+        check_congestion_inputs(events, 300_000, side)
         rtts = [e["data"]["smoothed_rtt"] for e in events
                 if e["name"] == "recovery:metrics_updated" and "smoothed_rtt" in e["data"]]
         assert rtts and all(x > 0 for x in rtts)
@@ -179,6 +234,12 @@ def test_one_socket_by_inode_with_losses(creds: Credentials) -> None:
     assert any(e.fields.get("event") == "loss" for e in got if e.name == "quic_cwnd_update")
     qlog = list(to_qlog(got, "t"))
     assert any(r.get("name") == "recovery:packet_lost" for r in qlog)
+    # qvis matches a lost packet to the one sent by type and number
+    sent = {(r["data"]["header"]["packet_type"], r["data"]["header"]["packet_number"])
+            for r in qlog if r.get("name") == "transport:packet_sent"}
+    lost_pkts = [(r["data"]["header"]["packet_type"], r["data"]["header"]["packet_number"])
+                 for r in qlog if r.get("name") == "recovery:packet_lost"]
+    assert set(lost_pkts) <= sent, sorted(set(lost_pkts) - sent)[:5]
 
 
 def test_dropped_datagrams_carry_their_reason() -> None:

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * QUIC tracepoints: packets sent, received, lost and dropped (with the
- * reason), frames received, RTT and congestion window updates, key
- * updates, state and path changes.
+ * reason), the frames of each packet sent or received, RTT and congestion
+ * window updates, key updates, state and path changes.
  *
  * Every event carries "ino", the socket's inode number as in
  * /proc/net/quic/eps (0 for a datagram no socket took), so that one
@@ -50,6 +50,22 @@ enum quic_cong_event {
 	QUIC_CONG_EV_ECN,		/* the peer reported more CE marks */
 };
 
+#define QUIC_TRACE_ACK_RANGES	4
+
+/* What a trace shows of one frame (filled by quic_frame_trace()). */
+struct quic_trace_frame {
+	u64 type;
+	s64 id;		/* stream ID; -1 for frames without one */
+	u64 offset;	/* STREAM, CRYPTO; RESET_STREAM: the final size */
+	u64 len;	/* data of STREAM, CRYPTO, DATAGRAM, NEW_TOKEN, PADDING */
+	u64 value;	/* a limit, sequence number or error code */
+	u64 largest;	/* ACK: largest acknowledged */
+	u64 delay_us;	/* ACK: the ACK Delay, scaled */
+	u64 nr_ranges;	/* ACK: the ranges in the frame */
+	u64 ranges[QUIC_TRACE_ACK_RANGES][2];	/* the first: [lowest, highest] */
+	bool fin;
+};
+
 static inline unsigned long quic_trace_ino(struct sock *sk)
 {
 	return sk ? sock_i_ino(sk) : 0;
@@ -76,13 +92,16 @@ TRACE_DEFINE_ENUM(QUIC_CONG_EV_SLOW_START);
 TRACE_DEFINE_ENUM(QUIC_CONG_EV_HYSTART_EXIT);
 TRACE_DEFINE_ENUM(QUIC_CONG_EV_ECN);
 
+/* len: the frames' bytes; size: the whole packet, header and AEAD tag */
 DECLARE_EVENT_CLASS(quic_packet,
-	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
-	TP_ARGS(sk, level, pn, len, eliciting),
+	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, u32 size,
+		 bool eliciting),
+	TP_ARGS(sk, level, pn, len, size, eliciting),
 	TP_STRUCT__entry(
 		__field(unsigned long, ino)
 		__field(s64, pn)
 		__field(u32, len)
+		__field(u32, size)
 		__field(u8, level)
 		__field(u8, eliciting)
 	),
@@ -90,26 +109,30 @@ DECLARE_EVENT_CLASS(quic_packet,
 		__entry->ino = quic_trace_ino(sk);
 		__entry->pn = pn;
 		__entry->len = len;
+		__entry->size = size;
 		__entry->level = level;
 		__entry->eliciting = eliciting;
 	),
-	TP_printk("ino=%lu level=%s pn=%lld len=%u eliciting=%u", __entry->ino,
+	TP_printk("ino=%lu level=%s pn=%lld len=%u size=%u eliciting=%u",
+		  __entry->ino,
 		  __print_symbolic(__entry->level, { 0, "1rtt" },
 				   { 1, "initial" }, { 2, "handshake" },
 				   { 3, "0rtt" }),
-		  __entry->pn, __entry->len, __entry->eliciting)
+		  __entry->pn, __entry->len, __entry->size, __entry->eliciting)
 );
 
-/* a packet built and handed to the UDP socket */
+/* a packet sealed and handed to the UDP socket */
 DEFINE_EVENT(quic_packet, quic_packet_sent,
-	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
-	TP_ARGS(sk, level, pn, len, eliciting)
+	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, u32 size,
+		 bool eliciting),
+	TP_ARGS(sk, level, pn, len, size, eliciting)
 );
 
 /* a packet decrypted and processed */
 DEFINE_EVENT(quic_packet, quic_packet_recv,
-	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, bool eliciting),
-	TP_ARGS(sk, level, pn, len, eliciting)
+	TP_PROTO(struct sock *sk, u8 level, s64 pn, u32 len, u32 size,
+		 bool eliciting),
+	TP_ARGS(sk, level, pn, len, size, eliciting)
 );
 
 /* space: the packet number space (0 Initial, 1 Handshake, 2 application) */
@@ -163,21 +186,74 @@ TRACE_EVENT(quic_packet_dropped,
 				   { QUIC_DROP_UNEXPECTED, "unexpected_packet" }))
 );
 
-TRACE_EVENT(quic_frame_recv,
-	TP_PROTO(struct sock *sk, u8 level, u64 type),
-	TP_ARGS(sk, level, type),
+/*
+ * One frame of a packet (its number pn at level), with what the frame type
+ * has of: stream ID, offset, length and FIN; a value (limit, sequence
+ * number or error code); for ACK, the largest acknowledged, the delay and
+ * up to QUIC_TRACE_ACK_RANGES ranges (ack_ranges: how many the frame has).
+ * A run of PADDING is one event.  Fields a type does not have are 0 (id
+ * -1).
+ */
+DECLARE_EVENT_CLASS(quic_frame,
+	TP_PROTO(struct sock *sk, u8 level, s64 pn,
+		 const struct quic_trace_frame *f),
+	TP_ARGS(sk, level, pn, f),
 	TP_STRUCT__entry(
 		__field(unsigned long, ino)
+		__field(s64, pn)
 		__field(u64, type)
+		__field(s64, id)
+		__field(u64, offset)
+		__field(u64, len)
+		__field(u64, value)
+		__field(u64, largest)
+		__field(u64, delay)
+		__field(u64, nr_ranges)
+		__array(u64, ranges, QUIC_TRACE_ACK_RANGES * 2)
 		__field(u8, level)
+		__field(u8, fin)
+		__field(u8, shown)
 	),
 	TP_fast_assign(
 		__entry->ino = quic_trace_ino(sk);
-		__entry->type = type;
+		__entry->pn = pn;
+		__entry->type = f->type;
+		__entry->id = f->id;
+		__entry->offset = f->offset;
+		__entry->len = f->len;
+		__entry->value = f->value;
+		__entry->largest = f->largest;
+		__entry->delay = f->delay_us;
+		__entry->nr_ranges = f->nr_ranges;
+		memcpy(__entry->ranges, f->ranges, sizeof(__entry->ranges));
 		__entry->level = level;
+		__entry->fin = f->fin;
+		__entry->shown = min_t(u64, f->nr_ranges, QUIC_TRACE_ACK_RANGES);
 	),
-	TP_printk("ino=%lu level=%u type=0x%llx", __entry->ino, __entry->level,
-		  __entry->type)
+	TP_printk("ino=%lu level=%s pn=%lld type=0x%llx id=%lld offset=%llu len=%llu fin=%u value=%llu largest=%llu delay_us=%llu ack_ranges=%llu ranges=%s",
+		  __entry->ino,
+		  __print_symbolic(__entry->level, { 0, "1rtt" },
+				   { 1, "initial" }, { 2, "handshake" },
+				   { 3, "0rtt" }),
+		  __entry->pn, __entry->type, __entry->id, __entry->offset,
+		  __entry->len, __entry->fin, __entry->value, __entry->largest,
+		  __entry->delay, __entry->nr_ranges,
+		  __print_array(__entry->ranges, __entry->shown * 2,
+				sizeof(u64)))
+);
+
+/* a frame of a packet sealed and handed to the UDP socket */
+DEFINE_EVENT(quic_frame, quic_frame_sent,
+	TP_PROTO(struct sock *sk, u8 level, s64 pn,
+		 const struct quic_trace_frame *f),
+	TP_ARGS(sk, level, pn, f)
+);
+
+/* a frame of a packet decrypted, before it is handled */
+DEFINE_EVENT(quic_frame, quic_frame_recv,
+	TP_PROTO(struct sock *sk, u8 level, s64 pn,
+		 const struct quic_trace_frame *f),
+	TP_ARGS(sk, level, pn, f)
 );
 
 TRACE_EVENT(quic_rtt_update,
