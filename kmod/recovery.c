@@ -418,7 +418,7 @@ void quic_recovery_timeout(struct sock *sk)
 	QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_PTO);
 	if (qs->pto_count < QUIC_PTO_MAX_BACKOFF)
 		qs->pto_count++;
-	if (pick == QUIC_PN_APP)
+	if (pick == QUIC_PN_APP && quic_pmtud_enabled(sk))
 		quic_pmtud_pto(sk, qs->pto_count, quic_packet_mss(sk));
 	quic_outq_probe(sk, pick);
 out:
