@@ -40,11 +40,36 @@ def expected_digest(total: int) -> str:
     return h.hexdigest()
 
 
-def send_all(sk: socket.socket, total: int, stream_id: int = 0) -> None:
+# the trickle of ``send_all(slow=...)``: a small message at a time, spaced
+TRICKLE_MSG = 4096
+TRICKLE_GAP = 0.01  # seconds
+
+
+def send_all(sk: socket.socket, total: int, stream_id: int = 0, *,
+             slow: tuple[int, Callable[[], bool], float] | None = None) -> None:
+    """Write ``total`` bytes of :func:`payload` and the FIN on ``stream_id``.
+    With ``slow = (at, until, limit)`` the data keeps flowing as a trickle
+    once ``at`` bytes are written, until ``until()`` is true or ``limit``
+    seconds passed, then at full speed again: a transfer that outlasts an
+    event whose timing the test does not control."""
     flags = MSG_QUIC_STREAM_NEW
+    sent = 0
+    end = 0.0
     for piece in payload(total):
-        send_stream(sk, piece, stream_id, flags)
-        flags = 0
+        while slow and sent >= slow[0] and len(piece):
+            end = end or time.monotonic() + slow[2]
+            if slow[1]() or time.monotonic() > end:
+                slow = None
+                break
+            send_stream(sk, piece[:TRICKLE_MSG], stream_id, flags)
+            flags = 0
+            sent += len(piece[:TRICKLE_MSG])
+            piece = piece[TRICKLE_MSG:]
+            time.sleep(TRICKLE_GAP)
+        if len(piece):
+            send_stream(sk, piece, stream_id, flags)
+            flags = 0
+            sent += len(piece)
     send_stream(sk, b"", stream_id, MSG_QUIC_STREAM_FIN)
 
 
@@ -91,11 +116,13 @@ def transfer(client: socket.socket, server: socket.socket, total: int,
 
 def transfer_with(sender: socket.socket, receiver: socket.socket, total: int, *,
                   stream_id: int, at: int, action: Callable[[], None],
-                  timeout: float) -> list[QuicEventMessage]:
+                  timeout: float,
+                  slow: tuple[int, Callable[[], bool], float] | None = None,
+                  ) -> list[QuicEventMessage]:
     """``sender`` writes ``total`` bytes on ``stream_id`` while ``receiver``
     reads and checks them; ``action`` runs in a thread of its own once
-    ``at`` bytes arrived, so the data keeps flowing meanwhile.  Returns the
-    events the receiver read.
+    ``at`` bytes arrived, so the data keeps flowing meanwhile.  ``slow`` is
+    :func:`send_all`'s.  Returns the events the receiver read.
 
     A failed receive is raised at once: the sending thread is left to end
     with its own timeout (or when the test closes the sockets), so that a
@@ -114,7 +141,7 @@ def transfer_with(sender: socket.socket, receiver: socket.socket, total: int, *,
 
     def send() -> None:
         try:
-            send_all(sender, total, stream_id)
+            send_all(sender, total, stream_id, slow=slow)
             sent.append(None)
         except BaseException as exc:  # reported below
             sent.append(exc)

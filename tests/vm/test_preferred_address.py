@@ -230,7 +230,11 @@ def test_move_to_the_preferred_address_mid_transfer(creds: Credentials, pairing:
     """The client's PATH_CHALLENGEs to the preferred address are dropped
     (nftables, counted) until a quarter of a multi-megabyte transfer has
     arrived; then the next one passes, the client moves there with the
-    transfer under way, the server follows, and the data is intact."""
+    transfer under way, the server follows, and the data is intact.
+
+    The next PATH_CHALLENGE comes up to max(2 PTO, 300 ms) after the drop
+    is lifted, longer than the rest of the transfer may take: past half of
+    it the sender trickles (4 KiB each 10 ms) until the client has moved."""
     bind_host, host, pref = PAIRINGS[pairing]
     port = free_port(pref)
     ip = "ip6" if ":" in pref else "ip"
@@ -257,8 +261,12 @@ def test_move_to_the_preferred_address_mid_transfer(creds: Credentials, pairing:
 
                 upload = direction == "upload"
                 sender, receiver = (p.client, p.server) if upload else (p.server, p.client)
+                def moved() -> bool:
+                    return bool(p.client.getpeername()[:2] == (pref, port))
+
                 events = transfer_with(sender, receiver, TOTAL, stream_id=0 if upload else 1,
-                                       at=TOTAL // 4, action=lift_drop, timeout=30)
+                                       at=TOTAL // 4, action=lift_drop, timeout=30,
+                                       slow=(TOTAL // 2, moved, 10))
                 assert early[0] != (pref, port), "moved before the drop was lifted"
                 # the receiver moved while the data was coming; each side
                 # reports one move, the server's of its local address
