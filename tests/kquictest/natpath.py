@@ -30,9 +30,7 @@ from dataclasses import dataclass
 
 from kquictest.netns import Namespace, Netem, add_default_route, namespace, veth_between
 from kquictest.nftables import NFT_WAIT, nft
-from kquictest.quicpair import WAIT, Credentials, Pair, paired, psk_handshake
-from libquic import sockopt
-from libquic.uapi import quic_socket
+from kquictest.quicpair import Credentials, Pair, psk_pair_between
 
 # the client's private network, and the network the router and the
 # server share (the router's two public addresses, the server)
@@ -167,22 +165,6 @@ def connected_via(nat: NatPath, creds: Credentials, family: int = socket.AF_INET
     """A PSK-connected pair: the client in ``nat.client``, the server (its
     listener tuned by ``setup``, which the accepted socket inherits) in
     ``nat.server``; closed afterwards."""
-    def make() -> socket.socket:
-        s = quic_socket(family, socket.SOCK_STREAM)
-        s.settimeout(WAIT)
-        sockopt.set_alpn(s, ["t"])
-        if setup:
-            setup(s)
-        s.bind((SERVER[family], 0))
-        s.listen(1)
-        return s
-
-    def connect(lsk: socket.socket) -> Pair:
-        # the client socket, and the threads handshake() starts, are in
-        # the client's namespace
-        return nat.client.run(
-            lambda: psk_handshake(lsk, creds, client_alpns=["t"], client_setup=setup),
-            timeout=4 * WAIT)
-
-    with paired(nat.server.run(make), connect) as pair:
+    with psk_pair_between(nat.server, SERVER[family], creds, client_ns=nat.client,
+                          listener_setup=setup, client_setup=setup) as pair:
         yield pair

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from kquictest import quic_testdriver as qt
 from kquictest.netns import Netem, VethLink, veth_link
-from kquictest.quicpair import WAIT, Credentials, Pair, paired, psk_handshake
+from kquictest.quicpair import Credentials, Pair, psk_pair_between
 from libquic import sockopt
-from libquic.uapi import QuicConfig, quic_socket
+from libquic.uapi import QuicConfig
 
 HERE, THERE = "10.78.0.1", "10.78.0.2"
 QUEUE_LIMIT = 100_000  # packets: a long delay holds a whole window
@@ -43,28 +43,17 @@ def connected_across(link: Link, creds: Credentials, config: QuicConfig | None =
     an IPv6 address of the link's far end for an IPv6 pair), both with
     ``config`` if given, the listener (whose settings the server inherits)
     tuned by ``server_setup``; closed afterwards."""
-    family = socket.AF_INET6 if ":" in there else socket.AF_INET
-
-    def make() -> socket.socket:
-        s = quic_socket(family, socket.SOCK_STREAM)
-        s.settimeout(WAIT)
-        sockopt.set_alpn(s, ["t"])
-        if config:
-            sockopt.set_config(s, config)  # accepted sockets inherit it
+    def listener_setup(s: socket.socket) -> None:
+        client_setup(s)  # accepted sockets inherit it
         if server_setup:
             server_setup(s)
-        s.bind((there, 0))
-        s.listen(1)
-        return s
 
     def client_setup(s: socket.socket) -> None:
         if config:
             sockopt.set_config(s, config)
 
-    def connect(lsk: socket.socket) -> Pair:
-        return psk_handshake(lsk, creds, client_alpns=["t"], client_setup=client_setup)
-
-    with paired(link.ns.run(make), connect) as pair:
+    with psk_pair_between(link.ns, there, creds, listener_setup=listener_setup,
+                          client_setup=client_setup) as pair:
         yield pair
 
 

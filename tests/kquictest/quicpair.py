@@ -13,12 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kquictest.tls_fixtures import key_pem, pem_of, server_identity, trusted_ca
 from libquic import sockopt
 from libquic.handshake import HandshakeResult, quic_client_handshake, quic_server_handshake
 from libquic.uapi import quic_socket
+
+if TYPE_CHECKING:
+    from kquictest.netns import Namespace
 
 WAIT = 30.0  # seconds for any single handshake step in the VM
 LOOPBACK = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
@@ -176,4 +179,40 @@ def paired(lsk: socket.socket, connect: Callable[[socket.socket], Pair]) -> Iter
     finally:
         lsk.close()
     with pair:
+        yield pair
+
+
+@contextmanager
+def psk_pair_between(server_ns: Namespace, host: str, creds: Credentials, *,
+                     client_ns: Namespace | None = None,
+                     listener_setup: Callable[[socket.socket], None] | None = None,
+                     client_setup: Callable[[socket.socket], None] | None = None,
+                     ) -> Iterator[Pair]:
+    """A PSK-connected pair across namespaces: the server listens at
+    ``host`` (its family that of the pair) in ``server_ns``, tuned by
+    ``listener_setup`` (which the accepted socket inherits); the client,
+    tuned by ``client_setup``, is in ``client_ns`` (None: here).  Closed
+    when the block ends."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    def make() -> socket.socket:
+        s = quic_socket(family, socket.SOCK_STREAM)
+        s.settimeout(WAIT)
+        sockopt.set_alpn(s, ["t"])
+        if listener_setup:
+            listener_setup(s)
+        s.bind((host, 0))
+        s.listen(1)
+        return s
+
+    def connect(lsk: socket.socket) -> Pair:
+        return psk_handshake(lsk, creds, client_alpns=["t"], client_setup=client_setup)
+
+    def connect_there(lsk: socket.socket) -> Pair:
+        # the client socket, and the threads handshake() starts, are in
+        # the client's namespace
+        assert client_ns is not None
+        return client_ns.run(lambda: connect(lsk), timeout=4 * WAIT)
+
+    with paired(server_ns.run(make), connect_there if client_ns else connect) as pair:
         yield pair

@@ -32,10 +32,10 @@ import pytest
 from kquictest.bulk import MB, transfer, transfer_with
 from kquictest.netns import Namespace, add_default_route, namespace, veth_between
 from kquictest.nftables import nft, prepared
-from kquictest.quicpair import WAIT, Credentials, Pair, paired, psk_handshake
+from kquictest.quicpair import Credentials, Pair, psk_pair_between
 from libquic import sockopt
 from libquic.tools.trace import TraceEvent, Tracer
-from libquic.uapi import QuicConfig, quic_socket
+from libquic.uapi import QuicConfig
 
 CLIENT, ROUTER_IN = "10.81.1.2", "10.81.1.1"
 SERVER, ROUTER_OUT = "10.81.2.2", "10.81.2.1"
@@ -111,21 +111,8 @@ def connected(path: RoutedPath, creds: Credentials, probe_interval: int) -> Iter
     def setup(s: socket.socket) -> None:
         sockopt.set_config(s, config(probe_interval))
 
-    def make() -> socket.socket:
-        s = quic_socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(WAIT)
-        sockopt.set_alpn(s, ["t"])
-        setup(s)
-        s.bind((SERVER, 0))
-        s.listen(1)
-        return s
-
-    def connect(lsk: socket.socket) -> Pair:
-        return path.client.run(
-            lambda: psk_handshake(lsk, creds, client_alpns=["t"], client_setup=setup),
-            timeout=4 * WAIT)
-
-    with paired(path.server.run(make), connect) as pair:
+    with psk_pair_between(path.server, SERVER, creds, client_ns=path.client,
+                          listener_setup=setup, client_setup=setup) as pair:
         yield pair
 
 
