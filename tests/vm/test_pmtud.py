@@ -4,13 +4,14 @@ A client, a router and a server namespace: client --(MTU a)-- router
 --(MTU b)-- server.  The client sends; its PLPMTU is the PMTU column of
 /proc/net/quic/eps (UDP payload bytes) and the quic_pmtu_update
 tracepoint.  What reaches the server is counted on its device's ingress,
-before any reassembly: datagrams by IP length, and IPv4 fragments.
+before any reassembly: datagrams by IP length, and fragments.
 
 - MTU 9000 both ways: the search reaches 8972 (9000 on the wire).
-- 9000 then 1500: the router's Fragmentation Needed lowers the client's
-  route MTU, the search settles at 1472 and nothing is fragmented; with
-  probing off (today's behaviour) the datagrams are sized to the client's
-  9000 route and the router fragments them.
+- 9000 then 1500: the router's Fragmentation Needed (IPv6: Packet Too Big)
+  lowers the client's route MTU, the search settles at 1472 (IPv6: 1452)
+  and nothing is fragmented; with probing off (today's behaviour, IPv4)
+  the datagrams are sized to the client's 9000 route and the router
+  fragments them.
 - A black hole: mid-transfer the router silently drops every packet longer
   than 1300 bytes; the transfer completes, the PLPMTU falls back to BASE
   and the search settles at or below 1272.
@@ -39,10 +40,13 @@ from libquic.uapi import QuicConfig
 
 CLIENT, ROUTER_IN = "10.81.1.2", "10.81.1.1"
 SERVER, ROUTER_OUT = "10.81.2.2", "10.81.2.1"
+CLIENT6, ROUTER_IN6 = "fd81:1::2", "fd81:1::1"
+SERVER6, ROUTER_OUT6 = "fd81:2::2", "fd81:2::1"
 TABLE = "kqpmtu"
 BASE = 1200
 INTERVAL = 5_000_000  # us: the smallest probe interval allowed
 HDR = 28  # IPv4 + UDP headers
+HDR6 = 48  # IPv6 + UDP headers
 
 
 @dataclass
@@ -55,22 +59,29 @@ class RoutedPath:
 
 @contextmanager
 def routed_path(mtu_client: int, mtu_server: int) -> Iterator[RoutedPath]:
-    """The three namespaces and their two links; the server's ingress
-    counts IP packets of 1400-1500 bytes (l1500), 8900-9000 (l9000) and
-    fragments (data packets leave room for an ACK: a little under the
-    PLPMTU)."""
+    """The three namespaces and their two links (IPv4 and IPv6); the
+    server's ingress counts IP packets of 1400-1500 bytes (l1500),
+    8900-9000 (l9000) and fragments (data packets leave room for an ACK: a
+    little under the PLPMTU)."""
     with ExitStack() as stack:
         client = stack.enter_context(namespace("pc"))
         router = stack.enter_context(namespace("pr"))
         server = stack.enter_context(namespace("ps"))
-        stack.enter_context(veth_between(router, client, [f"{ROUTER_IN}/24"],
-                                         [f"{CLIENT}/24"], mtu=mtu_client, prefix="pl"))
-        _, dev = stack.enter_context(veth_between(router, server, [f"{ROUTER_OUT}/24"],
-                                                  [f"{SERVER}/24"], mtu=mtu_server,
+        stack.enter_context(veth_between(router, client,
+                                         [f"{ROUTER_IN}/24", f"{ROUTER_IN6}/64"],
+                                         [f"{CLIENT}/24", f"{CLIENT6}/64"],
+                                         mtu=mtu_client, prefix="pl"))
+        _, dev = stack.enter_context(veth_between(router, server,
+                                                  [f"{ROUTER_OUT}/24", f"{ROUTER_OUT6}/64"],
+                                                  [f"{SERVER}/24", f"{SERVER6}/64"],
+                                                  mtu=mtu_server,
                                                   prefix="pw"))
         add_default_route(client, ROUTER_IN)
         add_default_route(server, ROUTER_OUT)
+        add_default_route(client, ROUTER_IN6)
+        add_default_route(server, ROUTER_OUT6)
         router.write("/proc/sys/net/ipv4/ip_forward", "1")
+        router.write("/proc/sys/net/ipv6/conf/all/forwarding", "1")
         nft(f"add table netdev {TABLE}\n"
             f"add counter netdev {TABLE} frags\n"
             f"add counter netdev {TABLE} l1500\n"
@@ -79,7 +90,11 @@ def routed_path(mtu_client: int, mtu_server: int) -> Iterator[RoutedPath]:
             "priority 0; }\n"
             f"add rule netdev {TABLE} in ip frag-off & 0x3fff != 0 counter name frags\n"
             f"add rule netdev {TABLE} in ip length 1400-1500 counter name l1500\n"
-            f"add rule netdev {TABLE} in ip length 8900-9000 counter name l9000\n", server)
+            f"add rule netdev {TABLE} in ip length 8900-9000 counter name l9000\n"
+            # IPv6: the payload length, without the 40-byte header
+            f"add rule netdev {TABLE} in exthdr frag exists counter name frags\n"
+            f"add rule netdev {TABLE} in ip6 length 1360-1460 counter name l1500\n"
+            f"add rule netdev {TABLE} in ip6 length 8860-8960 counter name l9000\n", server)
         nft(f"add table inet {TABLE}\n"
             f"add chain inet {TABLE} through {{ type filter hook forward priority 0; }}\n",
             router)
@@ -105,13 +120,14 @@ def config(probe_interval: int) -> QuicConfig:
 
 
 @contextmanager
-def connected(path: RoutedPath, creds: Credentials, probe_interval: int) -> Iterator[Pair]:
+def connected(path: RoutedPath, creds: Credentials, probe_interval: int,
+              server: str = SERVER) -> Iterator[Pair]:
     """A PSK-connected pair, client in ``path.client``, both with
     plpmtud_probe_interval ``probe_interval`` (0: off)."""
     def setup(s: socket.socket) -> None:
         sockopt.set_config(s, config(probe_interval))
 
-    with psk_pair_between(path.server, SERVER, creds, client_ns=path.client,
+    with psk_pair_between(path.server, server, creds, client_ns=path.client,
                           listener_setup=setup, client_setup=setup) as pair:
         yield pair
 
@@ -178,11 +194,15 @@ def test_search_reaches_a_9000_path(creds: Credentials) -> None:
 
 
 @pytest.mark.kquic_only("reads kquic's PMTU column and quic_pmtu_update tracepoint")
-def test_1500_link_behind_a_9000_one_is_never_fragmented(creds: Credentials) -> None:
+@pytest.mark.parametrize("server,hdr", [(SERVER, HDR), (SERVER6, HDR6)], ids=["ipv4", "ipv6"])
+def test_1500_link_behind_a_9000_one_is_never_fragmented(creds: Credentials, server: str,
+                                                         hdr: int) -> None:
+    """IPv4: the router's Fragmentation Needed; IPv6: its Packet Too Big
+    (a router never fragments IPv6)."""
     with routed_path(9000, 1500) as path, pmtu_trace() as trace, \
-            connected(path, creds, INTERVAL) as p:
+            connected(path, creds, INTERVAL, server) as p:
         ino = ino_of(p.client)
-        assert wait_for(lambda: pmtu(path.client, p.client) == 1500 - HDR, 10), \
+        assert wait_for(lambda: pmtu(path.client, p.client) == 1500 - hdr, 10), \
             pmtu(path.client, p.client)
         transfer(p.client, p.server, 4 * MB, 60)  # SHA-256 checked
         size = pmtu(path.client, p.client)
@@ -190,9 +210,9 @@ def test_1500_link_behind_a_9000_one_is_never_fragmented(creds: Credentials) -> 
     events = of(trace, ino)
     print(f"\nPMTU {size}; {full} datagrams of 1400-1500 bytes, {frags} fragments arrived; "
           f"{summary(events)}")
-    assert size == 1500 - HDR
+    assert size == 1500 - hdr
     assert frags == 0
-    assert full > 1000  # 4 MB in datagrams of 1472 bytes
+    assert full > 1000  # 4 MB in datagrams of the PLPMTU
 
 
 @pytest.mark.kquic_only("reads kquic's PMTU column")
