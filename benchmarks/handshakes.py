@@ -4,11 +4,15 @@ against Python's ssl module (OpenSSL) over TCP, on loopback.
 Both are full TLS 1.3 handshakes with the same ECDSA certificate, verified
 by the client against the same CA for the same name, with the same ALPN;
 the server sends one session ticket in both (libquic sends one, OpenSSL is
-told to).  The server is a forked process with as many threads, each
-accepting and handshaking one connection at a time, as the client has
-threads; a client thread connects, completes its handshake and closes, in
-a loop, for the measured time.  Only the client's completed handshakes
-count, and any failure fails the measurement.
+told to).  The server is as many forked processes, each accepting and
+handshaking one connection at a time on the one listening socket, as the
+client has; a client process connects, completes its handshake and
+closes, in a loop, for the measured time.  Processes, not threads: a
+handshake in Python holds the interpreter lock where OpenSSL's releases
+it, so threads would measure the lock rather than the protocols (and a
+deployed handshake daemon runs its workers as processes).  Only the
+client's completed handshakes count, and any failure fails the
+measurement.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from benchmarks.paths import LOOPBACK
@@ -107,18 +112,16 @@ QUIC = HandshakeKind("QUIC", QuicServer, quic_client)
 TLS = HandshakeKind("TCP+TLS", TlsServer, tls_client)
 
 
-def _fork_server(server: Server, threads: int) -> int:
+def _fork(fn: Callable[[], None]) -> int:
+    """``fn()`` in a forked process that exits with 0 when it returns."""
     pid = os.fork()
     if pid == 0:
+        code = 1
         try:
-            workers = [threading.Thread(target=_serve_forever, args=(server,), daemon=True)
-                       for _ in range(threads)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
+            fn()
+            code = 0
         finally:
-            os._exit(1)
+            os._exit(code)
     return pid
 
 
@@ -156,30 +159,48 @@ def run_clients(concurrency: int, client: Callable[[int], None]) -> float:
     return time.monotonic() - start
 
 
+def _client_loop(one: Callable[[int], None], port: int, deadline: float, wfd: int) -> None:
+    """Handshakes until ``deadline``; writes "COUNT ERROR" to ``wfd`` (one
+    write under PIPE_BUF: atomic among the client processes)."""
+    done, error = 0, ""
+    try:
+        while time.monotonic() < deadline:
+            one(port)
+            done += 1
+    except BaseException as exc:  # reported by the parent
+        error = repr(exc)[:200]
+    os.write(wfd, f"{done} {error}\n".encode())
+
+
 def handshake_rate(kind: HandshakeKind, pki: CertFiles, seconds: float,
                    concurrency: int) -> float:
     """Completed client handshakes per second, ``concurrency`` at a time."""
     server = kind.server(pki)
-    pid = _fork_server(server, concurrency)
-    done = [0] * concurrency
-    errors: list[BaseException] = []
+    servers = [_fork(partial(_serve_forever, server)) for _ in range(concurrency)]
     one = kind.client(pki)
-    deadline = time.monotonic() + seconds
-
-    def client(k: int) -> None:
-        try:
-            while time.monotonic() < deadline and not errors:
-                one(server.port)
-                done[k] += 1
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
+    rfd, wfd = os.pipe()
+    clients: list[int] = []
     try:
-        elapsed = run_clients(concurrency, client)
+        start = time.monotonic()
+        clients = [_fork(partial(_client_loop, one, server.port, start + seconds, wfd))
+                   for _ in range(concurrency)]
+        os.close(wfd)
+        wfd = -1
+        for pid in clients:
+            os.waitpid(pid, 0)
+        elapsed = time.monotonic() - start
+        with os.fdopen(rfd, "r") as f:
+            rfd = -1
+            results = [line.split(" ", 1) for line in f.read().splitlines()]
     finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        for fd in (rfd, wfd):
+            if fd >= 0:
+                os.close(fd)
+        for pid in servers:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         server.close()
-    if errors:
-        raise RuntimeError(f"{kind.name} handshake failed: {errors[0]!r}")
-    return sum(done) / elapsed
+    errors = [r[1] for r in results if len(r) > 1 and r[1]]
+    if errors or len(results) != concurrency:
+        raise RuntimeError(f"{kind.name} handshake failed: {errors[:1] or results}")
+    return sum(int(r[0]) for r in results) / elapsed
