@@ -427,7 +427,10 @@ static struct sk_buff *quic_packet_seg(struct sk_buff *gso, u32 off, u32 len)
 /* A burst coalesced by UDP GRO: its datagrams, gso_size bytes each but the
  * last, are split off in order; a run of them for the same connection
  * (the usual case: one flow is one 4-tuple) is handed over as one list.
- * Datagrams for other connections, or for none, take their own way.
+ * Datagrams for other connections, or for none, take their own way.  The
+ * datagrams of a run are looked up before the first is processed, so one
+ * naming a connection ID that an earlier one retires still reaches the
+ * connection, as it would had it come just before.
  */
 static void quic_packet_rcv_gso(struct quic_udp_sock *us, struct sk_buff *gso)
 {
