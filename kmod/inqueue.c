@@ -17,6 +17,20 @@
 
 static void quic_inq_mem_uncharge(struct sock *sk, u32 size);
 
+/* Something for the reader: wake it now, or once at the end of the burst
+ * of datagrams being processed (quic_sk_rcv() in packet.c).
+ */
+static void quic_inq_data_ready(struct sock *sk)
+{
+	struct quic_rx *rx = quic_rx(sk);
+
+	if (rx->batch) {
+		rx->wake = 1;
+		return;
+	}
+	sk->sk_data_ready(sk);
+}
+
 struct quic_crypto_frag {
 	struct list_head list;
 	u64 off;
@@ -289,7 +303,7 @@ static int quic_inq_queue(struct sock *sk, struct sk_buff *skb)
 		return err;
 	}
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	sk->sk_data_ready(sk);
+	quic_inq_data_ready(sk);
 	return 0;
 }
 
@@ -470,7 +484,7 @@ void quic_inq_early_deliver(struct sock *sk)
 	if (skb_queue_empty(&t->earlyq))
 		return;
 	skb_queue_splice_tail_init(&t->earlyq, &t->rcvq);
-	sk->sk_data_ready(sk);
+	quic_inq_data_ready(sk);
 }
 
 static void quic_inq_purge_stream(struct sk_buff_head *q, s64 id)
@@ -690,7 +704,7 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 				goto out;
 	} else if (quic_inq_stream_append(sk, st, data + skip, len - skip)) {
 		quic_inq_stream_drain(sk, st);
-		sk->sk_data_ready(sk);
+		quic_inq_data_ready(sk);
 		goto out;
 	}
 	skb = quic_inq_stream_skb(sk, data + skip, len - skip, in_order);
@@ -723,7 +737,7 @@ int quic_inq_stream_rcv(struct sock *sk, struct quic_stream *st, u64 off,
 	if (in_order) {
 		quic_inq_stream_queue(sk, st, skb);
 		quic_inq_stream_drain(sk, st);
-		sk->sk_data_ready(sk);
+		quic_inq_data_ready(sk);
 	} else {
 		/* out of order: sorted by offset, overlaps trimmed later */
 		QUIC_RCV_CB(skb)->ooo = 1;
@@ -748,7 +762,7 @@ out:
 			return -ENOBUFS;
 		}
 		quic_inq_stream_queue(sk, st, skb);
-		sk->sk_data_ready(sk);
+		quic_inq_data_ready(sk);
 	}
 	return 0;
 }
@@ -901,6 +915,6 @@ int quic_inq_dgram_rcv(struct sock *sk, const u8 *data, u32 len)
 		return 0;
 	}
 	__skb_queue_tail(quic_inq_data_queue(sk), skb);
-	sk->sk_data_ready(sk);
+	quic_inq_data_ready(sk);
 	return 0;
 }

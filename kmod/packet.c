@@ -150,32 +150,57 @@ static void quic_sk_wake_waiters(struct sock *sk)
 	rcu_read_unlock();
 }
 
-/* A datagram for a socket that a task is asleep on (in sendmsg or
- * recvmsg, see quic_sk_wait()) goes to the backlog and wakes that task:
- * it takes the socket lock again before it returns, so its release_sock()
- * opens and processes the datagram on the task's own CPU.  Decrypting in
- * softirq instead would put the receiver's work on the CPU that sent the
- * datagram (on loopback, the sender's), and the two ends of a transfer
- * would no longer run in parallel.  Note the waiter count is only changed
- * by the socket's owner, so seeing it set on an unowned socket means the
- * waiter is between the release and the re-lock of sk_wait_event().
+/* Datagrams for a socket that a task is asleep on (in sendmsg or
+ * recvmsg, see quic_sk_wait()) go to the backlog and wake that task: it
+ * takes the socket lock again before it returns, so its release_sock()
+ * opens and processes them on the task's own CPU.  Decrypting in softirq
+ * instead would put the receiver's work on the CPU that sent them (on
+ * loopback, the sender's), and the two ends of a transfer would no longer
+ * run in parallel.  Note the waiter count is only changed by the socket's
+ * owner, so seeing it set on an unowned socket means the waiter is between
+ * the release and the re-lock of sk_wait_event().
+ *
+ * @list holds one datagram, or the datagrams of a coalesced burst for this
+ * socket in the order they came: all are processed under one lock, with
+ * one flush of the send queue and one reader wake-up at the end.
  */
-static void quic_sk_rcv(struct sock *sk, struct sk_buff *skb)
+static void quic_packet_process(struct sock *sk, struct sk_buff *skb,
+				bool pending);
+
+static void quic_sk_rcv(struct sock *sk, struct sk_buff_head *list)
 {
-	bool owned;
+	struct quic_rx *rx = quic_rx(sk);
+	bool owned, queued = false;
+	struct sk_buff *skb;
 
 	bh_lock_sock(sk);
 	owned = sock_owned_by_user(sk);
 	if (!owned && !READ_ONCE(quic_sk(sk)->waiters)) {
-		quic_packet_backlog_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-				  READ_ONCE(sk->sk_sndbuf))) {
-		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_RCVDROP);
-		trace_quic_packet_dropped(sk, skb->len, QUIC_DROP_BACKLOG);
-		kfree_skb(skb);
-	} else if (!owned) {
-		quic_sk_wake_waiters(sk);
+		rx->batch = 1;
+		while ((skb = __skb_dequeue(list)))
+			quic_packet_process(sk, skb, false);
+		rx->batch = 0;
+		if (rx->wake) {
+			rx->wake = 0;
+			sk->sk_data_ready(sk);
+		}
+		quic_outq_flush(sk);
+		bh_unlock_sock(sk);
+		return;
 	}
+	while ((skb = __skb_dequeue(list))) {
+		if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+				   READ_ONCE(sk->sk_sndbuf))) {
+			QUIC_INC_STATS(sock_net(sk), QUIC_MIB_PKT_RCVDROP);
+			trace_quic_packet_dropped(sk, skb->len,
+						  QUIC_DROP_BACKLOG);
+			kfree_skb(skb);
+			continue;
+		}
+		queued = true;
+	}
+	if (!owned && queued)
+		quic_sk_wake_waiters(sk);
 	bh_unlock_sock(sk);
 }
 
@@ -306,14 +331,13 @@ static void quic_send_stateless_reset(struct quic_udp_sock *us, u32 len,
 	QUIC_INC_STATS(us->net, QUIC_MIB_PKT_RESETSENT);
 }
 
-/**
- * quic_packet_rcv - entry point for datagrams on a QUIC UDP socket
- * @us: the tunnel socket
- * @skb: the datagram, data at the UDP header, checksum verified
- *
- * Context: softirq.
+/* Find the connection of one datagram (@skb, data at its UDP header):
+ * return it referenced, with @skb pulled to the datagram's first packet,
+ * or NULL when @skb was consumed (dropped, answered, or queued at a
+ * listener).
  */
-void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
+static struct sock *quic_packet_lookup(struct quic_udp_sock *us,
+				       struct sk_buff *skb)
 {
 	union quic_addr from, to;
 	struct net *net = us->net;
@@ -336,7 +360,7 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 		/* Version Negotiation: for the client whose ID it carries */
 		sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
 		if (sk)
-			goto deliver;
+			return sk;
 	}
 	if (err == -EPROTONOSUPPORT && h.version && skb->len >= QUIC_MIN_DGRAM)
 		quic_send_version_negotiation(us, &h, &from, &to);
@@ -346,31 +370,134 @@ void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
 		goto drop;
 	}
 	sk = quic_cid_lookup(net, h.dcid.data, h.dcid.len, &from);
-	if (!sk) {
-		if (h.type == QUIC_PKT_SHORT) {
-			sk = quic_reset_lookup(net, skb->data, skb->len,
-					       &from);
-			if (sk)
-				goto deliver;
-			quic_send_stateless_reset(us, skb->len, &h, &from,
-						  &to);
-		}
-		if (h.type != QUIC_PKT_INITIAL && h.type != QUIC_PKT_0RTT) {
-			why = QUIC_DROP_UNKNOWN_CONN;
-			goto drop;
-		}
-		sk = quic_listen_rcv(us, skb, &h, &from, &to);
-		if (!sk)
-			return;
+	if (sk)
+		return sk;
+	if (h.type == QUIC_PKT_SHORT) {
+		sk = quic_reset_lookup(net, skb->data, skb->len, &from);
+		if (sk)
+			return sk;
+		quic_send_stateless_reset(us, skb->len, &h, &from, &to);
 	}
-deliver:
-	quic_sk_rcv(sk, skb);
-	sock_put(sk);
-	return;
+	if (h.type != QUIC_PKT_INITIAL && h.type != QUIC_PKT_0RTT) {
+		why = QUIC_DROP_UNKNOWN_CONN;
+		goto drop;
+	}
+	return quic_listen_rcv(us, skb, &h, &from, &to);
 drop:
 	QUIC_INC_STATS(net, QUIC_MIB_PKT_RCVDROP);
 	trace_quic_packet_dropped(NULL, skb->len, why);
 	kfree_skb(skb);
+	return NULL;
+}
+
+/* Datagram @off of a coalesced skb (@len bytes at @off past its UDP
+ * header): a private linear copy with the IP and UDP headers in front, as
+ * a datagram received alone has them (the receive path reads the
+ * addresses, ports and ECN field there, all the same for every datagram
+ * of a burst).  Copying once is what opening the packets in place needs.
+ */
+static struct sk_buff *quic_packet_seg(struct sk_buff *gso, u32 off, u32 len)
+{
+	u32 hlen = skb_transport_header(gso) - skb_network_header(gso) +
+		   sizeof(struct udphdr);
+	struct sk_buff *skb;
+
+	skb = alloc_skb(hlen + len, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_put_data(skb, skb_network_header(gso), hlen);
+	skb_reset_network_header(skb);
+	skb_set_transport_header(skb, hlen - sizeof(struct udphdr));
+	if (skb_copy_bits(gso, sizeof(struct udphdr) + off, skb_put(skb, len),
+			  len)) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	udp_hdr(skb)->len = htons(sizeof(struct udphdr) + len);
+	__skb_pull(skb, hlen - sizeof(struct udphdr));
+	memcpy(skb->cb, gso->cb, sizeof(skb->cb));	/* IP6CB's iif */
+	skb->protocol = gso->protocol;
+	skb->dev = gso->dev;
+	skb->skb_iif = gso->skb_iif;
+	skb->mark = gso->mark;
+	skb->tstamp = gso->tstamp;
+	return skb;
+}
+
+/* A burst coalesced by UDP GRO: its datagrams, gso_size bytes each but the
+ * last, are split off in order; a run of them for the same connection
+ * (the usual case: one flow is one 4-tuple) is handed over as one list.
+ * Datagrams for other connections, or for none, take their own way.  The
+ * datagrams of a run are looked up before the first is processed, so one
+ * naming a connection ID that an earlier one retires still reaches the
+ * connection, as it would had it come just before.
+ */
+static void quic_packet_rcv_gso(struct quic_udp_sock *us, struct sk_buff *gso)
+{
+	u32 size = skb_shinfo(gso)->gso_size, total, off, len, n = 0;
+	struct sock *sk = NULL, *nsk;
+	struct sk_buff_head list;
+	struct sk_buff *skb;
+
+	__skb_queue_head_init(&list);
+	total = gso->len > sizeof(struct udphdr) ?
+		gso->len - sizeof(struct udphdr) : 0;
+	for (off = 0; off < total; off += len) {
+		len = min(size, total - off);
+		n++;
+		skb = quic_packet_seg(gso, off, len);
+		if (!skb) {
+			QUIC_INC_STATS(us->net, QUIC_MIB_PKT_RCV);
+			QUIC_INC_STATS(us->net, QUIC_MIB_PKT_RCVDROP);
+			continue;
+		}
+		nsk = quic_packet_lookup(us, skb);
+		if (!nsk)
+			continue;
+		if (nsk == sk) {
+			sock_put(nsk);
+		} else {
+			if (sk) {
+				quic_sk_rcv(sk, &list);
+				sock_put(sk);
+			}
+			sk = nsk;
+		}
+		__skb_queue_tail(&list, skb);
+	}
+	if (sk) {
+		quic_sk_rcv(sk, &list);
+		sock_put(sk);
+	}
+	QUIC_INC_STATS(us->net, QUIC_MIB_GRO_RCV);
+	QUIC_ADD_STATS(us->net, QUIC_MIB_GRO_SEGS, n);
+	consume_skb(gso);
+}
+
+/**
+ * quic_packet_rcv - entry point for datagrams on a QUIC UDP socket
+ * @us: the tunnel socket
+ * @skb: the datagram, or a burst of them coalesced by UDP GRO; data at
+ *	the UDP header, checksum verified
+ *
+ * Context: softirq.
+ */
+void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb)
+{
+	struct sk_buff_head list;
+	struct sock *sk;
+
+	if (skb_is_gso(skb)) {
+		quic_packet_rcv_gso(us, skb);
+		return;
+	}
+	sk = quic_packet_lookup(us, skb);
+	if (!sk)
+		return;
+	__skb_queue_head_init(&list);
+	__skb_queue_tail(&list, skb);
+	quic_sk_rcv(sk, &list);
+	sock_put(sk);
 }
 
 /* ---- connection receive path (socket locked) ----------------------- */

@@ -50,6 +50,10 @@ struct quic_rx {
 	u32 len;			/* its length */
 	u8 from_set:1;			/* @from is known (not a replay) */
 	u8 ecn:2;			/* its ECN field (0 for a replay) */
+	u8 batch:1;			/* a burst is processed: wake the
+					 * reader once, at its end
+					 */
+	u8 wake:1;			/* data for the reader came meanwhile */
 };
 
 struct quic_path_tx {

@@ -8,9 +8,18 @@
  * several listeners with SO_REUSEPORT, use one port.  The UDP socket is
  * set up as a tunnel socket so that received datagrams go straight to
  * the receive function given to quic_udp_init(), in softirq context.
+ *
+ * Receive coalescing (net.quic.gro): the UDP socket asks for UDP GRO, so
+ * a burst of same-sized datagrams of one flow that a device's NAPI poll
+ * receives is merged into one skb.  The stack hands a merged skb to a
+ * tunnel socket whole only when the tunnel completed it (a merged plain
+ * UDP skb would be split again before encap_rcv), hence the gro_complete
+ * callback: it finishes the skb as the UDP layer would for a socket that
+ * asked for UDP_GRO, and the receive function splits it (packet.c).
  */
 
 #include <linux/module.h>
+#include <net/gro.h>
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
 #include <net/ipv6.h>
@@ -32,6 +41,25 @@ static int quic_udp_encap_rcv(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 	quic_udp_rcv(us, skb);
+	return 0;
+}
+
+/* A burst merged by UDP GRO is complete: make it the skb a socket with
+ * UDP_GRO gets (partial checksum at the UDP header, one segment per
+ * datagram of gso_size bytes, the last one shorter).  The UDP layer left
+ * SKB_GSO_UDP_TUNNEL in gso_type, which lets it reach quic_udp_encap_rcv()
+ * unsplit.
+ */
+static int quic_udp_gro_complete(struct sock *sk, struct sk_buff *skb,
+				 int nhoff)
+{
+	struct udphdr *uh = (struct udphdr *)(skb->data + nhoff -
+					      sizeof(struct udphdr));
+
+	skb->csum_start = (unsigned char *)uh - skb->head;
+	skb->csum_offset = offsetof(struct udphdr, check);
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb_shinfo(skb)->gso_segs = NAPI_GRO_CB(skb)->count;
 	return 0;
 }
 
@@ -271,7 +299,14 @@ struct quic_udp_sock *quic_udp_sock_get(struct sock *sk,
 	tcfg.sk_user_data = us;
 	tcfg.encap_type = 1;
 	tcfg.encap_rcv = quic_udp_encap_rcv;
+	if (READ_ONCE(qn->gro))
+		tcfg.gro_complete = quic_udp_gro_complete;
 	setup_udp_tunnel_sock(net, sock, &tcfg);
+	/* what UDP_GRO sets: merge bursts (setup enabled the encap lookup
+	 * GRO needs to find this socket)
+	 */
+	if (tcfg.gro_complete)
+		udp_set_bit(GRO_ENABLED, sock->sk);
 
 	list_add(&us->node, &qn->udp_list);
 	mutex_unlock(&qn->udp_lock);
