@@ -48,6 +48,8 @@ enum quic_mib_field {
 	QUIC_MIB_ECN_FAILED,		/* ECN validations failed */
 	QUIC_MIB_ECN_CE_RCVD,		/* packets received marked CE */
 	QUIC_MIB_ECN_CE_EVENTS,		/* ACKs reporting more CE marks */
+	QUIC_MIB_GSO_SENDS,		/* UDP GSO super-datagrams sent */
+	QUIC_MIB_GSO_SEGS,		/* datagrams sent in them */
 	QUIC_MIB_MAX
 };
 
@@ -72,6 +74,7 @@ struct quic_net {
 	atomic_long_t rmem_alloc;	/* bytes charged by all QUIC sockets */
 	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
 	int ecn;			/* sysctl net.quic.ecn: mark ECT(0) */
+	int gso;			/* sysctl net.quic.gso: batch sends */
 	struct ctl_table_header *sysctl;
 };
 
