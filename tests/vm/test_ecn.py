@@ -17,7 +17,7 @@ import pytest
 from kquictest import quic_testdriver as qt
 from kquictest.bulk import MB, transfer
 from kquictest.netemlink import HERE, THERE, Link, connected_across
-from kquictest.netns import veth_link
+from kquictest.netns import no_udp_gso, veth_link
 from kquictest.nftables import counter, nft
 from kquictest.quicpair import Credentials
 from libquic.tools.trace import Tracer
@@ -39,6 +39,7 @@ def ecn_link(*netem: str) -> Iterator[Link]:
                    prefix="qe") as link:
         subprocess.run(["tc", "qdisc", "replace", "dev", link.dev, "root", "netem",
                         "delay", f"{DELAY_MS}ms", *netem], check=True, capture_output=True)
+        no_udp_gso(link.dev)  # THERE counts datagrams, not GSO batches
         nft(f"add table inet {TABLE}\n"
             f"add counter inet {TABLE} n_all\n"
             f"add counter inet {TABLE} n_ect0\n"
