@@ -47,6 +47,7 @@ SECTIONS = ("bulk", "rr", "par", "hs")
 CONNS = (1, 4, 16)
 PARALLEL_SIZE = 65536
 RR_SIZE = 64
+GSO_SYSCTL = "/proc/sys/net/quic/gso"
 
 
 @dataclass(frozen=True)
@@ -265,11 +266,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "par (parallel connections), hs (handshakes)")
     ap.add_argument("--quick", action="store_true",
                     help="one short round, 1 and 4 connections: checks the benchmark runs")
+    ap.add_argument("--gso", type=int, choices=(0, 1),
+                    help="set net.quic.gso (UDP GSO on send) in every namespace used "
+                    "(default: leave it, 1)")
     return ap.parse_args(argv)
 
 
+def set_gso(paths: list[NetPath], value: int) -> None:
+    """net.quic.gso = ``value`` here and in the paths' namespaces."""
+    with open(GSO_SYSCTL, "w") as f:
+        f.write(f"{value}\n")
+    for p in paths:
+        for ns in (p.client_ns, p.server_ns):
+            if ns is not None:
+                ns.write(GSO_SYSCTL, f"{value}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    s = settings(parse_args(argv))
+    args = parse_args(argv)
+    s = settings(args)
     pki = bench_pki()
     transports = [Transport("QUIC", partial(quic_pair, pki)), Transport("TCP", tcp_pair),
                   Transport("kTLS", ktls_pair)]
@@ -278,6 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         warm_up(kind, pki)
     with ExitStack() as stack:
         paths = [loopback()] + [stack.enter_context(veth_path(m)) for m in s.mtus]
+        if args.gso is not None:
+            set_gso(paths, args.gso)
+            print(f"net.quic.gso = {args.gso}")
         for rnd in range(1, s.rounds + 1):
             one_round(rnd, s, paths, transports, pki, samples)
     for line in report(s, paths, transports, samples):

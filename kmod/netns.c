@@ -57,6 +57,8 @@ static const char *const quic_mib_names[QUIC_MIB_MAX] = {
 	[QUIC_MIB_ECN_CE_EVENTS]	= "QuicEcnCeEvents",
 	[QUIC_MIB_GRO_RCV]		= "QuicGroRcv",
 	[QUIC_MIB_GRO_SEGS]		= "QuicGroSegs",
+	[QUIC_MIB_GSO_SENDS]		= "QuicGsoSends",
+	[QUIC_MIB_GSO_SEGS]		= "QuicGsoSegs",
 };
 
 static int quic_snmp_seq_show(struct seq_file *seq, void *v)
@@ -201,11 +203,14 @@ static unsigned long quic_rmem_max = LONG_MAX;
  * 0 never marks (ecn.c); the peer's marks are reported either way.
  * net.quic.gro: 1 (default) lets UDP GRO coalesce received bursts on the
  * UDP sockets created from then on (udp.c), 0 not.
+ * net.quic.gso: 1 (default) sends a flush's 1-RTT datagrams of one size
+ * as UDP GSO super-datagrams (packet.c), 0 each on its own.
  */
 enum {
 	QUIC_SYSCTL_RMEM_MAX_TOTAL,
 	QUIC_SYSCTL_ECN,
 	QUIC_SYSCTL_GRO,
+	QUIC_SYSCTL_GSO,
 };
 
 static const struct ctl_table quic_sysctl_table[] = {
@@ -233,6 +238,14 @@ static const struct ctl_table quic_sysctl_table[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
+	[QUIC_SYSCTL_GSO] = {
+		.procname	= "gso",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
 };
 
 static int __net_init quic_net_sysctl_init(struct net *net)
@@ -247,9 +260,11 @@ static int __net_init quic_net_sysctl_init(struct net *net)
 		return -ENOMEM;
 	qn->ecn = 1;
 	qn->gro = 1;
+	qn->gso = 1;
 	t[QUIC_SYSCTL_RMEM_MAX_TOTAL].data = &qn->rmem_max_total;
 	t[QUIC_SYSCTL_ECN].data = &qn->ecn;
 	t[QUIC_SYSCTL_GRO].data = &qn->gro;
+	t[QUIC_SYSCTL_GSO].data = &qn->gso;
 	/* the limit protects the host: a namespace owned by another user
 	 * namespace (a container's root) may read it but not raise it
 	 */

@@ -50,6 +50,8 @@ enum quic_mib_field {
 	QUIC_MIB_ECN_CE_EVENTS,		/* ACKs reporting more CE marks */
 	QUIC_MIB_GRO_RCV,		/* coalesced (GRO) datagram bursts */
 	QUIC_MIB_GRO_SEGS,		/* datagrams received in them */
+	QUIC_MIB_GSO_SENDS,		/* UDP GSO super-datagrams sent */
+	QUIC_MIB_GSO_SEGS,		/* datagrams sent in them */
 	QUIC_MIB_MAX
 };
 
@@ -75,6 +77,7 @@ struct quic_net {
 	unsigned long rmem_max_total;	/* sysctl net.quic.rmem_max_total */
 	int ecn;			/* sysctl net.quic.ecn: mark ECT(0) */
 	int gro;			/* sysctl net.quic.gro: UDP GRO */
+	int gso;			/* sysctl net.quic.gso: batch sends */
 	struct ctl_table_header *sysctl;
 };
 

@@ -1184,6 +1184,7 @@ void quic_outq_flush(struct sock *sk)
 	struct quic_outqueue *outq = quic_outq(sk);
 	struct quic_sock *qs = quic_sk(sk);
 	struct quic_dgram dg;
+	struct quic_gso gso;
 	u64 now = quic_now(), now_ns = ktime_get_ns();
 	u32 inflight;
 	bool any;
@@ -1203,6 +1204,7 @@ void quic_outq_flush(struct sock *sk)
 		if (size)
 			quic_outq_pmtu_probe(sk, size, now);
 	}
+	quic_gso_init(sk, &gso);
 	while (loops--) {
 		if (quic_outq_amp_limited(sk))
 			break;
@@ -1229,7 +1231,7 @@ void quic_outq_flush(struct sock *sk)
 		/* the client pads every datagram with an Initial; a server
 		 * those with an ack-eliciting Initial (RFC 9000 14.1)
 		 */
-		quic_dgram_send(sk, &dg);
+		quic_dgram_send_gso(sk, &dg, &gso);
 		quic_outq_paced(sk, inflight, now_ns);
 		if (!quic_is_serv(sk) && quic_pnspace(sk, QUIC_PN_HANDSHAKE)->next_pn &&
 		    !quic_pnspace(sk, QUIC_PN_INITIAL)->discarded)
@@ -1238,6 +1240,7 @@ void quic_outq_flush(struct sock *sk)
 			 */
 			quic_conn_discard_space(sk, QUIC_PN_INITIAL);
 	}
+	quic_gso_flush(sk, &gso);
 	quic_recovery_set_timer(sk);
 	if (outq->pace_wait) {
 		outq->pace_wait = 0;

@@ -1006,12 +1006,10 @@ static void quic_dgram_trace(struct sock *sk, const struct quic_dgram *dg)
 	}
 }
 
-/**
- * quic_dgram_send - pad, seal and transmit an assembled datagram
- * @sk: the connection
- * @dg: the datagram; its skb is consumed
+/* Pad and seal @dg's packets, and count them sent.  Returns its skb, or
+ * NULL (freed) when sealing failed.
  */
-void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
+static struct sk_buff *quic_dgram_seal(struct sock *sk, struct quic_dgram *dg)
 {
 	struct quic_sock *qs = quic_sk(sk);
 	struct sk_buff *skb = dg->skb;
@@ -1021,7 +1019,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 	if (!dg->nr) {
 		dg->skb = NULL;
 		kfree_skb(skb);
-		return;
+		return NULL;
 	}
 	if (dg->pad && skb->len + QUIC_TAG_LEN < QUIC_MIN_DGRAM) {
 		need = QUIC_MIN_DGRAM - skb->len - QUIC_TAG_LEN;
@@ -1042,7 +1040,7 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 					  dg->pkts[i].pn);
 		if (err) {
 			kfree_skb(skb);
-			return;
+			return NULL;
 		}
 	}
 	quic_path_tx_bytes(sk, skb->len);
@@ -1058,7 +1056,146 @@ void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
 			sock_put(sk);
 	}
 	skb->ignore_df = !quic_pmtud_enabled(sk);
-	err = quic_xmit(sk, skb, dg->tx, dg->ecn);
-	if (err)
+	return skb;
+}
+
+/**
+ * quic_dgram_send - pad, seal and transmit an assembled datagram
+ * @sk: the connection
+ * @dg: the datagram; its skb is consumed
+ */
+void quic_dgram_send(struct sock *sk, struct quic_dgram *dg)
+{
+	quic_dgram_send_gso(sk, dg, NULL);
+}
+
+/**
+ * quic_gso_init - start collecting datagrams for one UDP GSO send
+ * @sk: the connection
+ * @g: the batch, initialised here
+ *
+ * Batching is on when the namespace's net.quic.gso is.
+ */
+void quic_gso_init(struct sock *sk, struct quic_gso *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->on = !!READ_ONCE(quic_net(sock_net(sk))->gso);
+}
+
+/**
+ * quic_gso_flush - send the datagrams batched in @g
+ * @sk: the connection
+ * @g: the batch; empty afterwards
+ *
+ * More than one datagram leave as one skb of type SKB_GSO_UDP_L4 whose
+ * gso_size is the first one's size: the device, or the stack before it
+ * (validate_xmit_skb()), cuts it into the datagrams again.
+ */
+void quic_gso_flush(struct sock *sk, struct quic_gso *g)
+{
+	struct sk_buff *skb = g->skb;
+
+	if (g->frag.page) {
+		put_page(g->frag.page);
+		g->frag.page = NULL;
+	}
+	g->skb = NULL;
+	g->closed = 0;
+	if (!skb)
+		return;
+	if (g->segs > 1) {
+		skb_shinfo(skb)->gso_size = g->size;
+		skb_shinfo(skb)->gso_segs = g->segs;
+		skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4;
+		QUIC_INC_STATS(sock_net(sk), QUIC_MIB_GSO_SENDS);
+		QUIC_ADD_STATS(sock_net(sk), QUIC_MIB_GSO_SEGS, g->segs);
+	}
+	g->segs = 0;
+	if (quic_xmit(sk, skb, NULL, g->ecn))
 		kfree_skb(skb);
+}
+
+/* Copy the sealed datagram @skb behind the ones in @g, as a page
+ * fragment of its first one.  Returns false when it does not fit.
+ */
+static bool quic_gso_append(struct quic_gso *g, struct sk_buff *skb)
+{
+	struct sk_buff *head = g->skb;
+	struct page_frag *pf = &g->frag;
+	int i = skb_shinfo(head)->nr_frags;
+	u32 len = skb->len;
+
+	if (!skb_page_frag_refill(len, pf, GFP_ATOMIC))
+		return false;
+	if (i && skb_can_coalesce(head, i, pf->page, pf->offset)) {
+		skb_frag_size_add(&skb_shinfo(head)->frags[i - 1], len);
+	} else {
+		if (i >= MAX_SKB_FRAGS)
+			return false;
+		get_page(pf->page);
+		skb_fill_page_desc(head, i, pf->page, pf->offset, len);
+	}
+	memcpy(page_address(pf->page) + pf->offset, skb->data, len);
+	pf->offset += len;
+	head->len += len;
+	head->data_len += len;
+	head->truesize += len;
+	return true;
+}
+
+/* May @dg, sealed into @skb, join the batch @g?  Only 1-RTT datagrams
+ * on the connection's path (not a probe of another, dg->tx), with the
+ * batch's ECN field, no larger than its segments, and within the bounds
+ * of one GSO send.
+ */
+static bool quic_gso_fits(const struct quic_gso *g,
+			  const struct quic_dgram *dg, const struct sk_buff *skb)
+{
+	return g->skb && !g->closed && g->ecn == dg->ecn &&
+	       skb->len <= g->size && g->segs < QUIC_GSO_MAX_SEGS &&
+	       g->skb->len + skb->len <= QUIC_GSO_MAX_BYTES;
+}
+
+/**
+ * quic_dgram_send_gso - pad, seal and transmit or batch a datagram
+ * @sk: the connection
+ * @dg: the datagram; its skb is consumed
+ * @g: a batch (quic_gso_init()) to add it to, or NULL to send it now
+ *
+ * A datagram that may not be batched sends what @g holds first, so that
+ * datagrams leave in the order they were built.  Everything that counts
+ * packets (the sent records, the tracepoints, the MIB) saw each packet
+ * already; only the transmission is shared.  The caller sends the last
+ * batch with quic_gso_flush().
+ */
+void quic_dgram_send_gso(struct sock *sk, struct quic_dgram *dg,
+			 struct quic_gso *g)
+{
+	bool batch = g && g->on && !dg->tx && dg->nr == 1 &&
+		     !dg->pkts[0].is_long;
+	u8 ecn = dg->ecn;
+	struct sk_buff *skb;
+
+	skb = quic_dgram_seal(sk, dg);
+	if (!skb)
+		return;
+	if (!batch) {
+		if (g)
+			quic_gso_flush(sk, g);
+		if (quic_xmit(sk, skb, dg->tx, ecn))
+			kfree_skb(skb);
+		return;
+	}
+	if (quic_gso_fits(g, dg, skb) && quic_gso_append(g, skb)) {
+		g->segs++;
+		if (skb->len < g->size)
+			g->closed = 1;	/* only the last may be shorter */
+		consume_skb(skb);
+		return;
+	}
+	quic_gso_flush(sk, g);
+	g->skb = skb;
+	g->size = skb->len;
+	g->segs = 1;
+	g->ecn = ecn;
 }

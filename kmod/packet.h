@@ -6,6 +6,9 @@
 #define __NET_QUIC_PACKET_H
 
 #include <linux/types.h>
+#include <linux/mm_types_task.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
 
 #include "connid.h"
 
@@ -82,6 +85,23 @@ struct quic_dgram {
 	} pkts[3];
 };
 
+/* UDP GSO: datagrams of one flush that leave as one super-datagram
+ * (SKB_GSO_UDP_L4), each a segment of the same size but the last.
+ */
+#define QUIC_GSO_MAX_SEGS	64
+#define QUIC_GSO_MAX_BYTES	(U16_MAX - sizeof(struct ipv6hdr) - \
+				 sizeof(struct udphdr))
+
+struct quic_gso {
+	struct sk_buff *skb;	/* the first datagram, the others in frags */
+	struct page_frag frag;	/* where the others were copied */
+	u32 size;		/* the first one's size: the segment size */
+	u16 segs;
+	u8 ecn:2;
+	u8 on:1;		/* net.quic.gso */
+	u8 closed:1;		/* a shorter datagram came: nothing more */
+};
+
 void quic_packet_rcv(struct quic_udp_sock *us, struct sk_buff *skb);
 int quic_packet_backlog_rcv(struct sock *sk, struct sk_buff *skb);
 void quic_packet_process_pending(struct sock *sk, u8 space);
@@ -91,6 +111,10 @@ u32 quic_dgram_room(const struct quic_dgram *dg);
 int quic_pkt_begin(struct sock *sk, struct quic_dgram *dg, u8 level, s64 pn);
 void quic_pkt_undo(struct quic_dgram *dg);
 void quic_dgram_send(struct sock *sk, struct quic_dgram *dg);
+void quic_gso_init(struct sock *sk, struct quic_gso *g);
+void quic_dgram_send_gso(struct sock *sk, struct quic_dgram *dg,
+			 struct quic_gso *g);
+void quic_gso_flush(struct sock *sk, struct quic_gso *g);
 u32 quic_packet_mss(struct sock *sk);
 
 #endif /* __NET_QUIC_PACKET_H */

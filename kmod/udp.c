@@ -380,6 +380,10 @@ struct dst_entry *quic_udp_route(struct quic_udp_sock *us,
  * @tos: the IPv4 TOS or IPv6 traffic class (its ECN field)
  * @df: IPv4: set Don't Fragment (IPv6 is never fragmented on the way)
  *
+ * @skb may be a UDP GSO super-datagram (gso_size and gso_segs set, type
+ * SKB_GSO_UDP_L4): it leaves as one skb and is segmented by the device
+ * or the stack.
+ *
  * Context: any.
  * Return: 0 (@skb sent or dropped by the stack), or an error with @skb
  * still the caller's to free.
@@ -399,6 +403,16 @@ int quic_udp_xmit(struct quic_udp_sock *us, struct sk_buff *skb,
 	if (err) {
 		dst_release(dste);
 		return err;
+	}
+	if (skb_is_gso(skb)) {
+		/* UDP GSO (SKB_GSO_UDP_L4): the checksum of each segment is
+		 * completed where it is cut out, from the UDP header the
+		 * tunnel pushes next; udp_set_csum() puts the pseudo-header
+		 * sum there
+		 */
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb->csum_start = skb_headroom(skb) - sizeof(struct udphdr);
+		skb->csum_offset = offsetof(struct udphdr, check);
 	}
 	if (v6)
 		udp_tunnel6_xmit_skb(dste, usk, skb, NULL, &saddr->v6.sin6_addr,

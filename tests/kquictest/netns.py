@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 from pyroute2 import IPRoute
 from pyroute2 import config as pyroute2_config
 from pyroute2 import netns as pyroute2_netns
+from pyroute2.ethtool import Ethtool
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import TC_H_ROOT
 from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD
@@ -320,3 +321,27 @@ def add_default_route(ns: Namespace, gateway: str) -> None:
     dst = "::/0" if ":" in gateway else "0.0.0.0/0"
     with IPRoute(netns=ns.name) as ipr:
         ipr.route("add", dst=dst, gateway=gateway)
+
+
+def no_udp_gso(dev: str, ns: Namespace | None = None) -> None:
+    """Turn ``dev``'s UDP segmentation offload off (``ethtool -K DEV
+    tx-udp-segmentation off``; in ``ns``, or this namespace).  Kernel QUIC
+    sends UDP GSO super-datagrams (net.quic.gso), which a veth passes on
+    whole; so the stack cuts them into datagrams before ``dev`` instead
+    (after its qdisc), and counters beyond it see datagrams as on a wire."""
+
+    def turn_off() -> None:
+        et = Ethtool()
+        try:
+            features = et.get_features(dev)
+            features.features["tx-udp-segmentation"].enable = False
+            et.set_features(dev, features)
+            if et.get_features(dev).features["tx-udp-segmentation"].enable:
+                raise OSError(errno.EOPNOTSUPP, f"{dev}: UDP GSO stays on")
+        finally:
+            et.close()
+
+    if ns is None:
+        turn_off()
+    else:
+        ns.run(turn_off)

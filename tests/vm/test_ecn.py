@@ -17,7 +17,7 @@ import pytest
 from kquictest import quic_testdriver as qt
 from kquictest.bulk import MB, transfer
 from kquictest.netemlink import HERE, THERE, Link, connected_across
-from kquictest.netns import veth_link
+from kquictest.netns import no_udp_gso, veth_link
 from kquictest.nftables import counter, nft
 from kquictest.quicpair import Credentials
 from libquic.tools.trace import Tracer
@@ -39,6 +39,7 @@ def ecn_link(*netem: str) -> Iterator[Link]:
                    prefix="qe") as link:
         subprocess.run(["tc", "qdisc", "replace", "dev", link.dev, "root", "netem",
                         "delay", f"{DELAY_MS}ms", *netem], check=True, capture_output=True)
+        no_udp_gso(link.dev)  # THERE counts datagrams, not GSO batches
         nft(f"add table inet {TABLE}\n"
             f"add counter inet {TABLE} n_all\n"
             f"add counter inet {TABLE} n_ect0\n"
@@ -57,6 +58,21 @@ def ecn_link(*netem: str) -> Iterator[Link]:
 def arrived(link: Link) -> dict[str, int]:
     """UDP datagrams that reached THERE: all, ECT(0), CE."""
     return {name: counter(TABLE, f"n_{name}", link.ns)[0] for name in ("all", "ect0", "ce")}
+
+
+@contextmanager
+def no_gso() -> Iterator[None]:
+    """net.quic.gso=0 in this namespace meanwhile."""
+    path = "/proc/sys/net/quic/gso"
+    with open(path) as f:
+        saved = f.read()
+    try:
+        with open(path, "w") as f:
+            f.write("0\n")
+        yield
+    finally:
+        with open(path, "w") as f:
+            f.write(saved)
 
 
 def ecn_state(sk: socket.socket) -> tuple[str, int]:
@@ -82,8 +98,11 @@ def there_snmp(link: Link) -> dict[str, int]:
 
 @pytest.mark.kquic_only("reads kquic's ECN columns, MIB and quic_cwnd_update tracepoint")
 def test_ce_marks_reduce_the_window_without_loss(creds: Credentials) -> None:
-    # netem marks an ECT packet CE where it would drop it (Not-ECT: dropped)
-    with ecn_link("loss", "2%", "ecn") as link, connected_across(link, creds) as p:
+    # netem marks an ECT packet CE where it would drop it (Not-ECT: dropped);
+    # it decides per skb, so datagrams go one by one (net.quic.gso=0): a
+    # dropped Not-ECT GSO batch would be dozens of losses at once
+    with no_gso(), ecn_link("loss", "2%", "ecn") as link, \
+            connected_across(link, creds) as p:
         before, lost = qt.snmp(), qt.snmp()["QuicPktLost"]
         ce_rcvd = there_snmp(link)["QuicEcnCeRcvd"]
         tracer = Tracer(ino=os.fstat(p.client.fileno()).st_ino, events=("quic_cwnd_update",))

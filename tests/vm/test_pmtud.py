@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import pytest
 
 from kquictest.bulk import MB, transfer, transfer_with
-from kquictest.netns import Namespace, add_default_route, namespace, veth_between
+from kquictest.netns import Namespace, add_default_route, namespace, no_udp_gso, veth_between
 from kquictest.nftables import nft, prepared
 from kquictest.quicpair import Credentials, Pair, psk_pair_between
 from libquic import sockopt
@@ -67,10 +67,11 @@ def routed_path(mtu_client: int, mtu_server: int) -> Iterator[RoutedPath]:
         client = stack.enter_context(namespace("pc"))
         router = stack.enter_context(namespace("pr"))
         server = stack.enter_context(namespace("ps"))
-        stack.enter_context(veth_between(router, client,
-                                         [f"{ROUTER_IN}/24", f"{ROUTER_IN6}/64"],
-                                         [f"{CLIENT}/24", f"{CLIENT6}/64"],
-                                         mtu=mtu_client, prefix="pl"))
+        _, client_dev = stack.enter_context(
+            veth_between(router, client, [f"{ROUTER_IN}/24", f"{ROUTER_IN6}/64"],
+                         [f"{CLIENT}/24", f"{CLIENT6}/64"], mtu=mtu_client, prefix="pl"))
+        # the server counts datagrams by size, not the client's GSO batches
+        no_udp_gso(client_dev, client)
         _, dev = stack.enter_context(veth_between(router, server,
                                                   [f"{ROUTER_OUT}/24", f"{ROUTER_OUT6}/64"],
                                                   [f"{SERVER}/24", f"{SERVER6}/64"],
