@@ -22,7 +22,7 @@ import pytest
 
 from kquictest.bulk import MB, transfer
 from kquictest.netemlink import HERE, THERE, Link, connected_across
-from kquictest.netns import Netem, veth_link
+from kquictest.netns import Netem, no_udp_gso, veth_link
 from kquictest.quicpair import Credentials
 from libquic.tools.trace import Tracer
 
@@ -50,10 +50,14 @@ def gro_link(netem: Netem, gro_sysctl: int = 1) -> Iterator[Link]:
     client sends in bursts), GRO on THERE's end, net.quic.gro THERE set to
     ``gro_sysctl`` before the server binds.  A veth polls its receive ring
     with NAPI (and GRO) only with GRO on, and takes a datagram from a
-    kernel UDP socket that way only if its peer has TSO off."""
+    kernel UDP socket that way only if its peer has TSO off.  HERE's UDP
+    segmentation offload is off too: the client's UDP GSO super-datagrams
+    (net.quic.gso) are cut into datagrams before its veth, as a NIC puts
+    them on a wire, instead of crossing whole, which GRO leaves alone."""
     with veth_link([f"{HERE}/24", f"{HERE6}/64"], [f"{THERE}/24", f"{THERE6}/64"],
                    netem_here=netem, prefix="qg") as link:
         ethtool_set(link.dev, ETHTOOL_STSO, False)
+        no_udp_gso(link.dev)
         link.ns.run(lambda: ethtool_set(link.peer_dev, ETHTOOL_SGRO, True))
         assert link.ns.read(SYSCTL).strip() == "1"  # on by default
         link.ns.write(SYSCTL, f"{gro_sysctl}\n")
