@@ -323,25 +323,34 @@ def add_default_route(ns: Namespace, gateway: str) -> None:
         ipr.route("add", dst=dst, gateway=gateway)
 
 
+def set_features(dev: str, features: dict[str, bool], ns: Namespace | None = None) -> None:
+    """``ethtool -K DEV NAME on|off ...`` (in ``ns``, or this namespace),
+    checked: a feature the device keeps as it was is an error."""
+
+    def apply() -> None:
+        et = Ethtool()
+        try:
+            current = et.get_features(dev)
+            for name, on in features.items():
+                current.features[name].enable = on
+            et.set_features(dev, current)
+            now = et.get_features(dev).features
+            stuck = [name for name, on in features.items() if now[name].enable != on]
+            if stuck:
+                raise OSError(errno.EOPNOTSUPP, f"{dev}: cannot change {', '.join(stuck)}")
+        finally:
+            et.close()
+
+    if ns is None:
+        apply()
+    else:
+        ns.run(apply)
+
+
 def no_udp_gso(dev: str, ns: Namespace | None = None) -> None:
     """Turn ``dev``'s UDP segmentation offload off (``ethtool -K DEV
     tx-udp-segmentation off``; in ``ns``, or this namespace).  Kernel QUIC
     sends UDP GSO super-datagrams (net.quic.gso), which a veth passes on
     whole; so the stack cuts them into datagrams before ``dev`` instead
     (after its qdisc), and counters beyond it see datagrams as on a wire."""
-
-    def turn_off() -> None:
-        et = Ethtool()
-        try:
-            features = et.get_features(dev)
-            features.features["tx-udp-segmentation"].enable = False
-            et.set_features(dev, features)
-            if et.get_features(dev).features["tx-udp-segmentation"].enable:
-                raise OSError(errno.EOPNOTSUPP, f"{dev}: UDP GSO stays on")
-        finally:
-            et.close()
-
-    if ns is None:
-        turn_off()
-    else:
-        ns.run(turn_off)
+    set_features(dev, {"tx-udp-segmentation": False}, ns)

@@ -1,7 +1,7 @@
 """Receive coalescing (UDP GRO): a burst of datagrams that a device's NAPI
 poll receives is merged into one skb, which the module splits again and
-processes in order under one socket lock.  A veth in NAPI mode (GRO on,
-set with the ethtool ioctl) coalesces what netem releases in bursts; the
+processes in order under one socket lock.  A veth in NAPI mode (GRO on)
+coalesces what netem releases in bursts; the
 /proc/net/quic/snmp counters QuicGroRcv/QuicGroSegs show the merged skbs
 and the datagrams in them, the SHA-256 of the transfer and the packet
 numbers the receiver traced show nothing was lost or reordered on the way.
@@ -9,12 +9,8 @@ net.quic.gro=0 turns it off for the UDP sockets created afterwards."""
 
 from __future__ import annotations
 
-import ctypes
-import fcntl
 import itertools
 import os
-import socket
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,26 +18,14 @@ import pytest
 
 from kquictest.bulk import MB, transfer
 from kquictest.netemlink import HERE, THERE, Link, connected_across
-from kquictest.netns import Netem, no_udp_gso, veth_link
+from kquictest.netns import Netem, set_features, veth_link
 from kquictest.quicpair import Credentials
 from libquic.tools.trace import Tracer
 
 pytestmark = pytest.mark.timeout(180)
 
 HERE6, THERE6 = "fd7a::1", "fd7a::2"
-SIOCETHTOOL = 0x8946
-# <linux/ethtool.h>: set the TSO flags, set the GRO flag
-ETHTOOL_STSO, ETHTOOL_SGRO = 0x1F, 0x2C
 SYSCTL = "/proc/sys/net/quic/gro"
-
-
-def ethtool_set(dev: str, cmd: int, on: bool) -> None:
-    """``ethtool -K DEV gro|tso on|off`` (``cmd``) in the calling thread's
-    namespace."""
-    value = ctypes.create_string_buffer(struct.pack("=II", cmd, int(on)))
-    ifreq = struct.pack("16sP", dev.encode(), ctypes.addressof(value)).ljust(40, b"\0")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifreq)
 
 
 @contextmanager
@@ -56,9 +40,13 @@ def gro_link(netem: Netem, gro_sysctl: int = 1) -> Iterator[Link]:
     them on a wire, instead of crossing whole, which GRO leaves alone."""
     with veth_link([f"{HERE}/24", f"{HERE6}/64"], [f"{THERE}/24", f"{THERE6}/64"],
                    netem_here=netem, prefix="qg") as link:
-        ethtool_set(link.dev, ETHTOOL_STSO, False)
-        no_udp_gso(link.dev)
-        link.ns.run(lambda: ethtool_set(link.peer_dev, ETHTOOL_SGRO, True))
+        # veth_skb_is_eligible_for_gro(): all the TSO features off
+        set_features(link.dev, {"tx-tcp-segmentation": False,
+                                "tx-tcp-ecn-segmentation": False,
+                                "tx-tcp-mangleid-segmentation": False,
+                                "tx-tcp6-segmentation": False,
+                                "tx-udp-segmentation": False})
+        set_features(link.peer_dev, {"rx-gro": True}, link.ns)
         assert link.ns.read(SYSCTL).strip() == "1"  # on by default
         link.ns.write(SYSCTL, f"{gro_sysctl}\n")
         yield link
