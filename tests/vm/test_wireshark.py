@@ -4,7 +4,10 @@ capture of a transfer is decoded by tshark down to the stream bytes.
 tshark's QUIC dissector (Debian's Wireshark) derives the Initial keys
 itself and takes the handshake and 1-RTT secrets from the key log that
 libquic writes; "follow,quic" then reassembles stream 0 both ways.
-Without the key log the same capture shows no stream data.
+Without the key log the same capture shows no stream data.  The capture
+is taken with net.quic.gso = 0, as Documentation/tls.rst tells users: on
+loopback tcpdump sees UDP GSO super-datagrams whole, and tshark decodes
+only the first QUIC packet of each.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,22 @@ pytestmark = pytest.mark.timeout(300)
 
 ALPN = "capture"
 SIZE = 300_000
+GSO = Path("/proc/sys/net/quic/gso")
+
+
+@pytest.fixture(autouse=True)
+def no_gso() -> Iterator[None]:
+    """net.quic.gso = 0 for the test (a module without it sends datagrams
+    one by one anyway), as before it afterwards."""
+    if not GSO.exists():
+        yield
+        return
+    was = GSO.read_text()
+    GSO.write_text("0\n")
+    try:
+        yield
+    finally:
+        GSO.write_text(was)
 
 
 def follow_stream0(cap: Path, port: int, keylog: Path | None) -> tuple[bytes, bytes]:
