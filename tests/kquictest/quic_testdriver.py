@@ -34,7 +34,9 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -388,6 +390,22 @@ def eps_line(s: socket.socket) -> str:
 
 def state_of(s: socket.socket) -> str:
     return eps_line(s).split()[4]
+
+
+@contextmanager
+def quic_sysctl(name: str, value: int, missing_ok: bool = False) -> Iterator[None]:
+    """net.quic.``name`` = ``value`` in this namespace meanwhile, as before
+    afterwards; ``missing_ok``: a module without it leaves it be."""
+    path = Path("/proc/sys/net/quic") / name
+    if missing_ok and not path.exists():
+        yield
+        return
+    saved = path.read_text()
+    path.write_text(f"{value}\n")
+    try:
+        yield
+    finally:
+        path.write_text(saved)
 
 
 def snmp() -> dict[str, int]:

@@ -60,21 +60,6 @@ def arrived(link: Link) -> dict[str, int]:
     return {name: counter(TABLE, f"n_{name}", link.ns)[0] for name in ("all", "ect0", "ce")}
 
 
-@contextmanager
-def no_gso() -> Iterator[None]:
-    """net.quic.gso=0 in this namespace meanwhile."""
-    path = "/proc/sys/net/quic/gso"
-    with open(path) as f:
-        saved = f.read()
-    try:
-        with open(path, "w") as f:
-            f.write("0\n")
-        yield
-    finally:
-        with open(path, "w") as f:
-            f.write(saved)
-
-
 def ecn_state(sk: socket.socket) -> tuple[str, int]:
     """The ECN column (validation state) and the CE count the peer reported."""
     row = qt.eps_row(sk)
@@ -101,7 +86,7 @@ def test_ce_marks_reduce_the_window_without_loss(creds: Credentials) -> None:
     # netem marks an ECT packet CE where it would drop it (Not-ECT: dropped);
     # it decides per skb, so datagrams go one by one (net.quic.gso=0): a
     # dropped Not-ECT GSO batch would be dozens of losses at once
-    with no_gso(), ecn_link("loss", "2%", "ecn") as link, \
+    with qt.quic_sysctl("gso", 0), ecn_link("loss", "2%", "ecn") as link, \
             connected_across(link, creds) as p:
         before, lost = qt.snmp(), qt.snmp()["QuicPktLost"]
         ce_rcvd = there_snmp(link)["QuicEcnCeRcvd"]

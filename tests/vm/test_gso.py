@@ -7,8 +7,6 @@ super-datagrams and ``QuicGsoSegs`` the datagrams sent in them."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -28,20 +26,6 @@ HERE6, THERE6 = "fd79::1", "fd79::2"
 LOSSY = Netem(delay_ms=3, loss=2, reorder=25, reorder_corr=50)
 FAMILIES = pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6],
                                    ids=["ipv4", "ipv6"])
-
-
-@contextmanager
-def gso_sysctl(value: str) -> Iterator[None]:
-    """net.quic.gso set to ``value`` in this namespace meanwhile."""
-    with open(GSO) as f:
-        saved = f.read().strip()
-    try:
-        with open(GSO, "w") as f:
-            f.write(value + "\n")
-        yield
-    finally:
-        with open(GSO, "w") as f:
-            f.write(saved + "\n")
 
 
 class Sends:
@@ -94,7 +78,7 @@ def test_gso_lossy_link(creds: Credentials, family: int) -> None:
 
 def test_gso_sysctl_off(creds: Credentials) -> None:
     """net.quic.gso=0: every datagram is sent on its own; 0 and 1 only."""
-    with gso_sysctl("0"):
+    with qt.quic_sysctl("gso", 0):
         sends = Sends()
         with connected(creds) as p:
             transfer(p.client, p.server, 1 * MB, 40)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from kquictest.quic_testdriver import quic_sysctl
 from kquictest.quicpair import WAIT, Credentials
 from libquic.connection import QuicConnection, QuicListener
 
@@ -28,22 +29,14 @@ pytestmark = pytest.mark.timeout(300)
 
 ALPN = "capture"
 SIZE = 300_000
-GSO = Path("/proc/sys/net/quic/gso")
 
 
 @pytest.fixture(autouse=True)
 def no_gso() -> Iterator[None]:
     """net.quic.gso = 0 for the test (a module without it sends datagrams
-    one by one anyway), as before it afterwards."""
-    if not GSO.exists():
+    one by one anyway)."""
+    with quic_sysctl("gso", 0, missing_ok=True):
         yield
-        return
-    was = GSO.read_text()
-    GSO.write_text("0\n")
-    try:
-        yield
-    finally:
-        GSO.write_text(was)
 
 
 def follow_stream0(cap: Path, port: int, keylog: Path | None) -> tuple[bytes, bytes]:
